@@ -1,0 +1,65 @@
+package store
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Sentinel errors. Every error the engine returns for bad input wraps one of
+// them in an [*Error], so callers test the kind with [errors.Is] and read the
+// details with [errors.As].
+var (
+	// ErrNotFound reports that a row looked up by its key does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict reports that a write would give a unique index a second row
+	// under one key.
+	ErrConflict = errors.New("conflict")
+	// ErrForeignKey reports a foreign key that names no row, or a delete or
+	// key change that other rows' foreign keys forbid.
+	ErrForeignKey = errors.New("foreign key violation")
+	// ErrInvalid reports a record that is not valid on its own: a missing
+	// required field or a malformed value.
+	ErrInvalid = errors.New("invalid")
+)
+
+// Error describes what was wrong with one write or lookup: the table, the
+// field and the value involved. Value is empty when the field holds a secret
+// (a token hash, a session token): an error must never carry one.
+type Error struct {
+	// Table is the name of the table the operation addressed.
+	Table string
+	// Field is the field (or index) that was wrong, if any.
+	Field string
+	// Value is the offending value, or empty when it is secret or absent.
+	Value string
+	// Reason says what was wrong in a few words.
+	Reason string
+	// Err is the sentinel error: ErrNotFound, ErrConflict, ErrForeignKey or
+	// ErrInvalid.
+	Err error
+}
+
+// Error formats the error as "table.field "value": reason".
+func (e *Error) Error() string {
+	s := e.Table
+	if e.Field != "" {
+		s += "." + e.Field
+	}
+	if e.Value != "" {
+		s += " " + strconv.Quote(e.Value)
+	}
+	reason := e.Reason
+	if reason == "" && e.Err != nil {
+		reason = e.Err.Error()
+	}
+	return s + ": " + reason
+}
+
+// Unwrap returns the sentinel error, for errors.Is.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Invalid returns an ErrInvalid error for field of table. Validation hooks
+// use it to report a malformed record.
+func Invalid(table, field, value, reason string) error {
+	return &Error{Table: table, Field: field, Value: value, Reason: reason, Err: ErrInvalid}
+}

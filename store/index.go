@@ -1,0 +1,185 @@
+package store
+
+import (
+	"errors"
+	"iter"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+)
+
+// Index is an index of a table of T, queried with values of type Q.
+//
+// An index is two small functions: one appends the key of a stored record,
+// the other appends the key of a query value. Both build keys with the
+// helpers of this package (AppendString, AppendTime), so that the two always
+// agree. Build an index with [StringIndex], [TimeIndex] or [NewIndex] before
+// the [DB] opens; its options (Unique, Optional, Secret) are set then too.
+type Index[T, Q any] struct {
+	table    *Table[T]
+	name     string
+	field    string
+	unique   bool
+	optional bool
+	secret   bool
+	key      func(rec *T, dst []byte) ([]byte, bool)
+	query    func(q Q, dst []byte) []byte
+	value    func(rec *T) string // string indexes only: the indexed field
+}
+
+// NewIndex adds an index named name to t. key appends the key of a record
+// and reports false when the record has no value for the index; query
+// appends the key of a query value. field names the record field(s) the
+// index is built from, for error messages.
+//
+// A query matches every key it is a prefix of, so a compound index built as
+// AppendString(a) + AppendString(b) can be queried by a alone.
+func NewIndex[T, Q any](t *Table[T], name, field string,
+	key func(rec *T, dst []byte) ([]byte, bool), query func(q Q, dst []byte) []byte) *Index[T, Q] {
+	ix := &Index[T, Q]{table: t, name: name, field: field, key: key, query: query}
+	t.indexes = append(t.indexes, ix)
+	return ix
+}
+
+// StringIndex adds an index on the string field that get returns, named
+// after the field. Unless the index is Optional, an empty value is a
+// missing required field.
+func StringIndex[T any](t *Table[T], field string, get func(rec *T) string) *Index[T, string] {
+	ix := NewIndex(t, field, field,
+		func(rec *T, dst []byte) ([]byte, bool) {
+			v := get(rec)
+			if v == "" {
+				return dst, false
+			}
+			return AppendString(dst, v), true
+		},
+		func(q string, dst []byte) []byte { return AppendString(dst, q) })
+	ix.value = get
+	return ix
+}
+
+// TimeIndex adds an index on the time field that get returns, named after
+// the field, for range scans in time order. Unless the index is Optional, a
+// zero time is a missing required field.
+func TimeIndex[T any](t *Table[T], field string, get func(rec *T) time.Time) *Index[T, time.Time] {
+	return NewIndex(t, field, field,
+		func(rec *T, dst []byte) ([]byte, bool) {
+			v := get(rec)
+			if v.IsZero() {
+				return dst, false
+			}
+			return AppendTime(dst, v), true
+		},
+		func(q time.Time, dst []byte) []byte { return AppendTime(dst, q) })
+}
+
+// Unique makes the index unique: the engine refuses a second row under the
+// same key with ErrConflict. It returns ix, for chaining.
+func (ix *Index[T, Q]) Unique() *Index[T, Q] { ix.unique = true; return ix }
+
+// Optional lets records have no value for the index; such records are left
+// out of it. It returns ix, for chaining.
+func (ix *Index[T, Q]) Optional() *Index[T, Q] { ix.optional = true; return ix }
+
+// Secret keeps the index's values out of error messages: use it for token
+// hashes and other values that must not be logged. It returns ix.
+func (ix *Index[T, Q]) Secret() *Index[T, Q] { ix.secret = true; return ix }
+
+// Name returns the index's name.
+func (ix *Index[T, Q]) Name() string { return ix.name }
+
+// First returns the first record whose key matches q, in key order.
+func (ix *Index[T, Q]) First(tx *Txn, q Q) (*T, bool) {
+	obj := tx.first(ix.table.name, ix.name, key(tx, ix, q))
+	if obj == nil {
+		return nil, false
+	}
+	return obj.(*T), true
+}
+
+// Get iterates over the records whose key matches q, in key order. It
+// allocates once per call, not per record.
+func (ix *Index[T, Q]) Get(tx *Txn, q Q) iter.Seq[*T] {
+	return func(yield func(*T) bool) {
+		it := tx.get(ix.table.name, ix.name, key(tx, ix, q))
+		for obj := it.Next(); obj != nil; obj = it.Next() {
+			if !yield(obj.(*T)) {
+				return
+			}
+		}
+	}
+}
+
+// LowerBound iterates, in key order, over the records whose key is greater
+// than or equal to the key of q: on a time index, from that time on.
+func (ix *Index[T, Q]) LowerBound(tx *Txn, q Q) iter.Seq[*T] {
+	return func(yield func(*T) bool) {
+		it := tx.lowerBound(ix.table.name, ix.name, key(tx, ix, q))
+		for obj := it.Next(); obj != nil; obj = it.Next() {
+			if !yield(obj.(*T)) {
+				return
+			}
+		}
+	}
+}
+
+// anyIndex is an index seen without its types, as the engine walks them.
+type anyIndex interface {
+	indexName() string
+	fieldName() string
+	isUnique() bool
+	isOptional() bool
+	isSecret() bool
+	keyOf(obj any) ([]byte, bool)
+	tableOf() anyTable
+	memSchema() *memdb.IndexSchema
+}
+
+func (ix *Index[T, Q]) indexName() string { return ix.name }
+func (ix *Index[T, Q]) fieldName() string { return ix.field }
+func (ix *Index[T, Q]) isUnique() bool    { return ix.unique }
+func (ix *Index[T, Q]) isOptional() bool  { return ix.optional }
+func (ix *Index[T, Q]) isSecret() bool    { return ix.secret }
+func (ix *Index[T, Q]) tableOf() anyTable { return ix.table }
+
+func (ix *Index[T, Q]) keyOf(obj any) ([]byte, bool) {
+	return ix.key(obj.(*T), nil)
+}
+
+func (ix *Index[T, Q]) memSchema() *memdb.IndexSchema {
+	return &memdb.IndexSchema{
+		Name:         ix.name,
+		Unique:       ix.unique,
+		AllowMissing: ix.optional,
+		Indexer:      memIndexer[T, Q]{ix},
+	}
+}
+
+// memIndexer adapts an Index to go-memdb. Queries never reach go-memdb as
+// values to convert: the typed layer builds the key and passes it in a
+// *keyArg, so FromArgs only hands it back.
+type memIndexer[T, Q any] struct{ ix *Index[T, Q] }
+
+var errNoKey = errors.New("store: index queried without a prepared key")
+
+func (m memIndexer[T, Q]) FromObject(raw any) (bool, []byte, error) {
+	rec, ok := raw.(*T)
+	if !ok {
+		return false, nil, errors.New("store: index " + m.ix.name + " given a record of another table")
+	}
+	key, ok := m.ix.key(rec, nil)
+	return ok, key, nil
+}
+
+func (m memIndexer[T, Q]) FromArgs(args ...any) ([]byte, error) {
+	if len(args) == 1 {
+		if k, ok := args[0].(*keyArg); ok {
+			return k.b, nil
+		}
+	}
+	return nil, errNoKey
+}
+
+func (m memIndexer[T, Q]) PrefixFromArgs(args ...any) ([]byte, error) {
+	return m.FromArgs(args...)
+}

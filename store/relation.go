@@ -1,0 +1,151 @@
+package store
+
+import "iter"
+
+// Action is what deleting a record does to the records that refer to it
+// through a relation.
+type Action int
+
+const (
+	// Restrict refuses the delete while referring records exist.
+	Restrict Action = iota
+	// Cascade deletes the referring records too.
+	Cascade
+	// SetNull clears the referring records' foreign key.
+	SetNull
+)
+
+// String returns the action's name.
+func (a Action) String() string {
+	switch a {
+	case Restrict:
+		return "restrict"
+	case Cascade:
+		return "cascade"
+	case SetNull:
+		return "set null"
+	}
+	return "unknown action"
+}
+
+// Relation is a declared relation between two tables, as a Schema lists it:
+// a [*OneRelation] or a [*ManyRelation].
+type Relation interface {
+	relationName() string
+	validate(s *schemaInfo) error
+}
+
+// OneRelation is a foreign key: each record of F refers to at most one
+// record of T, the one whose unique index To holds the value of F's index
+// From. It is also the relation that carries the delete action.
+type OneRelation[F, T any] struct {
+	name     string
+	from     *Index[F, string]
+	to       *Index[T, string]
+	onDelete Action
+	clear    func(*F)
+}
+
+// One declares the relation named name from F to T: the value of from's
+// field is looked up in to, a unique index of T. from must be a StringIndex;
+// if it is Optional, the foreign key may be empty. onDelete says what
+// deleting a T does to the F records that refer to it; SetNull also needs
+// ClearWith.
+func One[F, T any](name string, from *Index[F, string], to *Index[T, string], onDelete Action) *OneRelation[F, T] {
+	return &OneRelation[F, T]{name: name, from: from, to: to, onDelete: onDelete}
+}
+
+// ClearWith sets the function that clears the foreign key on a copy of a
+// record, for the SetNull action. It returns r, for chaining.
+func (r *OneRelation[F, T]) ClearWith(clear func(rec *F)) *OneRelation[F, T] {
+	r.clear = clear
+	return r
+}
+
+// Name returns the relation's name.
+func (r *OneRelation[F, T]) Name() string { return r.name }
+
+// Get follows the relation from rec: it returns the record of T that rec
+// refers to, or false when rec's foreign key is empty or names no record.
+func (r *OneRelation[F, T]) Get(tx *Txn, rec *F) (*T, bool) {
+	v := r.from.value(rec)
+	if v == "" {
+		return nil, false
+	}
+	return r.to.First(tx, v)
+}
+
+// Many is the inverse of a OneRelation: the records of F that refer to a
+// record of T, found by a lookup on F's index of the foreign key.
+type ManyRelation[T, F any] struct {
+	name    string
+	inverse *OneRelation[F, T]
+}
+
+// Many declares the relation named name from T to the F records that refer
+// to it through inverse.
+func Many[T, F any](name string, inverse *OneRelation[F, T]) *ManyRelation[T, F] {
+	return &ManyRelation[T, F]{name: name, inverse: inverse}
+}
+
+// Name returns the relation's name.
+func (r *ManyRelation[T, F]) Name() string { return r.name }
+
+// Get iterates over the records of F that refer to rec.
+func (r *ManyRelation[T, F]) Get(tx *Txn, rec *T) iter.Seq[*F] {
+	return r.inverse.from.Get(tx, r.inverse.to.value(rec))
+}
+
+// foreignKey is a OneRelation seen without its types, as the engine checks
+// and carries out its foreign keys.
+type foreignKey interface {
+	relationName() string
+	fromTable() anyTable
+	toTable() anyTable
+	fromIndex() anyIndex
+	toIndex() anyIndex
+	action() Action
+	// fkValue returns the foreign key of a record of F.
+	fkValue(obj any) string
+	// targetValue returns the value of a record of T that F records refer to.
+	targetValue(obj any) string
+	// exists reports whether a record of T has the value v.
+	exists(tx *Txn, v string) bool
+	// referrers collects the records of F that refer to v.
+	referrers(tx *Txn, v string, dst []any) []any
+	// cleared returns a copy of a record of F with the foreign key cleared.
+	cleared(obj any) any
+}
+
+func (r *OneRelation[F, T]) relationName() string { return r.name }
+func (r *OneRelation[F, T]) fromTable() anyTable  { return r.from.table }
+func (r *OneRelation[F, T]) toTable() anyTable    { return r.to.table }
+func (r *OneRelation[F, T]) fromIndex() anyIndex  { return r.from }
+func (r *OneRelation[F, T]) toIndex() anyIndex    { return r.to }
+func (r *OneRelation[F, T]) action() Action       { return r.onDelete }
+func (r *OneRelation[F, T]) fkValue(obj any) string {
+	return r.from.value(obj.(*F))
+}
+func (r *OneRelation[F, T]) targetValue(obj any) string {
+	return r.to.value(obj.(*T))
+}
+func (r *OneRelation[F, T]) exists(tx *Txn, v string) bool {
+	_, ok := r.to.First(tx, v)
+	return ok
+}
+
+func (r *OneRelation[F, T]) referrers(tx *Txn, v string, dst []any) []any {
+	if v == "" {
+		return dst
+	}
+	for rec := range r.from.Get(tx, v) {
+		dst = append(dst, rec)
+	}
+	return dst
+}
+
+func (r *OneRelation[F, T]) cleared(obj any) any {
+	c := *obj.(*F)
+	r.clear(&c)
+	return &c
+}
