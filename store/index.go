@@ -90,7 +90,15 @@ func (ix *Index[T, Q]) Name() string { return ix.name }
 
 // First returns the first record whose key matches q, in key order.
 func (ix *Index[T, Q]) First(tx *Txn, q Q) (*T, bool) {
-	obj := tx.first(ix.table.name, ix.name, key(tx, ix, q))
+	k := key(tx, ix, q)
+	obj := tx.first(ix.table.name, ix.name, k)
+	if obj == nil && ix.unique && ix.value == nil {
+		// go-memdb looks a unique index up by its exact key, but a query on
+		// a NewIndex may be a prefix of keys (a compound index queried by its
+		// first part): look for those too. A string index's keys are never
+		// prefixes of each other, so its miss is final.
+		obj = tx.get(ix.table.name, ix.name, k).Next()
+	}
 	if obj == nil {
 		return nil, false
 	}
@@ -182,4 +190,29 @@ func (m memIndexer[T, Q]) FromArgs(args ...any) ([]byte, error) {
 
 func (m memIndexer[T, Q]) PrefixFromArgs(args ...any) ([]byte, error) {
 	return m.FromArgs(args...)
+}
+
+// Table returns the name of the index's table.
+func (ix *Index[T, Q]) Table() string { return ix.table.name }
+
+// Field returns the field(s) the index is built from.
+func (ix *Index[T, Q]) Field() string { return ix.field }
+
+// IsSecret reports whether the index's values are kept out of errors.
+func (ix *Index[T, Q]) IsSecret() bool { return ix.secret }
+
+// FirstBytes is First on a string index queried with the bytes of the
+// string, without converting them: for a hot path whose key is computed
+// into a buffer, such as a token hash.
+func FirstBytes[T any](tx *Txn, ix *Index[T, string], b []byte) (*T, bool) {
+	if ix.value == nil { // not a StringIndex: its query may differ
+		return ix.First(tx, string(b))
+	}
+	k := AppendBytes(tx.buf[:0], b)
+	tx.buf = k[:0]
+	obj := tx.first(ix.table.name, ix.name, k)
+	if obj == nil {
+		return nil, false
+	}
+	return obj.(*T), true
 }

@@ -149,3 +149,14 @@ func (r *OneRelation[F, T]) cleared(obj any) any {
 	r.clear(&c)
 	return &c
 }
+
+// TargetTable returns the name of the table the relation leads to.
+func (r *OneRelation[F, T]) TargetTable() string { return r.to.table.name }
+
+// TargetField returns the field of the target that the foreign key matches.
+func (r *OneRelation[F, T]) TargetField() string { return r.to.field }
+
+// Key returns rec's foreign key: the value looked up in the target.
+func (r *OneRelation[F, T]) Key(rec *F) string { return r.from.value(rec) }
+
+func (r *ManyRelation[T, F]) relationName() string { return r.name }

@@ -117,3 +117,6 @@ func (t *Table[T]) memSchema() *memdb.TableSchema {
 	}
 	return s
 }
+
+// Key returns rec's primary key.
+func (t *Table[T]) Key(rec *T) string { return t.id.value(rec) }

@@ -1,0 +1,362 @@
+package oauthdb
+
+import (
+	"crypto/rand"
+	"io"
+	"iter"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/oauthdb/oauthdb/store"
+)
+
+// DB is an in-memory store of OAuth provider data. It is safe for
+// concurrent use: reads never block, and writes are serialised.
+type DB struct {
+	st  *store.DB
+	cfg config
+	txs sync.Pool
+}
+
+type config struct {
+	now             func() time.Time
+	hasher          Hasher
+	random          io.Reader
+	randomMu        sync.Mutex
+	lenientSessions bool
+	accessTTL       time.Duration
+	refreshTTL      time.Duration
+}
+
+// An Option configures a DB.
+type Option func(*config)
+
+// WithClock sets the clock the DB reads for expiry and timestamps; the
+// default is time.Now. Tests pass a fake clock to make expiry deterministic.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithHasher sets how tokens are hashed before they are stored or looked
+// up; the default is SHA256Hasher, better-auth's default. A service that
+// configured better-auth with another hasher passes the same one here.
+func WithHasher(h Hasher) Option { return func(c *config) { c.hasher = h } }
+
+// WithRandom sets the source of randomness for generated IDs and tokens;
+// the default is crypto/rand. Tests pass a seeded source to get the same
+// values on every run. Never use a predictable source in production.
+func WithRandom(r io.Reader) Option { return func(c *config) { c.random = r } }
+
+// WithLenientSessions makes validation keep a token active when its session
+// has expired or is gone, dropping the session from the result, as
+// better-auth 1.4 to 1.6 did. By default validation is strict, as in
+// better-auth 1.7: such a token is inactive.
+func WithLenientSessions() Option { return func(c *config) { c.lenientSessions = true } }
+
+// WithTokenLifetimes sets how long issued access and refresh tokens live;
+// the defaults are better-auth's, one hour and thirty days.
+func WithTokenLifetimes(access, refresh time.Duration) Option {
+	return func(c *config) { c.accessTTL, c.refreshTTL = access, refresh }
+}
+
+// Open opens an empty DB.
+func Open(opts ...Option) (*DB, error) {
+	db := &DB{cfg: config{
+		now:        time.Now,
+		hasher:     SHA256Hasher{},
+		random:     rand.Reader,
+		accessTTL:  time.Hour,
+		refreshTTL: 30 * 24 * time.Hour,
+	}}
+	for _, o := range opts {
+		o(&db.cfg)
+	}
+	st, err := store.Open(schema)
+	if err != nil {
+		return nil, err
+	}
+	db.st = st
+	db.txs.New = func() any { return &Tx{db: db} }
+	return db, nil
+}
+
+// Tx is a transaction: a consistent snapshot of the DB and, in Update, the
+// writes made on it. It is valid only inside the function it was passed to.
+type Tx struct {
+	db *DB
+	st *store.Txn
+}
+
+// View runs fn in a read transaction: everything it reads comes from one
+// snapshot, whatever writes commit meanwhile.
+func (db *DB) View(fn func(tx *Tx) error) error {
+	return db.st.View(func(st *store.Txn) error {
+		tx := db.txs.Get().(*Tx)
+		tx.st = st
+		err := fn(tx)
+		tx.st = nil
+		db.txs.Put(tx)
+		return err
+	})
+}
+
+// Update runs fn in a write transaction. If fn returns nil, all its writes
+// commit at once; if it returns an error, none of them do. A write method
+// that fails (bad input, a conflict) has changed nothing, so fn may handle
+// the error and go on.
+func (db *DB) Update(fn func(tx *Tx) error) error {
+	return db.st.Update(func(st *store.Txn) error {
+		return fn(&Tx{db: db, st: st})
+	})
+}
+
+// Now returns the DB clock's current time.
+func (db *DB) Now() time.Time { return db.cfg.now() }
+
+// Verify audits the whole DB: every index holds exactly the live records,
+// unique indexes are unique, every foreign key names an existing record. It
+// reads everything; it is meant for tests.
+func (db *DB) Verify() error {
+	return db.st.View(func(st *store.Txn) error { return st.Verify() })
+}
+
+// Reads by key. Each returns a copy of the record, or an *Error wrapping
+// ErrNotFound.
+
+// User returns the user with the given ID.
+func (tx *Tx) User(id string) (User, error) { return get(tx, users.ID(), id) }
+
+// UserByEmail returns the user with the given email address.
+func (tx *Tx) UserByEmail(email string) (User, error) { return get(tx, usersByEmail, email) }
+
+// Session returns the session with the given ID.
+func (tx *Tx) Session(id string) (Session, error) { return get(tx, sessions.ID(), id) }
+
+// SessionByToken returns the session whose cookie value is token.
+func (tx *Tx) SessionByToken(token string) (Session, error) { return get(tx, sessionsByToken, token) }
+
+// Client returns the client with the given record ID.
+func (tx *Tx) Client(id string) (OAuthClient, error) { return get(tx, clients.ID(), id) }
+
+// ClientByClientID returns the client with the given public client ID.
+func (tx *Tx) ClientByClientID(clientID string) (OAuthClient, error) {
+	return get(tx, clientsByClientID, clientID)
+}
+
+// AccessToken returns the access token with the given record ID.
+func (tx *Tx) AccessToken(id string) (OAuthAccessToken, error) { return get(tx, accessTokens.ID(), id) }
+
+// AccessTokenByHash returns the access token whose stored hash is hash.
+func (tx *Tx) AccessTokenByHash(hash string) (OAuthAccessToken, error) {
+	return get(tx, accessTokensByHash, hash)
+}
+
+// RefreshToken returns the refresh token with the given record ID.
+func (tx *Tx) RefreshToken(id string) (OAuthRefreshToken, error) {
+	return get(tx, refreshTokens.ID(), id)
+}
+
+// RefreshTokenByHash returns the refresh token whose stored hash is hash.
+func (tx *Tx) RefreshTokenByHash(hash string) (OAuthRefreshToken, error) {
+	return get(tx, refreshTokensByHash, hash)
+}
+
+// Consent returns the consent with the given ID.
+func (tx *Tx) Consent(id string) (OAuthConsent, error) { return get(tx, consents.ID(), id) }
+
+// ConsentFor returns the consent of (clientID, userID, referenceID).
+func (tx *Tx) ConsentFor(clientID, userID, referenceID string) (OAuthConsent, error) {
+	c, ok := consentsByGrant.First(tx.st, consentQuery{clientID, userID, referenceID})
+	if !ok {
+		return OAuthConsent{}, &Error{Table: TableOAuthConsent, Field: "clientId,userId,referenceId",
+			Value: clientID + "/" + userID + "/" + referenceID, Err: ErrNotFound}
+	}
+	return *c, nil
+}
+
+// Verification returns the verification with the given ID.
+func (tx *Tx) Verification(id string) (Verification, error) { return get(tx, verifications.ID(), id) }
+
+// VerificationByIdentifier returns the verification with the given
+// identifier.
+func (tx *Tx) VerificationByIdentifier(identifier string) (Verification, error) {
+	return get(tx, verificationsByIdentifier, identifier)
+}
+
+func get[T any](tx *Tx, ix *store.Index[T, string], key string) (T, error) {
+	rec, ok := ix.First(tx.st, key)
+	if !ok {
+		var zero T
+		e := &Error{Table: ix.Table(), Field: ix.Field(), Err: ErrNotFound}
+		if !ix.IsSecret() {
+			e.Value = key
+		}
+		return zero, e
+	}
+	return *rec, nil
+}
+
+// Whole tables, in ID order, for dumps and audits.
+
+// Users iterates over every user.
+func (tx *Tx) Users() iter.Seq[User] { return values(users.All(tx.st)) }
+
+// Sessions iterates over every session.
+func (tx *Tx) Sessions() iter.Seq[Session] { return values(sessions.All(tx.st)) }
+
+// Clients iterates over every client.
+func (tx *Tx) Clients() iter.Seq[OAuthClient] { return values(clients.All(tx.st)) }
+
+// AccessTokens iterates over every access token.
+func (tx *Tx) AccessTokens() iter.Seq[OAuthAccessToken] { return values(accessTokens.All(tx.st)) }
+
+// RefreshTokens iterates over every refresh token.
+func (tx *Tx) RefreshTokens() iter.Seq[OAuthRefreshToken] { return values(refreshTokens.All(tx.st)) }
+
+// Consents iterates over every consent.
+func (tx *Tx) Consents() iter.Seq[OAuthConsent] { return values(consents.All(tx.st)) }
+
+// Verifications iterates over every verification.
+func (tx *Tx) Verifications() iter.Seq[Verification] { return values(verifications.All(tx.st)) }
+
+// Writes. Insert stores a new record and fails with ErrConflict if its ID or
+// a unique value is taken; Update replaces the record with the same ID and
+// fails with ErrNotFound if there is none; both fail with ErrForeignKey for a
+// foreign key that names no record and with ErrInvalid for a missing
+// required field. Insert fills a zero CreatedAt and UpdatedAt from the DB's
+// clock; Update sets UpdatedAt to it. Delete removes a record and carries
+// out the delete actions: deleting a user or a client deletes what belongs
+// to it, deleting a refresh token deletes its access tokens, and deleting a
+// session clears sessionId on its tokens. A failed write changes nothing.
+// Records are copied in: the caller may reuse what it passed.
+
+// InsertUser stores a new user.
+func (tx *Tx) InsertUser(u User) error {
+	stamp(tx, &u.CreatedAt, &u.UpdatedAt)
+	return users.Insert(tx.st, &u)
+}
+
+// UpdateUser replaces the user with u.ID.
+func (tx *Tx) UpdateUser(u User) error {
+	u.UpdatedAt = tx.db.cfg.now()
+	return users.Update(tx.st, &u)
+}
+
+// DeleteUser deletes a user with their sessions, clients, tokens and
+// consents.
+func (tx *Tx) DeleteUser(id string) error { return users.Delete(tx.st, id) }
+
+// InsertSession stores a new session.
+func (tx *Tx) InsertSession(s Session) error {
+	stamp(tx, &s.CreatedAt, &s.UpdatedAt)
+	return sessions.Insert(tx.st, &s)
+}
+
+// UpdateSession replaces the session with s.ID.
+func (tx *Tx) UpdateSession(s Session) error {
+	s.UpdatedAt = tx.db.cfg.now()
+	return sessions.Update(tx.st, &s)
+}
+
+// DeleteSession deletes a session; its tokens stay, with sessionId cleared.
+func (tx *Tx) DeleteSession(id string) error { return sessions.Delete(tx.st, id) }
+
+// InsertClient stores a new client. Its ClientSecret must already be hashed
+// (see HashSecret).
+func (tx *Tx) InsertClient(c OAuthClient) error {
+	stamp(tx, &c.CreatedAt, &c.UpdatedAt)
+	c.clone()
+	return clients.Insert(tx.st, &c)
+}
+
+// UpdateClient replaces the client with c.ID. Its clientId cannot change
+// while tokens or consents refer to it.
+func (tx *Tx) UpdateClient(c OAuthClient) error {
+	c.UpdatedAt = tx.db.cfg.now()
+	c.clone()
+	return clients.Update(tx.st, &c)
+}
+
+// DeleteClient deletes a client with its tokens and consents.
+func (tx *Tx) DeleteClient(id string) error { return clients.Delete(tx.st, id) }
+
+// InsertAccessToken stores a new access token. Its Token must be the
+// token's hash (see HashToken).
+func (tx *Tx) InsertAccessToken(t OAuthAccessToken) error {
+	stamp(tx, &t.CreatedAt, nil)
+	t.Scopes = slices.Clone(t.Scopes)
+	return accessTokens.Insert(tx.st, &t)
+}
+
+// UpdateAccessToken replaces the access token with t.ID.
+func (tx *Tx) UpdateAccessToken(t OAuthAccessToken) error {
+	t.Scopes = slices.Clone(t.Scopes)
+	return accessTokens.Update(tx.st, &t)
+}
+
+// DeleteAccessToken deletes an access token.
+func (tx *Tx) DeleteAccessToken(id string) error { return accessTokens.Delete(tx.st, id) }
+
+// InsertRefreshToken stores a new refresh token. Its Token must be the
+// token's hash (see HashToken).
+func (tx *Tx) InsertRefreshToken(t OAuthRefreshToken) error {
+	stamp(tx, &t.CreatedAt, nil)
+	t.Scopes = slices.Clone(t.Scopes)
+	return refreshTokens.Insert(tx.st, &t)
+}
+
+// UpdateRefreshToken replaces the refresh token with t.ID.
+func (tx *Tx) UpdateRefreshToken(t OAuthRefreshToken) error {
+	t.Scopes = slices.Clone(t.Scopes)
+	return refreshTokens.Update(tx.st, &t)
+}
+
+// DeleteRefreshToken deletes a refresh token with the access tokens issued
+// with it.
+func (tx *Tx) DeleteRefreshToken(id string) error { return refreshTokens.Delete(tx.st, id) }
+
+// InsertConsent stores a new consent.
+func (tx *Tx) InsertConsent(c OAuthConsent) error {
+	stamp(tx, &c.CreatedAt, &c.UpdatedAt)
+	c.Scopes = slices.Clone(c.Scopes)
+	return consents.Insert(tx.st, &c)
+}
+
+// UpdateConsent replaces the consent with c.ID.
+func (tx *Tx) UpdateConsent(c OAuthConsent) error {
+	c.UpdatedAt = tx.db.cfg.now()
+	c.Scopes = slices.Clone(c.Scopes)
+	return consents.Update(tx.st, &c)
+}
+
+// DeleteConsent deletes a consent.
+func (tx *Tx) DeleteConsent(id string) error { return consents.Delete(tx.st, id) }
+
+// InsertVerification stores a new verification.
+func (tx *Tx) InsertVerification(v Verification) error {
+	stamp(tx, &v.CreatedAt, &v.UpdatedAt)
+	return verifications.Insert(tx.st, &v)
+}
+
+// DeleteVerification deletes a verification.
+func (tx *Tx) DeleteVerification(id string) error { return verifications.Delete(tx.st, id) }
+
+func stamp(tx *Tx, created, updated *time.Time) {
+	now := tx.db.cfg.now()
+	if created.IsZero() {
+		*created = now
+	}
+	if updated != nil && updated.IsZero() {
+		*updated = now
+	}
+}
+
+// clone gives c slices of its own, so the caller's cannot change it.
+func (c *OAuthClient) clone() {
+	c.Scopes = slices.Clone(c.Scopes)
+	c.RedirectURIs = slices.Clone(c.RedirectURIs)
+	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	c.GrantTypes = slices.Clone(c.GrantTypes)
+	c.ResponseTypes = slices.Clone(c.ResponseTypes)
+	c.Contacts = slices.Clone(c.Contacts)
+	c.Metadata = slices.Clone(c.Metadata)
+}

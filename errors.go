@@ -1,0 +1,93 @@
+package oauthdb
+
+import (
+	"errors"
+
+	"github.com/oauthdb/oauthdb/store"
+)
+
+// Errors of the data model. Every error for bad input wraps one of these in
+// an *Error that names the table, the field and the value (never a secret):
+// test the kind with errors.Is and read the details with errors.As.
+var (
+	// ErrNotFound: no record has the key that was looked up.
+	ErrNotFound = store.ErrNotFound
+	// ErrConflict: the primary key or a unique value is taken.
+	ErrConflict = store.ErrConflict
+	// ErrForeignKey: a foreign key names no record, or a change would leave
+	// other records' foreign keys dangling.
+	ErrForeignKey = store.ErrForeignKey
+	// ErrInvalid: a required field is missing or a value is malformed.
+	ErrInvalid = store.ErrInvalid
+)
+
+// Error is the error returned for bad input: which table, field and value,
+// and which of the sentinel errors it is.
+type Error = store.Error
+
+// Why a token is inactive. Validation, introspection and rotation return
+// these wrapped in a *TokenError.
+var (
+	// ErrTokenMalformed: the token is empty, longer than MaxTokenLength or not
+	// printable ASCII. It is also an ErrInvalid.
+	ErrTokenMalformed = &kindError{"malformed token", ErrInvalid}
+	// ErrTokenNotFound: no token has this hash.
+	ErrTokenNotFound = errors.New("token not found")
+	// ErrTokenExpired: the token's expiresAt has passed.
+	ErrTokenExpired = errors.New("token expired")
+	// ErrTokenRevoked: the token was revoked.
+	ErrTokenRevoked = errors.New("token revoked")
+	// ErrTokenReplayed: a revoked refresh token was presented again; its
+	// whole family has been revoked.
+	ErrTokenReplayed = errors.New("refresh token replayed: its family is revoked")
+	// ErrWrongClient: the token was issued to another client.
+	ErrWrongClient = errors.New("token issued to another client")
+	// ErrClientNotFound: the token's client does not exist.
+	ErrClientNotFound = errors.New("client not found")
+	// ErrClientDisabled: the token's client is disabled.
+	ErrClientDisabled = errors.New("client disabled")
+	// ErrUserNotFound: the token's user does not exist.
+	ErrUserNotFound = errors.New("user not found")
+	// ErrSessionNotFound: the token's session does not exist.
+	ErrSessionNotFound = errors.New("session not found")
+	// ErrSessionExpired: the token's session has expired.
+	ErrSessionExpired = errors.New("session expired")
+	// ErrScopeNotGranted: a requested scope is outside the granted set.
+	ErrScopeNotGranted = errors.New("scope not granted")
+	// ErrConsentRequired: the user has not granted the requested scopes.
+	ErrConsentRequired = errors.New("consent required")
+	// ErrBadSecret: the client secret does not match.
+	ErrBadSecret = errors.New("client secret does not match")
+)
+
+// kindError is a sentinel that is also another sentinel.
+type kindError struct {
+	msg string
+	is  error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.is }
+
+// TokenError says why a token is not active. It names the kind of token and,
+// when the token was found, the record's ID; never the token or its hash.
+type TokenError struct {
+	// Kind is "access token" or "refresh token".
+	Kind string
+	// ID is the token record's ID, when the token was found.
+	ID string
+	// Err is the reason: ErrTokenNotFound, ErrTokenExpired, ...
+	Err error
+}
+
+// Error formats the error without the token.
+func (e *TokenError) Error() string {
+	s := e.Kind
+	if e.ID != "" {
+		s += " " + e.ID
+	}
+	return s + ": " + e.Err.Error()
+}
+
+// Unwrap returns the reason, for errors.Is.
+func (e *TokenError) Unwrap() error { return e.Err }

@@ -1,0 +1,191 @@
+package oauthdb
+
+import (
+	"iter"
+
+	"github.com/oauthdb/oauthdb/store"
+)
+
+// Every relation of the data model, declared once, with the names that
+// better-auth's Drizzle schema gives them. A one relation follows a foreign
+// key to a unique index of its target and carries the delete action; a many
+// relation is its inverse, a lookup on the source table's index of that key.
+//
+// Tokens and consents refer to oauthClient.clientId, the public identifier,
+// not to oauthClient.id.
+var (
+	clientUser = store.One("user", clientsByUser, users.ID(), store.Cascade)
+
+	sessionUser = store.One("user", sessionsByUser, users.ID(), store.Cascade)
+
+	accessTokenClient  = store.One("oauthClient", accessTokensByClient, clientsByClientID, store.Cascade)
+	accessTokenSession = store.One("session", accessTokensBySession, sessions.ID(), store.SetNull).
+				ClearWith(func(t *OAuthAccessToken) { t.SessionID = "" })
+	accessTokenUser         = store.One("user", accessTokensByUser, users.ID(), store.Cascade)
+	accessTokenRefreshToken = store.One("oauthRefreshToken", accessTokensByRefresh, refreshTokens.ID(), store.Cascade)
+
+	refreshTokenClient  = store.One("oauthClient", refreshTokensByClient, clientsByClientID, store.Cascade)
+	refreshTokenSession = store.One("session", refreshTokensBySession, sessions.ID(), store.SetNull).
+				ClearWith(func(t *OAuthRefreshToken) { t.SessionID = "" })
+	refreshTokenUser = store.One("user", refreshTokensByUser, users.ID(), store.Cascade)
+
+	consentClient = store.One("oauthClient", consentsByClient, clientsByClientID, store.Cascade)
+	consentUser   = store.One("user", consentsByUser, users.ID(), store.Cascade)
+
+	userSessions      = store.Many("sessions", sessionUser)
+	userClients       = store.Many("oauthClients", clientUser)
+	userRefreshTokens = store.Many("oauthRefreshTokens", refreshTokenUser)
+	userAccessTokens  = store.Many("oauthAccessTokens", accessTokenUser)
+	userConsents      = store.Many("oauthConsents", consentUser)
+
+	sessionRefreshTokens = store.Many("oauthRefreshTokens", refreshTokenSession)
+	sessionAccessTokens  = store.Many("oauthAccessTokens", accessTokenSession)
+
+	clientRefreshTokens = store.Many("oauthRefreshTokens", refreshTokenClient)
+	clientAccessTokens  = store.Many("oauthAccessTokens", accessTokenClient)
+	clientConsents      = store.Many("oauthConsents", consentClient)
+
+	refreshTokenAccessTokens = store.Many("oauthAccessTokens", accessTokenRefreshToken)
+)
+
+// schema is the whole data model, checked by store.Open.
+var schema = &store.Schema{
+	Tables: []store.TableDef{users, sessions, clients, accessTokens, refreshTokens, consents, verifications},
+	Relations: []store.Relation{
+		clientUser, sessionUser,
+		accessTokenClient, accessTokenSession, accessTokenUser, accessTokenRefreshToken,
+		refreshTokenClient, refreshTokenSession, refreshTokenUser,
+		consentClient, consentUser,
+		userSessions, userClients, userRefreshTokens, userAccessTokens, userConsents,
+		sessionRefreshTokens, sessionAccessTokens,
+		clientRefreshTokens, clientAccessTokens, clientConsents,
+		refreshTokenAccessTokens,
+	},
+}
+
+// Typed traversal: one relation per method, named after the table and the
+// relation. A one relation returns the record or an ErrNotFound error; a
+// many relation returns an iterator.
+
+// ClientUser follows oauthClient.user: the user who owns c.
+func (tx *Tx) ClientUser(c OAuthClient) (User, error) { return one(tx, clientUser, &c) }
+
+// ClientRefreshTokens follows oauthClient.oauthRefreshTokens.
+func (tx *Tx) ClientRefreshTokens(c OAuthClient) iter.Seq[OAuthRefreshToken] {
+	return many(tx, clientRefreshTokens, &c)
+}
+
+// ClientAccessTokens follows oauthClient.oauthAccessTokens.
+func (tx *Tx) ClientAccessTokens(c OAuthClient) iter.Seq[OAuthAccessToken] {
+	return many(tx, clientAccessTokens, &c)
+}
+
+// ClientConsents follows oauthClient.oauthConsents.
+func (tx *Tx) ClientConsents(c OAuthClient) iter.Seq[OAuthConsent] {
+	return many(tx, clientConsents, &c)
+}
+
+// RefreshTokenClient follows oauthRefreshToken.oauthClient.
+func (tx *Tx) RefreshTokenClient(t OAuthRefreshToken) (OAuthClient, error) {
+	return one(tx, refreshTokenClient, &t)
+}
+
+// RefreshTokenSession follows oauthRefreshToken.session.
+func (tx *Tx) RefreshTokenSession(t OAuthRefreshToken) (Session, error) {
+	return one(tx, refreshTokenSession, &t)
+}
+
+// RefreshTokenUser follows oauthRefreshToken.user.
+func (tx *Tx) RefreshTokenUser(t OAuthRefreshToken) (User, error) {
+	return one(tx, refreshTokenUser, &t)
+}
+
+// RefreshTokenAccessTokens follows oauthRefreshToken.oauthAccessTokens: the
+// access tokens issued with t.
+func (tx *Tx) RefreshTokenAccessTokens(t OAuthRefreshToken) iter.Seq[OAuthAccessToken] {
+	return many(tx, refreshTokenAccessTokens, &t)
+}
+
+// AccessTokenClient follows oauthAccessToken.oauthClient.
+func (tx *Tx) AccessTokenClient(t OAuthAccessToken) (OAuthClient, error) {
+	return one(tx, accessTokenClient, &t)
+}
+
+// AccessTokenSession follows oauthAccessToken.session.
+func (tx *Tx) AccessTokenSession(t OAuthAccessToken) (Session, error) {
+	return one(tx, accessTokenSession, &t)
+}
+
+// AccessTokenUser follows oauthAccessToken.user.
+func (tx *Tx) AccessTokenUser(t OAuthAccessToken) (User, error) {
+	return one(tx, accessTokenUser, &t)
+}
+
+// AccessTokenRefreshToken follows oauthAccessToken.oauthRefreshToken: the
+// refresh token t was issued with.
+func (tx *Tx) AccessTokenRefreshToken(t OAuthAccessToken) (OAuthRefreshToken, error) {
+	return one(tx, accessTokenRefreshToken, &t)
+}
+
+// ConsentClient follows oauthConsent.oauthClient.
+func (tx *Tx) ConsentClient(c OAuthConsent) (OAuthClient, error) { return one(tx, consentClient, &c) }
+
+// ConsentUser follows oauthConsent.user.
+func (tx *Tx) ConsentUser(c OAuthConsent) (User, error) { return one(tx, consentUser, &c) }
+
+// UserSessions follows user.sessions.
+func (tx *Tx) UserSessions(u User) iter.Seq[Session] { return many(tx, userSessions, &u) }
+
+// UserClients follows user.oauthClients: the clients u owns.
+func (tx *Tx) UserClients(u User) iter.Seq[OAuthClient] { return many(tx, userClients, &u) }
+
+// UserRefreshTokens follows user.oauthRefreshTokens.
+func (tx *Tx) UserRefreshTokens(u User) iter.Seq[OAuthRefreshToken] {
+	return many(tx, userRefreshTokens, &u)
+}
+
+// UserAccessTokens follows user.oauthAccessTokens.
+func (tx *Tx) UserAccessTokens(u User) iter.Seq[OAuthAccessToken] {
+	return many(tx, userAccessTokens, &u)
+}
+
+// UserConsents follows user.oauthConsents.
+func (tx *Tx) UserConsents(u User) iter.Seq[OAuthConsent] { return many(tx, userConsents, &u) }
+
+// SessionUser follows session.user.
+func (tx *Tx) SessionUser(s Session) (User, error) { return one(tx, sessionUser, &s) }
+
+// SessionRefreshTokens follows session.oauthRefreshTokens.
+func (tx *Tx) SessionRefreshTokens(s Session) iter.Seq[OAuthRefreshToken] {
+	return many(tx, sessionRefreshTokens, &s)
+}
+
+// SessionAccessTokens follows session.oauthAccessTokens.
+func (tx *Tx) SessionAccessTokens(s Session) iter.Seq[OAuthAccessToken] {
+	return many(tx, sessionAccessTokens, &s)
+}
+
+func one[F, T any](tx *Tx, r *store.OneRelation[F, T], from *F) (T, error) {
+	to, ok := r.Get(tx.st, from)
+	if !ok {
+		var zero T
+		return zero, &Error{Table: r.TargetTable(), Field: r.TargetField(), Value: r.Key(from),
+			Reason: "no record for " + r.Name(), Err: ErrNotFound}
+	}
+	return *to, nil
+}
+
+func many[T, F any](tx *Tx, r *store.ManyRelation[T, F], from *T) iter.Seq[F] {
+	return values(r.Get(tx.st, from))
+}
+
+// values turns an iterator over stored records into one over copies.
+func values[T any](seq iter.Seq[*T]) iter.Seq[T] {
+	return func(yield func(T) bool) {
+		for rec := range seq {
+			if !yield(*rec) {
+				return
+			}
+		}
+	}
+}

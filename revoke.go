@@ -1,0 +1,164 @@
+package oauthdb
+
+import (
+	"iter"
+	"time"
+)
+
+// Revocation takes effect at once: once the call returns, no validation
+// sees the revoked tokens as active. Each revocation is one write
+// transaction that finds its rows through an index — never by scanning a
+// table — and returns how many rows it changed: access tokens deleted plus
+// refresh tokens newly revoked. Revoked refresh tokens are kept, so that a
+// replay of one is recognised; the expiry sweep removes them in time.
+
+// RevokeAccessToken deletes the access token with this plaintext value. An
+// unknown token is not an error (RFC 7009): it returns 0.
+func (db *DB) RevokeAccessToken(token string) (int, error) {
+	if err := checkToken(kindAccess, token); err != nil {
+		return 0, err
+	}
+	h := db.hashString(token)
+	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
+		t, ok := accessTokensByHash.First(tx.st, h)
+		if !ok {
+			return 0, nil
+		}
+		return 1, accessTokens.DeleteRecord(tx.st, t)
+	})
+}
+
+// RevokeRefreshToken revokes the refresh token with this plaintext value and
+// deletes the access tokens issued with it. An unknown or already revoked
+// token changes nothing and is not an error.
+func (db *DB) RevokeRefreshToken(token string) (int, error) {
+	if err := checkToken(kindRefresh, token); err != nil {
+		return 0, err
+	}
+	h := db.hashString(token)
+	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
+		t, ok := refreshTokensByHash.First(tx.st, h)
+		if !ok {
+			return 0, nil
+		}
+		return revokeRefresh(tx, t, now)
+	})
+}
+
+// RevokeSession revokes every token of a session: its access tokens are
+// deleted and its refresh tokens revoked, with their access tokens. The
+// session itself stays.
+func (db *DB) RevokeSession(sessionID string) (int, error) {
+	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
+		return revokeAll(tx, now,
+			accessTokensBySession.Get(tx.st, sessionID), refreshTokensBySession.Get(tx.st, sessionID), nil)
+	})
+}
+
+// RevokeUser revokes every token of a user, for every client.
+func (db *DB) RevokeUser(userID string) (int, error) {
+	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
+		return revokeAll(tx, now,
+			accessTokensByUser.Get(tx.st, userID), refreshTokensByUser.Get(tx.st, userID), nil)
+	})
+}
+
+// RevokeClient revokes every token issued to a client (by its public
+// clientId).
+func (db *DB) RevokeClient(clientID string) (int, error) {
+	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
+		return revokeAll(tx, now,
+			accessTokensByClient.Get(tx.st, clientID), refreshTokensByClient.Get(tx.st, clientID), nil)
+	})
+}
+
+// RevokeClientUser revokes every token a client holds for one user.
+func (db *DB) RevokeClientUser(clientID, userID string) (int, error) {
+	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
+		return revokeFamily(tx, clientID, userID, now)
+	})
+}
+
+func (db *DB) revoke(fn func(tx *Tx, now time.Time) (int, error)) (int, error) {
+	var n int
+	err := db.Update(func(tx *Tx) error {
+		var err error
+		n, err = fn(tx, db.cfg.now())
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// revokeFamily revokes every token of one client for one user: what a
+// refresh token's replay compromises.
+func revokeFamily(tx *Tx, clientID, userID string, now time.Time) (int, error) {
+	mine := func(clientOf, userOf string) bool { return clientOf == clientID && userOf == userID }
+	return revokeAll(tx, now,
+		accessTokensByUser.Get(tx.st, userID), refreshTokensByUser.Get(tx.st, userID), mine)
+}
+
+// revokeAll deletes the access tokens and revokes the refresh tokens the
+// two iterators yield, keeping only those keep accepts (all, if nil). The
+// rows are collected before anything changes.
+func revokeAll(tx *Tx, now time.Time, access iter.Seq[*OAuthAccessToken], refresh iter.Seq[*OAuthRefreshToken],
+	keep func(clientID, userID string) bool) (int, error) {
+	var as []*OAuthAccessToken
+	for t := range access {
+		if keep == nil || keep(t.ClientID, t.UserID) {
+			as = append(as, t)
+		}
+	}
+	var rs []*OAuthRefreshToken
+	for t := range refresh {
+		if keep == nil || keep(t.ClientID, t.UserID) {
+			rs = append(rs, t)
+		}
+	}
+	n := 0
+	for _, t := range rs {
+		m, err := revokeRefresh(tx, t, now)
+		if err != nil {
+			return 0, err
+		}
+		n += m
+	}
+	for _, t := range as {
+		// It may have gone with its refresh token above.
+		if _, ok := accessTokens.Get(tx.st, t.ID); !ok {
+			continue
+		}
+		if err := accessTokens.DeleteRecord(tx.st, t); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// revokeRefresh sets revoked on a refresh token and deletes its access
+// tokens.
+func revokeRefresh(tx *Tx, t *OAuthRefreshToken, now time.Time) (int, error) {
+	var as []*OAuthAccessToken
+	for a := range accessTokensByRefresh.Get(tx.st, t.ID) {
+		as = append(as, a)
+	}
+	n := 0
+	for _, a := range as {
+		if err := accessTokens.DeleteRecord(tx.st, a); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	if t.Revoked.IsZero() {
+		r := *t
+		r.Revoked = now
+		if err := refreshTokens.Update(tx.st, &r); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, nil
+}

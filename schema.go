@@ -1,0 +1,256 @@
+package oauthdb
+
+import (
+	"encoding/json"
+	"net/url"
+	"time"
+
+	"github.com/oauthdb/oauthdb/store"
+)
+
+// The records of the data model: the tables of better-auth's oauth-provider
+// plugin, with its field names in JSON. Optional (nullable) fields are the
+// empty string or the zero time; in JSON they are left out, and an absent
+// field or null loads as empty. Fields that better-auth adds and this model
+// does not know are ignored when a row loads.
+//
+// Records read from a DB are copies: changing one changes nothing stored.
+// Their slices are shared with the stored record, though, and must be
+// treated as read-only.
+
+// User is a person who signs in: better-auth's user table.
+type User struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	Email         string    `json:"email"`
+	EmailVerified bool      `json:"emailVerified"`
+	Image         string    `json:"image,omitzero"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+// Session is a signed-in session of a user: better-auth's session table.
+// Its Token is the session cookie's value, as better-auth stores it.
+type Session struct {
+	ID        string    `json:"id"`
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	IPAddress string    `json:"ipAddress,omitzero"`
+	UserAgent string    `json:"userAgent,omitzero"`
+	UserID    string    `json:"userId"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// OAuthClient is a registered OAuth client. Tokens and consents refer to it
+// by ClientID, the public client identifier, not by ID. ClientSecret holds
+// the secret's hash (see HashSecret), never the secret.
+type OAuthClient struct {
+	ID                      string          `json:"id"`
+	ClientID                string          `json:"clientId"`
+	ClientSecret            string          `json:"clientSecret,omitzero"`
+	Disabled                bool            `json:"disabled"`
+	SkipConsent             bool            `json:"skipConsent"`
+	EnableEndSession        bool            `json:"enableEndSession"`
+	Public                  bool            `json:"public"`
+	Scopes                  []string        `json:"scopes,omitzero"`
+	RedirectURIs            []string        `json:"redirectUris"`
+	PostLogoutRedirectURIs  []string        `json:"postLogoutRedirectUris,omitzero"`
+	GrantTypes              []string        `json:"grantTypes,omitzero"`
+	ResponseTypes           []string        `json:"responseTypes,omitzero"`
+	Contacts                []string        `json:"contacts,omitzero"`
+	TokenEndpointAuthMethod string          `json:"tokenEndpointAuthMethod,omitzero"`
+	Name                    string          `json:"name,omitzero"`
+	URI                     string          `json:"uri,omitzero"`
+	Icon                    string          `json:"icon,omitzero"`
+	TOS                     string          `json:"tos,omitzero"`
+	Policy                  string          `json:"policy,omitzero"`
+	SoftwareID              string          `json:"softwareId,omitzero"`
+	SoftwareVersion         string          `json:"softwareVersion,omitzero"`
+	SoftwareStatement       string          `json:"softwareStatement,omitzero"`
+	Type                    string          `json:"type,omitzero"`
+	ReferenceID             string          `json:"referenceId,omitzero"`
+	Metadata                json.RawMessage `json:"metadata,omitzero"`
+	UserID                  string          `json:"userId,omitzero"`
+	CreatedAt               time.Time       `json:"createdAt"`
+	UpdatedAt               time.Time       `json:"updatedAt"`
+}
+
+// OAuthAccessToken is an issued opaque access token. Token holds the
+// token's hash (see HashToken), never the token. Client-credentials tokens
+// have no UserID and no SessionID; tokens issued by a refresh have RefreshID.
+type OAuthAccessToken struct {
+	ID          string    `json:"id"`
+	Token       string    `json:"token"`
+	ClientID    string    `json:"clientId"`
+	SessionID   string    `json:"sessionId,omitzero"`
+	UserID      string    `json:"userId,omitzero"`
+	ReferenceID string    `json:"referenceId,omitzero"`
+	RefreshID   string    `json:"refreshId,omitzero"`
+	Scopes      []string  `json:"scopes"`
+	ExpiresAt   time.Time `json:"expiresAt"`
+	CreatedAt   time.Time `json:"createdAt"`
+	Revoked     time.Time `json:"revoked,omitzero"`
+}
+
+// OAuthRefreshToken is an issued refresh token. Token holds its hash. A
+// refresh token is never deleted when it is used or revoked: Revoked is set,
+// so that a replay of it can be recognised.
+type OAuthRefreshToken struct {
+	ID          string    `json:"id"`
+	Token       string    `json:"token"`
+	ClientID    string    `json:"clientId"`
+	SessionID   string    `json:"sessionId,omitzero"`
+	UserID      string    `json:"userId"`
+	ReferenceID string    `json:"referenceId,omitzero"`
+	Scopes      []string  `json:"scopes"`
+	ExpiresAt   time.Time `json:"expiresAt"`
+	CreatedAt   time.Time `json:"createdAt"`
+	Revoked     time.Time `json:"revoked,omitzero"`
+}
+
+// OAuthConsent records the scopes a user granted a client: one per
+// (ClientID, UserID, ReferenceID).
+type OAuthConsent struct {
+	ID          string    `json:"id"`
+	ClientID    string    `json:"clientId"`
+	UserID      string    `json:"userId,omitzero"`
+	ReferenceID string    `json:"referenceId,omitzero"`
+	Scopes      []string  `json:"scopes"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+// Verification is better-auth's verification table, which holds pending
+// authorization codes: Identifier is the code's hash and Value a JSON
+// document describing the request.
+type Verification struct {
+	ID         string    `json:"id"`
+	Identifier string    `json:"identifier"`
+	Value      string    `json:"value"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+}
+
+// Table names: better-auth's model names.
+const (
+	TableUser              = "user"
+	TableSession           = "session"
+	TableOAuthClient       = "oauthClient"
+	TableOAuthAccessToken  = "oauthAccessToken"
+	TableOAuthRefreshToken = "oauthRefreshToken"
+	TableOAuthConsent      = "oauthConsent"
+	TableVerification      = "verification"
+)
+
+// The tables and their indexes. Each index says which query it serves.
+var (
+	users = store.NewTable(TableUser, func(u *User) string { return u.ID })
+	// sign-in and uniqueness of the address
+	usersByEmail = store.StringIndex(users, "email", func(u *User) string { return u.Email }).Unique()
+
+	sessions = store.NewTable(TableSession, func(s *Session) string { return s.ID })
+	// the session cookie
+	sessionsByToken = store.StringIndex(sessions, "token", func(s *Session) string { return s.Token }).Unique().Secret()
+	// user.sessions, and the user's cascade
+	sessionsByUser = store.StringIndex(sessions, "userId", func(s *Session) string { return s.UserID })
+	// the expiry sweep
+	sessionsByExpiry = store.TimeIndex(sessions, "expiresAt", func(s *Session) time.Time { return s.ExpiresAt })
+
+	clients = store.NewTable(TableOAuthClient, func(c *OAuthClient) string { return c.ID })
+	// every token and consent refers to a client by its clientId
+	clientsByClientID = store.StringIndex(clients, "clientId", func(c *OAuthClient) string { return c.ClientID }).Unique()
+	// user.oauthClients, and the user's cascade
+	clientsByUser = store.StringIndex(clients, "userId", func(c *OAuthClient) string { return c.UserID }).Optional()
+
+	accessTokens = store.NewTable(TableOAuthAccessToken, func(t *OAuthAccessToken) string { return t.ID })
+	// validation: the hot path
+	accessTokensByHash = store.StringIndex(accessTokens, "token", func(t *OAuthAccessToken) string { return t.Token }).Unique().Secret()
+	// oauthClient.oauthAccessTokens, and revoking a client's tokens
+	accessTokensByClient = store.StringIndex(accessTokens, "clientId", func(t *OAuthAccessToken) string { return t.ClientID })
+	// session.oauthAccessTokens, and revoking a session's tokens
+	accessTokensBySession = store.StringIndex(accessTokens, "sessionId", func(t *OAuthAccessToken) string { return t.SessionID }).Optional()
+	// user.oauthAccessTokens, and revoking a user's tokens
+	accessTokensByUser = store.StringIndex(accessTokens, "userId", func(t *OAuthAccessToken) string { return t.UserID }).Optional()
+	// oauthRefreshToken.oauthAccessTokens, and revoking a refresh token
+	accessTokensByRefresh = store.StringIndex(accessTokens, "refreshId", func(t *OAuthAccessToken) string { return t.RefreshID }).Optional()
+	// the expiry sweep
+	accessTokensByExpiry = store.TimeIndex(accessTokens, "expiresAt", func(t *OAuthAccessToken) time.Time { return t.ExpiresAt })
+
+	refreshTokens = store.NewTable(TableOAuthRefreshToken, func(t *OAuthRefreshToken) string { return t.ID })
+	// rotation and validation
+	refreshTokensByHash = store.StringIndex(refreshTokens, "token", func(t *OAuthRefreshToken) string { return t.Token }).Unique().Secret()
+	// oauthClient.oauthRefreshTokens, and revoking a client's tokens
+	refreshTokensByClient = store.StringIndex(refreshTokens, "clientId", func(t *OAuthRefreshToken) string { return t.ClientID })
+	// session.oauthRefreshTokens, and revoking a session's tokens
+	refreshTokensBySession = store.StringIndex(refreshTokens, "sessionId", func(t *OAuthRefreshToken) string { return t.SessionID }).Optional()
+	// user.oauthRefreshTokens, the user's cascade and a replay's family
+	refreshTokensByUser = store.StringIndex(refreshTokens, "userId", func(t *OAuthRefreshToken) string { return t.UserID })
+	// the expiry sweep
+	refreshTokensByExpiry = store.TimeIndex(refreshTokens, "expiresAt", func(t *OAuthRefreshToken) time.Time { return t.ExpiresAt })
+
+	consents = store.NewTable(TableOAuthConsent, func(c *OAuthConsent) string { return c.ID })
+	// one consent per (clientId, userId, referenceId): grant and check
+	consentsByGrant = store.NewIndex(consents, "grant", "clientId,userId,referenceId",
+		func(c *OAuthConsent, dst []byte) ([]byte, bool) {
+			return consentKey(dst, c.ClientID, c.UserID, c.ReferenceID), true
+		},
+		func(q consentQuery, dst []byte) []byte {
+			return consentKey(dst, q.clientID, q.userID, q.referenceID)
+		}).Unique()
+	// oauthClient.oauthConsents, and the client's cascade
+	consentsByClient = store.StringIndex(consents, "clientId", func(c *OAuthConsent) string { return c.ClientID })
+	// user.oauthConsents, and the user's cascade
+	consentsByUser = store.StringIndex(consents, "userId", func(c *OAuthConsent) string { return c.UserID }).Optional()
+
+	verifications = store.NewTable(TableVerification, func(v *Verification) string { return v.ID })
+	// redeeming an authorization code
+	verificationsByIdentifier = store.StringIndex(verifications, "identifier", func(v *Verification) string { return v.Identifier }).Unique().Secret()
+	// the expiry sweep
+	verificationsByExpiry = store.TimeIndex(verifications, "expiresAt", func(v *Verification) time.Time { return v.ExpiresAt })
+)
+
+type consentQuery struct{ clientID, userID, referenceID string }
+
+func consentKey(dst []byte, clientID, userID, referenceID string) []byte {
+	dst = store.AppendString(dst, clientID)
+	dst = store.AppendString(dst, userID)
+	return store.AppendString(dst, referenceID)
+}
+
+func init() {
+	users.Validate(func(u *User) error {
+		return required(TableUser, "name", u.Name)
+	})
+	clients.Validate(func(c *OAuthClient) error {
+		if len(c.RedirectURIs) == 0 {
+			return store.Invalid(TableOAuthClient, "redirectUris", "", "required")
+		}
+		for _, u := range c.RedirectURIs {
+			if p, err := url.Parse(u); err != nil || p.Scheme == "" {
+				return store.Invalid(TableOAuthClient, "redirectUris", u, "not an absolute URI")
+			}
+		}
+		if len(c.Metadata) > 0 && !json.Valid(c.Metadata) {
+			return store.Invalid(TableOAuthClient, "metadata", "", "not valid JSON")
+		}
+		return nil
+	})
+	consents.Validate(func(c *OAuthConsent) error {
+		if c.UserID == "" && c.ReferenceID == "" {
+			return store.Invalid(TableOAuthConsent, "userId", "", "a consent needs a userId or a referenceId")
+		}
+		return nil
+	})
+	verifications.Validate(func(v *Verification) error {
+		return required(TableVerification, "value", v.Value)
+	})
+}
+
+func required(table, field, v string) error {
+	if v == "" {
+		return store.Invalid(table, field, "", "required")
+	}
+	return nil
+}
