@@ -75,7 +75,7 @@ func (t *Table[T]) Upsert(tx *Txn, rec *T) error { return tx.put(t, rec, putUpse
 func (t *Table[T]) Delete(tx *Txn, id string) error {
 	rec, ok := t.Get(tx, id)
 	if !ok {
-		return &Error{Table: t.name, Field: "id", Value: id, Err: ErrNotFound}
+		return &Error{Table: t.name, Field: "id", Value: shown(id, t.id), Err: ErrNotFound}
 	}
 	return tx.delete(t, rec)
 }
@@ -88,6 +88,7 @@ type anyTable interface {
 	tableName() string
 	tableIndexes() []anyIndex
 	primaryKey(obj any) string
+	idIndex() anyIndex
 	check(obj any) error
 	memSchema() *memdb.TableSchema
 }
@@ -99,6 +100,7 @@ type TableDef interface {
 
 func (t *Table[T]) tableName() string        { return t.name }
 func (t *Table[T]) tableIndexes() []anyIndex { return t.indexes }
+func (t *Table[T]) idIndex() anyIndex        { return t.id }
 func (t *Table[T]) primaryKey(obj any) string {
 	return t.id.value(obj.(*T))
 }

@@ -46,7 +46,7 @@ func (tx *Txn) Verify() error {
 				got++
 				id := t.primaryKey(obj)
 				if live[id] != obj {
-					return fmt.Errorf("store: %s.%s: entry for %s points at a record that is not the live one", name, ix.indexName(), id)
+					return fmt.Errorf("store: %s.%s: entry for %s points at a record that is not the live one", name, ix.indexName(), orSecret(id, t.idIndex()))
 				}
 			}
 			if got != want {
@@ -56,10 +56,21 @@ func (tx *Txn) Verify() error {
 		for _, fk := range tx.db.info.outbound[t] {
 			for id, obj := range live {
 				if v := fk.fkValue(obj); v != "" && !fk.exists(tx, v) {
-					return fmt.Errorf("store: %s %s: %s %q names no %s", name, id, fk.fromIndex().fieldName(), v, fk.toTable().tableName())
+					return fmt.Errorf("store: %s %s: %s %s names no %s", name, orSecret(id, t.idIndex()),
+						fk.fromIndex().fieldName(), orSecret(quote(v), fk.fromIndex(), fk.toIndex()), fk.toTable().tableName())
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// orSecret returns v for a message, or a placeholder for a secret.
+func orSecret(v string, ixs ...anyIndex) string {
+	for _, ix := range ixs {
+		if ix.isSecret() {
+			return "(secret)"
+		}
+	}
+	return v
 }

@@ -23,22 +23,18 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 		return errReadOnly
 	}
 	name := t.tableName()
-	if err := t.check(obj); err != nil {
+	if err := checkRecord(t, obj); err != nil {
 		return err
 	}
-	for _, ix := range t.tableIndexes() {
-		if err := checkIndexField(t, ix, obj); err != nil {
-			return err
-		}
-	}
 	id := t.primaryKey(obj)
+	idIx := t.idIndex()
 	idKey := AppendString(nil, id)
 	existing := tx.first(name, "id", idKey)
 	switch {
 	case mode == putInsert && existing != nil:
-		return &Error{Table: name, Field: "id", Value: id, Reason: "a record with this id exists", Err: ErrConflict}
+		return &Error{Table: name, Field: "id", Value: shown(id, idIx), Reason: "a record with this id exists", Err: ErrConflict}
 	case mode == putUpdate && existing == nil:
-		return &Error{Table: name, Field: "id", Value: id, Err: ErrNotFound}
+		return &Error{Table: name, Field: "id", Value: shown(id, idIx), Err: ErrNotFound}
 	}
 	for _, ix := range t.tableIndexes() {
 		if !ix.isUnique() || ix.indexName() == "id" {
@@ -50,7 +46,7 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 		}
 		if other := tx.first(name, ix.indexName(), k); other != nil && t.primaryKey(other) != id {
 			return &Error{Table: name, Field: ix.fieldName(), Value: visible(ix, k),
-				Reason: "value already used by " + t.primaryKey(other), Err: ErrConflict}
+				Reason: "value already used by " + mention(t, other), Err: ErrConflict}
 		}
 	}
 	for _, fk := range tx.db.info.outbound[t] {
@@ -62,8 +58,15 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 			continue // unchanged, and checked when it was written
 		}
 		if !fk.exists(tx, v) {
-			return &Error{Table: name, Field: fk.fromIndex().fieldName(), Value: v,
-				Reason: "no " + fk.toTable().tableName() + " has " + fk.toIndex().fieldName() + " " + quote(v),
+			shownV := shown(v, fk.fromIndex(), fk.toIndex())
+			reason := "no " + fk.toTable().tableName() + " has " + fk.toIndex().fieldName()
+			if shownV == "" {
+				reason += " of that value"
+			} else {
+				reason += " " + quote(v)
+			}
+			return &Error{Table: name, Field: fk.fromIndex().fieldName(), Value: shownV,
+				Reason: reason,
 				Err:    ErrForeignKey}
 		}
 	}
@@ -74,7 +77,7 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 				continue
 			}
 			if refs := fk.referrers(tx, old, nil); len(refs) > 0 {
-				return &Error{Table: name, Field: fk.toIndex().fieldName(), Value: old,
+				return &Error{Table: name, Field: fk.toIndex().fieldName(), Value: shown(old, fk.toIndex(), fk.fromIndex()),
 					Reason: fmt.Sprintf("cannot change: %d %s record(s) refer to it through %s",
 						len(refs), fk.fromTable().tableName(), fk.fromIndex().fieldName()),
 					Err: ErrForeignKey}
@@ -83,6 +86,20 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 	}
 	if err := tx.mem.Insert(name, obj); err != nil {
 		return fmt.Errorf("store: %s: %w", name, err)
+	}
+	return nil
+}
+
+// checkRecord checks what a record must be on its own: the table's
+// validation and its index fields.
+func checkRecord(t anyTable, obj any) error {
+	if err := t.check(obj); err != nil {
+		return err
+	}
+	for _, ix := range t.tableIndexes() {
+		if err := checkIndexField(t, ix, obj); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -124,7 +141,7 @@ func visible(ix anyIndex, k []byte) string {
 	if ix.isSecret() {
 		return ""
 	}
-	for len(k) > 0 && k[len(k)-1] == 0 {
+	if len(k) > 0 && k[len(k)-1] == 0 {
 		k = k[:len(k)-1]
 	}
 	out := make([]byte, len(k))
@@ -138,6 +155,26 @@ func visible(ix anyIndex, k []byte) string {
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// shown returns v for an error, or nothing when one of the indexes v is a
+// value of holds secrets.
+func shown(v string, ixs ...anyIndex) string {
+	for _, ix := range ixs {
+		if ix.isSecret() {
+			return ""
+		}
+	}
+	return v
+}
+
+// mention names a record of t in an error's reason: by its primary key,
+// unless that is a secret.
+func mention(t anyTable, obj any) string {
+	if t.idIndex().isSecret() {
+		return "a record of " + t.tableName()
+	}
+	return t.primaryKey(obj)
+}
 
 // A deletion is planned first and carried out after: deleting while walking
 // an index would pull rows from under the walk, and a restrict found half-way
@@ -168,10 +205,22 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 	tx.plan(d, t, obj)
 	for _, g := range d.guards {
 		if !d.doomed[rowID{g.table, g.table.primaryKey(g.obj)}] {
-			return &Error{Table: t.tableName(), Field: "id", Value: t.primaryKey(obj),
-				Reason: fmt.Sprintf("%s %s refers to it through %s (restrict)",
-					g.table.tableName(), g.table.primaryKey(g.obj), g.fk.fromIndex().fieldName()),
+			referrer := g.table.tableName() + " " + g.table.primaryKey(g.obj)
+			if g.table.idIndex().isSecret() {
+				referrer = "a record of " + g.table.tableName()
+			}
+			return &Error{Table: t.tableName(), Field: "id", Value: shown(t.primaryKey(obj), t.idIndex()),
+				Reason: fmt.Sprintf("%s refers to it through %s (restrict)",
+					referrer, g.fk.fromIndex().fieldName()),
 				Err: ErrForeignKey}
+		}
+	}
+	// A set null writes the referring record, and the table may refuse the
+	// cleared record: build every one and check it before anything changes.
+	cleared := d.cleared()
+	for _, c := range cleared {
+		if err := checkRecord(c.table, c.obj); err != nil {
+			return err
 		}
 	}
 	for _, p := range d.deletes {
@@ -179,21 +228,42 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 			return fmt.Errorf("store: %s: %w", p.table.tableName(), err)
 		}
 	}
-	for _, c := range d.clears {
-		id := c.table.primaryKey(c.obj)
-		if d.doomed[rowID{c.table, id}] {
-			continue
-		}
-		// Read the row again: another relation may have cleared it already.
-		cur := tx.first(c.table.tableName(), "id", AppendString(nil, id))
-		if cur == nil || c.fk.fkValue(cur) != c.fk.fkValue(c.obj) {
-			continue
-		}
-		if err := tx.put(c.table, c.fk.cleared(cur), putUpdate); err != nil {
+	for _, c := range cleared {
+		if err := tx.put(c.table, c.obj, putUpdate); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// cleared returns the records that the set-null relations rewrite, each
+// once, with every foreign key that named a deleted record cleared.
+func (d *deletion) cleared() []planned {
+	var out []planned
+	at := map[rowID]int{}
+	for _, c := range d.clears {
+		row := rowID{c.table, c.table.primaryKey(c.obj)}
+		if d.doomed[row] {
+			continue
+		}
+		i, seen := at[row]
+		cur := c.obj
+		if seen {
+			cur = out[i].obj
+		}
+		// Two relations may share the field: the first has cleared it.
+		if c.fk.fkValue(cur) != c.fk.fkValue(c.obj) {
+			continue
+		}
+		next := c.fk.cleared(cur)
+		if seen {
+			out[i].obj = next
+		} else {
+			at[row] = len(out)
+			out = append(out, planned{table: c.table, obj: next})
+		}
+	}
+	return out
 }
 
 func (tx *Txn) plan(d *deletion, t anyTable, obj any) {
