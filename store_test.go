@@ -339,8 +339,8 @@ func TestDeleteSessionNullsTokens(t *testing.T) {
 	want := dump(t, db)
 	update(t, db, func(tx *oauthdb.Tx) error { return tx.DeleteSession("s1") })
 	want.Sessions = want.Sessions[1:]
-	want.AccessTokens[0].SessionID = "" // at1
-	want.AccessTokens[1].SessionID = "" // at2
+	want.AccessTokens[0].SessionID = ""  // at1
+	want.AccessTokens[1].SessionID = ""  // at2
 	want.RefreshTokens[0].SessionID = "" // rt1
 	if diff := cmp.Diff(want, dump(t, db)); diff != "" {
 		t.Errorf("after deleting s1 (-want +got):\n%s", diff)
@@ -456,7 +456,6 @@ func TestUniqueConflicts(t *testing.T) {
 		})
 	}
 }
-
 
 func TestInvalidRecords(t *testing.T) {
 	exp := t0.Add(time.Hour)
