@@ -1,0 +1,116 @@
+package oauthdb_test
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/oauthdb/oauthdb"
+)
+
+// Open a DB, store a user, a session and a client, issue tokens and
+// validate the access token, as a resource server would.
+func Example() {
+	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	db, err := oauthdb.Open(oauthdb.WithClock(func() time.Time { return now }))
+	if err != nil {
+		panic(err)
+	}
+	err = db.Update(func(tx *oauthdb.Tx) error {
+		return errors.Join(
+			tx.InsertUser(oauthdb.User{ID: "u1", Name: "Ada", Email: "ada@example.com"}),
+			tx.InsertSession(oauthdb.Session{ID: "s1", Token: "cookie", UserID: "u1", ExpiresAt: now.Add(24 * time.Hour)}),
+			tx.InsertClient(oauthdb.OAuthClient{ID: "c1", ClientID: "my-app", RedirectURIs: []string{"https://app.example/cb"}}),
+		)
+	})
+	if err != nil {
+		panic(err)
+	}
+	tokens, err := db.IssueTokens(oauthdb.IssueRequest{
+		ClientID: "my-app", UserID: "u1", SessionID: "s1", Scopes: []string{"openid"}, Refresh: true,
+	})
+	if err != nil {
+		panic(err)
+	}
+	info, err := db.ValidateAccessToken(tokens.AccessToken)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(info.User.Email, info.Client.ClientID, info.Token.Scopes, info.Token.ExpiresAt)
+	// Output: ada@example.com my-app [openid] 2026-01-01 10:00:00 +0000 UTC
+}
+
+// Deleting a user removes their sessions, clients, tokens and consents in
+// the same transaction.
+func ExampleTx_DeleteUser() {
+	db, _ := oauthdb.Open()
+	exp := time.Now().Add(time.Hour)
+	_ = db.Update(func(tx *oauthdb.Tx) error {
+		return errors.Join(
+			tx.InsertUser(oauthdb.User{ID: "u1", Name: "Ada", Email: "ada@example.com"}),
+			tx.InsertSession(oauthdb.Session{ID: "s1", Token: "cookie", UserID: "u1", ExpiresAt: exp}),
+		)
+	})
+	_ = db.Update(func(tx *oauthdb.Tx) error { return tx.DeleteUser("u1") })
+	_ = db.View(func(tx *oauthdb.Tx) error {
+		_, err := tx.Session("s1")
+		fmt.Println(errors.Is(err, oauthdb.ErrNotFound))
+		return nil
+	})
+	// Output: true
+}
+
+// A write with bad input returns an *Error that names what was wrong, and
+// changes nothing.
+func ExampleError() {
+	db, _ := oauthdb.Open()
+	err := db.Update(func(tx *oauthdb.Tx) error {
+		return tx.InsertSession(oauthdb.Session{ID: "s1", Token: "cookie", UserID: "nobody", ExpiresAt: time.Now()})
+	})
+	var e *oauthdb.Error
+	if errors.As(err, &e) {
+		fmt.Println(errors.Is(err, oauthdb.ErrForeignKey), e.Table, e.Field, e.Value)
+	}
+	// Output: true session userId nobody
+}
+
+// A refresh token can be redeemed once; presenting it again revokes every
+// token of that client and user.
+func ExampleDB_RotateRefreshToken() {
+	db, _ := oauthdb.Open()
+	_ = db.Update(func(tx *oauthdb.Tx) error {
+		return errors.Join(
+			tx.InsertUser(oauthdb.User{ID: "u1", Name: "Ada", Email: "ada@example.com"}),
+			tx.InsertClient(oauthdb.OAuthClient{ID: "c1", ClientID: "my-app", RedirectURIs: []string{"https://app.example/cb"}}),
+		)
+	})
+	first, _ := db.IssueTokens(oauthdb.IssueRequest{ClientID: "my-app", UserID: "u1", Refresh: true})
+	second, err := db.RotateRefreshToken(first.RefreshToken, "my-app", nil)
+	fmt.Println("rotated:", err == nil)
+	_, err = db.RotateRefreshToken(first.RefreshToken, "my-app", nil)
+	fmt.Println("replayed:", errors.Is(err, oauthdb.ErrTokenReplayed))
+	_, err = db.ValidateAccessToken(second.AccessToken)
+	fmt.Println("new token revoked:", errors.Is(err, oauthdb.ErrTokenNotFound))
+	// Output:
+	// rotated: true
+	// replayed: true
+	// new token revoked: true
+}
+
+// Revoking a session's tokens takes effect at once.
+func ExampleDB_RevokeSession() {
+	db, _ := oauthdb.Open()
+	exp := time.Now().Add(time.Hour)
+	_ = db.Update(func(tx *oauthdb.Tx) error {
+		return errors.Join(
+			tx.InsertUser(oauthdb.User{ID: "u1", Name: "Ada", Email: "ada@example.com"}),
+			tx.InsertSession(oauthdb.Session{ID: "s1", Token: "cookie", UserID: "u1", ExpiresAt: exp}),
+			tx.InsertClient(oauthdb.OAuthClient{ID: "c1", ClientID: "my-app", RedirectURIs: []string{"https://app.example/cb"}}),
+		)
+	})
+	tok, _ := db.IssueTokens(oauthdb.IssueRequest{ClientID: "my-app", UserID: "u1", SessionID: "s1", Refresh: true})
+	n, _ := db.RevokeSession("s1")
+	_, err := db.ValidateAccessToken(tok.AccessToken)
+	fmt.Println(n, errors.Is(err, oauthdb.ErrTokenNotFound))
+	// Output: 2 true
+}
