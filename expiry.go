@@ -2,6 +2,7 @@ package oauthdb
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/oauthdb/oauthdb/store"
@@ -96,8 +97,12 @@ func sweep[T any](tx *Tx, t *store.Table[T], byExpiry *store.Index[T, time.Time]
 // RunJanitor sweeps expired rows every interval, in batches of batch rows
 // (one write transaction each, so that writers are never held up for
 // long), until ctx ends. It returns ctx's error. errs, if not nil, is told
-// of each failed sweep.
+// of each failed sweep. A batch of 0 or less means 1000; an interval of 0 or
+// less is an error.
 func (db *DB) RunJanitor(ctx context.Context, interval time.Duration, batch int, errs func(error)) error {
+	if interval <= 0 {
+		return fmt.Errorf("oauthdb: janitor interval %v: %w", interval, ErrInvalid)
+	}
 	if batch <= 0 {
 		batch = 1000
 	}

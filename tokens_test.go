@@ -618,6 +618,9 @@ func TestRunJanitor(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("RunJanitor = %v, want context.Canceled", err)
 	}
+	if err := db.RunJanitor(context.Background(), 0, 1, nil); !errors.Is(err, oauthdb.ErrInvalid) {
+		t.Errorf("RunJanitor with no interval = %v, want ErrInvalid", err)
+	}
 }
 
 // A service configured with another hasher gets the same hashing here.
