@@ -3,7 +3,6 @@ package store_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -293,5 +292,4 @@ func TestDeleteOfARecordInsertedInTheSameTransaction(t *testing.T) {
 	if diff := cmp.Diff(before, l.snapshot(t, db)); diff != "" {
 		t.Errorf("contents changed (-before +after):\n%s", diff)
 	}
-	_ = time.Time{}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Schema lists the tables of a database and the relations between them.
@@ -50,6 +51,14 @@ func (s *Schema) check() (*schemaInfo, error) {
 				return nil, fmt.Errorf("store: table %q has two indexes named %q", t.tableName(), ix.indexName())
 			}
 			names[ix.indexName()] = true
+			// go-memdb reads a query on index "x_prefix" as a prefix query on
+			// index "x": such a name would query another index, or none.
+			if strings.HasSuffix(ix.indexName(), "_prefix") {
+				return nil, fmt.Errorf("store: table %q: index name %q ends in _prefix, which go-memdb reserves", t.tableName(), ix.indexName())
+			}
+			if ix.indexName() == "id" && ix.isOptional() {
+				return nil, fmt.Errorf("store: table %q: the primary key (id) cannot be optional", t.tableName())
+			}
 			info.indexes[ix] = true
 		}
 	}
@@ -112,6 +121,9 @@ func fkLess(a, b foreignKey) bool {
 }
 
 func (r *OneRelation[F, T]) validate(s *schemaInfo) error {
+	if r == nil {
+		return errors.New("store: schema has a nil relation")
+	}
 	if r.name == "" {
 		return errors.New("store: a one relation has no name")
 	}
@@ -155,6 +167,9 @@ func (r *ManyRelation[T, F]) sourceTable() anyTable {
 }
 
 func (r *ManyRelation[T, F]) validate(s *schemaInfo) error {
+	if r == nil {
+		return errors.New("store: schema has a nil relation")
+	}
 	if r.name == "" {
 		return errors.New("store: a many relation has no name")
 	}

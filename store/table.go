@@ -98,7 +98,12 @@ type TableDef interface {
 	anyTable
 }
 
-func (t *Table[T]) tableName() string        { return t.name }
+func (t *Table[T]) tableName() string {
+	if t == nil { // a table variable not yet declared: Open reports it
+		return ""
+	}
+	return t.name
+}
 func (t *Table[T]) tableIndexes() []anyIndex { return t.indexes }
 func (t *Table[T]) idIndex() anyIndex        { return t.id }
 func (t *Table[T]) primaryKey(obj any) string {

@@ -7,8 +7,9 @@ import (
 
 // Verify walks every index of every table and checks the database's
 // invariants: each index holds exactly the records of its table that have a
-// value for it, each entry points at the live record, unique indexes hold no
-// duplicates, and every foreign key names an existing record. It reports the
+// value for it, each under the key its current value gives, each entry points
+// at the live record, unique indexes hold no duplicates, and every foreign
+// key names an existing record. It reports the
 // first violation. It reads everything, so it is for tests and audits, not
 // for a hot path.
 func (tx *Txn) Verify() error {
@@ -27,12 +28,21 @@ func (tx *Txn) Verify() error {
 		for _, ix := range t.tableIndexes() {
 			want := 0
 			seen := map[string]bool{}
-			for _, obj := range live {
+			for id, obj := range live {
 				k, ok := ix.keyOf(obj)
 				if !ok {
 					continue
 				}
 				want++
+				// The record is found under its key: go-memdb files a record
+				// of a non-unique index under the key followed by its id.
+				full := k
+				if !ix.isUnique() {
+					full = AppendString(k[:len(k):len(k)], id)
+				}
+				if tx.first(name, ix.indexName(), full) != obj {
+					return fmt.Errorf("store: %s.%s: %s is not under the key of its value", name, ix.indexName(), orSecret(id, t.idIndex()))
+				}
 				if ix.isUnique() {
 					if seen[string(k)] {
 						return fmt.Errorf("store: %s.%s: two records share a unique key", name, ix.indexName())
