@@ -241,6 +241,10 @@ func init() {
 		if c.UserID == "" && c.ReferenceID == "" {
 			return store.Invalid(TableOAuthConsent, "userId", "", "a consent needs a userId or a referenceId")
 		}
+		// The other parts of the grant key are checked by their own indexes.
+		if !store.ValidKeyString(c.ReferenceID) {
+			return store.Invalid(TableOAuthConsent, "referenceId", "", "holds a NUL byte")
+		}
 		return nil
 	})
 	verifications.Validate(func(v *Verification) error {

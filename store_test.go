@@ -507,6 +507,9 @@ func TestInvalidRecords(t *testing.T) {
 		{"consent without user or reference", func(tx *oauthdb.Tx) error {
 			return tx.InsertConsent(oauthdb.OAuthConsent{ID: "k9", ClientID: "cid-1"})
 		}, "userId"},
+		{"consent reference with a NUL byte", func(tx *oauthdb.Tx) error {
+			return tx.InsertConsent(oauthdb.OAuthConsent{ID: "k9", ClientID: "cid-1", UserID: "u1", ReferenceID: "a\x00b"})
+		}, "referenceId"},
 		{"verification without value", func(tx *oauthdb.Tx) error {
 			return tx.InsertVerification(oauthdb.Verification{ID: "v9", Identifier: "i9", ExpiresAt: exp})
 		}, "value"},
