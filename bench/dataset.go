@@ -267,7 +267,15 @@ func HashToken(token string) string {
 
 // hashKey is HashToken into a stack buffer, for allocation-free lookups.
 func hashKey(token string, dst *[43]byte) {
-	sum := sha256.Sum256([]byte(token))
+	var sum [sha256.Size]byte
+	if len(token) <= 64 {
+		// Copy into a stack buffer: []byte(token) of more than 32 bytes
+		// would be a heap allocation.
+		var buf [64]byte
+		sum = sha256.Sum256(append(buf[:0], token...))
+	} else {
+		sum = sha256.Sum256([]byte(token))
+	}
 	base64.RawURLEncoding.Encode(dst[:], sum[:])
 }
 

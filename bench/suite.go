@@ -444,3 +444,33 @@ func SharedTarget(f Factory, cfg Config) (*Target, error) {
 	e.once.Do(func() { e.t, e.err = NewTarget(f, cfg, SharedDataset(cfg)) })
 	return e.t, e.err
 }
+
+// ReleaseTarget closes and forgets the shared target of f and cfg, if built.
+func ReleaseTarget(f Factory, cfg Config) {
+	k := targetKey{f.Name, cfg}
+	cacheMu.Lock()
+	e := targets[k]
+	delete(targets, k)
+	cacheMu.Unlock()
+	if e != nil {
+		e.once.Do(func() {})
+		if e.t != nil {
+			e.t.Impl.Close()
+		}
+	}
+}
+
+// ReleaseTargets closes and forgets every shared target and dataset.
+func ReleaseTargets() {
+	cacheMu.Lock()
+	old := targets
+	targets = map[targetKey]*onceTarget{}
+	datasets = map[Config]*onceDataset{}
+	cacheMu.Unlock()
+	for _, e := range old {
+		e.once.Do(func() {})
+		if e.t != nil {
+			e.t.Impl.Close()
+		}
+	}
+}
