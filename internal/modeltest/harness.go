@@ -1,0 +1,550 @@
+// Package modeltest runs oauthdb and the reference model (internal/refmodel)
+// side by side: the same operations go to both, and after every one they
+// must agree on its result, its error and every table, and oauthdb must pass
+// its own audit. The tests of this package drive it with random, fuzzed and
+// concurrent operations.
+package modeltest
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/internal/refmodel"
+)
+
+// Clock is a fake clock, safe for concurrent use.
+type Clock struct{ ns atomic.Int64 }
+
+// Epoch is where every test's clock starts.
+var Epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// NewClock returns a clock at Epoch.
+func NewClock() *Clock {
+	c := &Clock{}
+	c.ns.Store(Epoch.UnixNano())
+	return c
+}
+
+// Now returns the clock's time, in UTC.
+func (c *Clock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
+
+// Advance moves the clock by d.
+func (c *Clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// Token lifetimes of every test DB: short, so that a few clock steps expire
+// tokens.
+const (
+	AccessTTL  = 10 * time.Minute
+	RefreshTTL = time.Hour
+)
+
+// Harness holds a DB, the model and what the test has seen: the plaintext
+// tokens it can present again.
+type Harness struct {
+	Clock   *Clock
+	DB      *oauthdb.DB
+	Model   *refmodel.Model
+	Lenient bool
+
+	access, refresh []string
+	// secrets must never appear in a stored field or an error: every
+	// plaintext token and, for errors, every secret value and hash.
+	plaintexts []string
+	secrets    []string
+	// stats, if not nil, counts outcomes by operation.
+	stats map[string]int
+	op    string
+}
+
+func (h *Harness) outcomeOf(err error) string {
+	k := KindOf(err)
+	if k.Type == "" {
+		return h.op + ": ok"
+	}
+	return h.op + ": " + strings.Join(k.Is, ", ")
+}
+
+// Secret values the generator writes into secret fields (token hashes,
+// session tokens, identifiers) all hold this, so that errors can be checked
+// for leaks.
+const secretMark = "secret-"
+
+// NewHarness opens a DB and a model with the same clock and options; seed
+// seeds the DB's randomness.
+func NewHarness(seed uint64, lenient bool) *Harness {
+	clock := NewClock()
+	var key [32]byte
+	for i := range 8 {
+		key[i] = byte(seed >> (8 * i))
+	}
+	opts := []oauthdb.Option{
+		oauthdb.WithClock(clock.Now),
+		oauthdb.WithRandom(rand.NewChaCha8(key)),
+		oauthdb.WithTokenLifetimes(AccessTTL, RefreshTTL),
+	}
+	if lenient {
+		opts = append(opts, oauthdb.WithLenientSessions())
+	}
+	db, err := oauthdb.Open(opts...)
+	if err != nil {
+		panic(err)
+	}
+	h := &Harness{
+		Clock:   clock,
+		DB:      db,
+		Lenient: lenient,
+		Model: refmodel.New(refmodel.Config{Now: clock.Now, Lenient: lenient,
+			AccessTTL: AccessTTL, RefreshTTL: RefreshTTL}),
+	}
+	for _, p := range knownPlaintexts {
+		h.sawAccess(p)
+	}
+	return h
+}
+
+// knownPlaintexts are tokens whose hashes the generator stores directly, so
+// that rows inserted by hand can be presented too.
+var knownPlaintexts = []string{"plain-0", "plain-1", "plain-2"}
+
+func (h *Harness) sawAccess(p string) {
+	h.access = append(h.access, p)
+	h.plaintexts = append(h.plaintexts, p)
+	h.secrets = append(h.secrets, p, refmodel.Hash(p))
+}
+
+func (h *Harness) sawRefresh(p string) {
+	h.refresh = append(h.refresh, p)
+	h.plaintexts = append(h.plaintexts, p)
+	h.secrets = append(h.secrets, p, refmodel.Hash(p))
+}
+
+func (h *Harness) token(r TokenRef) string {
+	list := h.access
+	switch r.List {
+	case refRefresh:
+		list = h.refresh
+	case refLiteral:
+		return r.Lit
+	}
+	if len(list) == 0 {
+		return r.Lit
+	}
+	// Idx counts from the newest token.
+	return list[len(list)-1-r.Idx%len(list)]
+}
+
+// rowID resolves a row reference: the ref-th ID of a table, or id.
+func rowID(ids []string, ref int, id string) string {
+	if ref < 0 || len(ids) == 0 {
+		return id
+	}
+	return ids[ref%len(ids)]
+}
+
+// Apply runs op on the DB and the model and compares what they return, then
+// checks the invariants. A non-nil error is a divergence or a broken
+// invariant.
+func (h *Harness) Apply(op Op) error {
+	if err := h.apply(op); err != nil {
+		return err
+	}
+	return h.Check()
+}
+
+func (h *Harness) apply(op Op) error {
+	if h.stats != nil {
+		h.op = strings.ReplaceAll(reflect.TypeOf(op).Name(), "github.com/oauthdb/oauthdb.", "")
+		switch op := op.(type) {
+		case Delete:
+			h.op += " " + op.Table
+		case RevokeBy:
+			h.op += " " + op.By
+		case Consent:
+			h.op += " " + op.Do
+		}
+	}
+	db, m := h.DB, h.Model
+	switch op := op.(type) {
+	case Advance:
+		h.Clock.Advance(op.D)
+		return nil
+	case Insert[oauthdb.User]:
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertUser(op.Rec) }), m.InsertUser(op.Rec), h)
+	case Insert[oauthdb.Session]:
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertSession(op.Rec) }), m.InsertSession(op.Rec), h)
+	case Insert[oauthdb.OAuthClient]:
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertClient(op.Rec) }), m.InsertClient(op.Rec), h)
+	case Insert[oauthdb.OAuthAccessToken]:
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertAccessToken(op.Rec) }), m.InsertAccessToken(op.Rec), h)
+	case Insert[oauthdb.OAuthRefreshToken]:
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertRefreshToken(op.Rec) }), m.InsertRefreshToken(op.Rec), h)
+	case Insert[oauthdb.OAuthConsent]:
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertConsent(op.Rec) }), m.InsertConsent(op.Rec), h)
+	case Insert[oauthdb.Verification]:
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertVerification(op.Rec) }), m.InsertVerification(op.Rec), h)
+	case Update[oauthdb.User]:
+		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.Users)), op.Ref, op.Rec.ID)
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateUser(op.Rec) }), m.UpdateUser(op.Rec), h)
+	case Update[oauthdb.Session]:
+		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.Sessions)), op.Ref, op.Rec.ID)
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateSession(op.Rec) }), m.UpdateSession(op.Rec), h)
+	case Update[oauthdb.OAuthClient]:
+		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.Clients)), op.Ref, op.Rec.ID)
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateClient(op.Rec) }), m.UpdateClient(op.Rec), h)
+	case Update[oauthdb.OAuthAccessToken]:
+		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.AccessTokens)), op.Ref, op.Rec.ID)
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateAccessToken(op.Rec) }), m.UpdateAccessToken(op.Rec), h)
+	case Update[oauthdb.OAuthRefreshToken]:
+		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.RefreshTokens)), op.Ref, op.Rec.ID)
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateRefreshToken(op.Rec) }), m.UpdateRefreshToken(op.Rec), h)
+	case Update[oauthdb.OAuthConsent]:
+		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.Consents)), op.Ref, op.Rec.ID)
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateConsent(op.Rec) }), m.UpdateConsent(op.Rec), h)
+	case Delete:
+		return h.delete(op)
+	case Issue:
+		got, err := db.IssueTokens(op.Req)
+		want, merr := m.IssueTokens(op.Req, fresh(got, err))
+		return h.issued(got, err, want, merr)
+	case Validate:
+		tok := h.token(op.Tok)
+		got, err := db.ValidateAccessToken(tok)
+		want, merr := m.ValidateAccessToken(tok)
+		return same(got, err, want, merr, h)
+	case Introspect:
+		tok := h.token(op.Tok)
+		client := op.Client
+		if op.Own {
+			if t, ok := h.accessRecord(tok); ok {
+				client = t.ClientID
+			}
+		}
+		got, err := db.IntrospectAccessToken(tok, client)
+		want, merr := m.IntrospectAccessToken(tok, client)
+		return same(got, err, want, merr, h)
+	case ValidateRefresh:
+		tok := h.token(op.Tok)
+		got, err := db.ValidateRefreshToken(tok)
+		want, merr := m.ValidateRefreshToken(tok)
+		return same(got, err, want, merr, h)
+	case Rotate:
+		tok := h.token(op.Tok)
+		client := op.Client
+		if op.Own {
+			if t, err := m.RefreshTokenByHash(refmodel.Hash(tok)); err == nil {
+				client = t.ClientID
+			}
+		}
+		got, err := db.RotateRefreshToken(tok, client, op.Scopes)
+		want, merr := m.RotateRefreshToken(tok, client, op.Scopes, fresh(got, err))
+		return h.issued(got, err, want, merr)
+	case RevokeAccess:
+		tok := h.token(op.Tok)
+		got, err := db.RevokeAccessToken(tok)
+		want, merr := m.RevokeAccessToken(tok)
+		return same(got, err, want, merr, h)
+	case RevokeRefresh:
+		tok := h.token(op.Tok)
+		got, err := db.RevokeRefreshToken(tok)
+		want, merr := m.RevokeRefreshToken(tok)
+		return same(got, err, want, merr, h)
+	case RevokeBy:
+		var got, want int
+		var err, merr error
+		switch op.By {
+		case "session":
+			got, err = db.RevokeSession(op.ID)
+			want, merr = m.RevokeSession(op.ID)
+		case "user":
+			got, err = db.RevokeUser(op.ID)
+			want, merr = m.RevokeUser(op.ID)
+		case "client":
+			got, err = db.RevokeClient(op.ClientID)
+			want, merr = m.RevokeClient(op.ClientID)
+		default:
+			got, err = db.RevokeClientUser(op.ClientID, op.ID)
+			want, merr = m.RevokeClientUser(op.ClientID, op.ID)
+		}
+		return same(got, err, want, merr, h)
+	case Consent:
+		return h.consent(op)
+	case Sweep:
+		got, err := db.SweepExpired(op.Limit)
+		want, merr := m.SweepExpired(op.Limit)
+		return same(got, err, want, merr, h)
+	case Read:
+		return h.read(op)
+	}
+	return fmt.Errorf("unknown op %T", op)
+}
+
+func (h *Harness) accessRecord(tok string) (oauthdb.OAuthAccessToken, bool) {
+	t, err := h.Model.AccessTokenByHash(refmodel.Hash(tok))
+	return t, err == nil
+}
+
+func update(db *oauthdb.DB, fn func(tx *oauthdb.Tx) error) error { return db.Update(fn) }
+
+func mapKeys[T any](m map[string]T) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// fresh hands the model what oauthdb generated; after a failure there is
+// nothing, and the model must fail too.
+func fresh(t oauthdb.IssuedTokens, err error) refmodel.Fresh {
+	if err != nil {
+		return refmodel.Fresh{AccessToken: "none", AccessID: "none-a", RefreshToken: "none", RefreshID: "none-r"}
+	}
+	return refmodel.Fresh{AccessToken: t.AccessToken, AccessID: t.Access.ID,
+		RefreshToken: t.RefreshToken, RefreshID: t.Refresh.ID}
+}
+
+func (h *Harness) issued(got oauthdb.IssuedTokens, err error, want oauthdb.IssuedTokens, merr error) error {
+	if err := same(got, err, want, merr, h); err != nil {
+		return err
+	}
+	if err == nil {
+		h.sawAccess(got.AccessToken)
+		if got.RefreshToken != "" {
+			h.sawRefresh(got.RefreshToken)
+		}
+	}
+	return nil
+}
+
+func (h *Harness) delete(op Delete) error {
+	db, m := h.DB, h.Model
+	var err, merr error
+	switch op.Table {
+	case oauthdb.TableUser:
+		id := rowID(slices.Sorted(mapKeys(m.Users)), op.Ref, op.ID)
+		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteUser(id) })
+		merr = m.DeleteUser(id)
+	case oauthdb.TableSession:
+		id := rowID(slices.Sorted(mapKeys(m.Sessions)), op.Ref, op.ID)
+		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteSession(id) })
+		merr = m.DeleteSession(id)
+	case oauthdb.TableOAuthClient:
+		id := rowID(slices.Sorted(mapKeys(m.Clients)), op.Ref, op.ID)
+		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteClient(id) })
+		merr = m.DeleteClient(id)
+	case oauthdb.TableOAuthAccessToken:
+		id := rowID(slices.Sorted(mapKeys(m.AccessTokens)), op.Ref, op.ID)
+		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteAccessToken(id) })
+		merr = m.DeleteAccessToken(id)
+	case oauthdb.TableOAuthRefreshToken:
+		id := rowID(slices.Sorted(mapKeys(m.RefreshTokens)), op.Ref, op.ID)
+		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteRefreshToken(id) })
+		merr = m.DeleteRefreshToken(id)
+	case oauthdb.TableOAuthConsent:
+		id := rowID(slices.Sorted(mapKeys(m.Consents)), op.Ref, op.ID)
+		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteConsent(id) })
+		merr = m.DeleteConsent(id)
+	case oauthdb.TableVerification:
+		id := rowID(slices.Sorted(mapKeys(m.Verifications)), op.Ref, op.ID)
+		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteVerification(id) })
+		merr = m.DeleteVerification(id)
+	default:
+		return fmt.Errorf("delete: unknown table %q", op.Table)
+	}
+	return sameErr(err, merr, h)
+}
+
+func (h *Harness) consent(op Consent) error {
+	db, m := h.DB, h.Model
+	switch op.Do {
+	case "grant":
+		got, err := db.GrantConsent(op.ClientID, op.UserID, op.ReferenceID, op.Scopes)
+		id := "none-k"
+		if err == nil {
+			id = got.ID
+		}
+		want, merr := m.GrantConsent(op.ClientID, op.UserID, op.ReferenceID, op.Scopes, id)
+		return same(got, err, want, merr, h)
+	case "check":
+		return sameErr(db.CheckConsent(op.ClientID, op.UserID, op.ReferenceID, op.Scopes),
+			m.CheckConsent(op.ClientID, op.UserID, op.ReferenceID, op.Scopes), h)
+	case "revoke":
+		got, err := db.RevokeConsent(op.ClientID, op.UserID, op.ReferenceID)
+		want, merr := m.RevokeConsent(op.ClientID, op.UserID, op.ReferenceID)
+		return same(got, err, want, merr, h)
+	default:
+		got, err := db.Consents(op.UserID)
+		return same(got, err, m.ConsentsOf(op.UserID), nil, h)
+	}
+}
+
+// ---- comparing ----
+
+// cmpOpts compare instants, not clock readings or locations.
+var cmpOpts = cmp.Options{cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })}
+
+func diff(got, want any) string {
+	if reflect.DeepEqual(got, want) {
+		return ""
+	}
+	return cmp.Diff(want, got, cmpOpts)
+}
+
+// sentinels are every error kind a caller can test for with errors.Is.
+var sentinels = []error{
+	oauthdb.ErrNotFound, oauthdb.ErrConflict, oauthdb.ErrForeignKey, oauthdb.ErrInvalid,
+	oauthdb.ErrTokenMalformed, oauthdb.ErrTokenNotFound, oauthdb.ErrTokenExpired, oauthdb.ErrTokenRevoked,
+	oauthdb.ErrTokenReplayed, oauthdb.ErrWrongClient, oauthdb.ErrClientNotFound, oauthdb.ErrClientDisabled,
+	oauthdb.ErrUserNotFound, oauthdb.ErrSessionNotFound, oauthdb.ErrSessionExpired, oauthdb.ErrScopeNotGranted,
+	oauthdb.ErrConsentRequired, oauthdb.ErrBadSecret,
+}
+
+// ErrKind describes an error as far as the two sides must agree: its type,
+// the sentinels it is, and the table or token it names.
+type ErrKind struct {
+	Type  string   // "", "*Error", "*TokenError" or "other"
+	Is    []string // the sentinels errors.Is matches
+	Table string   // of an *Error
+	Token string   // of a *TokenError: its kind and ID
+}
+
+// KindOf returns err's ErrKind.
+func KindOf(err error) ErrKind {
+	if err == nil {
+		return ErrKind{}
+	}
+	var k ErrKind
+	var e *oauthdb.Error
+	var te *oauthdb.TokenError
+	switch {
+	case errors.As(err, &te):
+		k.Type = "*TokenError"
+		k.Token = te.Kind + " " + te.ID
+	case errors.As(err, &e):
+		k.Type = "*Error"
+		k.Table = e.Table
+	default:
+		k.Type = "other"
+	}
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			k.Is = append(k.Is, s.Error())
+		}
+	}
+	return k
+}
+
+func sameErr(err, merr error, h *Harness) error {
+	return same(0, err, 0, merr, h)
+}
+
+// same compares a result and an error of the DB with the model's.
+func same[T any](got T, err error, want T, merr error, h *Harness) error {
+	if err != nil {
+		if KindOf(err).Type == "other" {
+			return fmt.Errorf("oauthdb returned an error of no known kind: %v", err)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, secretMark) {
+			return fmt.Errorf("error leaks a secret value: %q", msg)
+		}
+		for _, s := range h.secrets {
+			if strings.Contains(msg, s) {
+				return fmt.Errorf("error leaks a token or its hash: %q", msg)
+			}
+		}
+	}
+	if h.stats != nil {
+		h.stats[h.outcomeOf(err)]++
+	}
+	if d := cmp.Diff(KindOf(merr), KindOf(err)); d != "" {
+		return fmt.Errorf("errors differ (-model +oauthdb):\n%s\noauthdb: %v\nmodel:   %v", d, err, merr)
+	}
+	if err != nil {
+		return nil
+	}
+	if d := diff(got, want); d != "" {
+		return fmt.Errorf("results differ (-model +oauthdb):\n%s", d)
+	}
+	return nil
+}
+
+// ---- invariants ----
+
+// DumpDB reads every table of db in one snapshot.
+func DumpDB(db *oauthdb.DB) refmodel.Dump {
+	var d refmodel.Dump
+	db.View(func(tx *oauthdb.Tx) error {
+		d.Users = slices.Collect(tx.Users())
+		d.Sessions = slices.Collect(tx.Sessions())
+		d.Clients = slices.Collect(tx.Clients())
+		d.AccessTokens = slices.Collect(tx.AccessTokens())
+		d.RefreshTokens = slices.Collect(tx.RefreshTokens())
+		d.Consents = slices.Collect(tx.Consents())
+		d.Verifications = slices.Collect(tx.Verifications())
+		return nil
+	})
+	return d
+}
+
+// Check compares every table of the DB with the model's, audits the DB
+// and looks for plaintext tokens in its records.
+func (h *Harness) Check() error {
+	got := DumpDB(h.DB)
+	if d := diff(got, h.Model.Dump()); d != "" {
+		return fmt.Errorf("tables differ (-model +oauthdb):\n%s", d)
+	}
+	if err := h.DB.Verify(); err != nil {
+		return fmt.Errorf("Verify: %v", err)
+	}
+	return NoPlaintext(got, h.plaintexts)
+}
+
+// NoPlaintext checks that no field of any record holds one of plaintexts.
+func NoPlaintext(d refmodel.Dump, plaintexts []string) error {
+	var b strings.Builder
+	appendStrings(&b, reflect.ValueOf(d))
+	all := b.String()
+	for _, p := range plaintexts {
+		if strings.Contains(all, p) {
+			return fmt.Errorf("a stored record holds the plaintext token %q", p)
+		}
+	}
+	return nil
+}
+
+// appendStrings writes every string (and []byte) held in v, each followed
+// by a separator no generated token holds.
+func appendStrings(b *strings.Builder, v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		b.WriteString(v.String())
+		b.WriteByte(0)
+	case reflect.Struct:
+		if v.Type() == timeType {
+			return
+		}
+		for i := range v.NumField() {
+			appendStrings(b, v.Field(i))
+		}
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			b.Write(v.Bytes())
+			b.WriteByte(0)
+			return
+		}
+		for i := range v.Len() {
+			appendStrings(b, v.Index(i))
+		}
+	}
+}

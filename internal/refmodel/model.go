@@ -1,0 +1,313 @@
+// Package refmodel is a reference model of oauthdb: the same tables, keys,
+// relations, delete actions and OAuth operations, kept in plain Go maps and
+// written to be obviously right rather than fast. Every lookup is a scan,
+// every cascade is a loop, every write checks everything before it changes
+// anything.
+//
+// It is written from the data model of DESIGN.md (and the documented API of
+// oauthdb), not from oauthdb's code, so that the two can be run side by side
+// and compared (see internal/modeltest). It borrows oauthdb's record types
+// and error sentinels only, so that results and dumps compare directly.
+//
+// Where DESIGN.md leaves a choice open, the model follows these rules:
+//
+//   - Strings behave as in SQL: an empty optional field is NULL and matches
+//     nothing, so revoking the tokens of user "" revokes none.
+//   - A string that is part of an index key (ids, unique values, foreign
+//     keys, and every part of the consent key) must not hold a NUL byte: the
+//     engine cannot index it, so it is malformed (ErrInvalid). A lookup with
+//     such a string finds nothing.
+//   - A write's errors are checked in this order: the record's own fields
+//     (ErrInvalid), its id (ErrConflict on insert, ErrNotFound on update),
+//     unique values (ErrConflict), foreign keys (ErrForeignKey), then the
+//     keys other rows refer to (ErrForeignKey).
+package refmodel
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oauthdb/oauthdb"
+)
+
+// Config is what the model needs of oauthdb's options.
+type Config struct {
+	// Now is the clock, shared with the DB under test.
+	Now func() time.Time
+	// Lenient mirrors oauthdb.WithLenientSessions.
+	Lenient bool
+	// AccessTTL and RefreshTTL mirror oauthdb.WithTokenLifetimes; zero means
+	// the defaults, an hour and thirty days.
+	AccessTTL, RefreshTTL time.Duration
+}
+
+// Model holds every table as a map from record ID to record. The maps are
+// exported for tests that want to look; change them only through the
+// methods.
+type Model struct {
+	cfg Config
+
+	Users         map[string]oauthdb.User
+	Sessions      map[string]oauthdb.Session
+	Clients       map[string]oauthdb.OAuthClient
+	AccessTokens  map[string]oauthdb.OAuthAccessToken
+	RefreshTokens map[string]oauthdb.OAuthRefreshToken
+	Consents      map[string]oauthdb.OAuthConsent
+	Verifications map[string]oauthdb.Verification
+}
+
+// New returns an empty model.
+func New(cfg Config) *Model {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.AccessTTL == 0 {
+		cfg.AccessTTL = time.Hour
+	}
+	if cfg.RefreshTTL == 0 {
+		cfg.RefreshTTL = 30 * 24 * time.Hour
+	}
+	return &Model{
+		cfg:           cfg,
+		Users:         map[string]oauthdb.User{},
+		Sessions:      map[string]oauthdb.Session{},
+		Clients:       map[string]oauthdb.OAuthClient{},
+		AccessTokens:  map[string]oauthdb.OAuthAccessToken{},
+		RefreshTokens: map[string]oauthdb.OAuthRefreshToken{},
+		Consents:      map[string]oauthdb.OAuthConsent{},
+		Verifications: map[string]oauthdb.Verification{},
+	}
+}
+
+func (m *Model) now() time.Time { return m.cfg.Now() }
+
+// expired is the one definition of expiry: a row is expired from the
+// instant of its expiresAt on.
+func expired(expiresAt, now time.Time) bool { return !now.Before(expiresAt) }
+
+// Hash is better-auth's default token hash: base64url(SHA-256), no padding.
+func Hash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// Malformed reports whether a presented token cannot be a token at all: it
+// is empty, longer than oauthdb.MaxTokenLength, or holds a byte outside
+// printable ASCII (space excluded).
+func Malformed(token string) bool {
+	if token == "" || len(token) > oauthdb.MaxTokenLength {
+		return true
+	}
+	for i := 0; i < len(token); i++ {
+		if token[i] < '!' || token[i] > '~' {
+			return true
+		}
+	}
+	return false
+}
+
+// keyable reports whether s can be part of an index key.
+func keyable(s string) bool { return !strings.Contains(s, "\x00") }
+
+func fail(table, field string, kind error) error {
+	return &oauthdb.Error{Table: table, Field: field, Err: kind}
+}
+
+// sortedIDs returns the keys of a table in ID order.
+func sortedIDs[T any](table map[string]T) []string {
+	ids := make([]string, 0, len(table))
+	for id := range table {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// where returns, in ID order, the records of table that match.
+func where[T any](table map[string]T, match func(T) bool) []T {
+	var out []T
+	for _, id := range sortedIDs(table) {
+		if match(table[id]) {
+			out = append(out, table[id])
+		}
+	}
+	return out
+}
+
+// Records are stored as copies that share nothing with the caller.
+
+func cloneClient(c oauthdb.OAuthClient) oauthdb.OAuthClient {
+	c.Scopes = slices.Clone(c.Scopes)
+	c.RedirectURIs = slices.Clone(c.RedirectURIs)
+	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	c.GrantTypes = slices.Clone(c.GrantTypes)
+	c.ResponseTypes = slices.Clone(c.ResponseTypes)
+	c.Contacts = slices.Clone(c.Contacts)
+	c.Metadata = slices.Clone(c.Metadata)
+	return c
+}
+
+// The lookups by unique value. Each returns the record and whether there is
+// one; a value that cannot be a key finds nothing.
+
+func (m *Model) userByEmail(email string) (oauthdb.User, bool) {
+	for _, u := range m.Users {
+		if email != "" && u.Email == email {
+			return u, true
+		}
+	}
+	return oauthdb.User{}, false
+}
+
+func (m *Model) sessionByToken(token string) (oauthdb.Session, bool) {
+	for _, s := range m.Sessions {
+		if token != "" && s.Token == token {
+			return s, true
+		}
+	}
+	return oauthdb.Session{}, false
+}
+
+func (m *Model) clientByClientID(clientID string) (oauthdb.OAuthClient, bool) {
+	for _, c := range m.Clients {
+		if clientID != "" && c.ClientID == clientID {
+			return c, true
+		}
+	}
+	return oauthdb.OAuthClient{}, false
+}
+
+func (m *Model) accessByHash(hash string) (oauthdb.OAuthAccessToken, bool) {
+	for _, t := range m.AccessTokens {
+		if hash != "" && t.Token == hash {
+			return t, true
+		}
+	}
+	return oauthdb.OAuthAccessToken{}, false
+}
+
+func (m *Model) refreshByHash(hash string) (oauthdb.OAuthRefreshToken, bool) {
+	for _, t := range m.RefreshTokens {
+		if hash != "" && t.Token == hash {
+			return t, true
+		}
+	}
+	return oauthdb.OAuthRefreshToken{}, false
+}
+
+func (m *Model) consentFor(clientID, userID, referenceID string) (oauthdb.OAuthConsent, bool) {
+	for _, c := range m.Consents {
+		if c.ClientID == clientID && c.UserID == userID && c.ReferenceID == referenceID {
+			return c, true
+		}
+	}
+	return oauthdb.OAuthConsent{}, false
+}
+
+func (m *Model) verificationByIdentifier(identifier string) (oauthdb.Verification, bool) {
+	for _, v := range m.Verifications {
+		if identifier != "" && v.Identifier == identifier {
+			return v, true
+		}
+	}
+	return oauthdb.Verification{}, false
+}
+
+// The rules each record must meet on its own: required fields present,
+// keys keyable, values well formed.
+
+// requiredKeys reports whether every required key is present and every
+// key, required or optional, can be indexed.
+func requiredKeys(required []string, optional ...string) bool {
+	for _, s := range required {
+		if s == "" || !keyable(s) {
+			return false
+		}
+	}
+	for _, s := range optional {
+		if !keyable(s) {
+			return false
+		}
+	}
+	return true
+}
+
+func validUser(u oauthdb.User) bool {
+	return u.Name != "" && requiredKeys([]string{u.ID, u.Email})
+}
+
+func validSession(s oauthdb.Session) bool {
+	return !s.ExpiresAt.IsZero() && requiredKeys([]string{s.ID, s.Token, s.UserID})
+}
+
+func validClient(c oauthdb.OAuthClient) bool {
+	if len(c.RedirectURIs) == 0 {
+		return false
+	}
+	for _, raw := range c.RedirectURIs {
+		u, err := url.Parse(raw)
+		if err != nil || !u.IsAbs() {
+			return false
+		}
+	}
+	if len(c.Metadata) > 0 && !json.Valid(c.Metadata) {
+		return false
+	}
+	return requiredKeys([]string{c.ID, c.ClientID}, c.UserID)
+}
+
+func validAccessToken(t oauthdb.OAuthAccessToken) bool {
+	return !t.ExpiresAt.IsZero() &&
+		requiredKeys([]string{t.ID, t.Token, t.ClientID}, t.SessionID, t.UserID, t.RefreshID)
+}
+
+func validRefreshToken(t oauthdb.OAuthRefreshToken) bool {
+	return !t.ExpiresAt.IsZero() &&
+		requiredKeys([]string{t.ID, t.Token, t.ClientID, t.UserID}, t.SessionID)
+}
+
+func validConsent(c oauthdb.OAuthConsent) bool {
+	return (c.UserID != "" || c.ReferenceID != "") &&
+		requiredKeys([]string{c.ID, c.ClientID}, c.UserID, c.ReferenceID)
+}
+
+func validVerification(v oauthdb.Verification) bool {
+	return v.Value != "" && !v.ExpiresAt.IsZero() && requiredKeys([]string{v.ID, v.Identifier})
+}
+
+// The foreign keys of each record: each non-empty one must name a record.
+
+func (m *Model) userExists(id string) bool { _, ok := m.Users[id]; return ok }
+
+func (m *Model) sessionExists(id string) bool { _, ok := m.Sessions[id]; return ok }
+
+func (m *Model) clientExists(clientID string) bool {
+	_, ok := m.clientByClientID(clientID)
+	return ok
+}
+
+func (m *Model) refreshExists(id string) bool { _, ok := m.RefreshTokens[id]; return ok }
+
+// optionalFK is a foreign key that may be NULL.
+func optionalFK(v string, exists func(string) bool) bool { return v == "" || exists(v) }
+
+// check runs a write's checks in order and returns the first failure.
+type check struct {
+	ok    bool
+	field string
+	kind  error
+}
+
+func first(table string, checks ...check) error {
+	for _, c := range checks {
+		if !c.ok {
+			return fail(table, c.field, c.kind)
+		}
+	}
+	return nil
+}

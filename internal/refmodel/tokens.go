@@ -1,0 +1,408 @@
+package refmodel
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/oauthdb/oauthdb"
+)
+
+const (
+	kindAccess  = "access token"
+	kindRefresh = "refresh token"
+)
+
+func tokenFail(kind, id string, reason error) error {
+	return &oauthdb.TokenError{Kind: kind, ID: id, Err: reason}
+}
+
+// Fresh is what oauthdb generates for an issue: the plaintext tokens and the
+// record IDs. The model cannot predict them, so the caller hands over the
+// ones oauthdb returned.
+type Fresh struct {
+	AccessToken, AccessID   string
+	RefreshToken, RefreshID string
+}
+
+// owner checks that a token's client, user and session let it be active,
+// and returns them. In lenient mode an expired or missing session is
+// dropped rather than refused.
+func (m *Model) owner(kind, id, clientID, userID, sessionID string) (oauthdb.OAuthClient, oauthdb.User, oauthdb.Session, error) {
+	var u oauthdb.User
+	var s oauthdb.Session
+	c, ok := m.clientByClientID(clientID)
+	if !ok {
+		return c, u, s, tokenFail(kind, id, oauthdb.ErrClientNotFound)
+	}
+	if c.Disabled {
+		return c, u, s, tokenFail(kind, id, oauthdb.ErrClientDisabled)
+	}
+	if userID != "" {
+		if u, ok = m.Users[userID]; !ok {
+			return c, u, s, tokenFail(kind, id, oauthdb.ErrUserNotFound)
+		}
+	}
+	if sessionID != "" {
+		found, ok := m.Sessions[sessionID]
+		switch {
+		case ok && !expired(found.ExpiresAt, m.now()):
+			s = found
+		case m.cfg.Lenient:
+		case !ok:
+			return c, u, s, tokenFail(kind, id, oauthdb.ErrSessionNotFound)
+		default:
+			return c, u, s, tokenFail(kind, id, oauthdb.ErrSessionExpired)
+		}
+	}
+	return c, u, s, nil
+}
+
+// ValidateAccessToken is oauthdb.DB.ValidateAccessToken.
+func (m *Model) ValidateAccessToken(token string) (oauthdb.AccessTokenInfo, error) {
+	return m.IntrospectAccessToken(token, "")
+}
+
+// IntrospectAccessToken is oauthdb.DB.IntrospectAccessToken: a caller of ""
+// is no caller, and any client's token will do.
+func (m *Model) IntrospectAccessToken(token, caller string) (oauthdb.AccessTokenInfo, error) {
+	if Malformed(token) {
+		return oauthdb.AccessTokenInfo{}, tokenFail(kindAccess, "", oauthdb.ErrTokenMalformed)
+	}
+	t, ok := m.accessByHash(Hash(token))
+	switch {
+	case !ok:
+		return oauthdb.AccessTokenInfo{}, tokenFail(kindAccess, "", oauthdb.ErrTokenNotFound)
+	case caller != "" && t.ClientID != caller:
+		// The caller may not learn which token it is.
+		return oauthdb.AccessTokenInfo{}, tokenFail(kindAccess, "", oauthdb.ErrWrongClient)
+	case expired(t.ExpiresAt, m.now()):
+		return oauthdb.AccessTokenInfo{}, tokenFail(kindAccess, t.ID, oauthdb.ErrTokenExpired)
+	case !t.Revoked.IsZero():
+		return oauthdb.AccessTokenInfo{}, tokenFail(kindAccess, t.ID, oauthdb.ErrTokenRevoked)
+	}
+	c, u, s, err := m.owner(kindAccess, t.ID, t.ClientID, t.UserID, t.SessionID)
+	if err != nil {
+		return oauthdb.AccessTokenInfo{}, err
+	}
+	return oauthdb.AccessTokenInfo{Token: t, Client: c, User: u, Session: s}, nil
+}
+
+// ValidateRefreshToken is oauthdb.DB.ValidateRefreshToken.
+func (m *Model) ValidateRefreshToken(token string) (oauthdb.RefreshTokenInfo, error) {
+	if Malformed(token) {
+		return oauthdb.RefreshTokenInfo{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenMalformed)
+	}
+	t, ok := m.refreshByHash(Hash(token))
+	switch {
+	case !ok:
+		return oauthdb.RefreshTokenInfo{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenNotFound)
+	case expired(t.ExpiresAt, m.now()):
+		return oauthdb.RefreshTokenInfo{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenExpired)
+	case !t.Revoked.IsZero():
+		return oauthdb.RefreshTokenInfo{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenRevoked)
+	}
+	c, u, s, err := m.owner(kindRefresh, t.ID, t.ClientID, t.UserID, t.SessionID)
+	if err != nil {
+		return oauthdb.RefreshTokenInfo{}, err
+	}
+	return oauthdb.RefreshTokenInfo{Token: t, Client: c, User: u, Session: s}, nil
+}
+
+// subset reports whether every scope of want is in have.
+func subset(want, have []string) bool {
+	for _, s := range want {
+		if !slices.Contains(have, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// IssueTokens is oauthdb.DB.IssueTokens, with the generated values taken
+// from fresh.
+func (m *Model) IssueTokens(req oauthdb.IssueRequest, fresh Fresh) (oauthdb.IssuedTokens, error) {
+	now := m.now()
+	c, ok := m.clientByClientID(req.ClientID)
+	if !ok {
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthClient, "clientId", oauthdb.ErrNotFound)
+	}
+	if c.Disabled {
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthClient, "clientId", oauthdb.ErrClientDisabled)
+	}
+	if len(c.Scopes) > 0 && !subset(req.Scopes, c.Scopes) {
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthClient, "scopes", oauthdb.ErrScopeNotGranted)
+	}
+	if req.SessionID != "" {
+		s, ok := m.Sessions[req.SessionID]
+		switch {
+		case !ok:
+			return oauthdb.IssuedTokens{}, fail(oauthdb.TableSession, "id", oauthdb.ErrNotFound)
+		case expired(s.ExpiresAt, now):
+			return oauthdb.IssuedTokens{}, fail(oauthdb.TableSession, "id", oauthdb.ErrSessionExpired)
+		case s.UserID != req.UserID:
+			return oauthdb.IssuedTokens{}, fail(oauthdb.TableSession, "userId", oauthdb.ErrInvalid)
+		}
+	}
+	if req.Refresh && req.UserID == "" {
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "userId", oauthdb.ErrInvalid)
+	}
+	return m.issue(now, req.ClientID, req.UserID, req.SessionID, req.ReferenceID, req.Scopes, req.Refresh, fresh)
+}
+
+// issue stores the new tokens of an issue or a rotation, checked as any
+// insert is; if either insert fails, neither is stored.
+func (m *Model) issue(now time.Time, clientID, userID, sessionID, referenceID string, scopes []string,
+	refresh bool, fresh Fresh) (oauthdb.IssuedTokens, error) {
+	out := oauthdb.IssuedTokens{AccessToken: fresh.AccessToken}
+	if refresh {
+		out.RefreshToken = fresh.RefreshToken
+		out.Refresh = oauthdb.OAuthRefreshToken{
+			ID: fresh.RefreshID, Token: Hash(fresh.RefreshToken), ClientID: clientID, SessionID: sessionID,
+			UserID: userID, ReferenceID: referenceID, Scopes: slices.Clone(scopes),
+			ExpiresAt: now.Add(m.cfg.RefreshTTL), CreatedAt: now,
+		}
+		if err := m.refreshChecks(out.Refresh, true); err != nil {
+			return oauthdb.IssuedTokens{}, err
+		}
+	}
+	out.Access = oauthdb.OAuthAccessToken{
+		ID: fresh.AccessID, Token: Hash(fresh.AccessToken), ClientID: clientID, SessionID: sessionID,
+		UserID: userID, ReferenceID: referenceID, RefreshID: out.Refresh.ID, Scopes: slices.Clone(scopes),
+		ExpiresAt: now.Add(m.cfg.AccessTTL), CreatedAt: now,
+	}
+	if refresh {
+		m.RefreshTokens[out.Refresh.ID] = out.Refresh
+	}
+	if err := m.accessChecks(out.Access, true); err != nil {
+		delete(m.RefreshTokens, out.Refresh.ID)
+		return oauthdb.IssuedTokens{}, err
+	}
+	m.AccessTokens[out.Access.ID] = out.Access
+	return out, nil
+}
+
+// RotateRefreshToken is oauthdb.DB.RotateRefreshToken. Presenting a revoked
+// refresh token is a replay: the family — every token of that client and
+// user — is revoked, and that stays revoked although the call fails.
+func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fresh Fresh) (oauthdb.IssuedTokens, error) {
+	if Malformed(token) {
+		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenMalformed)
+	}
+	now := m.now()
+	t, ok := m.refreshByHash(Hash(token))
+	switch {
+	case !ok:
+		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenNotFound)
+	case t.ClientID != clientID:
+		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, "", oauthdb.ErrWrongClient)
+	case expired(t.ExpiresAt, now):
+		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenExpired)
+	case !t.Revoked.IsZero():
+		m.RevokeClientUser(t.ClientID, t.UserID)
+		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenReplayed)
+	}
+	_, _, s, err := m.owner(kindRefresh, t.ID, t.ClientID, t.UserID, t.SessionID)
+	if err != nil {
+		return oauthdb.IssuedTokens{}, err
+	}
+	if scopes == nil {
+		scopes = t.Scopes
+	} else if !subset(scopes, t.Scopes) {
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "scopes", oauthdb.ErrScopeNotGranted)
+	}
+	revoked := t
+	revoked.Revoked = now
+	m.RefreshTokens[t.ID] = revoked
+	// s is the session the token still has: its own, or none if lenient
+	// validation dropped it.
+	out, err := m.issue(now, t.ClientID, t.UserID, s.ID, t.ReferenceID, scopes, true, fresh)
+	if err != nil {
+		m.RefreshTokens[t.ID] = t
+		return oauthdb.IssuedTokens{}, err
+	}
+	return out, nil
+}
+
+// Revocation. Each returns how many rows it changed: access tokens deleted
+// plus refresh tokens newly revoked.
+
+// revoke deletes the access tokens that matchAccess accepts, revokes the
+// refresh tokens that matchRefresh accepts and deletes their access tokens.
+func (m *Model) revoke(matchAccess func(oauthdb.OAuthAccessToken) bool, matchRefresh func(oauthdb.OAuthRefreshToken) bool) int {
+	now := m.now()
+	family := map[string]bool{}
+	n := 0
+	for id, t := range m.RefreshTokens {
+		if !matchRefresh(t) {
+			continue
+		}
+		family[id] = true
+		if t.Revoked.IsZero() {
+			t.Revoked = now
+			m.RefreshTokens[id] = t
+			n++
+		}
+	}
+	for id, t := range m.AccessTokens {
+		if matchAccess(t) || family[t.RefreshID] {
+			delete(m.AccessTokens, id)
+			n++
+		}
+	}
+	return n
+}
+
+// RevokeAccessToken deletes the access token with this plaintext; an unknown
+// one is not an error.
+func (m *Model) RevokeAccessToken(token string) (int, error) {
+	if Malformed(token) {
+		return 0, tokenFail(kindAccess, "", oauthdb.ErrTokenMalformed)
+	}
+	t, ok := m.accessByHash(Hash(token))
+	if !ok {
+		return 0, nil
+	}
+	delete(m.AccessTokens, t.ID)
+	return 1, nil
+}
+
+// RevokeRefreshToken revokes the refresh token with this plaintext and
+// deletes its access tokens.
+func (m *Model) RevokeRefreshToken(token string) (int, error) {
+	if Malformed(token) {
+		return 0, tokenFail(kindRefresh, "", oauthdb.ErrTokenMalformed)
+	}
+	t, ok := m.refreshByHash(Hash(token))
+	if !ok {
+		return 0, nil
+	}
+	none := func(oauthdb.OAuthAccessToken) bool { return false }
+	return m.revoke(none, func(r oauthdb.OAuthRefreshToken) bool { return r.ID == t.ID }), nil
+}
+
+// RevokeSession revokes every token of a session.
+func (m *Model) RevokeSession(sessionID string) (int, error) {
+	return m.revoke(
+		func(t oauthdb.OAuthAccessToken) bool { return refers(t.SessionID, sessionID) },
+		func(t oauthdb.OAuthRefreshToken) bool { return refers(t.SessionID, sessionID) }), nil
+}
+
+// RevokeUser revokes every token of a user.
+func (m *Model) RevokeUser(userID string) (int, error) {
+	return m.revoke(
+		func(t oauthdb.OAuthAccessToken) bool { return refers(t.UserID, userID) },
+		func(t oauthdb.OAuthRefreshToken) bool { return refers(t.UserID, userID) }), nil
+}
+
+// RevokeClient revokes every token of a client, by its public clientId.
+func (m *Model) RevokeClient(clientID string) (int, error) {
+	return m.revoke(
+		func(t oauthdb.OAuthAccessToken) bool { return refers(t.ClientID, clientID) },
+		func(t oauthdb.OAuthRefreshToken) bool { return refers(t.ClientID, clientID) }), nil
+}
+
+// RevokeClientUser revokes every token a client holds for a user.
+func (m *Model) RevokeClientUser(clientID, userID string) (int, error) {
+	mine := func(c, u string) bool { return refers(c, clientID) && refers(u, userID) }
+	return m.revoke(
+		func(t oauthdb.OAuthAccessToken) bool { return mine(t.ClientID, t.UserID) },
+		func(t oauthdb.OAuthRefreshToken) bool { return mine(t.ClientID, t.UserID) }), nil
+}
+
+// ---- consent ----
+
+// GrantConsent is oauthdb.DB.GrantConsent; id is the ID oauthdb generated,
+// used if a new consent is stored.
+func (m *Model) GrantConsent(clientID, userID, referenceID string, scopes []string, id string) (oauthdb.OAuthConsent, error) {
+	now := m.now()
+	if c, ok := m.consentFor(clientID, userID, referenceID); ok {
+		c.Scopes = slices.Clone(scopes)
+		c.UpdatedAt = now
+		m.Consents[c.ID] = c
+		return c, nil
+	}
+	c := oauthdb.OAuthConsent{ID: id, ClientID: clientID, UserID: userID, ReferenceID: referenceID,
+		Scopes: slices.Clone(scopes), CreatedAt: now, UpdatedAt: now}
+	if err := m.InsertConsent(c); err != nil {
+		return oauthdb.OAuthConsent{}, err
+	}
+	return c, nil
+}
+
+// CheckConsent is oauthdb.DB.CheckConsent.
+func (m *Model) CheckConsent(clientID, userID, referenceID string, scopes []string) error {
+	if c, ok := m.clientByClientID(clientID); ok && c.SkipConsent {
+		return nil
+	}
+	granted, ok := m.consentFor(clientID, userID, referenceID)
+	if !ok || !subset(scopes, granted.Scopes) {
+		return fail(oauthdb.TableOAuthConsent, "", oauthdb.ErrConsentRequired)
+	}
+	return nil
+}
+
+// RevokeConsent deletes the consent of (clientID, userID, referenceID).
+func (m *Model) RevokeConsent(clientID, userID, referenceID string) (int, error) {
+	c, ok := m.consentFor(clientID, userID, referenceID)
+	if !ok {
+		return 0, nil
+	}
+	delete(m.Consents, c.ID)
+	return 1, nil
+}
+
+// ConsentsOf is oauthdb.DB.Consents: a user's consents in ID order.
+func (m *Model) ConsentsOf(userID string) []oauthdb.OAuthConsent {
+	return where(m.Consents, func(c oauthdb.OAuthConsent) bool { return refers(c.UserID, userID) })
+}
+
+// ---- expiry ----
+
+// SweepExpired is oauthdb.DB.SweepExpired: it deletes at most limit expired
+// rows, access tokens first, then refresh tokens, sessions and
+// verifications, each table soonest-expired first (ties by ID). Rows that go
+// with a deleted row are not counted.
+func (m *Model) SweepExpired(limit int) (oauthdb.SweepResult, error) {
+	var res oauthdb.SweepResult
+	now := m.now()
+	left := max(limit, 0)
+	for _, id := range expiredIDs(m.AccessTokens, now, left, func(t oauthdb.OAuthAccessToken) time.Time { return t.ExpiresAt }) {
+		delete(m.AccessTokens, id)
+		res.AccessTokens++
+	}
+	left -= res.AccessTokens
+	for _, id := range expiredIDs(m.RefreshTokens, now, left, func(t oauthdb.OAuthRefreshToken) time.Time { return t.ExpiresAt }) {
+		m.deleteRefreshToken(id)
+		res.RefreshTokens++
+	}
+	left -= res.RefreshTokens
+	for _, id := range expiredIDs(m.Sessions, now, left, func(s oauthdb.Session) time.Time { return s.ExpiresAt }) {
+		m.deleteSession(id)
+		res.Sessions++
+	}
+	left -= res.Sessions
+	for _, id := range expiredIDs(m.Verifications, now, left, func(v oauthdb.Verification) time.Time { return v.ExpiresAt }) {
+		delete(m.Verifications, id)
+		res.Verifications++
+	}
+	return res, nil
+}
+
+// expiredIDs returns up to limit IDs of expired rows, soonest-expired first.
+func expiredIDs[T any](table map[string]T, now time.Time, limit int, expiresAt func(T) time.Time) []string {
+	var ids []string
+	for id, rec := range table {
+		if expired(expiresAt(rec), now) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		a, b := expiresAt(table[ids[i]]), expiresAt(table[ids[j]])
+		if !a.Equal(b) {
+			return a.Before(b)
+		}
+		return ids[i] < ids[j]
+	})
+	return ids[:min(limit, len(ids))]
+}
