@@ -63,7 +63,7 @@ type Gen struct {
 	Avoid map[string]bool
 }
 
-func (g *Gen) n(k int) int        { return g.Src.Intn(k) }
+func (g *Gen) n(k int) int         { return g.Src.Intn(k) }
 func (g *Gen) chance(pct int) bool { return g.n(100) < pct }
 
 func oneOf[T any](g *Gen, xs ...T) T { return xs[g.n(len(xs))] }
