@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -418,7 +419,7 @@ func Generate(cfg Config) *Dataset {
 			ClientID:  ds.Clients[g.r.IntN(len(ds.Clients))].ClientID,
 			SessionID: s.ID,
 			UserID:    s.UserID,
-			Scopes:    userScopes[g.r.IntN(len(userScopes))],
+			Scopes:    slices.Clone(userScopes[g.r.IntN(len(userScopes))]),
 		}
 		if expiredRefresh[i] {
 			rt.ExpiresAt = now.Add(-g.between(time.Second, 30*24*time.Hour))
@@ -440,12 +441,12 @@ func Generate(cfg Config) *Dataset {
 		switch {
 		case clientCreds[i]:
 			at.ClientID = ds.Clients[g.r.IntN(len(ds.Clients))].ClientID
-			at.Scopes = clientScopes[g.r.IntN(len(clientScopes))]
+			at.Scopes = slices.Clone(clientScopes[g.r.IntN(len(clientScopes))])
 		case len(ds.RefreshTokens) > 0 && g.r.Float64() < RefreshParentShare:
 			rt := &ds.RefreshTokens[g.r.IntN(len(ds.RefreshTokens))]
 			at.ClientID, at.SessionID, at.UserID = rt.ClientID, rt.SessionID, rt.UserID
 			at.RefreshID = rt.ID
-			at.Scopes = rt.Scopes
+			at.Scopes = slices.Clone(rt.Scopes)
 		default:
 			s := &ds.Sessions[g.r.IntN(len(ds.Sessions))]
 			at.ClientID = ds.Clients[g.r.IntN(len(ds.Clients))].ClientID
@@ -453,7 +454,7 @@ func Generate(cfg Config) *Dataset {
 			if g.r.Float64() >= DetachedShare {
 				at.SessionID = s.ID
 			}
-			at.Scopes = userScopes[g.r.IntN(len(userScopes))]
+			at.Scopes = slices.Clone(userScopes[g.r.IntN(len(userScopes))])
 		}
 		if expiredAccess[i] {
 			at.ExpiresAt = now.Add(-g.between(time.Second, 30*24*time.Hour))
@@ -490,7 +491,7 @@ func Generate(cfg Config) *Dataset {
 				ID:        g.id(),
 				ClientID:  p.client,
 				UserID:    p.user,
-				Scopes:    userScopes[g.r.IntN(len(userScopes))],
+				Scopes:    slices.Clone(userScopes[g.r.IntN(len(userScopes))]),
 				CreatedAt: created,
 				UpdatedAt: created,
 			})

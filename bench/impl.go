@@ -39,10 +39,13 @@ type Impl interface {
 
 	// Issue creates an access token and, when userID is set, a refresh
 	// token that the access token points to (refreshId), in one write
-	// transaction. The client must exist and be enabled; the user and
-	// session, when set, must exist (else [ErrInvalidClient] or
-	// [ErrNotFound]). It returns the two plaintexts (refresh empty without
-	// a user).
+	// transaction. The client must exist and be enabled
+	// ([ErrInvalidClient]); when the client lists scopes, the requested
+	// ones must be among them ([ErrInvalidScope]); the user, when set, must
+	// exist ([ErrNotFound]); the session, when set, must exist
+	// ([ErrNotFound]), be unexpired and belong to the user
+	// ([ErrInvalidSession]). It returns the two plaintexts (refresh empty
+	// without a user).
 	Issue(clientID, userID, sessionID string, scopes []string) (access, refresh string, err error)
 
 	// Rotate exchanges a refresh token, in one write transaction: found by
@@ -50,16 +53,19 @@ type Impl interface {
 	// was already revoked, the family is revoked — every refresh token of
 	// that client and user gets revoked (if not yet) and every access
 	// token whose refreshId is one of them is deleted — and it fails with
-	// [ErrReplay]. Otherwise it is revoked (compare-and-swap: one of two
+	// [ErrReplay]. Otherwise its client must exist and be enabled, its user
+	// exist and its session (if any) exist and be unexpired (else
+	// [ErrInvalidGrant]); it is revoked (compare-and-swap: one of two
 	// concurrent rotations wins), and a new refresh token (same client,
 	// user, session, referenceId and scopes) and a new access token whose
 	// refreshId is the new refresh token are inserted.
 	Rotate(refresh, clientID string) (access, newRefresh string, err error)
 
-	// RevokeSession deletes every access token of the session, revokes
-	// every unrevoked refresh token of the session and deletes the access
-	// tokens of those refresh tokens. The session row is kept. It returns
-	// the rows changed: access tokens deleted plus refresh tokens revoked.
+	// RevokeSession revokes every token of a session: it deletes the
+	// access tokens of the session and those of the session's refresh
+	// tokens, and sets revoked on the session's refresh tokens that are not
+	// yet revoked. The session row is kept. It returns the rows changed:
+	// access tokens deleted plus refresh tokens newly revoked.
 	RevokeSession(sessionID string) (n int, err error)
 
 	// Sweep deletes up to limit rows that have expired at now
@@ -155,6 +161,11 @@ var (
 	ErrInvalidClient = errors.New("invalid client")
 	// ErrNotFound: a referenced user or session does not exist.
 	ErrNotFound = errors.New("not found")
+	// ErrInvalidScope: a requested scope is not allowed for the client.
+	ErrInvalidScope = errors.New("invalid scope")
+	// ErrInvalidSession: the session has expired or belongs to another
+	// user.
+	ErrInvalidSession = errors.New("invalid session")
 )
 
 // Clock is a settable clock for implementations: its Now method is what

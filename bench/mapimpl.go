@@ -428,14 +428,24 @@ func (m *Map) Issue(clientID, userID, sessionID string, scopes []string) (string
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if c := m.clients[clientID]; c == nil || c.disabled {
+	c := m.clients[clientID]
+	if c == nil || c.disabled {
 		return "", "", ErrInvalidClient
+	}
+	if !allowedScopes(scopes, c.scopes) {
+		return "", "", ErrInvalidScope
 	}
 	if userID != "" && m.users[userID] == nil {
 		return "", "", ErrNotFound
 	}
-	if sessionID != "" && m.sessions[sessionID] == nil {
-		return "", "", ErrNotFound
+	if sessionID != "" {
+		s := m.sessions[sessionID]
+		if s == nil {
+			return "", "", ErrNotFound
+		}
+		if now >= s.expiresAt || s.userID != userID {
+			return "", "", ErrInvalidSession
+		}
 	}
 	if rt != nil {
 		m.insertRefresh(rt)
@@ -463,6 +473,14 @@ func (m *Map) Rotate(refresh, clientID string) (string, string, error) {
 		m.revokeFamily(old.clientID, old.userID, now)
 		return "", "", ErrReplay
 	}
+	if c := m.clients[old.clientID]; c == nil || c.disabled || m.users[old.userID] == nil {
+		return "", "", ErrInvalidGrant
+	}
+	if old.sessionID != "" {
+		if s := m.sessions[old.sessionID]; s == nil || now >= s.expiresAt {
+			return "", "", ErrInvalidGrant
+		}
+	}
 	old.revoked = now
 	rt := &mRefresh{id: refreshID, hash: refreshHash, clientID: old.clientID, sessionID: old.sessionID,
 		userID: old.userID, referenceID: old.referenceID, scopes: old.scopes,
@@ -488,8 +506,7 @@ func (m *Map) revokeFamily(clientID, userID string, now int64) {
 	}
 }
 
-// RevokeSession deletes the session's access tokens and revokes its refresh
-// tokens.
+// RevokeSession revokes every token of the session.
 func (m *Map) RevokeSession(sessionID string) (int, error) {
 	now := m.now().UnixNano()
 	m.mu.Lock()
@@ -500,13 +517,12 @@ func (m *Map) RevokeSession(sessionID string) (int, error) {
 		n++
 	}
 	for _, rt := range m.refreshBySession.m[sessionID] {
-		if rt.revoked != 0 {
-			continue
-		}
-		rt.revoked = now
-		n++
 		for _, at := range m.accessByRefresh.get(rt.id) {
 			m.deleteAccess(at)
+			n++
+		}
+		if rt.revoked == 0 {
+			rt.revoked = now
 			n++
 		}
 	}
@@ -544,4 +560,18 @@ func (m *Map) Sweep(now time.Time, limit int) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// allowedScopes reports whether every requested scope is allowed by a client
+// that lists its scopes (a client without a list allows any).
+func allowedScopes(requested, allowed []string) bool {
+	if len(allowed) == 0 {
+		return true
+	}
+	for _, s := range requested {
+		if !slices.Contains(allowed, s) {
+			return false
+		}
+	}
+	return true
 }

@@ -334,6 +334,9 @@ func (m *MemdbReflect) Issue(clientID, userID, sessionID string, scopes []string
 	if raw == nil || raw.(*mdbClient).Disabled {
 		return "", "", ErrInvalidClient
 	}
+	if !allowedScopes(scopes, raw.(*mdbClient).Scopes) {
+		return "", "", ErrInvalidScope
+	}
 	if userID != "" {
 		if raw, err = txn.First("user", "id", userID); err != nil || raw == nil {
 			return "", "", notFound(err)
@@ -342,6 +345,9 @@ func (m *MemdbReflect) Issue(clientID, userID, sessionID string, scopes []string
 	if sessionID != "" {
 		if raw, err = txn.First("session", "id", sessionID); err != nil || raw == nil {
 			return "", "", notFound(err)
+		}
+		if s := raw.(*mdbSession); !now.Before(s.ExpiresAt) || s.UserID != userID {
+			return "", "", ErrInvalidSession
 		}
 	}
 	access := NewToken()
@@ -362,6 +368,13 @@ func (m *MemdbReflect) Issue(clientID, userID, sessionID string, scopes []string
 	}
 	txn.Commit()
 	return access, refresh, nil
+}
+
+func invalidGrant(err error) error {
+	if err != nil {
+		return err
+	}
+	return ErrInvalidGrant
 }
 
 func notFound(err error) error {
@@ -393,6 +406,19 @@ func (m *MemdbReflect) Rotate(refresh, clientID string) (string, string, error) 
 		}
 		txn.Commit()
 		return "", "", ErrReplay
+	}
+	raw, err = txn.First("oauthClient", "clientId", old.ClientID)
+	if err != nil || raw == nil || raw.(*mdbClient).Disabled {
+		return "", "", invalidGrant(err)
+	}
+	if raw, err = txn.First("user", "id", old.UserID); err != nil || raw == nil {
+		return "", "", invalidGrant(err)
+	}
+	if old.SessionID != "" {
+		raw, err = txn.First("session", "id", old.SessionID)
+		if err != nil || raw == nil || !now.Before(raw.(*mdbSession).ExpiresAt) {
+			return "", "", invalidGrant(err)
+		}
 	}
 	revoked := *old
 	revoked.Revoked = now
@@ -467,8 +493,7 @@ func (m *MemdbReflect) revokeFamily(txn *memdb.Txn, clientID, userID string, now
 	return nil
 }
 
-// RevokeSession deletes the session's access tokens and revokes its refresh
-// tokens.
+// RevokeSession revokes every token of the session.
 func (m *MemdbReflect) RevokeSession(sessionID string) (int, error) {
 	now := m.now()
 	txn := m.db.Txn(true)
@@ -489,19 +514,19 @@ func (m *MemdbReflect) RevokeSession(sessionID string) (int, error) {
 	}
 	for _, raw := range rts {
 		rt := raw.(*mdbRefreshToken)
-		if !rt.Revoked.IsZero() {
-			continue
-		}
-		revoked := *rt
-		revoked.Revoked = now
-		if err := txn.Insert("oauthRefreshToken", &revoked); err != nil {
-			return 0, err
-		}
 		deleted, err := deleteAccessOf(txn, rt.ID)
 		if err != nil {
 			return 0, err
 		}
-		n += 1 + deleted
+		n += deleted
+		if rt.Revoked.IsZero() {
+			revoked := *rt
+			revoked.Revoked = now
+			if err := txn.Insert("oauthRefreshToken", &revoked); err != nil {
+				return 0, err
+			}
+			n++
+		}
 	}
 	txn.Commit()
 	return n, nil

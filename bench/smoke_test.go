@@ -176,6 +176,33 @@ func scenarioIssueRotate(t *testing.T, f Factory, ds *Dataset, log *transcript) 
 	wantErr(t, "Issue for an unknown user", err, ErrNotFound)
 	_, _, err = impl.Issue(g.ClientID, g.UserID, "no-such-session", scopes)
 	wantErr(t, "Issue for an unknown session", err, ErrNotFound)
+	_, _, err = impl.Issue(g.ClientID, g.UserID, g.SessionID, []string{"openid", "admin"})
+	wantErr(t, "Issue of a scope the client does not allow", err, ErrInvalidScope)
+	for i := range ds.Sessions {
+		if s := &ds.Sessions[i]; s.UserID != g.UserID {
+			_, _, err = impl.Issue(g.ClientID, g.UserID, s.ID, scopes)
+			wantErr(t, "Issue for another user's session", err, ErrInvalidSession)
+			break
+		}
+	}
+	for i := range ds.Sessions {
+		if s := &ds.Sessions[i]; !ds.Now.Before(s.ExpiresAt) {
+			_, _, err = impl.Issue(g.ClientID, s.UserID, s.ID, scopes)
+			wantErr(t, "Issue for an expired session", err, ErrInvalidSession)
+			break
+		}
+	}
+	// Unexpired, unrevoked refresh tokens of a disabled client or an
+	// expired session do not rotate.
+	for i := range ds.RefreshTokens {
+		rt := &ds.RefreshTokens[i]
+		if !ds.Now.Before(rt.ExpiresAt) || !rt.Revoked.IsZero() || slices.Contains(ds.LiveRefresh, rt) {
+			continue
+		}
+		_, _, err = impl.Rotate(rt.Token, rt.ClientID)
+		wantErr(t, "Rotate of a token of a disabled client or expired session", err, ErrInvalidGrant)
+		log.add("rotate inactive owner: %v", errors.Is(err, ErrInvalidGrant))
+	}
 
 	// Rotation refusals change nothing.
 	_, _, err = impl.Rotate(refresh, "another-client")
@@ -267,21 +294,21 @@ func scenarioIssueRotate(t *testing.T, f Factory, ds *Dataset, log *transcript) 
 func scenarioRevokeSession(t *testing.T, f Factory, ds *Dataset, log *transcript) {
 	impl, _ := open(t, f, ds)
 	for _, sid := range ds.SessionsWithTokens[:min(5, len(ds.SessionsWithTokens))] {
-		// Expected rows: the session's access tokens, its unrevoked refresh
-		// tokens and their access tokens of other sessions.
+		// Expected rows: the access tokens of the session or of its refresh
+		// tokens, and its refresh tokens not yet revoked.
 		revoked := map[string]bool{}
 		want := 0
 		for i := range ds.RefreshTokens {
-			if rt := &ds.RefreshTokens[i]; rt.SessionID == sid && rt.Revoked.IsZero() {
+			if rt := &ds.RefreshTokens[i]; rt.SessionID == sid {
 				revoked[rt.ID] = true
-				want++
+				if rt.Revoked.IsZero() {
+					want++
+				}
 			}
 		}
 		var gone []string
 		for i := range ds.AccessTokens {
-			at := &ds.AccessTokens[i]
-			switch {
-			case at.SessionID == sid || revoked[at.RefreshID]:
+			if at := &ds.AccessTokens[i]; at.SessionID == sid || revoked[at.RefreshID] {
 				want++
 				gone = append(gone, at.Token)
 			}

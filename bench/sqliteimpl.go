@@ -162,22 +162,28 @@ const (
 	WHERE t.token = ?1 AND t.expiresAt > ?2 AND c.disabled = 0
 	  AND (t.userId IS NULL OR u.id IS NOT NULL)
 	  AND (t.sessionId IS NULL OR s.expiresAt > ?2)`
-	sqlClientDisabled = `SELECT disabled FROM oauthClient WHERE clientId = ?`
+	sqlClientDisabled = `SELECT disabled, scopes FROM oauthClient WHERE clientId = ?`
+	sqlSessionOwner   = `SELECT userId, expiresAt FROM session WHERE id = ?`
 	sqlInsertAccess   = `INSERT INTO oauthAccessToken
 	(id, token, clientId, sessionId, userId, referenceId, refreshId, scopes, expiresAt, createdAt)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlInsertRefresh = `INSERT INTO oauthRefreshToken
 	(id, token, clientId, sessionId, userId, referenceId, scopes, expiresAt, createdAt, revoked)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlRefreshByToken = `SELECT id, clientId, sessionId, userId, referenceId, scopes, expiresAt, revoked
-	FROM oauthRefreshToken WHERE token = ?`
+	sqlRefreshByToken = `SELECT r.id, r.clientId, r.sessionId, r.userId, r.referenceId, r.scopes, r.expiresAt, r.revoked,
+	  c.disabled, u.id IS NOT NULL, s.expiresAt
+	FROM oauthRefreshToken r
+	LEFT JOIN oauthClient c ON c.clientId = r.clientId
+	LEFT JOIN "user" u ON u.id = r.userId
+	LEFT JOIN session s ON s.id = r.sessionId
+	WHERE r.token = ?`
 	sqlRevokeRefresh = `UPDATE oauthRefreshToken SET revoked = ? WHERE id = ? AND revoked IS NULL`
 	sqlFamilyRevoke  = `UPDATE oauthRefreshToken SET revoked = ?
 	WHERE clientId = ? AND userId = ? AND revoked IS NULL`
 	sqlFamilyAccess = `DELETE FROM oauthAccessToken WHERE refreshId IN
 	(SELECT id FROM oauthRefreshToken WHERE clientId = ? AND userId = ?)`
 	sqlSessionRefreshAccess = `DELETE FROM oauthAccessToken WHERE refreshId IN
-	(SELECT id FROM oauthRefreshToken WHERE sessionId = ? AND revoked IS NULL)`
+	(SELECT id FROM oauthRefreshToken WHERE sessionId = ?)`
 	sqlSessionAccess  = `DELETE FROM oauthAccessToken WHERE sessionId = ?`
 	sqlSessionRefresh = `UPDATE oauthRefreshToken SET revoked = ? WHERE sessionId = ? AND revoked IS NULL`
 	sqlSweepAccess    = `DELETE FROM oauthAccessToken WHERE rowid IN
@@ -196,7 +202,8 @@ type SQLite struct {
 	now  func() time.Time
 	mode SQLiteMode
 
-	validate, clientDisabled, insertAccess, insertRefresh  *sql.Stmt
+	validate, clientDisabled, sessionOwner                 *sql.Stmt
+	insertAccess, insertRefresh                            *sql.Stmt
 	refreshByToken, revokeRefresh, familyRevoke, familyAcc *sql.Stmt
 	sessionRefreshAccess, sessionAccess, sessionRefresh    *sql.Stmt
 	sweepAccess, sweepRefresh, sweepSession                *sql.Stmt
@@ -244,6 +251,7 @@ func NewSQLite(now func() time.Time, mode SQLiteMode) (*SQLite, error) {
 	}{
 		{&s.validate, sqlValidate},
 		{&s.clientDisabled, sqlClientDisabled},
+		{&s.sessionOwner, sqlSessionOwner},
 		{&s.insertAccess, sqlInsertAccess},
 		{&s.insertRefresh, sqlInsertRefresh},
 		{&s.refreshByToken, sqlRefreshByToken},
@@ -427,7 +435,8 @@ func (s *SQLite) Issue(clientID, userID, sessionID string, scopes []string) (str
 	}
 	defer tx.Rollback()
 	var disabled bool
-	if err := tx.Stmt(s.clientDisabled).QueryRow(clientID).Scan(&disabled); err != nil {
+	var clientScopes sql.NullString
+	if err := tx.Stmt(s.clientDisabled).QueryRow(clientID).Scan(&disabled, &clientScopes); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return "", "", ErrInvalidClient
 		}
@@ -435,6 +444,28 @@ func (s *SQLite) Issue(clientID, userID, sessionID string, scopes []string) (str
 	}
 	if disabled {
 		return "", "", ErrInvalidClient
+	}
+	if clientScopes.Valid {
+		var allowed []string
+		if err := json.Unmarshal([]byte(clientScopes.String), &allowed); err != nil {
+			return "", "", fmt.Errorf("sqlite: client scopes: %w", err)
+		}
+		if !allowedScopes(scopes, allowed) {
+			return "", "", ErrInvalidScope
+		}
+	}
+	if sessionID != "" {
+		var owner string
+		var expiresAt int64
+		if err := tx.Stmt(s.sessionOwner).QueryRow(sessionID).Scan(&owner, &expiresAt); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return "", "", ErrNotFound
+			}
+			return "", "", err
+		}
+		if now.UnixNano() >= expiresAt || owner != userID {
+			return "", "", ErrInvalidSession
+		}
 	}
 	if userID != "" {
 		if _, err := tx.Stmt(s.insertRefresh).Exec(refreshID, refreshHash, clientID, null(sessionID), userID, nil,
@@ -476,8 +507,12 @@ func (s *SQLite) Rotate(refresh, clientID string) (string, string, error) {
 		session, reference       sql.NullString
 		expiresAt                int64
 		revoked                  sql.NullInt64
+		clientDisabled           sql.NullBool
+		userExists               bool
+		sessionExpiresAt         sql.NullInt64
 	)
-	err = tx.Stmt(s.refreshByToken).QueryRow(oldHash).Scan(&id, &client, &session, &user, &reference, &scopes, &expiresAt, &revoked)
+	err = tx.Stmt(s.refreshByToken).QueryRow(oldHash).Scan(&id, &client, &session, &user, &reference, &scopes, &expiresAt, &revoked,
+		&clientDisabled, &userExists, &sessionExpiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", ErrInvalidGrant
 	}
@@ -498,6 +533,10 @@ func (s *SQLite) Rotate(refresh, clientID string) (string, string, error) {
 			return "", "", err
 		}
 		return "", "", ErrReplay
+	}
+	if !clientDisabled.Valid || clientDisabled.Bool || !userExists ||
+		session.Valid && (!sessionExpiresAt.Valid || now.UnixNano() >= sessionExpiresAt.Int64) {
+		return "", "", ErrInvalidGrant
 	}
 	res, err := tx.Stmt(s.revokeRefresh).Exec(now.UnixNano(), id)
 	if err != nil {
@@ -528,8 +567,7 @@ func affected(res sql.Result, err error) (int, error) {
 	return int(n), err
 }
 
-// RevokeSession deletes the session's access tokens and revokes its refresh
-// tokens.
+// RevokeSession revokes every token of the session.
 func (s *SQLite) RevokeSession(sessionID string) (int, error) {
 	now := s.now().UnixNano()
 	tx, err := s.db.Begin()

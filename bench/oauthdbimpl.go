@@ -1,0 +1,188 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/oauthdb/oauthdb"
+)
+
+// The oauthdb implementation: this project, through its public API only.
+
+func init() {
+	Register(Factory{Name: "oauthdb", New: func(now func() time.Time) (Impl, error) { return NewOauthDB(now) }})
+}
+
+// OauthDB is the oauthdb implementation of [Impl].
+type OauthDB struct {
+	db  *oauthdb.DB
+	now func() time.Time
+	// sweepAt, when not zero, is the time the DB's clock reads: Sweep takes
+	// its time as an argument, oauthdb's SweepExpired reads the clock.
+	sweepAt atomic.Int64
+}
+
+// NewOauthDB opens an empty oauthdb DB whose clock is now.
+func NewOauthDB(now func() time.Time) (*OauthDB, error) {
+	o := &OauthDB{now: now}
+	db, err := oauthdb.Open(oauthdb.WithClock(o.clock))
+	if err != nil {
+		return nil, err
+	}
+	o.db = db
+	return o, nil
+}
+
+func (o *OauthDB) clock() time.Time {
+	if t := o.sweepAt.Load(); t != 0 {
+		return time.Unix(0, t).UTC()
+	}
+	return o.now()
+}
+
+// DB returns the underlying database.
+func (o *OauthDB) DB() *oauthdb.DB { return o.db }
+
+// Name returns "oauthdb".
+func (o *OauthDB) Name() string { return "oauthdb" }
+
+// Close does nothing: an oauthdb DB holds no resources beyond memory.
+func (o *OauthDB) Close() error { return nil }
+
+// insertBatched inserts items in write transactions of loadBatch rows.
+func insertBatched[T any](db *oauthdb.DB, items []T, insert func(tx *oauthdb.Tx, item *T) error) error {
+	for start := 0; start < len(items); start += loadBatch {
+		end := min(start+loadBatch, len(items))
+		err := db.Update(func(tx *oauthdb.Tx) error {
+			for i := start; i < end; i++ {
+				if err := insert(tx, &items[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("oauthdb: load: %w", err)
+		}
+	}
+	return nil
+}
+
+// Load inserts the rows of ds in transactions of loadBatch rows.
+func (o *OauthDB) Load(ds *Dataset) error {
+	if err := insertBatched(o.db, ds.Users, func(tx *oauthdb.Tx, u *User) error {
+		return tx.InsertUser(oauthdb.User{ID: u.ID, Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified,
+			Image: u.Image, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt})
+	}); err != nil {
+		return err
+	}
+	if err := insertBatched(o.db, ds.Clients, func(tx *oauthdb.Tx, c *Client) error {
+		return tx.InsertClient(oauthdb.OAuthClient{ID: c.ID, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
+			Disabled: c.Disabled, SkipConsent: c.SkipConsent, Public: c.Public, Name: c.Name, Scopes: c.Scopes,
+			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes,
+			TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, UserID: c.UserID,
+			CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt})
+	}); err != nil {
+		return err
+	}
+	if err := insertBatched(o.db, ds.Sessions, func(tx *oauthdb.Tx, s *Session) error {
+		return tx.InsertSession(oauthdb.Session{ID: s.ID, Token: s.Token, ExpiresAt: s.ExpiresAt, IPAddress: s.IPAddress,
+			UserAgent: s.UserAgent, UserID: s.UserID, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt})
+	}); err != nil {
+		return err
+	}
+	if err := insertBatched(o.db, ds.RefreshTokens, func(tx *oauthdb.Tx, t *RefreshToken) error {
+		return tx.InsertRefreshToken(oauthdb.OAuthRefreshToken{ID: t.ID, Token: oauthdb.HashToken(t.Token),
+			ClientID: t.ClientID, SessionID: t.SessionID, UserID: t.UserID, ReferenceID: t.ReferenceID,
+			Scopes: t.Scopes, ExpiresAt: t.ExpiresAt, CreatedAt: t.CreatedAt, Revoked: t.Revoked})
+	}); err != nil {
+		return err
+	}
+	if err := insertBatched(o.db, ds.AccessTokens, func(tx *oauthdb.Tx, t *AccessToken) error {
+		return tx.InsertAccessToken(oauthdb.OAuthAccessToken{ID: t.ID, Token: oauthdb.HashToken(t.Token),
+			ClientID: t.ClientID, SessionID: t.SessionID, UserID: t.UserID, ReferenceID: t.ReferenceID,
+			RefreshID: t.RefreshID, Scopes: t.Scopes, ExpiresAt: t.ExpiresAt, CreatedAt: t.CreatedAt})
+	}); err != nil {
+		return err
+	}
+	return insertBatched(o.db, ds.Consents, func(tx *oauthdb.Tx, c *Consent) error {
+		return tx.InsertConsent(oauthdb.OAuthConsent{ID: c.ID, ClientID: c.ClientID, UserID: c.UserID,
+			ReferenceID: c.ReferenceID, Scopes: c.Scopes, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt})
+	})
+}
+
+// Validate reports whether an access token is active.
+func (o *OauthDB) Validate(token string) (bool, error) {
+	_, err := o.db.ValidateAccessToken(token)
+	if err == nil {
+		return true, nil
+	}
+	var te *oauthdb.TokenError
+	if errors.As(err, &te) {
+		return false, nil
+	}
+	return false, err
+}
+
+// issueError maps oauthdb's errors to the harness's.
+func issueError(err error) error {
+	var e *oauthdb.Error
+	switch {
+	case errors.Is(err, oauthdb.ErrClientDisabled):
+		return fmt.Errorf("%w: %w", ErrInvalidClient, err)
+	case errors.Is(err, oauthdb.ErrScopeNotGranted):
+		return fmt.Errorf("%w: %w", ErrInvalidScope, err)
+	case errors.Is(err, oauthdb.ErrSessionExpired):
+		return fmt.Errorf("%w: %w", ErrInvalidSession, err)
+	case !errors.As(err, &e):
+		return err
+	case e.Table == oauthdb.TableOAuthClient && errors.Is(err, oauthdb.ErrNotFound):
+		return fmt.Errorf("%w: %w", ErrInvalidClient, err)
+	case e.Table == oauthdb.TableSession && errors.Is(err, oauthdb.ErrInvalid):
+		return fmt.Errorf("%w: %w", ErrInvalidSession, err)
+	case errors.Is(err, oauthdb.ErrNotFound), errors.Is(err, oauthdb.ErrForeignKey):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return err
+}
+
+// Issue creates an access token and, with a user, a refresh token.
+func (o *OauthDB) Issue(clientID, userID, sessionID string, scopes []string) (string, string, error) {
+	res, err := o.db.IssueTokens(oauthdb.IssueRequest{ClientID: clientID, UserID: userID, SessionID: sessionID,
+		Scopes: scopes, Refresh: userID != ""})
+	if err != nil {
+		return "", "", issueError(err)
+	}
+	return res.AccessToken, res.RefreshToken, nil
+}
+
+// Rotate exchanges a refresh token for a new access and refresh token.
+func (o *OauthDB) Rotate(refresh, clientID string) (string, string, error) {
+	res, err := o.db.RotateRefreshToken(refresh, clientID, nil)
+	if err != nil {
+		var te *oauthdb.TokenError
+		switch {
+		case errors.Is(err, oauthdb.ErrTokenReplayed):
+			return "", "", fmt.Errorf("%w: %w", ErrReplay, err)
+		case errors.As(err, &te):
+			return "", "", fmt.Errorf("%w: %w", ErrInvalidGrant, err)
+		}
+		return "", "", err
+	}
+	return res.AccessToken, res.RefreshToken, nil
+}
+
+// RevokeSession revokes every token of the session.
+func (o *OauthDB) RevokeSession(sessionID string) (int, error) {
+	return o.db.RevokeSession(sessionID)
+}
+
+// Sweep deletes up to limit expired rows, oldest first.
+func (o *OauthDB) Sweep(now time.Time, limit int) (int, error) {
+	o.sweepAt.Store(now.UnixNano())
+	defer o.sweepAt.Store(0)
+	res, err := o.db.SweepExpired(limit)
+	return res.Total(), err
+}
