@@ -1,0 +1,608 @@
+package oauthdbtest
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/oauthdb/oauthdb"
+)
+
+// Default lifetimes of fixture records: better-auth's defaults.
+const (
+	sessionLifetime = 7 * 24 * time.Hour
+	accessLifetime  = time.Hour
+	refreshLifetime = 30 * 24 * time.Hour
+)
+
+// A FixtureOption changes a record before a fixture builder inserts it.
+// Each option applies to some kinds of record only, as its documentation
+// says; given to a builder of another kind, it fails the test.
+type FixtureOption struct {
+	name  string
+	apply func(b *building) bool
+}
+
+// building is the record a builder is making, with what the options may set
+// beside it. Exactly one of the record pointers is set.
+type building struct {
+	now     time.Time
+	user    *oauthdb.User
+	session *oauthdb.Session
+	client  *oauthdb.OAuthClient
+	access  *oauthdb.OAuthAccessToken
+	refresh *oauthdb.OAuthRefreshToken
+	consent *oauthdb.OAuthConsent
+
+	secret *string // the client's plaintext secret; empty for a public client
+}
+
+// record returns a pointer to the record being built.
+func (b *building) record() any {
+	switch {
+	case b.user != nil:
+		return b.user
+	case b.session != nil:
+		return b.session
+	case b.client != nil:
+		return b.client
+	case b.access != nil:
+		return b.access
+	case b.refresh != nil:
+		return b.refresh
+	default:
+		return b.consent
+	}
+}
+
+func (b *building) table() string {
+	switch {
+	case b.user != nil:
+		return oauthdb.TableUser
+	case b.session != nil:
+		return oauthdb.TableSession
+	case b.client != nil:
+		return oauthdb.TableOAuthClient
+	case b.access != nil:
+		return oauthdb.TableOAuthAccessToken
+	case b.refresh != nil:
+		return oauthdb.TableOAuthRefreshToken
+	default:
+		return oauthdb.TableOAuthConsent
+	}
+}
+
+// apply runs the options over b, failing the test on one that does not
+// apply.
+func (f *Fixtures) apply(b *building, builder string, opts []FixtureOption) {
+	f.t.Helper()
+	for _, o := range opts {
+		if o.apply == nil || !o.apply(b) {
+			f.t.Fatalf("oauthdbtest: %s: option %s does not apply to a %s", builder, o.name, b.table())
+		}
+	}
+}
+
+// insert stores the record being built in one write transaction, failing
+// the test if the DB refuses it.
+func (f *Fixtures) insert(builder string, b *building) {
+	f.t.Helper()
+	err := f.DB.Update(func(tx *oauthdb.Tx) error {
+		switch {
+		case b.user != nil:
+			return tx.InsertUser(*b.user)
+		case b.session != nil:
+			return tx.InsertSession(*b.session)
+		case b.client != nil:
+			return tx.InsertClient(*b.client)
+		case b.access != nil:
+			return tx.InsertAccessToken(*b.access)
+		case b.refresh != nil:
+			return tx.InsertRefreshToken(*b.refresh)
+		default:
+			return tx.InsertConsent(*b.consent)
+		}
+	})
+	if err != nil {
+		f.t.Fatalf("oauthdbtest: %s: %v", builder, err)
+	}
+}
+
+// next returns the ordinal of the next record of a table, from 1, for
+// default names.
+func (f *Fixtures) next(table string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n[table]++
+	return f.n[table]
+}
+
+// newID draws a fresh ID from the DB's seeded randomness.
+func (f *Fixtures) newID() string {
+	f.t.Helper()
+	id, err := f.DB.NewID()
+	if err != nil {
+		f.t.Fatalf("oauthdbtest: %v", err)
+	}
+	return id
+}
+
+func (f *Fixtures) hash(token string) string { return string(f.hasher.AppendHash(nil, token)) }
+
+// User inserts a user and returns it. By default the nth user is named
+// "User n", with the address "usern@example.com", unverified. Options:
+// WithID, Name, Email, CreatedAt, Edit.
+func (f *Fixtures) User(opts ...FixtureOption) oauthdb.User {
+	f.t.Helper()
+	n := f.next(oauthdb.TableUser)
+	now := f.Clock.Now()
+	u := oauthdb.User{
+		ID:        f.newID(),
+		Name:      fmt.Sprintf("User %d", n),
+		Email:     fmt.Sprintf("user%d@example.com", n),
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	b := &building{now: now, user: &u}
+	f.apply(b, "User", opts)
+	f.insert("User", b)
+	return u
+}
+
+// Session inserts a session of u and returns it. By default it has a fresh
+// cookie token and lives seven days, better-auth's default. Options: WithID,
+// ExpiresAt, ExpiresIn, Expired, CreatedAt, Edit.
+func (f *Fixtures) Session(u oauthdb.User, opts ...FixtureOption) oauthdb.Session {
+	f.t.Helper()
+	now := f.Clock.Now()
+	s := oauthdb.Session{
+		ID:        f.newID(),
+		Token:     f.newID(),
+		UserID:    u.ID,
+		ExpiresAt: now.Add(sessionLifetime),
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	b := &building{now: now, session: &s}
+	f.apply(b, "Session", opts)
+	f.insert("Session", b)
+	return s
+}
+
+// Client inserts a confidential client and returns it. By default the nth
+// client is named "Client n", has a fresh clientId and secret (see
+// Fixtures.Secret), the redirect URI "https://clientn.example.com/callback",
+// the grant types authorization_code, refresh_token and client_credentials,
+// the response type code and client_secret_basic authentication; it allows
+// any scope, asks for consent and has no owner. Options: WithID, ClientID,
+// Name, WithOwner, Disabled, SkipConsent, Public, WithSecret, Scopes,
+// RedirectURIs, GrantTypes, Reference, CreatedAt, Edit.
+func (f *Fixtures) Client(opts ...FixtureOption) oauthdb.OAuthClient {
+	f.t.Helper()
+	n := f.next(oauthdb.TableOAuthClient)
+	now := f.Clock.Now()
+	secret := f.newID()
+	c := oauthdb.OAuthClient{
+		ID:                      f.newID(),
+		ClientID:                f.newID(),
+		RedirectURIs:            []string{fmt.Sprintf("https://client%d.example.com/callback", n)},
+		GrantTypes:              []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials},
+		ResponseTypes:           []string{"code"},
+		TokenEndpointAuthMethod: "client_secret_basic",
+		Name:                    fmt.Sprintf("Client %d", n),
+		Type:                    "web",
+		CreatedAt:               now,
+		UpdatedAt:               now,
+	}
+	c.ClientSecret = oauthdb.HashSecret(secret)
+	b := &building{now: now, client: &c, secret: &secret}
+	before := secret
+	f.apply(b, "Client", opts)
+	switch {
+	case secret == before:
+		// An Edit may have set the stored secret; keep it.
+	case secret == "":
+		c.ClientSecret = ""
+	default:
+		c.ClientSecret = oauthdb.HashSecret(secret)
+	}
+	f.insert("Client", b)
+	f.mu.Lock()
+	f.secrets[c.ClientID] = secret
+	f.mu.Unlock()
+	return c
+}
+
+// Secret returns the plaintext secret of a client that Client made: what
+// the client sends to authenticate. It is empty for a public client. It
+// fails the test for a client that Client did not make.
+func (f *Fixtures) Secret(c oauthdb.OAuthClient) string {
+	f.t.Helper()
+	f.mu.Lock()
+	s, ok := f.secrets[c.ClientID]
+	f.mu.Unlock()
+	if !ok {
+		f.t.Fatalf("oauthdbtest: Secret: client %q was not made by Fixtures.Client", c.ClientID)
+	}
+	return s
+}
+
+// AccessToken inserts an opaque access token issued to c for the session s
+// and its user, and returns the plaintext token with the stored record. For
+// a client-credentials token, pass the zero Session. By default the token
+// has the client's scopes and lives an hour. Options: WithID, ForUser,
+// WithRefresh, Scopes, Reference, ExpiresAt, ExpiresIn, Expired, Revoked,
+// CreatedAt, Edit.
+func (f *Fixtures) AccessToken(c oauthdb.OAuthClient, s oauthdb.Session, opts ...FixtureOption) (string, oauthdb.OAuthAccessToken) {
+	f.t.Helper()
+	now := f.Clock.Now()
+	token := f.newID()
+	a := oauthdb.OAuthAccessToken{
+		ID:        f.newID(),
+		Token:     f.hash(token),
+		ClientID:  c.ClientID,
+		SessionID: s.ID,
+		UserID:    s.UserID,
+		Scopes:    slices.Clone(c.Scopes),
+		ExpiresAt: now.Add(accessLifetime),
+		CreatedAt: now,
+	}
+	b := &building{now: now, access: &a}
+	f.apply(b, "AccessToken", opts)
+	f.insert("AccessToken", b)
+	return token, a
+}
+
+// RefreshToken inserts a refresh token issued to c for the session s and
+// its user, and returns the plaintext token with the stored record. A
+// refresh token needs a user: without a session, give one with ForUser. By
+// default the token has the client's scopes and lives thirty days. Options:
+// WithID, ForUser, Scopes, Reference, ExpiresAt, ExpiresIn, Expired, Revoked,
+// CreatedAt, Edit.
+func (f *Fixtures) RefreshToken(c oauthdb.OAuthClient, s oauthdb.Session, opts ...FixtureOption) (string, oauthdb.OAuthRefreshToken) {
+	f.t.Helper()
+	now := f.Clock.Now()
+	token := f.newID()
+	r := oauthdb.OAuthRefreshToken{
+		ID:        f.newID(),
+		Token:     f.hash(token),
+		ClientID:  c.ClientID,
+		SessionID: s.ID,
+		UserID:    s.UserID,
+		Scopes:    slices.Clone(c.Scopes),
+		ExpiresAt: now.Add(refreshLifetime),
+		CreatedAt: now,
+	}
+	b := &building{now: now, refresh: &r}
+	f.apply(b, "RefreshToken", opts)
+	f.insert("RefreshToken", b)
+	return token, r
+}
+
+// Consent inserts the consent of u to the client c and returns it. By
+// default it grants the client's scopes. Options: WithID, Scopes, Reference,
+// CreatedAt, Edit.
+func (f *Fixtures) Consent(c oauthdb.OAuthClient, u oauthdb.User, opts ...FixtureOption) oauthdb.OAuthConsent {
+	f.t.Helper()
+	now := f.Clock.Now()
+	cs := oauthdb.OAuthConsent{
+		ID:        f.newID(),
+		ClientID:  c.ClientID,
+		UserID:    u.ID,
+		Scopes:    slices.Clone(c.Scopes),
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	b := &building{now: now, consent: &cs}
+	f.apply(b, "Consent", opts)
+	f.insert("Consent", b)
+	return cs
+}
+
+// Options. Each says which records it applies to.
+
+func option(name string, apply func(b *building) bool) FixtureOption {
+	return FixtureOption{name: name, apply: apply}
+}
+
+// WithID sets the record's ID. It applies to every record.
+func WithID(id string) FixtureOption {
+	return option("WithID", func(b *building) bool {
+		switch r := b.record().(type) {
+		case *oauthdb.User:
+			r.ID = id
+		case *oauthdb.Session:
+			r.ID = id
+		case *oauthdb.OAuthClient:
+			r.ID = id
+		case *oauthdb.OAuthAccessToken:
+			r.ID = id
+		case *oauthdb.OAuthRefreshToken:
+			r.ID = id
+		case *oauthdb.OAuthConsent:
+			r.ID = id
+		}
+		return true
+	})
+}
+
+// CreatedAt sets the record's createdAt and, where it has one, updatedAt.
+// It applies to every record.
+func CreatedAt(t time.Time) FixtureOption {
+	return option("CreatedAt", func(b *building) bool {
+		switch r := b.record().(type) {
+		case *oauthdb.User:
+			r.CreatedAt, r.UpdatedAt = t, t
+		case *oauthdb.Session:
+			r.CreatedAt, r.UpdatedAt = t, t
+		case *oauthdb.OAuthClient:
+			r.CreatedAt, r.UpdatedAt = t, t
+		case *oauthdb.OAuthAccessToken:
+			r.CreatedAt = t
+		case *oauthdb.OAuthRefreshToken:
+			r.CreatedAt = t
+		case *oauthdb.OAuthConsent:
+			r.CreatedAt, r.UpdatedAt = t, t
+		}
+		return true
+	})
+}
+
+// Record is the set of the record types the fixture builders make, for
+// Edit.
+type Record interface {
+	oauthdb.User | oauthdb.Session | oauthdb.OAuthClient | oauthdb.OAuthAccessToken |
+		oauthdb.OAuthRefreshToken | oauthdb.OAuthConsent
+}
+
+// Edit changes any field of a record of type T with fn, after the builder's
+// defaults and the options before it: the way to set what no other option
+// does. It applies to records of type T.
+//
+//	fx.User(oauthdbtest.Edit(func(u *oauthdb.User) { u.EmailVerified = true }))
+func Edit[T Record](fn func(*T)) FixtureOption {
+	var zero T
+	return option(fmt.Sprintf("Edit(func(*%T))", zero), func(b *building) bool {
+		r, ok := b.record().(*T)
+		if ok {
+			fn(r)
+		}
+		return ok
+	})
+}
+
+// Name sets the name of a user or a client.
+func Name(name string) FixtureOption {
+	return option("Name", func(b *building) bool {
+		switch {
+		case b.user != nil:
+			b.user.Name = name
+		case b.client != nil:
+			b.client.Name = name
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+// Email sets a user's email address.
+func Email(email string) FixtureOption {
+	return option("Email", func(b *building) bool {
+		if b.user == nil {
+			return false
+		}
+		b.user.Email = email
+		return true
+	})
+}
+
+// ClientID sets a client's public identifier, oauthClient.clientId.
+func ClientID(clientID string) FixtureOption {
+	return option("ClientID", func(b *building) bool {
+		if b.client == nil {
+			return false
+		}
+		b.client.ClientID = clientID
+		return true
+	})
+}
+
+// WithOwner makes u the owner of a client (oauthClient.userId).
+func WithOwner(u oauthdb.User) FixtureOption {
+	return option("WithOwner", func(b *building) bool {
+		if b.client == nil {
+			return false
+		}
+		b.client.UserID = u.ID
+		return true
+	})
+}
+
+// Disabled disables a client: its tokens are inactive and it cannot get
+// new ones.
+func Disabled() FixtureOption {
+	return option("Disabled", func(b *building) bool {
+		if b.client == nil {
+			return false
+		}
+		b.client.Disabled = true
+		return true
+	})
+}
+
+// SkipConsent lets a client skip the consent step.
+func SkipConsent() FixtureOption {
+	return option("SkipConsent", func(b *building) bool {
+		if b.client == nil {
+			return false
+		}
+		b.client.SkipConsent = true
+		return true
+	})
+}
+
+// Public makes a client public: no secret, token endpoint authentication
+// "none", and so no client_credentials grant.
+func Public() FixtureOption {
+	return option("Public", func(b *building) bool {
+		if b.client == nil {
+			return false
+		}
+		*b.secret = ""
+		b.client.Public = true
+		b.client.TokenEndpointAuthMethod = "none"
+		b.client.Type = "native"
+		b.client.GrantTypes = slices.DeleteFunc(b.client.GrantTypes, func(g string) bool { return g == GrantClientCredentials })
+		return true
+	})
+}
+
+// WithSecret sets a client's plaintext secret; the client stores its hash.
+func WithSecret(secret string) FixtureOption {
+	return option("WithSecret", func(b *building) bool {
+		if b.client == nil {
+			return false
+		}
+		*b.secret = secret
+		return true
+	})
+}
+
+// RedirectURIs sets a client's registered redirect URIs.
+func RedirectURIs(uris ...string) FixtureOption {
+	return option("RedirectURIs", func(b *building) bool {
+		if b.client == nil {
+			return false
+		}
+		b.client.RedirectURIs = slices.Clone(uris)
+		return true
+	})
+}
+
+// GrantTypes sets the grant types a client may use.
+func GrantTypes(grants ...string) FixtureOption {
+	return option("GrantTypes", func(b *building) bool {
+		if b.client == nil {
+			return false
+		}
+		b.client.GrantTypes = slices.Clone(grants)
+		return true
+	})
+}
+
+// Scopes sets the scopes of a client (those it may ask for), of a token or
+// of a consent.
+func Scopes(scopes ...string) FixtureOption {
+	return option("Scopes", func(b *building) bool {
+		scopes := slices.Clone(scopes)
+		switch {
+		case b.client != nil:
+			b.client.Scopes = scopes
+		case b.access != nil:
+			b.access.Scopes = scopes
+		case b.refresh != nil:
+			b.refresh.Scopes = scopes
+		case b.consent != nil:
+			b.consent.Scopes = scopes
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+// Reference sets better-auth's referenceId (an organisation, say) of a
+// client, a token or a consent.
+func Reference(referenceID string) FixtureOption {
+	return option("Reference", func(b *building) bool {
+		switch {
+		case b.client != nil:
+			b.client.ReferenceID = referenceID
+		case b.access != nil:
+			b.access.ReferenceID = referenceID
+		case b.refresh != nil:
+			b.refresh.ReferenceID = referenceID
+		case b.consent != nil:
+			b.consent.ReferenceID = referenceID
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+// ForUser issues a token for u: for a token without a session, or one whose
+// user is not its session's.
+func ForUser(u oauthdb.User) FixtureOption {
+	return option("ForUser", func(b *building) bool {
+		switch {
+		case b.access != nil:
+			b.access.UserID = u.ID
+		case b.refresh != nil:
+			b.refresh.UserID = u.ID
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+// WithRefresh links an access token to the refresh token it was issued with
+// (oauthAccessToken.refreshId): revoking r then deletes it.
+func WithRefresh(r oauthdb.OAuthRefreshToken) FixtureOption {
+	return option("WithRefresh", func(b *building) bool {
+		if b.access == nil {
+			return false
+		}
+		b.access.RefreshID = r.ID
+		return true
+	})
+}
+
+// ExpiresAt sets when a session or a token expires.
+func ExpiresAt(t time.Time) FixtureOption {
+	return option("ExpiresAt", func(b *building) bool { return setExpiry(b, t) })
+}
+
+// ExpiresIn makes a session or a token expire d after the clock's time.
+func ExpiresIn(d time.Duration) FixtureOption {
+	return option("ExpiresIn", func(b *building) bool { return setExpiry(b, b.now.Add(d)) })
+}
+
+// Expired makes a session or a token expire one second before the clock's
+// time: it is stored, and inactive.
+func Expired() FixtureOption {
+	return option("Expired", func(b *building) bool { return setExpiry(b, b.now.Add(-time.Second)) })
+}
+
+func setExpiry(b *building, t time.Time) bool {
+	switch {
+	case b.session != nil:
+		b.session.ExpiresAt = t
+	case b.access != nil:
+		b.access.ExpiresAt = t
+	case b.refresh != nil:
+		b.refresh.ExpiresAt = t
+	default:
+		return false
+	}
+	return true
+}
+
+// Revoked marks a token revoked at the clock's time. A revoked refresh token
+// is kept so that its replay is recognised; a revoked access token is what
+// better-auth 1.7 may keep.
+func Revoked() FixtureOption {
+	return option("Revoked", func(b *building) bool {
+		switch {
+		case b.access != nil:
+			b.access.Revoked = b.now
+		case b.refresh != nil:
+			b.refresh.Revoked = b.now
+		default:
+			return false
+		}
+		return true
+	})
+}

@@ -1,0 +1,514 @@
+package oauthdbtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/oauthdb/oauthdb"
+)
+
+// Fixture files.
+//
+// A fixture file is a State in JSON: an object whose keys are better-auth's
+// model names — user, session, oauthClient, oauthRefreshToken,
+// oauthAccessToken, oauthConsent, verification — each holding an array of
+// rows in better-auth's field names, as better-auth's own database holds
+// them: dates as ISO-8601 strings, string arrays as JSON arrays, null or an
+// absent field for NULL. Rows exported from a better-auth database load as
+// they are; fields this model does not know are ignored.
+//
+//	{
+//	  "user": [{"id": "u1", "name": "Alice", "email": "alice@example.com"}],
+//	  "oauthClient": [{"id": "c1", "clientId": "app", "clientSecret": "plain:s3cret",
+//	                   "redirectUris": ["https://app.example.com/cb"]}],
+//	  "oauthAccessToken": [{"id": "a1", "token": "plain:alice-token", "clientId": "app",
+//	                        "userId": "u1", "scopes": ["read"],
+//	                        "expiresAt": "2026-01-01T10:00:00Z"}]
+//	}
+//
+// Tokens and secrets are stored hashed, so a file exported from a database
+// holds hashes. A test that wants to present a token writes it instead with
+// the prefix "plain:" — in oauthAccessToken.token, oauthRefreshToken.token,
+// oauthClient.clientSecret and verification.identifier — and the loader
+// stores its hash. (A hash never contains a colon, so the prefix cannot be
+// mistaken for one.) A missing createdAt or updatedAt is the DB clock's time.
+//
+// The whole file loads in one write transaction: all of it, or, on an error,
+// nothing.
+
+// PlainPrefix marks a plaintext token or secret in a fixture file: the
+// loader stores its hash.
+const PlainPrefix = "plain:"
+
+// LoadError says what in a fixture could not be loaded: the file, where in
+// it, the record and its field, and why.
+type LoadError struct {
+	// File is the fixture file's name; empty for a State loaded with Load.
+	File string
+	// Line and Column locate the error in the file, from 1; 0 when unknown.
+	Line, Column int
+	// Table is the model name of the record's table, if the error is in one.
+	Table string
+	// Index is the record's position in its table's array, from 0; -1 when
+	// the error is not in a record.
+	Index int
+	// ID is the record's id, when it has one.
+	ID string
+	// Field is the field that is wrong, in better-auth's name, if known.
+	Field string
+	// Err is what was wrong. For a record the DB refused it is an
+	// *oauthdb.Error, so errors.Is(err, oauthdb.ErrForeignKey) and the like
+	// work on a LoadError.
+	Err error
+}
+
+// Error formats the error as "file:line:col: table[index] (id "x"): field
+// f: reason".
+func (e *LoadError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d:%d", e.Line, e.Column)
+		}
+		b.WriteString(": ")
+	}
+	if e.Table != "" {
+		b.WriteString(e.Table)
+		if e.Index >= 0 {
+			fmt.Fprintf(&b, "[%d]", e.Index)
+		}
+		if e.ID != "" {
+			fmt.Fprintf(&b, " (id %q)", e.ID)
+		}
+		b.WriteString(": ")
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, "field %s: ", e.Field)
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// tableDef is one table of a fixture: how to decode a row into a State and
+// how to insert the State's ith row.
+type tableDef struct {
+	name string
+	// decode appends the decoded row to its table and returns its id, which
+	// it returns even when another field fails.
+	decode func(s *State, raw []byte) (id string, err error)
+	// probe decodes raw into a scratch record, to find a failing field.
+	probe func(raw []byte) error
+	// insert inserts the ith row and replaces it in s with the row as
+	// stored, with the timestamps the DB filled in.
+	insert func(tx *oauthdb.Tx, s *State, i int, hash func(string) string) (id string, err error)
+}
+
+// tables lists the fixture tables in load order.
+var tables = []tableDef{
+	def(oauthdb.TableUser, func(s *State) *[]oauthdb.User { return &s.Users },
+		func(r *oauthdb.User) string { return r.ID },
+		func(tx *oauthdb.Tx, r *oauthdb.User, _ func(string) string) error { return tx.InsertUser(*r) },
+		(*oauthdb.Tx).User),
+	def(oauthdb.TableSession, func(s *State) *[]oauthdb.Session { return &s.Sessions },
+		func(r *oauthdb.Session) string { return r.ID },
+		func(tx *oauthdb.Tx, r *oauthdb.Session, _ func(string) string) error { return tx.InsertSession(*r) },
+		(*oauthdb.Tx).Session),
+	def(oauthdb.TableOAuthClient, func(s *State) *[]oauthdb.OAuthClient { return &s.Clients },
+		func(r *oauthdb.OAuthClient) string { return r.ID },
+		func(tx *oauthdb.Tx, r *oauthdb.OAuthClient, _ func(string) string) error {
+			r.ClientSecret = unplain(r.ClientSecret, oauthdb.HashSecret)
+			return tx.InsertClient(*r)
+		},
+		(*oauthdb.Tx).Client),
+	def(oauthdb.TableOAuthRefreshToken, func(s *State) *[]oauthdb.OAuthRefreshToken { return &s.RefreshTokens },
+		func(r *oauthdb.OAuthRefreshToken) string { return r.ID },
+		func(tx *oauthdb.Tx, r *oauthdb.OAuthRefreshToken, hash func(string) string) error {
+			r.Token = unplain(r.Token, hash)
+			return tx.InsertRefreshToken(*r)
+		},
+		(*oauthdb.Tx).RefreshToken),
+	def(oauthdb.TableOAuthAccessToken, func(s *State) *[]oauthdb.OAuthAccessToken { return &s.AccessTokens },
+		func(r *oauthdb.OAuthAccessToken) string { return r.ID },
+		func(tx *oauthdb.Tx, r *oauthdb.OAuthAccessToken, hash func(string) string) error {
+			r.Token = unplain(r.Token, hash)
+			return tx.InsertAccessToken(*r)
+		},
+		(*oauthdb.Tx).AccessToken),
+	def(oauthdb.TableOAuthConsent, func(s *State) *[]oauthdb.OAuthConsent { return &s.Consents },
+		func(r *oauthdb.OAuthConsent) string { return r.ID },
+		func(tx *oauthdb.Tx, r *oauthdb.OAuthConsent, _ func(string) string) error {
+			return tx.InsertConsent(*r)
+		},
+		(*oauthdb.Tx).Consent),
+	def(oauthdb.TableVerification, func(s *State) *[]oauthdb.Verification { return &s.Verifications },
+		func(r *oauthdb.Verification) string { return r.ID },
+		func(tx *oauthdb.Tx, r *oauthdb.Verification, _ func(string) string) error {
+			r.Identifier = unplain(r.Identifier, oauthdb.HashToken)
+			return tx.InsertVerification(*r)
+		},
+		(*oauthdb.Tx).Verification),
+}
+
+// def makes the tableDef of the table that rows selects in a State. insert
+// may change the row (hashing "plain:" values) before inserting it; the
+// State keeps the row as stored.
+func def[T any](name string, rows func(*State) *[]T, id func(*T) string,
+	insert func(tx *oauthdb.Tx, r *T, hash func(string) string) error,
+	get func(tx *oauthdb.Tx, id string) (T, error)) tableDef {
+	return tableDef{
+		name: name,
+		decode: func(s *State, raw []byte) (string, error) {
+			var rec T
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				var probe struct {
+					ID any `json:"id"`
+				}
+				_ = json.Unmarshal(raw, &probe)
+				idv, _ := probe.ID.(string)
+				return idv, err
+			}
+			t := rows(s)
+			*t = append(*t, rec)
+			return id(&rec), nil
+		},
+		probe: func(raw []byte) error { return json.Unmarshal(raw, new(T)) },
+		insert: func(tx *oauthdb.Tx, s *State, i int, hash func(string) string) (string, error) {
+			r := &(*rows(s))[i]
+			if err := insert(tx, r, hash); err != nil {
+				return id(r), err
+			}
+			stored, err := get(tx, id(r))
+			if err != nil {
+				return id(r), err
+			}
+			*r = stored
+			return id(r), nil
+		},
+	}
+}
+
+func tableNames() []string {
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.name
+	}
+	return names
+}
+
+// unplain turns a "plain:" value into its hash and leaves others alone.
+func unplain(v string, hash func(string) string) string {
+	if p, ok := strings.CutPrefix(v, PlainPrefix); ok {
+		return hash(p)
+	}
+	return v
+}
+
+// Load inserts every row of s into db, in one write transaction: the tables
+// in State's order, each table's rows in order. Values with the prefix
+// "plain:" are hashed as in a fixture file. On an error it inserts nothing
+// and returns a *LoadError that names the record and the field. It returns
+// the rows as stored.
+func Load(db *oauthdb.DB, s State) (State, error) {
+	return load(db, s, "", nil, oauthdb.HashToken)
+}
+
+// rowPos locates rows and their fields in a fixture file.
+type rowPos struct {
+	data []byte
+	rows map[string][][2]int // by table: each row's [start, end) in data
+}
+
+func load(db *oauthdb.DB, s State, file string, pos *rowPos, hash func(string) string) (State, error) {
+	s = s.Clone()
+	err := db.Update(func(tx *oauthdb.Tx) error {
+		for _, t := range tables {
+			for i := range tableLen(&s, t.name) {
+				id, err := t.insert(tx, &s, i, hash)
+				if err != nil {
+					le := &LoadError{File: file, Table: t.name, Index: i, ID: id, Err: err}
+					var dbErr *oauthdb.Error
+					if errors.As(err, &dbErr) {
+						le.Field = dbErr.Field
+					}
+					if pos != nil {
+						pos.locate(le)
+					}
+					return le
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return State{}, err
+	}
+	return s, nil
+}
+
+// tableLen returns the number of rows of a table of s.
+func tableLen(s *State, table string) int {
+	var n int
+	switch table {
+	case oauthdb.TableUser:
+		n = len(s.Users)
+	case oauthdb.TableSession:
+		n = len(s.Sessions)
+	case oauthdb.TableOAuthClient:
+		n = len(s.Clients)
+	case oauthdb.TableOAuthRefreshToken:
+		n = len(s.RefreshTokens)
+	case oauthdb.TableOAuthAccessToken:
+		n = len(s.AccessTokens)
+	case oauthdb.TableOAuthConsent:
+		n = len(s.Consents)
+	default:
+		n = len(s.Verifications)
+	}
+	return n
+}
+
+// locate sets the line and column of the record, or of its field when the
+// field can be found in it.
+func (p *rowPos) locate(e *LoadError) {
+	rows := p.rows[e.Table]
+	if e.Index < 0 || e.Index >= len(rows) {
+		return
+	}
+	start, end := rows[e.Index][0], rows[e.Index][1]
+	at := start
+	if e.Field != "" {
+		if off := fieldOffset(p.data[start:end], e.Field); off >= 0 {
+			at = start + off
+		}
+	}
+	e.Line, e.Column = lineCol(p.data, at)
+}
+
+// fieldOffset returns the offset of the key of field in the JSON object
+// obj, or -1.
+func fieldOffset(obj []byte, field string) int {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return -1
+	}
+	for dec.More() {
+		off := skipSpace(obj, int(dec.InputOffset()))
+		tok, err := dec.Token()
+		if err != nil {
+			return -1
+		}
+		if tok == field {
+			return off
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return -1
+		}
+	}
+	return -1
+}
+
+// skipSpace returns the offset of the first byte at or after off that is
+// not JSON whitespace or a separator.
+func skipSpace(data []byte, off int) int {
+	for off < len(data) && strings.IndexByte(" \t\r\n,:", data[off]) >= 0 {
+		off++
+	}
+	return off
+}
+
+func lineCol(data []byte, off int) (line, col int) {
+	off = min(off, len(data))
+	line = 1 + bytes.Count(data[:off], []byte("\n"))
+	lineStart := bytes.LastIndexByte(data[:off], '\n') + 1
+	return line, 1 + utf8.RuneCount(data[lineStart:off])
+}
+
+// ParseState decodes a fixture file's content into a State without loading
+// it. name is the file's name, for errors, which are *LoadError values that
+// say where in the file the error is.
+func ParseState(name string, data []byte) (State, error) {
+	s, _, err := parse(name, data)
+	return s, err
+}
+
+func parse(name string, data []byte) (State, *rowPos, error) {
+	var s State
+	pos := &rowPos{data: data, rows: map[string][][2]int{}}
+	fail := func(off int, table string, index int, id, field string, err error) (State, *rowPos, error) {
+		le := &LoadError{File: name, Table: table, Index: index, ID: id, Field: field, Err: err}
+		le.Line, le.Column = lineCol(data, off)
+		return State{}, nil, le
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return fail(syntaxOffset(err, dec, data), "", -1, "", "", jsonErr(err))
+	}
+	if tok != json.Delim('{') {
+		return fail(0, "", -1, "", "", errors.New("a fixture file is a JSON object of tables, keyed by model name"))
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		keyOff := skipSpace(data, int(dec.InputOffset()))
+		tok, err := dec.Token()
+		if err != nil {
+			return fail(syntaxOffset(err, dec, data), "", -1, "", "", jsonErr(err))
+		}
+		table := tok.(string)
+		ti := slices.IndexFunc(tables, func(t tableDef) bool { return t.name == table })
+		if ti < 0 {
+			return fail(keyOff, "", -1, "", "", fmt.Errorf("unknown table %q: the tables are %s", table, strings.Join(tableNames(), ", ")))
+		}
+		if seen[table] {
+			return fail(keyOff, table, -1, "", "", errors.New("the table appears twice"))
+		}
+		seen[table] = true
+		arrOff := skipSpace(data, int(dec.InputOffset()))
+		tok, err = dec.Token()
+		if err != nil {
+			return fail(syntaxOffset(err, dec, data), table, -1, "", "", jsonErr(err))
+		}
+		if tok == nil {
+			continue // "table": null is an empty table
+		}
+		if tok != json.Delim('[') {
+			return fail(arrOff, table, -1, "", "", errors.New("a table is an array of rows"))
+		}
+		for i := 0; dec.More(); i++ {
+			start := skipSpace(data, int(dec.InputOffset()))
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return fail(syntaxOffset(err, dec, data), table, i, "", "", jsonErr(err))
+			}
+			if len(raw) == 0 || raw[0] != '{' {
+				return fail(start, table, i, "", "", errors.New("a row is a JSON object"))
+			}
+			pos.rows[table] = append(pos.rows[table], [2]int{start, start + len(raw)})
+			if id, err := tables[ti].decode(&s, raw); err != nil {
+				field, off := fieldOf(raw, err, tables[ti].probe)
+				return fail(start+off, table, i, id, field, jsonErr(err))
+			}
+		}
+		if _, err := dec.Token(); err != nil { // ]
+			return fail(syntaxOffset(err, dec, data), table, -1, "", "", jsonErr(err))
+		}
+	}
+	if _, err := dec.Token(); err != nil { // }
+		return fail(syntaxOffset(err, dec, data), "", -1, "", "", jsonErr(err))
+	}
+	after := skipSpace(data, int(dec.InputOffset()))
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fail(after, "", -1, "", "", errors.New("text after the fixture object"))
+	}
+	return s, pos, nil
+}
+
+// fieldOf finds which field of a row a decoding error is about, and where
+// the field is in the row. A type error names its field; an error from a
+// field's own decoder, such as a malformed date, does not, so fieldOf
+// decodes the fields one at a time with probe until one fails.
+func fieldOf(raw []byte, decodeErr error, probe func([]byte) error) (field string, off int) {
+	var te *json.UnmarshalTypeError
+	if errors.As(decodeErr, &te) && te.Field != "" {
+		return te.Field, max(fieldOffset(raw, te.Field), 0)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil {
+		return "", 0
+	}
+	for dec.More() {
+		keyOff := skipSpace(raw, int(dec.InputOffset()))
+		tok, err := dec.Token()
+		if err != nil {
+			return "", 0
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", 0
+		}
+		key, _ := tok.(string)
+		one, err := json.Marshal(map[string]json.RawMessage{key: v})
+		if err == nil && probe(one) != nil {
+			return key, keyOff
+		}
+	}
+	return "", 0
+}
+
+// jsonErr says what is wrong with a fixture's JSON in a fixture author's
+// words.
+func jsonErr(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("malformed JSON: %v", se)
+	case errors.As(err, &te):
+		return fmt.Errorf("a JSON %s cannot be a %s", te.Value, te.Type)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("malformed JSON: unexpected end of input")
+	}
+	return err
+}
+
+// syntaxOffset returns where in the input a decoding error is: the end,
+// for input that ends too soon.
+func syntaxOffset(err error, dec *json.Decoder, data []byte) int {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return int(se.Offset)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return len(data)
+	}
+	return int(dec.InputOffset())
+}
+
+// LoadFile reads the fixture file at path and loads it into db (see
+// Load), in one write transaction. It returns the rows as stored. Its
+// errors are *LoadError values that name the file, the line, the record and
+// the field.
+func LoadFile(db *oauthdb.DB, path string) (State, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return State{}, err
+	}
+	return loadData(db, path, data, oauthdb.HashToken)
+}
+
+func loadData(db *oauthdb.DB, name string, data []byte, hash func(string) string) (State, error) {
+	s, pos, err := parse(name, data)
+	if err != nil {
+		return State{}, err
+	}
+	return load(db, s, name, pos, hash)
+}
+
+// Load loads the fixture file at path into the DB, as LoadFile does, and
+// returns the rows as stored. It fails the test if the file cannot be
+// loaded. Tokens written "plain:" are hashed with the DB's hasher (see
+// WithHasher).
+func (f *Fixtures) Load(path string) State {
+	f.t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		f.t.Fatalf("oauthdbtest: Load: %v", err)
+	}
+	s, err := loadData(f.DB, path, data, f.hash)
+	if err != nil {
+		f.t.Fatalf("oauthdbtest: Load: %v", err)
+	}
+	return s
+}
