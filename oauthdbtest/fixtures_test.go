@@ -91,7 +91,11 @@ func TestFixtureOptions(t *testing.T) {
 		t.Errorf("public client: %+v", pub)
 	}
 	enabled := fx.Client(oauthdbtest.Scopes("read", "write"))
-	s := fx.Session(owner, oauthdbtest.ExpiresIn(time.Minute))
+	at := fx.Now().Add(90 * time.Minute)
+	s := fx.Session(owner, oauthdbtest.ExpiresAt(at), oauthdbtest.WithID("s1"), oauthdbtest.CreatedAt(created))
+	if !s.ExpiresAt.Equal(at) || s.ID != "s1" || !s.CreatedAt.Equal(created) {
+		t.Errorf("session with options: %+v", s)
+	}
 	tok, a := fx.AccessToken(enabled, s, oauthdbtest.Expired(), oauthdbtest.Reference("org-2"))
 	if a.Scopes[1] != "write" || a.ReferenceID != "org-2" || !a.ExpiresAt.Before(fx.Now()) {
 		t.Errorf("access token with options: %+v", a)

@@ -147,3 +147,22 @@ func TestFixturesLoadFailsTheTest(t *testing.T) {
 		t.Errorf("report: %s", got)
 	}
 }
+
+func TestParseState(t *testing.T) {
+	data, err := os.ReadFile("testdata/scenario.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := oauthdbtest.ParseState("scenario.json", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Parsed, not loaded: "plain:" values are as written.
+	if len(s.Users) != 2 || s.AccessTokens[0].Token != "plain:alice-access" {
+		t.Errorf("parsed %+v", s.AccessTokens)
+	}
+	_, err = oauthdbtest.ParseState("inline", []byte(`{"oauthClient": [{"id": "c", "disabled": "no"}]}`))
+	if want := `inline:1:30: oauthClient[0] (id "c"): field disabled: a JSON string cannot be a bool`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+}

@@ -136,3 +136,10 @@ func TestWithHasher(t *testing.T) {
 		t.Fatalf("a fixture token does not validate under the DB's hasher: %v", err)
 	}
 }
+
+func TestWithoutVerify(t *testing.T) {
+	got := failures(t, func(tb testing.TB) { oauthdbtest.New(tb, oauthdbtest.WithoutVerify()) })
+	if got != "" {
+		t.Errorf("report: %s", got)
+	}
+}

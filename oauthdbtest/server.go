@@ -1,0 +1,337 @@
+package oauthdbtest
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/oauthdb/oauthdb"
+	"golang.org/x/oauth2"
+)
+
+// The fake server's endpoints, relative to its URL.
+const (
+	PathAuthorize  = "/authorize"
+	PathToken      = "/token"
+	PathIntrospect = "/introspect"
+	PathRevoke     = "/revoke"
+	PathMetadata   = "/.well-known/oauth-authorization-server"
+)
+
+// Server is a fake OAuth 2.1 authorization server over a DB, on
+// httptest.Server (embedded: URL, Client and Close are its). It keeps its
+// state in the DB as better-auth's oauth-provider plugin does — tokens in
+// oauthAccessToken and oauthRefreshToken, pending authorization codes in
+// verification, consents in oauthConsent — so that a test can drive it
+// with a real client and check the DB after each step.
+//
+// It serves:
+//
+//   - PathToken: the token endpoint (RFC 6749 §3.2) for the grants
+//     client_credentials, refresh_token (rotating the refresh token, with
+//     replay detection: oauthdb.DB.RotateRefreshToken) and
+//     authorization_code (with PKCE, S256 only);
+//   - PathIntrospect: token introspection (RFC 7662), for an authenticated
+//     client, of the tokens issued to it;
+//   - PathRevoke: token revocation (RFC 7009), with token_type_hint;
+//   - PathMetadata: authorization server metadata (RFC 8414);
+//   - PathAuthorize: the authorization endpoint. There is no login page: the
+//     user signed in is the one LoginAs names, and their consent is given
+//     at once (see Authorize).
+//
+// Clients authenticate with client_secret_basic or client_secret_post, their
+// stored secret being oauthdb.HashSecret of the secret; a public client
+// (one with no secret) sends its client_id alone. Errors are RFC 6749 §5.2
+// JSON objects, {"error": ..., "error_description": ...}.
+//
+// Where better-auth's behaviour and the RFCs differ, the fake follows the
+// RFCs: a wrong PKCE verifier is invalid_grant (RFC 7636 §4.6), and a
+// refused request changes nothing in the DB — the code stays redeemable.
+// It issues no ID tokens.
+type Server struct {
+	*httptest.Server
+	db *oauthdb.DB
+	t  testing.TB
+
+	mu        sync.Mutex
+	login     oauthdb.Session       // who is signed in at PathAuthorize
+	grants    map[string]*codeGrant // by hashed authorization code
+	byRefresh map[string]*codeGrant // by refresh token ID
+}
+
+// codeGrant remembers the tokens issued with one authorization code, and
+// with the refresh tokens descended from them, so that a second use of the
+// code can revoke them all (RFC 6749 §4.1.2; better-auth records the same
+// as authorizationCodeId). The DB's model has no such field, so the server
+// keeps it.
+type codeGrant struct {
+	redeemed   bool // set when the code is redeemed again: issue nothing more
+	accessIDs  []string
+	refreshIDs []string
+}
+
+// NewServer starts a fake authorization server over db and closes it when
+// the test ends.
+func NewServer(t testing.TB, db *oauthdb.DB) *Server {
+	t.Helper()
+	s := &Server{
+		db:        db,
+		t:         t,
+		grants:    map[string]*codeGrant{},
+		byRefresh: map[string]*codeGrant{},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc(PathAuthorize, s.handleAuthorize)
+	mux.HandleFunc(PathToken, s.handleToken)
+	mux.HandleFunc(PathIntrospect, s.handleIntrospect)
+	mux.HandleFunc(PathRevoke, s.handleRevoke)
+	mux.HandleFunc(PathMetadata, s.handleMetadata)
+	s.Server = httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Issuer returns the server's issuer identifier: its URL.
+func (s *Server) Issuer() string { return s.URL }
+
+// Endpoint returns the server's endpoints for golang.org/x/oauth2, with
+// client_secret_basic authentication; set AuthStyle to
+// oauth2.AuthStyleInParams for client_secret_post.
+func (s *Server) Endpoint() oauth2.Endpoint {
+	return oauth2.Endpoint{
+		AuthURL:   s.URL + PathAuthorize,
+		TokenURL:  s.URL + PathToken,
+		AuthStyle: oauth2.AuthStyleInHeader,
+	}
+}
+
+// LoginAs signs in, at PathAuthorize, the user of session sess through
+// sess: the user whose codes /authorize issues, until LoginAs is called
+// again. The zero Session signs out; then /authorize redirects with the
+// error login_required.
+func (s *Server) LoginAs(sess oauthdb.Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.login = sess
+}
+
+// oauthError is an error response of RFC 6749 §5.2.
+type oauthError struct {
+	status      int
+	code        string
+	description string
+}
+
+func (e *oauthError) Error() string { return e.code + ": " + e.description }
+
+func errInvalidRequest(desc string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "invalid_request", desc}
+}
+
+func errInvalidClient(desc string) *oauthError {
+	return &oauthError{http.StatusUnauthorized, "invalid_client", desc}
+}
+
+func errInvalidGrant(desc string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "invalid_grant", desc}
+}
+
+func errUnauthorizedClient(desc string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "unauthorized_client", desc}
+}
+
+func errInvalidScope(desc string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "invalid_scope", desc}
+}
+
+// serverError reports an error the fake server did not expect — a bug in
+// it, or a DB that refused a write — to the test, and answers server_error.
+func (s *Server) serverError(err error) *oauthError {
+	s.t.Errorf("oauthdbtest: fake server: %v", err)
+	return &oauthError{http.StatusInternalServerError, "server_error", "the fake server failed; see the test's log"}
+}
+
+// writeJSON writes a JSON response that no cache may keep.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *oauthError) {
+	if e.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="oauthdbtest"`)
+	}
+	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
+}
+
+// parseForm reads a POSTed form as RFC 6749 §3.2 wants it: a POST, form
+// encoded, each parameter at most once.
+func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthError) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return nil, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "the endpoint takes POST"}
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, errInvalidRequest("the body must be application/x-www-form-urlencoded")
+	}
+	if err := r.ParseForm(); err != nil {
+		return nil, errInvalidRequest("malformed form body")
+	}
+	if e := checkRepeats(r.PostForm); e != nil {
+		return nil, e
+	}
+	return r.PostForm, nil
+}
+
+// checkRepeats refuses a parameter sent twice (RFC 6749 §3.1, §3.2).
+func checkRepeats(v url.Values) *oauthError {
+	for k, vs := range v {
+		if len(vs) > 1 {
+			return errInvalidRequest("parameter " + k + " is repeated")
+		}
+	}
+	return nil
+}
+
+// authenticated is a client that authenticated, and how.
+type authenticated struct {
+	client oauthdb.OAuthClient
+	// method is client_secret_basic, client_secret_post, or none for a
+	// public client that sent its client_id alone.
+	method string
+}
+
+func (a authenticated) public() bool { return a.method == "none" }
+
+// authenticate authenticates the client of a request to the token,
+// introspection or revocation endpoint (RFC 6749 §2.3).
+func (s *Server) authenticate(r *http.Request, form url.Values) (authenticated, *oauthError) {
+	if r.Header.Get("Authorization") != "" {
+		user, pass, ok := r.BasicAuth()
+		if !ok {
+			return authenticated{}, errInvalidClient("unsupported authentication scheme: use Basic")
+		}
+		id, err1 := url.QueryUnescape(user)
+		secret, err2 := url.QueryUnescape(pass)
+		if err1 != nil || err2 != nil {
+			return authenticated{}, errInvalidClient("malformed Basic credentials")
+		}
+		if form.Has("client_secret") {
+			return authenticated{}, errInvalidRequest("the client authenticated twice: Basic and client_secret")
+		}
+		if cid := form.Get("client_id"); cid != "" && cid != id {
+			return authenticated{}, errInvalidRequest("client_id differs from the Basic credentials")
+		}
+		return s.checkClient(id, secret, "client_secret_basic")
+	}
+	id := form.Get("client_id")
+	if id == "" {
+		return authenticated{}, errInvalidClient("no client authentication")
+	}
+	secret := form.Get("client_secret")
+	method := "client_secret_post"
+	if !form.Has("client_secret") {
+		method = "none"
+	}
+	return s.checkClient(id, secret, method)
+}
+
+func (s *Server) checkClient(clientID, secret, method string) (authenticated, *oauthError) {
+	var c oauthdb.OAuthClient
+	err := s.db.View(func(tx *oauthdb.Tx) error {
+		var err error
+		c, err = tx.ClientByClientID(clientID)
+		return err
+	})
+	switch {
+	case errors.Is(err, oauthdb.ErrNotFound):
+		return authenticated{}, errInvalidClient("unknown client")
+	case err != nil:
+		return authenticated{}, s.serverError(err)
+	case c.Disabled:
+		return authenticated{}, errInvalidClient("the client is disabled")
+	}
+	if c.ClientSecret == "" {
+		if secret != "" {
+			return authenticated{}, errInvalidClient("the client is public: it has no secret")
+		}
+		return authenticated{client: c, method: "none"}, nil
+	}
+	if secret == "" {
+		return authenticated{}, errInvalidClient("the client must authenticate with its secret")
+	}
+	if !oauthdb.VerifySecret(c.ClientSecret, secret) {
+		return authenticated{}, errInvalidClient("wrong client secret")
+	}
+	return authenticated{client: c, method: method}, nil
+}
+
+// allowsGrant reports whether a client may use a grant type: one of its
+// grantTypes, or any if it lists none.
+func allowsGrant(c oauthdb.OAuthClient, grant string) bool {
+	return len(c.GrantTypes) == 0 || slices.Contains(c.GrantTypes, grant)
+}
+
+// scopeList splits a scope parameter, dropping repeats.
+func scopeList(scope string) []string {
+	var out []string
+	for _, s := range strings.Fields(scope) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// metadata is the authorization server metadata of RFC 8414.
+type metadata struct {
+	Issuer                                     string   `json:"issuer"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	TokenEndpoint                              string   `json:"token_endpoint"`
+	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	ResponseModesSupported                     []string `json:"response_modes_supported"`
+	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+}
+
+func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "the endpoint takes GET"})
+		return
+	}
+	secretMethods := []string{"client_secret_basic", "client_secret_post"}
+	writeJSON(w, http.StatusOK, metadata{
+		Issuer:                                     s.URL,
+		AuthorizationEndpoint:                      s.URL + PathAuthorize,
+		TokenEndpoint:                              s.URL + PathToken,
+		IntrospectionEndpoint:                      s.URL + PathIntrospect,
+		RevocationEndpoint:                         s.URL + PathRevoke,
+		ResponseTypesSupported:                     []string{"code"},
+		ResponseModesSupported:                     []string{"query"},
+		GrantTypesSupported:                        []string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken},
+		TokenEndpointAuthMethodsSupported:          append(slices.Clone(secretMethods), "none"),
+		IntrospectionEndpointAuthMethodsSupported:  secretMethods,
+		RevocationEndpointAuthMethodsSupported:     append(slices.Clone(secretMethods), "none"),
+		CodeChallengeMethodsSupported:              []string{"S256"},
+		AuthorizationResponseISSParameterSupported: true,
+	})
+}

@@ -1,0 +1,509 @@
+package oauthdbtest
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oauthdb/oauthdb"
+)
+
+// tokenResponse is a successful token response (RFC 6749 §5.1), with
+// better-auth's expires_at.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	ExpiresAt    int64  `json:"expires_at"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope"`
+}
+
+func (s *Server) respond(t oauthdb.IssuedTokens) tokenResponse {
+	return tokenResponse{
+		AccessToken:  t.AccessToken,
+		TokenType:    "Bearer",
+		ExpiresIn:    int64(t.Access.ExpiresAt.Sub(s.db.Now()) / time.Second),
+		ExpiresAt:    t.Access.ExpiresAt.Unix(),
+		RefreshToken: t.RefreshToken,
+		Scope:        strings.Join(t.Access.Scopes, " "),
+	}
+}
+
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	form, e := parseForm(w, r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	grant := form.Get("grant_type")
+	switch grant {
+	case "":
+		writeError(w, errInvalidRequest("grant_type is required"))
+		return
+	case GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials:
+	default:
+		writeError(w, &oauthError{http.StatusBadRequest, "unsupported_grant_type", "unsupported grant_type " + grant})
+		return
+	}
+	client, e := s.authenticate(r, form)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if !allowsGrant(client.client, grant) {
+		writeError(w, errUnauthorizedClient("the client may not use the grant type "+grant))
+		return
+	}
+	var resp tokenResponse
+	switch grant {
+	case GrantClientCredentials:
+		resp, e = s.clientCredentials(client, form)
+	case GrantRefreshToken:
+		resp, e = s.refresh(client, form)
+	default:
+		resp, e = s.redeemCode(client, form)
+	}
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// clientCredentials serves the client_credentials grant (RFC 6749 §4.4):
+// an access token for the client itself, with no user and no refresh
+// token.
+func (s *Server) clientCredentials(c authenticated, form url.Values) (tokenResponse, *oauthError) {
+	if c.public() {
+		return tokenResponse{}, errUnauthorizedClient("a public client cannot use client_credentials")
+	}
+	scopes := c.client.Scopes
+	if form.Get("scope") != "" {
+		scopes = scopeList(form.Get("scope"))
+		if e := checkScopes(scopes, c.client.Scopes); e != nil {
+			return tokenResponse{}, e
+		}
+	}
+	t, err := s.db.IssueTokens(oauthdb.IssueRequest{ClientID: c.client.ClientID, Scopes: scopes})
+	if err != nil {
+		return tokenResponse{}, s.issueError(err)
+	}
+	return s.respond(t), nil
+}
+
+// checkScopes refuses a scope the client may not ask for, when it has a
+// list of them.
+func checkScopes(requested, allowed []string) *oauthError {
+	if len(allowed) == 0 {
+		return nil
+	}
+	for _, sc := range requested {
+		if !slices.Contains(allowed, sc) {
+			return errInvalidScope("the client may not ask for the scope " + sc)
+		}
+	}
+	return nil
+}
+
+// issueError answers an error of IssueTokens.
+func (s *Server) issueError(err error) *oauthError {
+	switch {
+	case errors.Is(err, oauthdb.ErrScopeNotGranted):
+		return errInvalidScope(reason(err))
+	case errors.Is(err, oauthdb.ErrClientDisabled):
+		return errInvalidClient("the client is disabled")
+	case errors.Is(err, oauthdb.ErrSessionExpired), errors.Is(err, oauthdb.ErrNotFound), errors.Is(err, oauthdb.ErrForeignKey):
+		return errInvalidGrant(reason(err))
+	}
+	return s.serverError(err)
+}
+
+// reason describes an error of the DB for error_description: the reason
+// of a *TokenError (never the token), or the *Error's text (never a
+// secret).
+func reason(err error) string {
+	if te, ok := errors.AsType[*oauthdb.TokenError](err); ok {
+		return te.Kind + ": " + te.Err.Error()
+	}
+	return err.Error()
+}
+
+// refresh serves the refresh_token grant (RFC 6749 §6) with rotation: the
+// refresh token is revoked and replaced. A refresh token presented again
+// after its rotation is a replay: the DB revokes the family of the client
+// and user, and the answer is invalid_grant.
+func (s *Server) refresh(c authenticated, form url.Values) (tokenResponse, *oauthError) {
+	token := form.Get("refresh_token")
+	if token == "" {
+		return tokenResponse{}, errInvalidRequest("refresh_token is required")
+	}
+	var scopes []string
+	if form.Get("scope") != "" {
+		scopes = scopeList(form.Get("scope"))
+	}
+	// The ID of the token rotated, to carry its code's grant over to its
+	// successor: RotateRefreshToken does not return it.
+	var parent string
+	if info, err := s.db.ValidateRefreshToken(token); err == nil {
+		parent = info.Token.ID
+	}
+	t, err := s.db.RotateRefreshToken(token, c.client.ClientID, scopes)
+	if err != nil {
+		if _, ok := errors.AsType[*oauthdb.TokenError](err); ok {
+			return tokenResponse{}, errInvalidGrant(reason(err))
+		}
+		if errors.Is(err, oauthdb.ErrScopeNotGranted) {
+			return tokenResponse{}, errInvalidScope("a refresh cannot widen the scopes")
+		}
+		return tokenResponse{}, s.serverError(err)
+	}
+	s.mu.Lock()
+	g := s.byRefresh[parent]
+	if g != nil {
+		s.track(g, t)
+	}
+	s.mu.Unlock()
+	if g != nil && g.redeemed {
+		// The code was replayed while this rotation ran: its revocation
+		// missed these tokens.
+		if err := s.db.Update(func(tx *oauthdb.Tx) error { return revokeTokens(tx, g, s.db.Now()) }); err != nil {
+			return tokenResponse{}, s.serverError(err)
+		}
+		return tokenResponse{}, errInvalidGrant("the authorization code of this grant was used twice")
+	}
+	return s.respond(t), nil
+}
+
+// track records tokens issued under a code's grant. s.mu is held.
+func (s *Server) track(g *codeGrant, t oauthdb.IssuedTokens) {
+	g.accessIDs = append(g.accessIDs, t.Access.ID)
+	if t.Refresh.ID != "" {
+		g.refreshIDs = append(g.refreshIDs, t.Refresh.ID)
+		s.byRefresh[t.Refresh.ID] = g
+	}
+}
+
+// revokeTokens revokes every token issued under a code's grant: the refresh
+// tokens are marked revoked, as the DB revokes them, and every access token
+// is deleted.
+func revokeTokens(tx *oauthdb.Tx, g *codeGrant, now time.Time) error {
+	for _, id := range g.refreshIDs {
+		t, err := tx.RefreshToken(id)
+		if errors.Is(err, oauthdb.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		// Collect first: deleting while iterating would pull rows from
+		// under the iterator.
+		access := slices.Collect(tx.RefreshTokenAccessTokens(t))
+		for _, a := range access {
+			if err := tx.DeleteAccessToken(a.ID); err != nil {
+				return err
+			}
+		}
+		if t.Revoked.IsZero() {
+			t.Revoked = now
+			if err := tx.UpdateRefreshToken(t); err != nil {
+				return err
+			}
+		}
+	}
+	for _, id := range g.accessIDs {
+		if _, err := tx.AccessToken(id); errors.Is(err, oauthdb.ErrNotFound) {
+			continue
+		}
+		if err := tx.DeleteAccessToken(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errRefused rolls back a transaction that found the request bad.
+var errRefused = errors.New("refused")
+
+// redeemCode serves the authorization_code grant (RFC 6749 §4.1.3, RFC 7636
+// §4.6). The code is checked against its verification row — client,
+// redirect_uri, PKCE verifier, expiry — and only then deleted, in the same
+// transaction: a refused request leaves it redeemable. A code that is
+// unknown because it was redeemed already is a replay: every token issued
+// with it, and descended from those, is revoked (RFC 6749 §4.1.2).
+func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *oauthError) {
+	code := form.Get("code")
+	if code == "" {
+		return tokenResponse{}, errInvalidRequest("code is required")
+	}
+	redirectURI, verifier := form.Get("redirect_uri"), form.Get("code_verifier")
+	hash := oauthdb.HashToken(code)
+	var (
+		refused *oauthError
+		value   CodeValue
+		g       *codeGrant
+	)
+	err := s.db.Update(func(tx *oauthdb.Tx) error {
+		now := s.db.Now()
+		v, err := tx.VerificationByIdentifier(hash)
+		if errors.Is(err, oauthdb.ErrNotFound) {
+			refused = errInvalidGrant("invalid code")
+			s.mu.Lock()
+			g := s.grants[hash]
+			if g != nil {
+				g.redeemed = true
+			}
+			s.mu.Unlock()
+			if g == nil {
+				return errRefused
+			}
+			refused = errInvalidGrant("the code was used already: the tokens issued with it are revoked")
+			return revokeTokens(tx, g, now) // and commit the revocation
+		} else if err != nil {
+			return err
+		}
+		if refused = checkCode(tx, v, now, c.client.ClientID, redirectURI, verifier, &value); refused != nil {
+			return errRefused
+		}
+		if err := tx.DeleteVerification(v.ID); err != nil {
+			return err
+		}
+		g = &codeGrant{}
+		s.mu.Lock()
+		s.grants[hash] = g
+		s.mu.Unlock()
+		return nil
+	})
+	if refused != nil {
+		return tokenResponse{}, refused
+	}
+	if err != nil {
+		return tokenResponse{}, s.serverError(err)
+	}
+	scopes := scopeList(value.Query["scope"])
+	t, err := s.db.IssueTokens(oauthdb.IssueRequest{
+		ClientID:    c.client.ClientID,
+		UserID:      value.UserID,
+		SessionID:   value.SessionID,
+		ReferenceID: value.ReferenceID,
+		Scopes:      scopes,
+		// better-auth issues a refresh token for offline_access only.
+		Refresh: slices.Contains(scopes, "offline_access") && allowsGrant(c.client, GrantRefreshToken),
+	})
+	if err != nil {
+		return tokenResponse{}, s.issueError(err)
+	}
+	s.mu.Lock()
+	s.track(g, t)
+	replayed := g.redeemed
+	s.mu.Unlock()
+	if replayed {
+		// Redeemed again while these tokens were being issued.
+		if err := s.db.Update(func(tx *oauthdb.Tx) error { return revokeTokens(tx, g, s.db.Now()) }); err != nil {
+			return tokenResponse{}, s.serverError(err)
+		}
+		return tokenResponse{}, errInvalidGrant("the code was used twice")
+	}
+	return s.respond(t), nil
+}
+
+// checkCode checks a code's verification row against the token request
+// and decodes its value into out.
+func checkCode(tx *oauthdb.Tx, v oauthdb.Verification, now time.Time, clientID, redirectURI, verifier string, out *CodeValue) *oauthError {
+	if !now.Before(v.ExpiresAt) {
+		return errInvalidGrant("the code has expired")
+	}
+	cv, err := ParseCodeValue(v)
+	if err != nil || cv.Type != GrantAuthorizationCode {
+		return errInvalidGrant("malformed verification value")
+	}
+	if cv.Query["client_id"] != clientID {
+		return errInvalidGrant("the code was issued to another client")
+	}
+	switch bound := cv.Query["redirect_uri"]; {
+	case bound != "" && redirectURI == "":
+		return errInvalidRequest("redirect_uri is required")
+	case bound != redirectURI:
+		return errInvalidGrant("redirect_uri differs from the authorization request's")
+	}
+	switch challenge := cv.Query["code_challenge"]; {
+	case challenge != "" && verifier == "":
+		return errInvalidRequest("code_verifier is required")
+	case challenge == "" && verifier != "":
+		return errInvalidGrant("code_verifier sent, but the authorization request had no code_challenge")
+	case challenge != "" && !verifies(verifier, challenge, cv.Query["code_challenge_method"]):
+		return errInvalidGrant("code_verifier does not match the code_challenge")
+	}
+	// What IssueTokens would refuse, refused here, while the code is still
+	// there: a refused request changes nothing.
+	client, err := tx.ClientByClientID(clientID)
+	if err != nil || client.Disabled {
+		return errInvalidClient("the client is gone or disabled")
+	}
+	if e := checkScopes(scopeList(cv.Query["scope"]), client.Scopes); e != nil {
+		return e
+	}
+	if _, err := tx.User(cv.UserID); err != nil {
+		return errInvalidGrant("the code's user no longer exists")
+	}
+	if cv.SessionID != "" {
+		sess, err := tx.Session(cv.SessionID)
+		if err != nil || !now.Before(sess.ExpiresAt) {
+			return errInvalidGrant("the code's session has ended")
+		}
+	}
+	*out = cv
+	return nil
+}
+
+// verifies reports whether a PKCE verifier matches the challenge (RFC 7636
+// §4.6). Only S256 is supported.
+func verifies(verifier, challenge, method string) bool {
+	if method != "S256" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	got := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
+}
+
+// introspection is an introspection response (RFC 7662 §2.2).
+type introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	Exp       int64  `json:"exp,omitempty"`
+	Iat       int64  `json:"iat,omitempty"`
+	Sub       string `json:"sub,omitempty"`
+	Sid       string `json:"sid,omitempty"`
+	Iss       string `json:"iss,omitempty"`
+}
+
+// handleIntrospect serves RFC 7662 introspection. The caller must be a
+// confidential client; a token issued to another client is inactive to it.
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	form, e := parseForm(w, r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	c, e := s.authenticate(r, form)
+	if e == nil && c.public() {
+		e = errInvalidClient("a public client cannot introspect tokens")
+	}
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	token := form.Get("token")
+	if token == "" {
+		writeError(w, errInvalidRequest("token is required"))
+		return
+	}
+	access := func() (introspection, bool) {
+		info, err := s.db.IntrospectAccessToken(token, c.client.ClientID)
+		if err != nil {
+			return introspection{}, false
+		}
+		return introspection{
+			Active: true, Scope: strings.Join(info.Token.Scopes, " "), ClientID: info.Token.ClientID,
+			TokenType: "Bearer", Exp: info.Token.ExpiresAt.Unix(), Iat: info.Token.CreatedAt.Unix(),
+			Sub: info.User.ID, Sid: info.Session.ID, Iss: s.URL,
+		}, true
+	}
+	refresh := func() (introspection, bool) {
+		info, err := s.db.ValidateRefreshToken(token)
+		if err != nil || info.Token.ClientID != c.client.ClientID {
+			return introspection{}, false
+		}
+		return introspection{
+			Active: true, Scope: strings.Join(info.Token.Scopes, " "), ClientID: info.Token.ClientID,
+			Exp: info.Token.ExpiresAt.Unix(), Iat: info.Token.CreatedAt.Unix(),
+			Sub: info.User.ID, Sid: info.Session.ID, Iss: s.URL,
+		}, true
+	}
+	order := []func() (introspection, bool){access, refresh}
+	if form.Get("token_type_hint") == "refresh_token" {
+		order = []func() (introspection, bool){refresh, access}
+	}
+	for _, try := range order {
+		if resp, ok := try(); ok {
+			writeJSON(w, http.StatusOK, resp)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, introspection{Active: false})
+}
+
+// handleRevoke serves RFC 7009 revocation. The client revokes only its own
+// tokens; an unknown token, or another client's, is answered 200 and left
+// alone, as RFC 7009 §2.2 says.
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	form, e := parseForm(w, r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	c, e := s.authenticate(r, form)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	token := form.Get("token")
+	if token == "" {
+		writeError(w, errInvalidRequest("token is required"))
+		return
+	}
+	access := func() (bool, error) {
+		_, err := s.db.IntrospectAccessToken(token, c.client.ClientID)
+		if errors.Is(err, oauthdb.ErrTokenNotFound) || errors.Is(err, oauthdb.ErrTokenMalformed) || errors.Is(err, oauthdb.ErrWrongClient) {
+			return false, nil
+		}
+		// Found and the caller's, active or not.
+		_, err = s.db.RevokeAccessToken(token)
+		return true, err
+	}
+	refresh := func() (bool, error) {
+		owner := ""
+		info, err := s.db.ValidateRefreshToken(token)
+		if err == nil {
+			owner = info.Token.ClientID
+		} else if te, ok := errors.AsType[*oauthdb.TokenError](err); ok && te.ID != "" {
+			err = s.db.View(func(tx *oauthdb.Tx) error {
+				t, err := tx.RefreshToken(te.ID)
+				owner = t.ClientID
+				return err
+			})
+			if err != nil {
+				return false, err
+			}
+		}
+		if owner != c.client.ClientID {
+			return false, nil
+		}
+		_, err = s.db.RevokeRefreshToken(token)
+		return true, err
+	}
+	order := []func() (bool, error){access, refresh}
+	if form.Get("token_type_hint") == GrantRefreshToken {
+		order = []func() (bool, error){refresh, access}
+	}
+	for _, try := range order {
+		done, err := try()
+		if err != nil {
+			writeError(w, s.serverError(err))
+			return
+		}
+		if done {
+			break
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
