@@ -3,7 +3,6 @@ package oauthdb_test
 import (
 	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,37 +26,15 @@ func openDB(t *testing.T, opts ...oauthdb.Option) *oauthdb.DB {
 	return db
 }
 
-// state is every table of a DB, in ID order.
-type state struct {
-	Users         []oauthdb.User
-	Sessions      []oauthdb.Session
-	Clients       []oauthdb.OAuthClient
-	AccessTokens  []oauthdb.OAuthAccessToken
-	RefreshTokens []oauthdb.OAuthRefreshToken
-	Consents      []oauthdb.OAuthConsent
-	Verifications []oauthdb.Verification
-}
+type state = oauthdb.Snapshot
 
+// dump returns every table of db, after checking its indexes.
 func dump(t *testing.T, db *oauthdb.DB) state {
 	t.Helper()
-	var s state
-	err := db.View(func(tx *oauthdb.Tx) error {
-		s.Users = slices.Collect(tx.Users())
-		s.Sessions = slices.Collect(tx.Sessions())
-		s.Clients = slices.Collect(tx.Clients())
-		s.AccessTokens = slices.Collect(tx.AccessTokens())
-		s.RefreshTokens = slices.Collect(tx.RefreshTokens())
-		s.Consents = slices.Collect(tx.Consents())
-		s.Verifications = slices.Collect(tx.Verifications())
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := db.Verify(); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	return s
+	return db.Snapshot()
 }
 
 func update(t *testing.T, db *oauthdb.DB, fn func(tx *oauthdb.Tx) error) {
