@@ -1,0 +1,90 @@
+package modeltest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/internal/refmodel"
+)
+
+// Regression tests: each is a shrunk run that once diverged from the model.
+// A test of a bug that is not fixed yet is skipped while the bug is listed
+// in KnownBugs (or run with -model.bugs=name).
+
+func replay(t *testing.T, bug string, ops ...Op) {
+	t.Helper()
+	if why, known := KnownBugs[bug]; known && avoid()[bug] {
+		t.Skipf("bug: %s (known, not fixed; -model.bugs=%s runs it)", why, bug)
+	}
+	for _, lenient := range []bool{false, true} {
+		r := Run{Seed: 1, Lenient: lenient, Ops: ops}
+		if f := r.Replay(); f != nil {
+			t.Fatalf("%v\n\nin %s", f, r)
+		}
+	}
+}
+
+// base is a user with a session, a client, and an access token, a refresh
+// token and a consent with IDs known in advance.
+var base = []Op{
+	Insert[oauthdb.User]{Rec: oauthdb.User{ID: "u0", Name: "Ann", Email: "e0@x"}},
+	Insert[oauthdb.Session]{Rec: oauthdb.Session{ID: "s0", Token: secretMark + "st0", UserID: "u0", ExpiresAt: Epoch.Add(time.Hour)}},
+	Insert[oauthdb.OAuthClient]{Rec: oauthdb.OAuthClient{ID: "c0", ClientID: "cid0", RedirectURIs: []string{"https://x/cb"}, UserID: "u0"}},
+	Insert[oauthdb.OAuthRefreshToken]{Rec: oauthdb.OAuthRefreshToken{ID: "r0", Token: refmodel.Hash("plain-1"), ClientID: "cid0",
+		UserID: "u0", SessionID: "s0", ExpiresAt: Epoch.Add(time.Hour)}},
+	Insert[oauthdb.OAuthAccessToken]{Rec: oauthdb.OAuthAccessToken{ID: "a0", Token: refmodel.Hash("plain-0"), ClientID: "cid0",
+		UserID: "u0", SessionID: "s0", RefreshID: "r0", ExpiresAt: Epoch.Add(time.Hour)}},
+	Insert[oauthdb.OAuthConsent]{Rec: oauthdb.OAuthConsent{ID: "k0", ClientID: "cid0", UserID: "u0", Scopes: []string{"openid"}}},
+}
+
+func with(ops ...Op) []Op { return append(append([]Op{}, base...), ops...) }
+
+// A lookup by a foreign key holding NUL must find nothing: no stored key
+// holds one. The store built the key "u0\x00a0\x00" for user "u0\x00a0",
+// which is also how go-memdb files access token a0 of user u0 in the userId
+// index, so the prefix scan found a0. Found by TestModel, seed 19.
+func TestRegressionNULInQueryKey(t *testing.T) {
+	replay(t, bugNULQuery, with(
+		RevokeBy{By: "user", ID: "u0\x00a0"},
+		RevokeBy{By: "session", ID: "s0\x00a0"},
+		RevokeBy{By: "session", ID: "s0\x00r0"},
+		RevokeBy{By: "client", ClientID: "cid0\x00a0"},
+		RevokeBy{By: "clientUser", ClientID: "cid0", ID: "u0\x00r0"},
+		Consent{Do: "list", UserID: "u0\x00k0"},
+		Read{Key: "u0\x00a0"},
+		Read{Key: "u0\x00c0"},
+		Read{Key: "cid0\x00a0"},
+		Read{Key: "r0\x00a0"},
+	)...)
+}
+
+// A row whose expiresAt is before year one has expired and is swept. The
+// sweep walked the expiresAt index from the key of time.Time{}, so it never
+// saw such a row. Found by TestModel, seed 11.
+func TestRegressionSweepBeforeYearOne(t *testing.T) {
+	ancient := time.Time{}.Add(-time.Hour)
+	replay(t, bugAncientExpiry, with(
+		Insert[oauthdb.Session]{Rec: oauthdb.Session{ID: "s1", Token: secretMark + "st1", UserID: "u0", ExpiresAt: ancient}},
+		Insert[oauthdb.OAuthAccessToken]{Rec: oauthdb.OAuthAccessToken{ID: "a1", Token: secretMark + "h1", ClientID: "cid0",
+			ExpiresAt: ancient}},
+		Insert[oauthdb.Verification]{Rec: oauthdb.Verification{ID: "v1", Identifier: secretMark + "vi1", Value: "{}",
+			ExpiresAt: ancient}},
+		Sweep{Limit: 10},
+	)...)
+}
+
+// A consent's referenceId is part of its unique key, so it cannot hold NUL:
+// once it could, and a grant for (cid0, u0, "org0") then matched the
+// consent of (cid0, u0, "org0\x00x") by prefix and changed its scopes.
+// Fixed in 11bf46d.
+func TestRegressionConsentReferenceNUL(t *testing.T) {
+	replay(t, "", with(
+		Insert[oauthdb.OAuthConsent]{Rec: oauthdb.OAuthConsent{ID: "k1", ClientID: "cid0", UserID: "u0", ReferenceID: "org0\x00x"}},
+		Consent{Do: "grant", ClientID: "cid0", UserID: "u0", ReferenceID: "org0\x00x", Scopes: []string{"openid"}},
+		Consent{Do: "grant", ClientID: "cid0", UserID: "u0", ReferenceID: "org0", Scopes: []string{"email"}},
+		Consent{Do: "check", ClientID: "cid0", UserID: "u0", ReferenceID: "org0", Scopes: []string{"email"}},
+		Consent{Do: "revoke", ClientID: "cid0", UserID: "u0", ReferenceID: "org0"},
+		Read{Key: "org0"},
+	)...)
+}
