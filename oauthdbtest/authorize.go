@@ -151,8 +151,8 @@ type authorizeError struct {
 	redirect bool
 }
 
-// authorize checks an authorization request for the user who, e.g, and
-// issues its code.
+// authorize checks an authorization request made for the user who, records
+// their consent if it is needed, and stores and returns the code.
 func (s *Server) authorize(q url.Values, who signedIn) (string, *authorizeError) {
 	direct := func(e *oauthError) *authorizeError { return &authorizeError{e, false} }
 	back := func(e *oauthError) *authorizeError { return &authorizeError{e, true} }
@@ -204,8 +204,9 @@ func (s *Server) authorize(q url.Values, who signedIn) (string, *authorizeError)
 		return "", back(errInvalidRequest("code_challenge_method must be S256"))
 	}
 	now := s.db.Now()
-	if who.userID == "" || (who.session.ID != "" && !now.Before(who.session.ExpiresAt)) {
-		return "", back(&oauthError{http.StatusBadRequest, "login_required", "no user is signed in: call Server.LoginAs"})
+	if !s.signedIn(who, now) {
+		return "", back(&oauthError{http.StatusBadRequest, "login_required",
+			"no user is signed in (Server.LoginAs), or their session has ended"})
 	}
 	if !client.SkipConsent {
 		err := s.db.CheckConsent(client.ClientID, who.userID, who.referenceID, scopes)
@@ -254,6 +255,32 @@ func (s *Server) authorize(q url.Values, who signedIn) (string, *authorizeError)
 		return "", back(s.serverError(err))
 	}
 	return code, nil
+}
+
+// signedIn reports whether the user is there and, if they sign in through a
+// session, whether the session is: what better-auth reads from its session
+// cookie.
+func (s *Server) signedIn(who signedIn, now time.Time) bool {
+	if who.userID == "" {
+		return false
+	}
+	err := s.db.View(func(tx *oauthdb.Tx) error {
+		if _, err := tx.User(who.userID); err != nil {
+			return err
+		}
+		if who.session.ID == "" {
+			return nil
+		}
+		sess, err := tx.Session(who.session.ID)
+		if err != nil {
+			return err
+		}
+		if sess.UserID != who.userID || !now.Before(sess.ExpiresAt) {
+			return errRefused
+		}
+		return nil
+	})
+	return err == nil
 }
 
 // handleAuthorize serves the authorization endpoint for the user LoginAs

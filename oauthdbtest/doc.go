@@ -18,6 +18,37 @@
 //     token, introspection, revocation, metadata and authorization endpoints —
 //     that a real client such as golang.org/x/oauth2 can talk to.
 //
+// # Fixture files
+//
+// A fixture file is a State in JSON: an object whose keys are better-auth's
+// model names — user, session, oauthClient, oauthRefreshToken,
+// oauthAccessToken, oauthConsent, verification — each holding an array of
+// rows in better-auth's field names, as better-auth's own database holds
+// them: dates as ISO-8601 strings, string arrays as JSON arrays, null or an
+// absent field for NULL. Rows exported from a better-auth database load as
+// they are; fields this model does not know are ignored.
+//
+//	{
+//	  "user": [{"id": "u1", "name": "Alice", "email": "alice@example.com"}],
+//	  "oauthClient": [{"id": "c1", "clientId": "app", "clientSecret": "plain:s3cret",
+//	                   "redirectUris": ["https://app.example.com/cb"]}],
+//	  "oauthAccessToken": [{"id": "a1", "token": "plain:alice-token", "clientId": "app",
+//	                        "userId": "u1", "scopes": ["read"],
+//	                        "expiresAt": "2026-01-01T10:00:00Z"}]
+//	}
+//
+// Tokens and secrets are stored hashed, so a file exported from a database
+// holds hashes. A test that wants to present a token writes it instead with
+// the prefix "plain:" — in oauthAccessToken.token, oauthRefreshToken.token,
+// oauthClient.clientSecret and verification.identifier — and the loader
+// stores its hash. (A hash never contains a colon, so the prefix cannot be
+// mistaken for one.) A missing createdAt or updatedAt is the DB clock's time.
+//
+// The whole file loads in one write transaction: all of it, or, on an error,
+// nothing.
+//
+// # Secrets
+//
 // Plaintext tokens and secrets are returned to the test that created them and
 // are never printed by the kit: diffs show a short fingerprint in place of a
 // token, a token hash or a session cookie.

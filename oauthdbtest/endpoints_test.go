@@ -219,6 +219,19 @@ func TestAuthorizeEndpoint(t *testing.T) {
 		t.Errorf("%d consents, want app's alone", len(cs))
 	}
 
+	// A session that was deleted (signed out elsewhere) cannot authorize.
+	gone := w.fx.Session(w.alice)
+	w.srv.LoginAs(gone)
+	if err := w.fx.Update(func(tx *oauthdb.Tx) error { return tx.DeleteSession(gone.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	oauthdbtest.AssertUnchanged(t, w.fx.DB, func() {
+		if back := w.srv.Visit(authURL); back.Query().Get("error") != "login_required" {
+			t.Errorf("redirect with a deleted session: %s", back)
+		}
+	})
+	w.srv.LoginAs(w.laptop)
+
 	// An expired session cannot authorize.
 	w.fx.Clock.Advance(8 * 24 * time.Hour)
 	if back := w.srv.Visit(authURL); back.Query().Get("error") != "login_required" {

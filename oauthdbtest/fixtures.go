@@ -55,6 +55,7 @@ func (b *building) record() any {
 	}
 }
 
+// table returns the model name of the record being built.
 func (b *building) table() string {
 	switch {
 	case b.user != nil:
@@ -127,6 +128,7 @@ func (f *Fixtures) newID() string {
 	return id
 }
 
+// hash returns the stored form of a token under the DB's hasher.
 func (f *Fixtures) hash(token string) string { return string(f.hasher.AppendHash(nil, token)) }
 
 // User inserts a user and returns it. By default the nth user is named
@@ -301,6 +303,8 @@ func (f *Fixtures) Consent(c oauthdb.OAuthClient, u oauthdb.User, opts ...Fixtur
 
 // Options. Each says which records it applies to.
 
+// option makes a FixtureOption named name; apply reports false for a
+// record it does not apply to.
 func option(name string, apply func(b *building) bool) FixtureOption {
 	return FixtureOption{name: name, apply: apply}
 }
@@ -576,6 +580,7 @@ func Expired() FixtureOption {
 	return option("Expired", func(b *building) bool { return setExpiry(b, b.now.Add(-time.Second)) })
 }
 
+// setExpiry sets the expiry of a session or token.
 func setExpiry(b *building, t time.Time) bool {
 	switch {
 	case b.session != nil:

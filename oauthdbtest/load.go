@@ -14,35 +14,6 @@ import (
 	"github.com/oauthdb/oauthdb"
 )
 
-// Fixture files.
-//
-// A fixture file is a State in JSON: an object whose keys are better-auth's
-// model names — user, session, oauthClient, oauthRefreshToken,
-// oauthAccessToken, oauthConsent, verification — each holding an array of
-// rows in better-auth's field names, as better-auth's own database holds
-// them: dates as ISO-8601 strings, string arrays as JSON arrays, null or an
-// absent field for NULL. Rows exported from a better-auth database load as
-// they are; fields this model does not know are ignored.
-//
-//	{
-//	  "user": [{"id": "u1", "name": "Alice", "email": "alice@example.com"}],
-//	  "oauthClient": [{"id": "c1", "clientId": "app", "clientSecret": "plain:s3cret",
-//	                   "redirectUris": ["https://app.example.com/cb"]}],
-//	  "oauthAccessToken": [{"id": "a1", "token": "plain:alice-token", "clientId": "app",
-//	                        "userId": "u1", "scopes": ["read"],
-//	                        "expiresAt": "2026-01-01T10:00:00Z"}]
-//	}
-//
-// Tokens and secrets are stored hashed, so a file exported from a database
-// holds hashes. A test that wants to present a token writes it instead with
-// the prefix "plain:" — in oauthAccessToken.token, oauthRefreshToken.token,
-// oauthClient.clientSecret and verification.identifier — and the loader
-// stores its hash. (A hash never contains a colon, so the prefix cannot be
-// mistaken for one.) A missing createdAt or updatedAt is the DB clock's time.
-//
-// The whole file loads in one write transaction: all of it, or, on an error,
-// nothing.
-
 // PlainPrefix marks a plaintext token or secret in a fixture file: the
 // loader stores its hash.
 const PlainPrefix = "plain:"
@@ -198,6 +169,7 @@ func def[T any](name string, rows func(*State) *[]T, id func(*T) string,
 	}
 }
 
+// tableNames lists the fixture tables, in load order, for errors.
 func tableNames() []string {
 	names := make([]string, len(tables))
 	for i, t := range tables {
@@ -229,6 +201,8 @@ type rowPos struct {
 	rows map[string][][2]int // by table: each row's [start, end) in data
 }
 
+// load inserts s into db in one transaction. file and pos, when known,
+// locate a failing record in its file; hash hashes "plain:" tokens.
 func load(db *oauthdb.DB, s State, file string, pos *rowPos, hash func(string) string) (State, error) {
 	s = s.Clone()
 	err := db.Update(func(tx *oauthdb.Tx) error {
@@ -328,6 +302,8 @@ func skipSpace(data []byte, off int) int {
 	return off
 }
 
+// lineCol turns a byte offset in data into a line and a column, from 1;
+// the column counts characters.
 func lineCol(data []byte, off int) (line, col int) {
 	off = min(off, len(data))
 	line = 1 + bytes.Count(data[:off], []byte("\n"))
@@ -343,6 +319,7 @@ func ParseState(name string, data []byte) (State, error) {
 	return s, err
 }
 
+// parse decodes a fixture file and records where each row is in it.
 func parse(name string, data []byte) (State, *rowPos, error) {
 	var s State
 	pos := &rowPos{data: data, rows: map[string][][2]int{}}
@@ -476,8 +453,9 @@ func syntaxOffset(err error, dec *json.Decoder, data []byte) int {
 	return int(dec.InputOffset())
 }
 
-// LoadFile reads the fixture file at path and loads it into db (see
-// Load), in one write transaction. It returns the rows as stored. Its
+// LoadFile reads the fixture file at path — its format is in the package
+// documentation — and loads it into db, as Load does, in one write
+// transaction. It returns the rows as stored. Its
 // errors are *LoadError values that name the file, the line, the record and
 // the field.
 func LoadFile(db *oauthdb.DB, path string) (State, error) {
@@ -488,6 +466,7 @@ func LoadFile(db *oauthdb.DB, path string) (State, error) {
 	return loadData(db, path, data, oauthdb.HashToken)
 }
 
+// loadData parses a fixture file's content and loads it.
 func loadData(db *oauthdb.DB, name string, data []byte, hash func(string) string) (State, error) {
 	s, pos, err := parse(name, data)
 	if err != nil {

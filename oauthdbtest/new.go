@@ -32,6 +32,7 @@ type Fixtures struct {
 // An Option configures New.
 type Option func(*config)
 
+// config is what the Options of New set.
 type config struct {
 	seed      uint64
 	start     time.Time
@@ -117,12 +118,14 @@ type seededReader struct {
 	gen *rand.ChaCha8
 }
 
+// newSeededReader returns the ChaCha8 stream of seed.
 func newSeededReader(seed uint64) io.Reader {
 	var s [32]byte
 	binary.LittleEndian.PutUint64(s[:], seed)
 	return &seededReader{gen: rand.NewChaCha8(s)}
 }
 
+// Read fills p from the stream; it never fails.
 func (r *seededReader) Read(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -51,10 +51,20 @@ const (
 // (one with no secret) sends its client_id alone. Errors are RFC 6749 §5.2
 // JSON objects, {"error": ..., "error_description": ...}.
 //
+// An authorization code presented a second time is refused with
+// invalid_grant, and every token issued with it, or descended from those by
+// rotation, is revoked (RFC 6749 §4.1.2, as better-auth does): its access
+// tokens deleted, its refresh tokens marked revoked, as oauthdb's own
+// revocation does (better-auth deletes those too). A refresh token presented
+// after its rotation is refused and its family revoked, by
+// oauthdb.DB.RotateRefreshToken.
+//
 // Where better-auth's behaviour and the RFCs differ, the fake follows the
-// RFCs: a wrong PKCE verifier is invalid_grant (RFC 7636 §4.6), and a
-// refused request changes nothing in the DB — the code stays redeemable.
-// It issues no ID tokens.
+// RFCs: a wrong PKCE verifier is invalid_grant (RFC 7636 §4.6), and any
+// other refused request changes nothing in the DB — a code survives a wrong
+// verifier. It issues no ID tokens, and it remembers which tokens each code
+// issued in memory, not in the DB (whose model has no authorizationCodeId),
+// so a second Server over the same DB does not know the first one's codes.
 type Server struct {
 	*httptest.Server
 	db *oauthdb.DB
@@ -129,24 +139,31 @@ type oauthError struct {
 	description string
 }
 
+// Error formats the error as "code: description".
 func (e *oauthError) Error() string { return e.code + ": " + e.description }
 
+// errInvalidRequest: a parameter is missing, repeated or malformed (400).
 func errInvalidRequest(desc string) *oauthError {
 	return &oauthError{http.StatusBadRequest, "invalid_request", desc}
 }
 
+// errInvalidClient: the client failed to authenticate (401).
 func errInvalidClient(desc string) *oauthError {
 	return &oauthError{http.StatusUnauthorized, "invalid_client", desc}
 }
 
+// errInvalidGrant: the code or refresh token is invalid, expired,
+// revoked, or another client's (400).
 func errInvalidGrant(desc string) *oauthError {
 	return &oauthError{http.StatusBadRequest, "invalid_grant", desc}
 }
 
+// errUnauthorizedClient: the client may not use this grant type (400).
 func errUnauthorizedClient(desc string) *oauthError {
 	return &oauthError{http.StatusBadRequest, "unauthorized_client", desc}
 }
 
+// errInvalidScope: a scope the client may not have (400).
 func errInvalidScope(desc string) *oauthError {
 	return &oauthError{http.StatusBadRequest, "invalid_scope", desc}
 }
@@ -168,6 +185,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeError writes an error response; a 401 says, as HTTP requires, which
+// authentication scheme to use.
 func writeError(w http.ResponseWriter, e *oauthError) {
 	if e.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="oauthdbtest"`)
@@ -213,6 +232,7 @@ type authenticated struct {
 	method string
 }
 
+// public reports whether the client is public: it has no secret.
 func (a authenticated) public() bool { return a.method == "none" }
 
 // authenticate authenticates the client of a request to the token,
@@ -248,6 +268,8 @@ func (s *Server) authenticate(r *http.Request, form url.Values) (authenticated, 
 	return s.checkClient(id, secret, method)
 }
 
+// checkClient authenticates a client by its secret, or a public client by
+// its clientId alone.
 func (s *Server) checkClient(clientID, secret, method string) (authenticated, *oauthError) {
 	var c oauthdb.OAuthClient
 	err := s.db.View(func(tx *oauthdb.Tx) error {
@@ -312,6 +334,7 @@ type metadata struct {
 	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
+// handleMetadata serves the RFC 8414 metadata.
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")

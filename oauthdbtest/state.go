@@ -163,6 +163,7 @@ func rowSummary[T any](want, got []T, id func(*T) *string, opts []cmp.Option) st
 	return strings.Join(parts, "; ")
 }
 
+// quoteAll quotes IDs for a report.
 func quoteAll(ids []string) string {
 	q := make([]string, len(ids))
 	for i, id := range ids {
@@ -257,6 +258,7 @@ func IgnoreGeneratedIDs() cmp.Option {
 	}
 }
 
+// generatedFields are the fields IgnoreGeneratedIDs ignores.
 var generatedFields = []string{"ID", "Token", "Identifier", "RefreshID"}
 
 // EquateEmpty treats a nil slice and an empty one as equal — scopes,
@@ -275,6 +277,7 @@ var equateJSON = cmp.FilterValues(func(a, b json.RawMessage) bool { return len(a
 		return reflect.DeepEqual(x, y)
 	}))
 
+// recordPkg is the import path of the record types.
 var recordPkg = reflect.TypeFor[oauthdb.User]().PkgPath()
 
 // recordField matches the named fields of the records of package oauthdb.
@@ -297,6 +300,7 @@ func sortByContent[T any]() cmp.Option {
 	return cmpopts.SortSlices(func(a, b T) bool { return contentKey(a) < contentKey(b) })
 }
 
+// contentKey is the sort key of sortByContent.
 func contentKey(rec any) string {
 	v := reflect.ValueOf(rec)
 	t := v.Type()

@@ -25,6 +25,7 @@ type tokenResponse struct {
 	Scope        string `json:"scope"`
 }
 
+// respond makes the token response for issued tokens.
 func (s *Server) respond(t oauthdb.IssuedTokens) tokenResponse {
 	return tokenResponse{
 		AccessToken:  t.AccessToken,
@@ -36,6 +37,8 @@ func (s *Server) respond(t oauthdb.IssuedTokens) tokenResponse {
 	}
 }
 
+// handleToken serves the token endpoint: it checks the grant type,
+// authenticates the client and hands the request to the grant's handler.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	form, e := parseForm(w, r)
 	if e != nil {
@@ -166,14 +169,16 @@ func (s *Server) refresh(c authenticated, form url.Values) (tokenResponse, *oaut
 	}
 	s.mu.Lock()
 	g := s.byRefresh[parent]
+	replayed := false
 	if g != nil {
 		s.track(g, t)
+		replayed = g.redeemed
 	}
 	s.mu.Unlock()
-	if g != nil && g.redeemed {
+	if replayed {
 		// The code was replayed while this rotation ran: its revocation
 		// missed these tokens.
-		if err := s.db.Update(func(tx *oauthdb.Tx) error { return revokeTokens(tx, g, s.db.Now()) }); err != nil {
+		if err := s.revokeGrant(g); err != nil {
 			return tokenResponse{}, s.serverError(err)
 		}
 		return tokenResponse{}, errInvalidGrant("the authorization code of this grant was used twice")
@@ -190,11 +195,20 @@ func (s *Server) track(g *codeGrant, t oauthdb.IssuedTokens) {
 	}
 }
 
+// revokeGrant revokes, in a transaction of its own, every token issued
+// under a code's grant.
+func (s *Server) revokeGrant(g *codeGrant) error {
+	return s.db.Update(func(tx *oauthdb.Tx) error { return s.revokeTokens(tx, g, s.db.Now()) })
+}
+
 // revokeTokens revokes every token issued under a code's grant: the refresh
 // tokens are marked revoked, as the DB revokes them, and every access token
 // is deleted.
-func revokeTokens(tx *oauthdb.Tx, g *codeGrant, now time.Time) error {
-	for _, id := range g.refreshIDs {
+func (s *Server) revokeTokens(tx *oauthdb.Tx, g *codeGrant, now time.Time) error {
+	s.mu.Lock()
+	accessIDs, refreshIDs := slices.Clone(g.accessIDs), slices.Clone(g.refreshIDs)
+	s.mu.Unlock()
+	for _, id := range refreshIDs {
 		t, err := tx.RefreshToken(id)
 		if errors.Is(err, oauthdb.ErrNotFound) {
 			continue
@@ -216,7 +230,7 @@ func revokeTokens(tx *oauthdb.Tx, g *codeGrant, now time.Time) error {
 			}
 		}
 	}
-	for _, id := range g.accessIDs {
+	for _, id := range accessIDs {
 		if _, err := tx.AccessToken(id); errors.Is(err, oauthdb.ErrNotFound) {
 			continue
 		}
@@ -263,7 +277,7 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 				return errRefused
 			}
 			refused = errInvalidGrant("the code was used already: the tokens issued with it are revoked")
-			return revokeTokens(tx, g, now) // and commit the revocation
+			return s.revokeTokens(tx, g, now) // and commit the revocation
 		} else if err != nil {
 			return err
 		}
@@ -304,7 +318,7 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 	s.mu.Unlock()
 	if replayed {
 		// Redeemed again while these tokens were being issued.
-		if err := s.db.Update(func(tx *oauthdb.Tx) error { return revokeTokens(tx, g, s.db.Now()) }); err != nil {
+		if err := s.revokeGrant(g); err != nil {
 			return tokenResponse{}, s.serverError(err)
 		}
 		return tokenResponse{}, errInvalidGrant("the code was used twice")
