@@ -109,6 +109,12 @@ func (db *DB) Update(fn func(tx *Tx) error) error {
 	})
 }
 
+// TokenLifetimes returns how long issued access and refresh tokens live
+// (see WithTokenLifetimes).
+func (db *DB) TokenLifetimes() (access, refresh time.Duration) {
+	return db.cfg.accessTTL, db.cfg.refreshTTL
+}
+
 // Now returns the DB clock's current time.
 func (db *DB) Now() time.Time { return db.cfg.now() }
 
@@ -335,6 +341,12 @@ func (tx *Tx) DeleteConsent(id string) error { return consents.Delete(tx.st, id)
 func (tx *Tx) InsertVerification(v Verification) error {
 	stamp(tx, &v.CreatedAt, &v.UpdatedAt)
 	return verifications.Insert(tx.st, &v)
+}
+
+// UpdateVerification replaces the verification with v.ID.
+func (tx *Tx) UpdateVerification(v Verification) error {
+	v.UpdatedAt = tx.db.cfg.now()
+	return verifications.Update(tx.st, &v)
 }
 
 // DeleteVerification deletes a verification.

@@ -62,6 +62,11 @@ func VerifySecret(stored, secret string) bool {
 	return subtle.ConstantTimeCompare(h, []byte(stored)) == 1
 }
 
+// Hash returns the stored form of token under the DB's hasher (see
+// WithHasher): what a token, refresh token or authorization code is stored
+// and looked up as.
+func (db *DB) Hash(token string) string { return db.hashString(token) }
+
 // hash appends the stored form of token with the DB's hasher.
 func (db *DB) hash(dst []byte, token string) []byte {
 	if _, ok := db.cfg.hasher.(SHA256Hasher); ok {
@@ -138,6 +143,9 @@ type IssuedTokens struct {
 	Access OAuthAccessToken
 	// Refresh is the stored refresh token record, if any.
 	Refresh OAuthRefreshToken
+	// Previous is, after a rotation, the refresh token that was redeemed,
+	// as it now stands: revoked.
+	Previous OAuthRefreshToken
 }
 
 // String describes the tokens by their record IDs.

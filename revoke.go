@@ -45,6 +45,17 @@ func (db *DB) RevokeRefreshToken(token string) (int, error) {
 	})
 }
 
+// RevokeRefreshTokenByID is RevokeRefreshToken inside a write transaction,
+// for a refresh token known by its record ID. An unknown ID is an
+// ErrNotFound error.
+func (tx *Tx) RevokeRefreshTokenByID(id string) (int, error) {
+	t, ok := refreshTokens.Get(tx.st, id)
+	if !ok {
+		return 0, &Error{Table: TableOAuthRefreshToken, Field: "id", Value: id, Err: ErrNotFound}
+	}
+	return revokeRefresh(tx, t, tx.db.cfg.now())
+}
+
 // RevokeSession revokes every token of a session: its access tokens are
 // deleted and its refresh tokens revoked, with their access tokens. The
 // session itself stays.

@@ -133,6 +133,16 @@ type RefreshTokenInfo struct {
 // an access token; a revoked refresh token is inactive (ErrTokenRevoked).
 // It changes nothing: use RotateRefreshToken to redeem one.
 func (db *DB) ValidateRefreshToken(token string) (RefreshTokenInfo, error) {
+	return db.validateRefresh(token, "")
+}
+
+// IntrospectRefreshToken is ValidateRefreshToken for a calling client: a
+// token issued to another client is inactive to it, with ErrWrongClient.
+func (db *DB) IntrospectRefreshToken(token, clientID string) (RefreshTokenInfo, error) {
+	return db.validateRefresh(token, clientID)
+}
+
+func (db *DB) validateRefresh(token, caller string) (RefreshTokenInfo, error) {
 	var info RefreshTokenInfo
 	if err := checkToken(kindRefresh, token); err != nil {
 		return info, err
@@ -143,6 +153,9 @@ func (db *DB) ValidateRefreshToken(token string) (RefreshTokenInfo, error) {
 		t, ok := store.FirstBytes(tx, refreshTokensByHash, h)
 		if !ok {
 			return &TokenError{Kind: kindRefresh, Err: ErrTokenNotFound}
+		}
+		if caller != "" && t.ClientID != caller {
+			return &TokenError{Kind: kindRefresh, Err: ErrWrongClient}
 		}
 		now := db.cfg.now()
 		if !now.Before(t.ExpiresAt) {
@@ -187,42 +200,49 @@ type IssueRequest struct {
 func (db *DB) IssueTokens(req IssueRequest) (IssuedTokens, error) {
 	var out IssuedTokens
 	err := db.Update(func(tx *Tx) error {
-		now := db.cfg.now()
-		c, ok := clientsByClientID.First(tx.st, req.ClientID)
-		if !ok {
-			return &Error{Table: TableOAuthClient, Field: "clientId", Value: req.ClientID, Err: ErrNotFound}
-		}
-		if c.Disabled {
-			return &Error{Table: TableOAuthClient, Field: "clientId", Value: req.ClientID, Reason: "client disabled", Err: ErrClientDisabled}
-		}
-		if len(c.Scopes) > 0 {
-			if s, ok := missingScope(req.Scopes, c.Scopes); !ok {
-				return &Error{Table: TableOAuthClient, Field: "scopes", Value: s, Reason: "scope not allowed for the client", Err: ErrScopeNotGranted}
-			}
-		}
-		if req.SessionID != "" {
-			s, ok := sessions.Get(tx.st, req.SessionID)
-			if !ok {
-				return &Error{Table: TableSession, Field: "id", Value: req.SessionID, Err: ErrNotFound}
-			}
-			if !now.Before(s.ExpiresAt) {
-				return &Error{Table: TableSession, Field: "id", Value: req.SessionID, Reason: "session expired", Err: ErrSessionExpired}
-			}
-			if s.UserID != req.UserID {
-				return &Error{Table: TableSession, Field: "userId", Value: req.UserID, Reason: "session belongs to another user", Err: ErrInvalid}
-			}
-		}
-		if req.Refresh && req.UserID == "" {
-			return &Error{Table: TableOAuthRefreshToken, Field: "userId", Reason: "a refresh token needs a user", Err: ErrInvalid}
-		}
 		var err error
-		out, err = db.issue(tx, now, req.ClientID, req.UserID, req.SessionID, req.ReferenceID, req.Scopes, req.Refresh)
+		out, err = tx.IssueTokens(req)
 		return err
 	})
 	if err != nil {
 		return IssuedTokens{}, err
 	}
 	return out, nil
+}
+
+// IssueTokens is DB.IssueTokens inside a write transaction, for a grant that
+// must change other records in the same commit (consuming an authorization
+// code, say). A refused request changes nothing.
+func (tx *Tx) IssueTokens(req IssueRequest) (IssuedTokens, error) {
+	now := tx.db.cfg.now()
+	c, ok := clientsByClientID.First(tx.st, req.ClientID)
+	if !ok {
+		return IssuedTokens{}, &Error{Table: TableOAuthClient, Field: "clientId", Value: req.ClientID, Err: ErrNotFound}
+	}
+	if c.Disabled {
+		return IssuedTokens{}, &Error{Table: TableOAuthClient, Field: "clientId", Value: req.ClientID, Reason: "client disabled", Err: ErrClientDisabled}
+	}
+	if len(c.Scopes) > 0 {
+		if s, ok := missingScope(req.Scopes, c.Scopes); !ok {
+			return IssuedTokens{}, &Error{Table: TableOAuthClient, Field: "scopes", Value: s, Reason: "scope not allowed for the client", Err: ErrScopeNotGranted}
+		}
+	}
+	if req.SessionID != "" {
+		s, ok := sessions.Get(tx.st, req.SessionID)
+		if !ok {
+			return IssuedTokens{}, &Error{Table: TableSession, Field: "id", Value: req.SessionID, Err: ErrNotFound}
+		}
+		if !now.Before(s.ExpiresAt) {
+			return IssuedTokens{}, &Error{Table: TableSession, Field: "id", Value: req.SessionID, Reason: "session expired", Err: ErrSessionExpired}
+		}
+		if s.UserID != req.UserID {
+			return IssuedTokens{}, &Error{Table: TableSession, Field: "userId", Value: req.UserID, Reason: "session belongs to another user", Err: ErrInvalid}
+		}
+	}
+	if req.Refresh && req.UserID == "" {
+		return IssuedTokens{}, &Error{Table: TableOAuthRefreshToken, Field: "userId", Reason: "a refresh token needs a user", Err: ErrInvalid}
+	}
+	return tx.db.issue(tx, now, req.ClientID, req.UserID, req.SessionID, req.ReferenceID, req.Scopes, req.Refresh)
 }
 
 // issue stores a new access token and, if refresh, a refresh token it is
@@ -329,6 +349,7 @@ func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (Issue
 		}
 		var err error
 		out, err = db.issue(tx, now, t.ClientID, t.UserID, s.ID, t.ReferenceID, scopes, true)
+		out.Previous = revoked
 		return err
 	})
 	if err == nil {

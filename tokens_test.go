@@ -678,3 +678,99 @@ func TestVerifySecret(t *testing.T) {
 		t.Error("VerifySecret")
 	}
 }
+
+// A grant that consumes something else issues its tokens in the same
+// transaction: if the transaction fails, no token was issued.
+func TestIssueInsideTransaction(t *testing.T) {
+	db, _ := world(t)
+	update(t, db, func(tx *oauthdb.Tx) error {
+		return tx.InsertVerification(oauthdb.Verification{ID: "v1", Identifier: db.Hash("code"), Value: "{}", ExpiresAt: t0.Add(time.Minute)})
+	})
+	before := dump(t, db)
+	boom := errors.New("boom")
+	err := db.Update(func(tx *oauthdb.Tx) error {
+		if err := tx.DeleteVerification("v1"); err != nil {
+			return err
+		}
+		if _, err := tx.IssueTokens(userGrant); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v", err)
+	}
+	if diff := cmp.Diff(before, dump(t, db)); diff != "" {
+		t.Errorf("store changed (-before +after):\n%s", diff)
+	}
+	var tok oauthdb.IssuedTokens
+	update(t, db, func(tx *oauthdb.Tx) error {
+		var err error
+		tok, err = tx.IssueTokens(userGrant)
+		return errors.Join(err, tx.DeleteVerification("v1"))
+	})
+	if _, err := db.ValidateAccessToken(tok.AccessToken); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestRotateReturnsPrevious(t *testing.T) {
+	db, _ := world(t)
+	first := issue(t, db, userGrant)
+	second, err := db.RotateRefreshToken(first.RefreshToken, "cid-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Previous.ID != first.Refresh.ID || !second.Previous.Revoked.Equal(t0) {
+		t.Errorf("Previous = %+v, want %s revoked now", second.Previous, first.Refresh.ID)
+	}
+}
+
+func TestIntrospectRefreshToken(t *testing.T) {
+	db, _ := world(t)
+	tok := issue(t, db, userGrant)
+	if _, err := db.IntrospectRefreshToken(tok.RefreshToken, "cid-2"); !errors.Is(err, oauthdb.ErrWrongClient) {
+		t.Errorf("by another client = %v, want ErrWrongClient", err)
+	}
+	if info, err := db.IntrospectRefreshToken(tok.RefreshToken, "cid-1"); err != nil || info.Token.ID != tok.Refresh.ID {
+		t.Errorf("by its client = %+v, %v", info.Token, err)
+	}
+}
+
+func TestRevokeRefreshTokenByID(t *testing.T) {
+	db, _ := world(t)
+	tok := issue(t, db, userGrant)
+	var n int
+	update(t, db, func(tx *oauthdb.Tx) error {
+		var err error
+		n, err = tx.RevokeRefreshTokenByID(tok.Refresh.ID)
+		return err
+	})
+	if n != 2 {
+		t.Errorf("revoked %d rows, want 2 (the refresh token and its access token)", n)
+	}
+	if _, err := db.ValidateRefreshToken(tok.RefreshToken); !errors.Is(err, oauthdb.ErrTokenRevoked) {
+		t.Errorf("after revoking: %v", err)
+	}
+	err := db.Update(func(tx *oauthdb.Tx) error {
+		_, err := tx.RevokeRefreshTokenByID("nobody")
+		return err
+	})
+	if !errors.Is(err, oauthdb.ErrNotFound) {
+		t.Errorf("unknown ID: %v", err)
+	}
+}
+
+func TestHashAndLifetimes(t *testing.T) {
+	db, _ := world(t, oauthdb.WithTokenLifetimes(time.Minute, time.Hour))
+	if db.Hash("abc") != oauthdb.HashToken("abc") {
+		t.Errorf("Hash differs from HashToken under the default hasher")
+	}
+	custom, _ := world(t, oauthdb.WithHasher(upperHasher{}))
+	if custom.Hash("abc") != "H:ABC" {
+		t.Errorf("Hash under a custom hasher = %q", custom.Hash("abc"))
+	}
+	if a, r := db.TokenLifetimes(); a != time.Minute || r != time.Hour {
+		t.Errorf("TokenLifetimes = %v, %v", a, r)
+	}
+}
