@@ -123,6 +123,9 @@ func FuzzInsertRecord(f *testing.F) {
 		case 2:
 			c := oauthdb.OAuthClient{ID: s1, ClientID: s2, UserID: s3, RedirectURIs: strings.Fields(s4),
 				Metadata: json.RawMessage(s5), Name: s6, Scopes: scopes, Disabled: b}
+			if s5 == "" && avoid()[bugEmptyMetadata] {
+				c.Metadata = nil
+			}
 			op = pickWrite(update, c)
 		case 3:
 			op = pickWrite(update, oauthdb.OAuthAccessToken{ID: s1, Token: s2, ClientID: s3, SessionID: s4, UserID: s5, RefreshID: s6,

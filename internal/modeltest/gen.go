@@ -235,6 +235,7 @@ func (g *Gen) Op(h *Harness) Op {
 		u := oauthdb.User{ID: g.pick(m, nil, userIDs, false), Name: g.name(), Email: g.pick(m, nil, emails, false),
 			EmailVerified: g.chance(50), Image: g.optional(func() string { return "https://img/x.png" })}
 		if g.chance(30) {
+			u.CreatedAt = g.createdAt(now)
 			return Update[oauthdb.User]{Ref: g.ref(), Rec: u}
 		}
 		return Insert[oauthdb.User]{Rec: u}
@@ -242,12 +243,14 @@ func (g *Gen) Op(h *Harness) Op {
 		s := oauthdb.Session{ID: g.pick(m, nil, sessionIDs, false), Token: g.secret("st", 4), ExpiresAt: g.at(now),
 			UserID: g.userID(m, false), IPAddress: g.optional(func() string { return "10.0.0.1" })}
 		if g.chance(25) {
+			s.CreatedAt = g.createdAt(now)
 			return Update[oauthdb.Session]{Ref: g.ref(), Rec: s}
 		}
 		return Insert[oauthdb.Session]{Rec: s}
 	case p < 21:
 		c := g.client(m)
 		if g.chance(30) {
+			c.CreatedAt = g.createdAt(now)
 			return Update[oauthdb.OAuthClient]{Ref: g.ref(), Rec: c}
 		}
 		return Insert[oauthdb.OAuthClient]{Rec: c}
@@ -263,6 +266,7 @@ func (g *Gen) Op(h *Harness) Op {
 			t.Revoked = now
 		}
 		if g.chance(40) {
+			t.CreatedAt = g.createdAt(now)
 			return Update[oauthdb.OAuthAccessToken]{Ref: g.ref(), Rec: t}
 		}
 		return Insert[oauthdb.OAuthAccessToken]{Rec: t}
@@ -277,6 +281,7 @@ func (g *Gen) Op(h *Harness) Op {
 			t.Revoked = now
 		}
 		if g.chance(40) {
+			t.CreatedAt = g.createdAt(now)
 			return Update[oauthdb.OAuthRefreshToken]{Ref: g.ref(), Rec: t}
 		}
 		return Insert[oauthdb.OAuthRefreshToken]{Rec: t}
@@ -285,6 +290,7 @@ func (g *Gen) Op(h *Harness) Op {
 			ClientID: g.clientID(m, false), UserID: g.optional(func() string { return g.userID(m, false) }),
 			ReferenceID: g.reference(m), Scopes: g.scopes()}
 		if g.chance(40) {
+			c.CreatedAt = g.createdAt(now)
 			return Update[oauthdb.OAuthConsent]{Ref: g.ref(), Rec: c}
 		}
 		return Insert[oauthdb.OAuthConsent]{Rec: c}
@@ -301,12 +307,15 @@ func (g *Gen) Op(h *Harness) Op {
 			oauthdb.TableOAuthRefreshToken, oauthdb.TableOAuthConsent, oauthdb.TableVerification}
 		return Delete{Table: oneOf(g, tables...), Ref: g.ref(), ID: oneOf(g, "u0", "s0", "nope", "")}
 	case p < 52:
-		return Issue{Req: g.issueRequest(m, now)}
+		return Issue{Req: g.issueRequest(m, now), InTx: g.chance(25)}
 	case p < 58:
 		return Validate{Tok: g.tokenRef(refAccess)}
 	case p < 61:
 		return Introspect{Tok: g.tokenRef(refAccess), Own: g.chance(60), Client: g.clientID(m, true)}
 	case p < 65:
+		if g.chance(30) {
+			return ValidateRefresh{Tok: g.tokenRef(refRefresh), Introspect: true, Own: g.chance(60), Client: g.clientID(m, true)}
+		}
 		return ValidateRefresh{Tok: g.tokenRef(refRefresh)}
 	case p < 74:
 		var scopes []string
@@ -333,8 +342,10 @@ func (g *Gen) Op(h *Harness) Op {
 		return Consent{Do: oneOf(g, "grant", "grant", "check", "check", "revoke", "list"),
 			ClientID: g.clientID(m, true), UserID: g.optional(func() string { return g.userID(m, true) }),
 			ReferenceID: g.reference(m), Scopes: g.scopes()}
-	case p < 94:
+	case p < 93:
 		return Sweep{Limit: oneOf(g, -1, 0, 1, 2, 3, 100)}
+	case p < 94:
+		return Restore{JSON: g.chance(50)}
 	default:
 		return Read{Ref: g.n(16), Key: g.pick(m, nil, []string{"u0", "s0", "cid0", "c0", "k0"}, true)}
 	}
@@ -365,6 +376,15 @@ func (g *Gen) validRow(m *refmodel.Model, now time.Time) Op {
 			UserID:    userID,
 			ExpiresAt: now.Add(oneOf(g, AccessTTL, time.Hour, 2*time.Hour, 24*time.Hour))}}
 	}
+}
+
+// createdAt is the createdAt of an update: the update's own choice, which
+// may be zero.
+func (g *Gen) createdAt(now time.Time) time.Time {
+	if g.Avoid[bugZeroCreatedAt] || g.chance(50) {
+		return now.Add(-time.Hour)
+	}
+	return time.Time{}
 }
 
 func (g *Gen) ref() int {
@@ -410,6 +430,9 @@ func (g *Gen) client(m *refmodel.Model) oauthdb.OAuthClient {
 		c.RedirectURIs = []string{oneOf(g, "/relative", "::bad", "", "https://ok/cb")}
 	case 2:
 		c.Metadata = json.RawMessage(oneOf(g, `{"a":1}`, `{bad`, `null`, ``))
+		if len(c.Metadata) == 0 && g.Avoid[bugEmptyMetadata] {
+			c.Metadata = nil
+		}
 	case 3:
 		c.GrantTypes = []string{"authorization_code", "refresh_token"}
 		c.Contacts = []string{}

@@ -6,6 +6,7 @@
 package modeltest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -53,6 +54,10 @@ type Harness struct {
 	DB      *oauthdb.DB
 	Model   *refmodel.Model
 	Lenient bool
+
+	// opts open another DB like this one, with the same clock and the
+	// same stream of randomness.
+	opts []oauthdb.Option
 
 	access, refresh []string
 	// secrets must never appear in a stored field or an error: every
@@ -103,6 +108,7 @@ func NewHarness(seed uint64, lenient bool) *Harness {
 	h := &Harness{
 		Clock:   clock,
 		DB:      db,
+		opts:    opts,
 		Lenient: lenient,
 		Model: refmodel.New(refmodel.Config{Now: clock.Now, Lenient: lenient,
 			AccessTTL: AccessTTL, RefreshTTL: RefreshTTL}),
@@ -214,7 +220,16 @@ func (h *Harness) apply(op Op) error {
 	case Delete:
 		return h.delete(op)
 	case Issue:
-		got, err := db.IssueTokens(op.Req)
+		var got oauthdb.IssuedTokens
+		var err error
+		if op.InTx {
+			db.Update(func(tx *oauthdb.Tx) error {
+				got, err = tx.IssueTokens(op.Req)
+				return nil
+			})
+		} else {
+			got, err = db.IssueTokens(op.Req)
+		}
 		want, merr := m.IssueTokens(op.Req, fresh(got, err))
 		return h.issued(got, err, want, merr)
 	case Validate:
@@ -235,8 +250,19 @@ func (h *Harness) apply(op Op) error {
 		return same(got, err, want, merr, h)
 	case ValidateRefresh:
 		tok := h.token(op.Tok)
-		got, err := db.ValidateRefreshToken(tok)
-		want, merr := m.ValidateRefreshToken(tok)
+		if !op.Introspect {
+			got, err := db.ValidateRefreshToken(tok)
+			want, merr := m.ValidateRefreshToken(tok)
+			return same(got, err, want, merr, h)
+		}
+		client := op.Client
+		if op.Own {
+			if t, err := m.RefreshTokenByHash(refmodel.Hash(tok)); err == nil {
+				client = t.ClientID
+			}
+		}
+		got, err := db.IntrospectRefreshToken(tok, client)
+		want, merr := m.IntrospectRefreshToken(tok, client)
 		return same(got, err, want, merr, h)
 	case Rotate:
 		tok := h.token(op.Tok)
@@ -285,8 +311,35 @@ func (h *Harness) apply(op Op) error {
 		return same(got, err, want, merr, h)
 	case Read:
 		return h.read(op)
+	case Restore:
+		return h.restore(op)
 	}
 	return fmt.Errorf("unknown op %T", op)
+}
+
+// restore moves the harness to a new DB restored from a snapshot of the
+// old one, through JSON if asked. Check then compares it with the model.
+func (h *Harness) restore(op Restore) error {
+	snap := h.DB.Snapshot()
+	if op.JSON {
+		b, err := json.Marshal(snap)
+		if err != nil {
+			return fmt.Errorf("the snapshot does not encode: %v", err)
+		}
+		snap = oauthdb.Snapshot{}
+		if err := json.Unmarshal(b, &snap); err != nil {
+			return fmt.Errorf("the snapshot does not decode: %v", err)
+		}
+	}
+	db, err := oauthdb.Open(h.opts...)
+	if err != nil {
+		return err
+	}
+	if err := db.Restore(snap); err != nil {
+		return fmt.Errorf("Restore refuses the DB's own snapshot: %v", err)
+	}
+	h.DB = db
+	return nil
 }
 
 func (h *Harness) accessRecord(tok string) (oauthdb.OAuthAccessToken, bool) {

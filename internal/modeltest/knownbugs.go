@@ -6,10 +6,14 @@ package modeltest
 const (
 	bugNULQuery      = "nul-query"
 	bugAncientExpiry = "ancient-expiry"
+	bugZeroCreatedAt = "zero-created-at"
+	bugEmptyMetadata = "empty-metadata"
 )
 
 // KnownBugs are the bugs not fixed yet.
 var KnownBugs = map[string]string{
 	bugAncientExpiry: "SweepExpired never deletes a row whose expiresAt is before year 1",
+	bugZeroCreatedAt: "an update stores a zero createdAt, which Restore then replaces with the clock's time",
+	bugEmptyMetadata: "a client's empty, non-nil metadata is stored as it is, and then its snapshot does not encode as JSON",
 	bugNULQuery:      "a lookup by a foreign key that holds NUL matches rows by prefix: key\\x00id finds the row id",
 }

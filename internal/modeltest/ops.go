@@ -35,8 +35,12 @@ type Delete struct {
 	ID    string
 }
 
-// Issue issues tokens.
-type Issue struct{ Req oauthdb.IssueRequest }
+// Issue issues tokens: by DB.IssueTokens, or if InTx by Tx.IssueTokens in a
+// transaction that commits whatever happens.
+type Issue struct {
+	Req  oauthdb.IssueRequest
+	InTx bool
+}
 
 // TokenRef names a presented token: the Idx-th access or refresh token the
 // test has seen (mod their number), or a literal string.
@@ -63,8 +67,14 @@ type Introspect struct {
 	Client string
 }
 
-// ValidateRefresh validates a refresh token.
-type ValidateRefresh struct{ Tok TokenRef }
+// ValidateRefresh validates a refresh token, or introspects it for a
+// client if Introspect: its own if Own, else Client.
+type ValidateRefresh struct {
+	Tok        TokenRef
+	Introspect bool
+	Own        bool
+	Client     string
+}
 
 // Rotate rotates a refresh token for a client (its own if Own).
 type Rotate struct {
@@ -104,6 +114,11 @@ type Read struct {
 	Key string
 }
 
+// Restore replaces the DB with one restored from its snapshot, encoded as
+// JSON and decoded if JSON is set.
+type Restore struct{ JSON bool }
+
+func (Restore) isOp()         {}
 func (Advance) isOp()         {}
 func (Insert[T]) isOp()       {}
 func (Update[T]) isOp()       {}

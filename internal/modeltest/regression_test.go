@@ -1,6 +1,7 @@
 package modeltest
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -86,5 +87,31 @@ func TestRegressionConsentReferenceNUL(t *testing.T) {
 		Consent{Do: "check", ClientID: "cid0", UserID: "u0", ReferenceID: "org0", Scopes: []string{"email"}},
 		Consent{Do: "revoke", ClientID: "cid0", UserID: "u0", ReferenceID: "org0"},
 		Read{Key: "org0"},
+	)...)
+}
+
+// Restore keeps every timestamp. An update stores the record as given, so a
+// zero createdAt is stored, and Restore's inserts then filled it from the
+// clock. Found by TestModel, seed 1, once Restore was among the operations.
+func TestRegressionRestoreKeepsCreatedAt(t *testing.T) {
+	replay(t, bugZeroCreatedAt, with(
+		Update[oauthdb.Session]{Ref: -1, Rec: oauthdb.Session{ID: "s0", Token: secretMark + "st0", UserID: "u0", ExpiresAt: Epoch.Add(time.Hour)}},
+		Update[oauthdb.OAuthAccessToken]{Ref: -1, Rec: oauthdb.OAuthAccessToken{ID: "a0", Token: refmodel.Hash("plain-0"),
+			ClientID: "cid0", ExpiresAt: Epoch.Add(time.Hour)}},
+		Advance{D: time.Minute},
+		Restore{},
+	)...)
+}
+
+// Empty metadata is no metadata. A client stored with empty, non-nil
+// metadata made its DB's snapshot fail to encode as JSON
+// (json.RawMessage("") is not JSON). Found by TestModel, seed 206.
+func TestRegressionEmptyMetadata(t *testing.T) {
+	replay(t, bugEmptyMetadata, with(
+		Insert[oauthdb.OAuthClient]{Rec: oauthdb.OAuthClient{ID: "c1", ClientID: "cid1", RedirectURIs: []string{"https://x/cb"},
+			Metadata: json.RawMessage("")}},
+		Update[oauthdb.OAuthClient]{Ref: -1, Rec: oauthdb.OAuthClient{ID: "c0", ClientID: "cid0", RedirectURIs: []string{"https://x/cb"},
+			UserID: "u0", Metadata: json.RawMessage{}}},
+		Restore{JSON: true},
 	)...)
 }

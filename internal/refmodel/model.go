@@ -141,6 +141,8 @@ func where[T any](table map[string]T, match func(T) bool) []T {
 
 // Records are stored as copies that share nothing with the caller.
 
+// cloneClient copies a client's slices. Empty metadata is no metadata: it
+// is stored as nil, the JSON null it stands for.
 func cloneClient(c oauthdb.OAuthClient) oauthdb.OAuthClient {
 	c.Scopes = slices.Clone(c.Scopes)
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
@@ -149,6 +151,9 @@ func cloneClient(c oauthdb.OAuthClient) oauthdb.OAuthClient {
 	c.ResponseTypes = slices.Clone(c.ResponseTypes)
 	c.Contacts = slices.Clone(c.Contacts)
 	c.Metadata = slices.Clone(c.Metadata)
+	if len(c.Metadata) == 0 {
+		c.Metadata = nil
+	}
 	return c
 }
 

@@ -90,6 +90,11 @@ func (m *Model) IntrospectAccessToken(token, caller string) (oauthdb.AccessToken
 
 // ValidateRefreshToken is oauthdb.DB.ValidateRefreshToken.
 func (m *Model) ValidateRefreshToken(token string) (oauthdb.RefreshTokenInfo, error) {
+	return m.IntrospectRefreshToken(token, "")
+}
+
+// IntrospectRefreshToken is oauthdb.DB.IntrospectRefreshToken.
+func (m *Model) IntrospectRefreshToken(token, caller string) (oauthdb.RefreshTokenInfo, error) {
 	if Malformed(token) {
 		return oauthdb.RefreshTokenInfo{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenMalformed)
 	}
@@ -97,6 +102,8 @@ func (m *Model) ValidateRefreshToken(token string) (oauthdb.RefreshTokenInfo, er
 	switch {
 	case !ok:
 		return oauthdb.RefreshTokenInfo{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenNotFound)
+	case caller != "" && t.ClientID != caller:
+		return oauthdb.RefreshTokenInfo{}, tokenFail(kindRefresh, "", oauthdb.ErrWrongClient)
 	case expired(t.ExpiresAt, m.now()):
 		return oauthdb.RefreshTokenInfo{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenExpired)
 	case !t.Revoked.IsZero():
@@ -221,6 +228,7 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 		m.RefreshTokens[t.ID] = t
 		return oauthdb.IssuedTokens{}, err
 	}
+	out.Previous = revoked
 	return out, nil
 }
 
