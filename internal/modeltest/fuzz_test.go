@@ -68,6 +68,7 @@ func FuzzTokenValidation(f *testing.F) {
 		lit := TokenRef{List: refLiteral, Lit: tok}
 		ops := []Op{
 			Validate{Tok: lit}, ValidateRefresh{Tok: lit},
+			ValidateRefresh{Tok: lit, Introspect: true, Own: true}, ValidateRefresh{Tok: lit, Introspect: true, Client: "cid0"},
 			Introspect{Tok: lit, Own: true}, Introspect{Tok: lit, Client: "cid1"},
 			Rotate{Tok: lit, Client: "cid0"}, Rotate{Tok: lit, Own: true, Scopes: []string{"openid"}},
 			RevokeAccess{Tok: lit}, RevokeRefresh{Tok: lit},
@@ -136,7 +137,7 @@ func FuzzInsertRecord(f *testing.F) {
 		case 5:
 			op = pickWrite(update, oauthdb.OAuthConsent{ID: s1, ClientID: s2, UserID: s3, ReferenceID: s4, Scopes: scopes})
 		default:
-			op = Insert[oauthdb.Verification]{Rec: oauthdb.Verification{ID: s1, Identifier: s2, Value: s3, ExpiresAt: at(t1)}}
+			op = pickWrite(update, oauthdb.Verification{ID: s1, Identifier: s2, Value: s3, ExpiresAt: at(t1)})
 		}
 		if err := h.Apply(op); err != nil {
 			t.Fatalf("%s: %v", Format(op), err)

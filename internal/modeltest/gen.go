@@ -300,6 +300,10 @@ func (g *Gen) Op(h *Harness) Op {
 		if !g.chance(5) {
 			v.Value = `{"type":"authorization_code"}`
 		}
+		if g.chance(30) {
+			v.CreatedAt = g.createdAt(now)
+			return Update[oauthdb.Verification]{Ref: g.ref(), Rec: v}
+		}
 		return Insert[oauthdb.Verification]{Rec: v}
 	case p < 40:
 		tables := []string{oauthdb.TableUser, oauthdb.TableSession, oauthdb.TableSession, oauthdb.TableOAuthClient,
@@ -326,6 +330,9 @@ func (g *Gen) Op(h *Harness) Op {
 	case p < 76:
 		return RevokeAccess{Tok: g.tokenRef(refAccess)}
 	case p < 78:
+		if g.chance(25) {
+			return RevokeRefreshByID{Ref: g.ref(), ID: oneOf(g, "r0", "nope", "")}
+		}
 		return RevokeRefresh{Tok: g.tokenRef(refRefresh)}
 	case p < 82:
 		switch g.n(4) {

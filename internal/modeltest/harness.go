@@ -217,6 +217,9 @@ func (h *Harness) apply(op Op) error {
 	case Update[oauthdb.OAuthConsent]:
 		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.Consents)), op.Ref, op.Rec.ID)
 		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateConsent(op.Rec) }), m.UpdateConsent(op.Rec), h)
+	case Update[oauthdb.Verification]:
+		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.Verifications)), op.Ref, op.Rec.ID)
+		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateVerification(op.Rec) }), m.UpdateVerification(op.Rec), h)
 	case Delete:
 		return h.delete(op)
 	case Issue:
@@ -284,6 +287,16 @@ func (h *Harness) apply(op Op) error {
 		tok := h.token(op.Tok)
 		got, err := db.RevokeRefreshToken(tok)
 		want, merr := m.RevokeRefreshToken(tok)
+		return same(got, err, want, merr, h)
+	case RevokeRefreshByID:
+		id := rowID(slices.Sorted(mapKeys(m.RefreshTokens)), op.Ref, op.ID)
+		var got int
+		var err error
+		db.Update(func(tx *oauthdb.Tx) error {
+			got, err = tx.RevokeRefreshTokenByID(id)
+			return nil
+		})
+		want, merr := m.RevokeRefreshTokenByID(id)
 		return same(got, err, want, merr, h)
 	case RevokeBy:
 		var got, want int

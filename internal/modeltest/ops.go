@@ -84,10 +84,16 @@ type Rotate struct {
 	Scopes []string
 }
 
-// RevokeAccess and RevokeRefresh revoke a token by its plaintext.
+// RevokeAccess and RevokeRefresh revoke a token by its plaintext;
+// RevokeRefreshByID revokes a refresh token by its record ID (the Ref-th,
+// or ID if Ref < 0) in a transaction that commits whatever happens.
 type (
-	RevokeAccess  struct{ Tok TokenRef }
-	RevokeRefresh struct{ Tok TokenRef }
+	RevokeAccess      struct{ Tok TokenRef }
+	RevokeRefresh     struct{ Tok TokenRef }
+	RevokeRefreshByID struct {
+		Ref int
+		ID  string
+	}
 )
 
 // RevokeBy revokes by session, user, client or client and user.
@@ -118,22 +124,23 @@ type Read struct {
 // JSON and decoded if JSON is set.
 type Restore struct{ JSON bool }
 
-func (Restore) isOp()         {}
-func (Advance) isOp()         {}
-func (Insert[T]) isOp()       {}
-func (Update[T]) isOp()       {}
-func (Delete) isOp()          {}
-func (Issue) isOp()           {}
-func (Validate) isOp()        {}
-func (Introspect) isOp()      {}
-func (ValidateRefresh) isOp() {}
-func (Rotate) isOp()          {}
-func (RevokeAccess) isOp()    {}
-func (RevokeRefresh) isOp()   {}
-func (RevokeBy) isOp()        {}
-func (Consent) isOp()         {}
-func (Sweep) isOp()           {}
-func (Read) isOp()            {}
+func (Restore) isOp()           {}
+func (Advance) isOp()           {}
+func (Insert[T]) isOp()         {}
+func (Update[T]) isOp()         {}
+func (Delete) isOp()            {}
+func (Issue) isOp()             {}
+func (Validate) isOp()          {}
+func (Introspect) isOp()        {}
+func (ValidateRefresh) isOp()   {}
+func (Rotate) isOp()            {}
+func (RevokeAccess) isOp()      {}
+func (RevokeRefresh) isOp()     {}
+func (RevokeRefreshByID) isOp() {}
+func (RevokeBy) isOp()          {}
+func (Consent) isOp()           {}
+func (Sweep) isOp()             {}
+func (Read) isOp()              {}
 
 // Format prints an op as Go-like text that shows every byte of its strings
 // and times in UTC, for failure reports.

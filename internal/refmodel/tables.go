@@ -381,16 +381,30 @@ func (m *Model) DeleteConsent(id string) error {
 
 // ---- verification ----
 
+func (m *Model) verificationChecks(v oauthdb.Verification, insert bool) error {
+	_, exists := m.Verifications[v.ID]
+	other, taken := m.verificationByIdentifier(v.Identifier)
+	return first(oauthdb.TableVerification,
+		check{validVerification(v), "", oauthdb.ErrInvalid},
+		idCheck(exists, insert),
+		check{!taken || other.ID == v.ID, "identifier", oauthdb.ErrConflict},
+	)
+}
+
 // InsertVerification stores a new verification.
 func (m *Model) InsertVerification(v oauthdb.Verification) error {
 	m.stamp(&v.CreatedAt, &v.UpdatedAt)
-	_, exists := m.Verifications[v.ID]
-	other, taken := m.verificationByIdentifier(v.Identifier)
-	if err := first(oauthdb.TableVerification,
-		check{validVerification(v), "", oauthdb.ErrInvalid},
-		idCheck(exists, true),
-		check{!taken || other.ID == v.ID, "identifier", oauthdb.ErrConflict},
-	); err != nil {
+	if err := m.verificationChecks(v, true); err != nil {
+		return err
+	}
+	m.Verifications[v.ID] = v
+	return nil
+}
+
+// UpdateVerification replaces the verification with v.ID.
+func (m *Model) UpdateVerification(v oauthdb.Verification) error {
+	v.UpdatedAt = m.now()
+	if err := m.verificationChecks(v, false); err != nil {
 		return err
 	}
 	m.Verifications[v.ID] = v

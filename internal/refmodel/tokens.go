@@ -289,6 +289,16 @@ func (m *Model) RevokeRefreshToken(token string) (int, error) {
 	return m.revoke(none, func(r oauthdb.OAuthRefreshToken) bool { return r.ID == t.ID }), nil
 }
 
+// RevokeRefreshTokenByID is oauthdb.Tx.RevokeRefreshTokenByID:
+// RevokeRefreshToken for a token known by its record ID, which must exist.
+func (m *Model) RevokeRefreshTokenByID(id string) (int, error) {
+	if _, ok := m.RefreshTokens[id]; !ok {
+		return 0, fail(oauthdb.TableOAuthRefreshToken, "id", oauthdb.ErrNotFound)
+	}
+	none := func(oauthdb.OAuthAccessToken) bool { return false }
+	return m.revoke(none, func(r oauthdb.OAuthRefreshToken) bool { return r.ID == id }), nil
+}
+
 // RevokeSession revokes every token of a session.
 func (m *Model) RevokeSession(sessionID string) (int, error) {
 	return m.revoke(
