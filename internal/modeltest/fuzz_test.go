@@ -3,6 +3,7 @@ package modeltest
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -179,6 +180,9 @@ func FuzzInsertRecord(f *testing.F) {
 // pickWrite returns an insert of rec, or an update of the row with its ID.
 func pickWrite[T any](update bool, rec T) Op {
 	if update {
+		if created := reflect.ValueOf(&rec).Elem().FieldByName("CreatedAt"); created.IsZero() && avoid()[bugZeroCreatedAt] {
+			created.Set(reflect.ValueOf(Epoch))
+		}
 		return Update[T]{Ref: -1, Rec: rec}
 	}
 	return Insert[T]{Rec: rec}

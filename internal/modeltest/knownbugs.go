@@ -13,7 +13,7 @@ const (
 // KnownBugs are the bugs not fixed yet.
 var KnownBugs = map[string]string{
 	bugAncientExpiry: "SweepExpired never deletes a row whose expiresAt is before year 1",
-	bugZeroCreatedAt: "an update stores a zero createdAt, which Restore then replaces with the clock's time",
+	bugZeroCreatedAt: "an update given a zero createdAt stores it, though createdAt is required (and Restore then refills it from the clock)",
 	bugEmptyMetadata: "a client's empty, non-nil metadata is stored as it is, and then its snapshot does not encode as JSON",
 	bugNULQuery:      "a lookup by a foreign key that holds NUL matches rows by prefix: key\\x00id finds the row id",
 }

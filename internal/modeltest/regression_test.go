@@ -90,10 +90,12 @@ func TestRegressionConsentReferenceNUL(t *testing.T) {
 	)...)
 }
 
-// Restore keeps every timestamp. An update stores the record as given, so a
-// zero createdAt is stored, and Restore's inserts then filled it from the
-// clock. Found by TestModel, seed 1, once Restore was among the operations.
-func TestRegressionRestoreKeepsCreatedAt(t *testing.T) {
+// createdAt is required: an update given a zero one keeps the stored one,
+// as an insert given a zero one fills it. The update stored the zero
+// createdAt, and Restore's inserts then filled it from the clock, so a
+// snapshot did not restore as it was. Found by TestModel, seed 1, once
+// Restore was among the operations.
+func TestRegressionUpdateKeepsCreatedAt(t *testing.T) {
 	replay(t, bugZeroCreatedAt, with(
 		Update[oauthdb.Session]{Ref: -1, Rec: oauthdb.Session{ID: "s0", Token: secretMark + "st0", UserID: "u0", ExpiresAt: Epoch.Add(time.Hour)}},
 		Update[oauthdb.OAuthAccessToken]{Ref: -1, Rec: oauthdb.OAuthAccessToken{ID: "a0", Token: refmodel.Hash("plain-0"),

@@ -8,8 +8,8 @@ import (
 )
 
 // Plain writes, one table at a time. Insert fills a zero createdAt (and
-// updatedAt) from the clock; Update sets updatedAt. Tokens have no
-// updatedAt and are stored as given by Update.
+// updatedAt) from the clock; Update keeps the stored createdAt if given a
+// zero one, and sets updatedAt. Tokens have no updatedAt.
 
 func (m *Model) stamp(created, updated *time.Time) {
 	now := m.now()
@@ -18,6 +18,14 @@ func (m *Model) stamp(created, updated *time.Time) {
 	}
 	if updated != nil && updated.IsZero() {
 		*updated = now
+	}
+}
+
+// keepCreatedAt gives an update with a zero createdAt the stored one:
+// createdAt is required, and an update does not create.
+func keepCreatedAt(created *time.Time, stored time.Time) {
+	if created.IsZero() {
+		*created = stored
 	}
 }
 
@@ -54,6 +62,7 @@ func (m *Model) InsertUser(u oauthdb.User) error {
 
 // UpdateUser replaces the user with u.ID.
 func (m *Model) UpdateUser(u oauthdb.User) error {
+	keepCreatedAt(&u.CreatedAt, m.Users[u.ID].CreatedAt)
 	u.UpdatedAt = m.now()
 	if err := m.userChecks(u, false); err != nil {
 		return err
@@ -117,6 +126,7 @@ func (m *Model) InsertSession(s oauthdb.Session) error {
 
 // UpdateSession replaces the session with s.ID.
 func (m *Model) UpdateSession(s oauthdb.Session) error {
+	keepCreatedAt(&s.CreatedAt, m.Sessions[s.ID].CreatedAt)
 	s.UpdatedAt = m.now()
 	if err := m.sessionChecks(s, false); err != nil {
 		return err
@@ -199,6 +209,7 @@ func (m *Model) InsertClient(c oauthdb.OAuthClient) error {
 // UpdateClient replaces the client with c.ID; its clientId cannot change
 // while tokens or consents refer to it.
 func (m *Model) UpdateClient(c oauthdb.OAuthClient) error {
+	keepCreatedAt(&c.CreatedAt, m.Clients[c.ID].CreatedAt)
 	c.UpdatedAt = m.now()
 	if err := m.clientChecks(c, false); err != nil {
 		return err
@@ -261,6 +272,7 @@ func (m *Model) InsertAccessToken(t oauthdb.OAuthAccessToken) error {
 
 // UpdateAccessToken replaces the access token with t.ID.
 func (m *Model) UpdateAccessToken(t oauthdb.OAuthAccessToken) error {
+	keepCreatedAt(&t.CreatedAt, m.AccessTokens[t.ID].CreatedAt)
 	if err := m.accessChecks(t, false); err != nil {
 		return err
 	}
@@ -306,6 +318,7 @@ func (m *Model) InsertRefreshToken(t oauthdb.OAuthRefreshToken) error {
 
 // UpdateRefreshToken replaces the refresh token with t.ID.
 func (m *Model) UpdateRefreshToken(t oauthdb.OAuthRefreshToken) error {
+	keepCreatedAt(&t.CreatedAt, m.RefreshTokens[t.ID].CreatedAt)
 	if err := m.refreshChecks(t, false); err != nil {
 		return err
 	}
@@ -361,6 +374,7 @@ func (m *Model) InsertConsent(c oauthdb.OAuthConsent) error {
 
 // UpdateConsent replaces the consent with c.ID.
 func (m *Model) UpdateConsent(c oauthdb.OAuthConsent) error {
+	keepCreatedAt(&c.CreatedAt, m.Consents[c.ID].CreatedAt)
 	c.UpdatedAt = m.now()
 	if err := m.consentChecks(c, false); err != nil {
 		return err
@@ -403,6 +417,7 @@ func (m *Model) InsertVerification(v oauthdb.Verification) error {
 
 // UpdateVerification replaces the verification with v.ID.
 func (m *Model) UpdateVerification(v oauthdb.Verification) error {
+	keepCreatedAt(&v.CreatedAt, m.Verifications[v.ID].CreatedAt)
 	v.UpdatedAt = m.now()
 	if err := m.verificationChecks(v, false); err != nil {
 		return err
