@@ -190,59 +190,6 @@ func pickWrite[T any](update bool, rec T) Op {
 
 // write does a write op in tx.
 func write(tx *oauthdb.Tx, op Op) error {
-	var err error
-	switch op := op.(type) {
-	case Insert[oauthdb.User]:
-		err = tx.InsertUser(op.Rec)
-	case Update[oauthdb.User]:
-		err = tx.UpdateUser(op.Rec)
-	case Insert[oauthdb.Session]:
-		err = tx.InsertSession(op.Rec)
-	case Update[oauthdb.Session]:
-		err = tx.UpdateSession(op.Rec)
-	case Insert[oauthdb.OAuthClient]:
-		err = tx.InsertClient(op.Rec)
-	case Update[oauthdb.OAuthClient]:
-		err = tx.UpdateClient(op.Rec)
-	case Insert[oauthdb.OAuthAccessToken]:
-		err = tx.InsertAccessToken(op.Rec)
-	case Update[oauthdb.OAuthAccessToken]:
-		err = tx.UpdateAccessToken(op.Rec)
-	case Insert[oauthdb.OAuthRefreshToken]:
-		err = tx.InsertRefreshToken(op.Rec)
-	case Update[oauthdb.OAuthRefreshToken]:
-		err = tx.UpdateRefreshToken(op.Rec)
-	case Insert[oauthdb.OAuthConsent]:
-		err = tx.InsertConsent(op.Rec)
-	case Update[oauthdb.OAuthConsent]:
-		err = tx.UpdateConsent(op.Rec)
-	case Insert[oauthdb.Verification]:
-		err = tx.InsertVerification(op.Rec)
-	}
-	return err
-}
-
-// FuzzOps turns bytes into a sequence of operations, by the same generator
-// as TestModel, and runs it against the model.
-func FuzzOps(f *testing.F) {
-	for seed := range uint64(8) {
-		src := NewRandSource(seed)
-		b := make([]byte, 400)
-		for i := range b {
-			b[i] = byte(src.Intn(256))
-		}
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		lenient := len(data) > 0 && data[0]&1 == 1
-		g := &Gen{Src: &ByteSource{B: data}, Avoid: avoid()}
-		r, fail := Generate(11, lenient, g, 300, nil)
-		if fail != nil {
-			small, sf := r.Shrink()
-			if sf == nil {
-				t.Fatalf("%v\n(did not replay)\n%s", fail, r)
-			}
-			t.Fatalf("%v\n\nshrunk to %s", sf, small)
-		}
-	})
+	w, _ := resolve(refmodel.New(refmodel.Config{}), op)
+	return w.db(tx)
 }

@@ -349,8 +349,10 @@ func (g *Gen) Op(h *Harness) Op {
 		return Consent{Do: oneOf(g, "grant", "grant", "check", "check", "revoke", "list"),
 			ClientID: g.clientID(m, true), UserID: g.optional(func() string { return g.userID(m, true) }),
 			ReferenceID: g.reference(m), Scopes: g.scopes()}
-	case p < 93:
+	case p < 92:
 		return Sweep{Limit: oneOf(g, -1, 0, 1, 2, 3, 100)}
+	case p < 93:
+		return g.batch(h)
 	case p < 94:
 		return Restore{JSON: g.chance(50)}
 	default:
@@ -392,6 +394,19 @@ func (g *Gen) createdAt(now time.Time) time.Time {
 		return now.Add(-time.Hour)
 	}
 	return time.Time{}
+}
+
+// batch is a few writes in one transaction, which aborts sometimes.
+func (g *Gen) batch(h *Harness) Batch {
+	b := Batch{Abort: g.chance(30)}
+	n := 2 + g.n(3)
+	for try := 0; len(b.Ops) < n && try < 20; try++ {
+		op := g.Op(h)
+		if _, ok := resolve(h.Model, op); ok {
+			b.Ops = append(b.Ops, op)
+		}
+	}
+	return b
 }
 
 func (g *Gen) ref() int {

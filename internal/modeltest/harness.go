@@ -181,47 +181,17 @@ func (h *Harness) apply(op Op) error {
 		}
 	}
 	db, m := h.DB, h.Model
+	if _, ok := resolve(m, op); ok {
+		// Committed even when the write fails: a failed write must leave
+		// no trace.
+		return h.batch([]Op{op}, false)
+	}
 	switch op := op.(type) {
 	case Advance:
 		h.Clock.Advance(op.D)
 		return nil
-	case Insert[oauthdb.User]:
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertUser(op.Rec) }), m.InsertUser(op.Rec), h)
-	case Insert[oauthdb.Session]:
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertSession(op.Rec) }), m.InsertSession(op.Rec), h)
-	case Insert[oauthdb.OAuthClient]:
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertClient(op.Rec) }), m.InsertClient(op.Rec), h)
-	case Insert[oauthdb.OAuthAccessToken]:
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertAccessToken(op.Rec) }), m.InsertAccessToken(op.Rec), h)
-	case Insert[oauthdb.OAuthRefreshToken]:
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertRefreshToken(op.Rec) }), m.InsertRefreshToken(op.Rec), h)
-	case Insert[oauthdb.OAuthConsent]:
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertConsent(op.Rec) }), m.InsertConsent(op.Rec), h)
-	case Insert[oauthdb.Verification]:
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.InsertVerification(op.Rec) }), m.InsertVerification(op.Rec), h)
-	case Update[oauthdb.User]:
-		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.Users)), op.Ref, op.Rec.ID)
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateUser(op.Rec) }), m.UpdateUser(op.Rec), h)
-	case Update[oauthdb.Session]:
-		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.Sessions)), op.Ref, op.Rec.ID)
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateSession(op.Rec) }), m.UpdateSession(op.Rec), h)
-	case Update[oauthdb.OAuthClient]:
-		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.Clients)), op.Ref, op.Rec.ID)
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateClient(op.Rec) }), m.UpdateClient(op.Rec), h)
-	case Update[oauthdb.OAuthAccessToken]:
-		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.AccessTokens)), op.Ref, op.Rec.ID)
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateAccessToken(op.Rec) }), m.UpdateAccessToken(op.Rec), h)
-	case Update[oauthdb.OAuthRefreshToken]:
-		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.RefreshTokens)), op.Ref, op.Rec.ID)
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateRefreshToken(op.Rec) }), m.UpdateRefreshToken(op.Rec), h)
-	case Update[oauthdb.OAuthConsent]:
-		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.Consents)), op.Ref, op.Rec.ID)
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateConsent(op.Rec) }), m.UpdateConsent(op.Rec), h)
-	case Update[oauthdb.Verification]:
-		op.Rec.ID = rowID(slices.Sorted(mapKeys(m.Verifications)), op.Ref, op.Rec.ID)
-		return sameErr(update(db, func(tx *oauthdb.Tx) error { return tx.UpdateVerification(op.Rec) }), m.UpdateVerification(op.Rec), h)
-	case Delete:
-		return h.delete(op)
+	case Batch:
+		return h.batch(op.Ops, op.Abort)
 	case Issue:
 		var got oauthdb.IssuedTokens
 		var err error
@@ -360,8 +330,6 @@ func (h *Harness) accessRecord(tok string) (oauthdb.OAuthAccessToken, bool) {
 	return t, err == nil
 }
 
-func update(db *oauthdb.DB, fn func(tx *oauthdb.Tx) error) error { return db.Update(fn) }
-
 func mapKeys[T any](m map[string]T) func(func(string) bool) {
 	return func(yield func(string) bool) {
 		for k := range m {
@@ -393,44 +361,6 @@ func (h *Harness) issued(got oauthdb.IssuedTokens, err error, want oauthdb.Issue
 		}
 	}
 	return nil
-}
-
-func (h *Harness) delete(op Delete) error {
-	db, m := h.DB, h.Model
-	var err, merr error
-	switch op.Table {
-	case oauthdb.TableUser:
-		id := rowID(slices.Sorted(mapKeys(m.Users)), op.Ref, op.ID)
-		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteUser(id) })
-		merr = m.DeleteUser(id)
-	case oauthdb.TableSession:
-		id := rowID(slices.Sorted(mapKeys(m.Sessions)), op.Ref, op.ID)
-		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteSession(id) })
-		merr = m.DeleteSession(id)
-	case oauthdb.TableOAuthClient:
-		id := rowID(slices.Sorted(mapKeys(m.Clients)), op.Ref, op.ID)
-		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteClient(id) })
-		merr = m.DeleteClient(id)
-	case oauthdb.TableOAuthAccessToken:
-		id := rowID(slices.Sorted(mapKeys(m.AccessTokens)), op.Ref, op.ID)
-		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteAccessToken(id) })
-		merr = m.DeleteAccessToken(id)
-	case oauthdb.TableOAuthRefreshToken:
-		id := rowID(slices.Sorted(mapKeys(m.RefreshTokens)), op.Ref, op.ID)
-		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteRefreshToken(id) })
-		merr = m.DeleteRefreshToken(id)
-	case oauthdb.TableOAuthConsent:
-		id := rowID(slices.Sorted(mapKeys(m.Consents)), op.Ref, op.ID)
-		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteConsent(id) })
-		merr = m.DeleteConsent(id)
-	case oauthdb.TableVerification:
-		id := rowID(slices.Sorted(mapKeys(m.Verifications)), op.Ref, op.ID)
-		err = update(db, func(tx *oauthdb.Tx) error { return tx.DeleteVerification(id) })
-		merr = m.DeleteVerification(id)
-	default:
-		return fmt.Errorf("delete: unknown table %q", op.Table)
-	}
-	return sameErr(err, merr, h)
 }
 
 func (h *Harness) consent(op Consent) error {

@@ -35,6 +35,15 @@ type Delete struct {
 	ID    string
 }
 
+// Batch runs inserts, updates and deletes in one transaction, which
+// commits unless Abort.
+type Batch struct {
+	Ops   []Op
+	Abort bool
+}
+
+func (Batch) isOp() {}
+
 // Issue issues tokens: by DB.IssueTokens, or if InTx by Tx.IssueTokens in a
 // transaction that commits whatever happens.
 type Issue struct {
@@ -167,6 +176,8 @@ func format(b *strings.Builder, v reflect.Value) {
 		return
 	}
 	switch v.Kind() {
+	case reflect.Interface:
+		format(b, v.Elem())
 	case reflect.String:
 		fmt.Fprintf(b, "%q", v.String())
 	case reflect.Struct:

@@ -27,6 +27,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -82,6 +83,19 @@ func New(cfg Config) *Model {
 		Consents:      map[string]oauthdb.OAuthConsent{},
 		Verifications: map[string]oauthdb.Verification{},
 	}
+}
+
+// Clone returns a copy of the model that shares nothing it could change.
+func (m *Model) Clone() *Model {
+	c := New(m.cfg)
+	c.Users = maps.Clone(m.Users)
+	c.Sessions = maps.Clone(m.Sessions)
+	c.Clients = maps.Clone(m.Clients)
+	c.AccessTokens = maps.Clone(m.AccessTokens)
+	c.RefreshTokens = maps.Clone(m.RefreshTokens)
+	c.Consents = maps.Clone(m.Consents)
+	c.Verifications = maps.Clone(m.Verifications)
+	return c
 }
 
 func (m *Model) now() time.Time { return m.cfg.Now() }
