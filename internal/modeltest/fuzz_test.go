@@ -49,6 +49,9 @@ func FuzzTokenValidation(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, tok string, which uint8) {
 		h := seeded(t)
+		if want := refmodel.Hash(tok); h.DB.Hash(tok) != want || oauthdb.HashToken(tok) != want {
+			t.Fatalf("hash of %q: DB.Hash %q, HashToken %q, want %q", tok, h.DB.Hash(tok), oauthdb.HashToken(tok), want)
+		}
 		issued := slices.Contains(h.access, tok) || slices.Contains(h.refresh, tok)
 		_, err := h.DB.ValidateAccessToken(tok)
 		_, rerr := h.DB.ValidateRefreshToken(tok)
