@@ -229,7 +229,8 @@ func (tx *Tx) Verifications() iter.Seq[Verification] { return values(verificatio
 // fails with ErrNotFound if there is none; both fail with ErrForeignKey for a
 // foreign key that names no record and with ErrInvalid for a missing
 // required field. Insert fills a zero CreatedAt and UpdatedAt from the DB's
-// clock; Update sets UpdatedAt to it. Delete removes a record and carries
+// clock; Update sets UpdatedAt to it and keeps the stored CreatedAt when
+// given a zero one. Delete removes a record and carries
 // out the delete actions: deleting a user or a client deletes what belongs
 // to it, deleting a refresh token deletes its access tokens, and deleting a
 // session clears sessionId on its tokens. A failed write changes nothing.
@@ -244,7 +245,7 @@ func (tx *Tx) InsertUser(u User) error {
 // UpdateUser replaces the user with u.ID.
 func (tx *Tx) UpdateUser(u User) error {
 	u.UpdatedAt = tx.db.cfg.now()
-	return users.Update(tx.st, &u)
+	return update(tx, users, &u, func(u *User) *time.Time { return &u.CreatedAt })
 }
 
 // DeleteUser deletes a user with their sessions, clients, tokens and
@@ -260,7 +261,7 @@ func (tx *Tx) InsertSession(s Session) error {
 // UpdateSession replaces the session with s.ID.
 func (tx *Tx) UpdateSession(s Session) error {
 	s.UpdatedAt = tx.db.cfg.now()
-	return sessions.Update(tx.st, &s)
+	return update(tx, sessions, &s, func(s *Session) *time.Time { return &s.CreatedAt })
 }
 
 // DeleteSession deletes a session; its tokens stay, with sessionId cleared.
@@ -279,7 +280,7 @@ func (tx *Tx) InsertClient(c OAuthClient) error {
 func (tx *Tx) UpdateClient(c OAuthClient) error {
 	c.UpdatedAt = tx.db.cfg.now()
 	c.clone()
-	return clients.Update(tx.st, &c)
+	return update(tx, clients, &c, func(c *OAuthClient) *time.Time { return &c.CreatedAt })
 }
 
 // DeleteClient deletes a client with its tokens and consents.
@@ -296,7 +297,7 @@ func (tx *Tx) InsertAccessToken(t OAuthAccessToken) error {
 // UpdateAccessToken replaces the access token with t.ID.
 func (tx *Tx) UpdateAccessToken(t OAuthAccessToken) error {
 	t.Scopes = slices.Clone(t.Scopes)
-	return accessTokens.Update(tx.st, &t)
+	return update(tx, accessTokens, &t, func(t *OAuthAccessToken) *time.Time { return &t.CreatedAt })
 }
 
 // DeleteAccessToken deletes an access token.
@@ -313,7 +314,7 @@ func (tx *Tx) InsertRefreshToken(t OAuthRefreshToken) error {
 // UpdateRefreshToken replaces the refresh token with t.ID.
 func (tx *Tx) UpdateRefreshToken(t OAuthRefreshToken) error {
 	t.Scopes = slices.Clone(t.Scopes)
-	return refreshTokens.Update(tx.st, &t)
+	return update(tx, refreshTokens, &t, func(t *OAuthRefreshToken) *time.Time { return &t.CreatedAt })
 }
 
 // DeleteRefreshToken deletes a refresh token with the access tokens issued
@@ -331,7 +332,7 @@ func (tx *Tx) InsertConsent(c OAuthConsent) error {
 func (tx *Tx) UpdateConsent(c OAuthConsent) error {
 	c.UpdatedAt = tx.db.cfg.now()
 	c.Scopes = slices.Clone(c.Scopes)
-	return consents.Update(tx.st, &c)
+	return update(tx, consents, &c, func(c *OAuthConsent) *time.Time { return &c.CreatedAt })
 }
 
 // DeleteConsent deletes a consent.
@@ -346,11 +347,23 @@ func (tx *Tx) InsertVerification(v Verification) error {
 // UpdateVerification replaces the verification with v.ID.
 func (tx *Tx) UpdateVerification(v Verification) error {
 	v.UpdatedAt = tx.db.cfg.now()
-	return verifications.Update(tx.st, &v)
+	return update(tx, verifications, &v, func(v *Verification) *time.Time { return &v.CreatedAt })
 }
 
 // DeleteVerification deletes a verification.
 func (tx *Tx) DeleteVerification(id string) error { return verifications.Delete(tx.st, id) }
+
+// update replaces the stored record with rec's ID, keeping the stored
+// createdAt when rec has none: a record's creation time is not an update's
+// to erase.
+func update[T any](tx *Tx, t *store.Table[T], rec *T, createdAt func(*T) *time.Time) error {
+	if c := createdAt(rec); c.IsZero() {
+		if old, ok := t.Get(tx.st, t.Key(rec)); ok {
+			*c = *createdAt(old)
+		}
+	}
+	return t.Update(tx.st, rec)
+}
 
 func stamp(tx *Tx, created, updated *time.Time) {
 	now := tx.db.cfg.now()
@@ -371,4 +384,7 @@ func (c *OAuthClient) clone() {
 	c.ResponseTypes = slices.Clone(c.ResponseTypes)
 	c.Contacts = slices.Clone(c.Contacts)
 	c.Metadata = slices.Clone(c.Metadata)
+	if len(c.Metadata) == 0 {
+		c.Metadata = nil // empty is absent: an empty RawMessage would not encode
+	}
 }

@@ -74,7 +74,7 @@ func sweep[T any](tx *Tx, t *store.Table[T], byExpiry *store.Index[T, time.Time]
 		return 0, nil
 	}
 	var doomed []*T
-	for rec := range byExpiry.LowerBound(tx.st, time.Time{}) {
+	for rec := range byExpiry.All(tx.st) {
 		if expiry(rec).After(now) || len(doomed) == limit {
 			break
 		}

@@ -684,3 +684,48 @@ func view(t *testing.T, db *oauthdb.DB, fn func(tx *oauthdb.Tx)) {
 		t.Fatal(err)
 	}
 }
+
+// A key with a NUL byte matches nothing: it must not run into the
+// terminator and match a longer key by prefix.
+func TestLookupWithNULMatchesNothing(t *testing.T) {
+	db := openDB(t)
+	seed(t, db)
+	view(t, db, func(tx *oauthdb.Tx) {
+		if _, err := tx.User("u1\x00"); !errors.Is(err, oauthdb.ErrNotFound) {
+			t.Errorf("User(u1 NUL) = %v, want ErrNotFound", err)
+		}
+		s1, _ := tx.Session("s1")
+		s1.ID = "s1\x00at1"
+		if got := ids(tx.SessionAccessTokens(s1), accessID); len(got) != 0 {
+			t.Errorf("tokens of session \"s1\\x00at1\" = %v, want none", got)
+		}
+	})
+	if n, err := db.RevokeSession("s1\x00at1"); n != 0 || err != nil {
+		t.Errorf("RevokeSession(s1 NUL at1) = %d, %v; want nothing revoked", n, err)
+	}
+}
+
+func TestUpdateKeepsCreatedAt(t *testing.T) {
+	db := openDB(t)
+	seed(t, db)
+	update(t, db, func(tx *oauthdb.Tx) error {
+		u, _ := tx.User("u1")
+		u.CreatedAt = time.Time{}
+		return tx.UpdateUser(u)
+	})
+	view(t, db, func(tx *oauthdb.Tx) {
+		if u, _ := tx.User("u1"); !u.CreatedAt.Equal(t0) {
+			t.Errorf("createdAt after an update without one = %v, want %v", u.CreatedAt, t0)
+		}
+	})
+}
+
+func TestEmptyMetadataIsAbsent(t *testing.T) {
+	db := openDB(t)
+	update(t, db, func(tx *oauthdb.Tx) error {
+		return tx.InsertClient(oauthdb.OAuthClient{ID: "c1", ClientID: "cid-1", RedirectURIs: []string{"https://x/cb"}, Metadata: json.RawMessage{}})
+	})
+	if _, err := json.Marshal(db.Snapshot()); err != nil {
+		t.Errorf("a client with empty metadata does not encode: %v", err)
+	}
+}

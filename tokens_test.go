@@ -774,3 +774,16 @@ func TestHashAndLifetimes(t *testing.T) {
 		t.Errorf("TokenLifetimes = %v, %v", a, r)
 	}
 }
+
+// The sweep starts at the start of the expiry index, not at some earliest
+// time it assumes.
+func TestSweepAncientExpiry(t *testing.T) {
+	db, _ := world(t)
+	update(t, db, func(tx *oauthdb.Tx) error {
+		return tx.InsertAccessToken(oauthdb.OAuthAccessToken{ID: "old", Token: oauthdb.HashToken("old"), ClientID: "cid-2",
+			ExpiresAt: time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC)})
+	})
+	if res, err := db.SweepExpired(10); err != nil || res.AccessTokens != 1 {
+		t.Errorf("SweepExpired = %+v, %v; want the ancient token swept", res, err)
+	}
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"iter"
 	"time"
@@ -25,6 +26,9 @@ type Index[T, Q any] struct {
 	key      func(rec *T, dst []byte) ([]byte, bool)
 	query    func(q Q, dst []byte) []byte
 	value    func(rec *T) string // string indexes only: the indexed field
+	// valid reports whether a query value can match at all: a string with a
+	// NUL byte cannot, and must not be let run into the key's terminator.
+	valid func(q Q) bool
 }
 
 // NewIndex adds an index named name to t. key appends the key of a record
@@ -55,6 +59,7 @@ func StringIndex[T any](t *Table[T], field string, get func(rec *T) string) *Ind
 		},
 		func(q string, dst []byte) []byte { return AppendString(dst, q) })
 	ix.value = get
+	ix.valid = ValidKeyString
 	return ix
 }
 
@@ -90,6 +95,9 @@ func (ix *Index[T, Q]) Name() string { return ix.name }
 
 // First returns the first record whose key matches q, in key order.
 func (ix *Index[T, Q]) First(tx *Txn, q Q) (*T, bool) {
+	if ix.valid != nil && !ix.valid(q) {
+		return nil, false
+	}
 	k := key(tx, ix, q)
 	obj := tx.first(ix.table.name, ix.name, k)
 	if obj == nil && ix.unique && ix.value == nil {
@@ -108,21 +116,29 @@ func (ix *Index[T, Q]) First(tx *Txn, q Q) (*T, bool) {
 // Get iterates over the records whose key matches q, in key order. It
 // allocates once per call, not per record.
 func (ix *Index[T, Q]) Get(tx *Txn, q Q) iter.Seq[*T] {
-	return func(yield func(*T) bool) {
-		it := tx.get(ix.table.name, ix.name, key(tx, ix, q))
-		for obj := it.Next(); obj != nil; obj = it.Next() {
-			if !yield(obj.(*T)) {
-				return
-			}
-		}
+	if ix.valid != nil && !ix.valid(q) {
+		return func(func(*T) bool) {}
 	}
+	return rows[T](func() memdb.ResultIterator { return tx.get(ix.table.name, ix.name, key(tx, ix, q)) })
+}
+
+// All iterates over the records that have a value for the index, in key
+// order: on a time index, from the earliest time on.
+func (ix *Index[T, Q]) All(tx *Txn) iter.Seq[*T] {
+	return rows[T](func() memdb.ResultIterator { return tx.get(ix.table.name, ix.name, nil) })
 }
 
 // LowerBound iterates, in key order, over the records whose key is greater
 // than or equal to the key of q: on a time index, from that time on.
 func (ix *Index[T, Q]) LowerBound(tx *Txn, q Q) iter.Seq[*T] {
+	return rows[T](func() memdb.ResultIterator { return tx.lowerBound(ix.table.name, ix.name, key(tx, ix, q)) })
+}
+
+// rows iterates over the records a go-memdb iterator yields; the iterator
+// is opened when the loop starts, so the key is built then.
+func rows[T any](open func() memdb.ResultIterator) iter.Seq[*T] {
 	return func(yield func(*T) bool) {
-		it := tx.lowerBound(ix.table.name, ix.name, key(tx, ix, q))
+		it := open()
 		for obj := it.Next(); obj != nil; obj = it.Next() {
 			if !yield(obj.(*T)) {
 				return
@@ -207,6 +223,9 @@ func (ix *Index[T, Q]) IsSecret() bool { return ix.secret }
 func FirstBytes[T any](tx *Txn, ix *Index[T, string], b []byte) (*T, bool) {
 	if ix.value == nil { // not a StringIndex: its query may differ
 		return ix.First(tx, string(b))
+	}
+	if bytes.IndexByte(b, 0) >= 0 {
+		return nil, false
 	}
 	k := AppendBytes(tx.buf[:0], b)
 	tx.buf = k[:0]

@@ -40,16 +40,7 @@ func (t *Table[T]) ID() *Index[T, string] { return t.id }
 func (t *Table[T]) Get(tx *Txn, id string) (*T, bool) { return t.id.First(tx, id) }
 
 // All iterates over every record of the table in primary-key order.
-func (t *Table[T]) All(tx *Txn) iter.Seq[*T] {
-	return func(yield func(*T) bool) {
-		it := tx.get(t.name, "id", nil)
-		for obj := it.Next(); obj != nil; obj = it.Next() {
-			if !yield(obj.(*T)) {
-				return
-			}
-		}
-	}
-}
+func (t *Table[T]) All(tx *Txn) iter.Seq[*T] { return t.id.All(tx) }
 
 // Insert stores a new record. It fails with ErrConflict when a record with
 // the same primary key or the same value of a unique index exists, with
