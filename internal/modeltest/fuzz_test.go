@@ -196,3 +196,28 @@ func write(tx *oauthdb.Tx, op Op) error {
 	w, _ := resolve(refmodel.New(refmodel.Config{}), op)
 	return w.db(tx)
 }
+
+// FuzzOps turns bytes into a sequence of operations, by the same generator
+// as TestModel, and runs it against the model.
+func FuzzOps(f *testing.F) {
+	for seed := range uint64(8) {
+		src := NewRandSource(seed)
+		b := make([]byte, 400)
+		for i := range b {
+			b[i] = byte(src.Intn(256))
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lenient := len(data) > 0 && data[0]&1 == 1
+		g := &Gen{Src: &ByteSource{B: data}, Avoid: avoid()}
+		r, fail := Generate(11, lenient, g, 300, nil)
+		if fail != nil {
+			small, sf := r.Shrink()
+			if sf == nil {
+				t.Fatalf("%v\n(did not replay)\n%s", fail, r)
+			}
+			t.Fatalf("%v\n\nshrunk to %s", sf, small)
+		}
+	})
+}
