@@ -3,7 +3,6 @@ package modeltest
 import (
 	"encoding/json"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"time"
 
@@ -96,7 +95,7 @@ func (g *Gen) weird(m *refmodel.Model, query bool) string {
 		return oneOf(g, "\x00", "u0\x00", "\x00u0", "a\x00b")
 	case 2:
 		// fk \x00 id: the key of a row in a non-unique index.
-		ids := slices.Sorted(mapKeys(m.AccessTokens))
+		ids := ids(m.AccessTokens)
 		if len(ids) == 0 {
 			return "u0\x00a0"
 		}
@@ -137,7 +136,7 @@ func (g *Gen) unused(universe []string, taken func(string) bool) string {
 
 // existing returns the key of a random row of table, or "" if it is empty.
 func existing[T any](g *Gen, table map[string]T, key func(T) string) string {
-	ids := slices.Sorted(mapKeys(table))
+	ids := ids(table)
 	if len(ids) == 0 {
 		return ""
 	}
@@ -145,23 +144,23 @@ func existing[T any](g *Gen, table map[string]T, key func(T) string) string {
 }
 
 func (g *Gen) userID(m *refmodel.Model, query bool) string {
-	return g.pick(m, slices.Sorted(mapKeys(m.Users)), userIDs, query)
+	return g.pick(m, ids(m.Users), userIDs, query)
 }
 
 func (g *Gen) sessionID(m *refmodel.Model, query bool) string {
-	return g.pick(m, slices.Sorted(mapKeys(m.Sessions)), sessionIDs, query)
+	return g.pick(m, ids(m.Sessions), sessionIDs, query)
 }
 
 func (g *Gen) clientID(m *refmodel.Model, query bool) string {
 	var have []string
-	for _, id := range slices.Sorted(mapKeys(m.Clients)) {
+	for _, id := range ids(m.Clients) {
 		have = append(have, m.Clients[id].ClientID)
 	}
 	return g.pick(m, have, clientIDs, query)
 }
 
 func (g *Gen) refreshID(m *refmodel.Model) string {
-	return g.pick(m, slices.Sorted(mapKeys(m.RefreshTokens)), []string{"r0", "r1"}, false)
+	return g.pick(m, ids(m.RefreshTokens), []string{"r0", "r1"}, false)
 }
 
 func (g *Gen) optional(s func() string) string {
@@ -472,7 +471,7 @@ func (g *Gen) issueRequest(m *refmodel.Model, now time.Time) oauthdb.IssueReques
 	switch g.n(10) {
 	case 0, 1, 2, 3, 4, 5:
 		// A user's session, as an authorization code grant has.
-		if ids := slices.Sorted(mapKeys(m.Sessions)); len(ids) > 0 && !g.chance(10) {
+		if ids := ids(m.Sessions); len(ids) > 0 && !g.chance(10) {
 			s := m.Sessions[ids[g.n(len(ids))]]
 			req.SessionID, req.UserID = s.ID, s.UserID
 		} else {

@@ -270,7 +270,7 @@ func (h *Harness) apply(op Op) error {
 		want, merr := m.RevokeRefreshToken(tok)
 		return same(got, err, want, merr, h)
 	case RevokeRefreshByID:
-		id := rowID(slices.Sorted(mapKeys(m.RefreshTokens)), op.Ref, op.ID)
+		id := rowID(ids(m.RefreshTokens), op.Ref, op.ID)
 		var got int
 		var err error
 		db.Update(func(tx *oauthdb.Tx) error {
@@ -339,16 +339,6 @@ func (h *Harness) restore(op Restore) error {
 func (h *Harness) accessRecord(tok string) (oauthdb.OAuthAccessToken, bool) {
 	t, err := h.Model.AccessTokenByHash(refmodel.Hash(tok))
 	return t, err == nil
-}
-
-func mapKeys[T any](m map[string]T) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // fresh hands the model what oauthdb generated; after a failure there is

@@ -22,7 +22,7 @@ type rows struct {
 
 // pickRow returns the ref-th row of a table, or fake when it is empty.
 func pickRow[T any](table map[string]T, ref int, fake T) T {
-	ids := slices.Sorted(mapKeys(table))
+	ids := ids(table)
 	if len(ids) == 0 {
 		return fake
 	}

@@ -2,6 +2,7 @@ package modeltest
 
 import (
 	"errors"
+	"maps"
 	"slices"
 
 	"github.com/oauthdb/oauthdb"
@@ -18,7 +19,7 @@ func rw[T any](db func(*oauthdb.Tx, T) error, model func(*refmodel.Model, T) err
 	return writer{func(tx *oauthdb.Tx) error { return db(tx, arg) }, func(m *refmodel.Model) error { return model(m, arg) }}
 }
 
-func ids[T any](table map[string]T) []string { return slices.Sorted(mapKeys(table)) }
+func ids[T any](table map[string]T) []string { return slices.Sorted(maps.Keys(table)) }
 
 // resolve returns the write that op stands for, its row reference resolved
 // against m; false if op is not an insert, update or delete.
