@@ -95,11 +95,11 @@ func (g *Gen) weird(m *refmodel.Model, query bool) string {
 		return oneOf(g, "\x00", "u0\x00", "\x00u0", "a\x00b")
 	case 2:
 		// fk \x00 id: the key of a row in a non-unique index.
-		ids := ids(m.AccessTokens)
-		if len(ids) == 0 {
+		keys := ids(m.AccessTokens)
+		if len(keys) == 0 {
 			return "u0\x00a0"
 		}
-		t := m.AccessTokens[ids[g.n(len(ids))]]
+		t := m.AccessTokens[keys[g.n(len(keys))]]
 		return oneOf(g, t.UserID, t.SessionID, t.ClientID) + "\x00" + t.ID
 	default:
 		return oneOf(g, "u0\x00r0", "cid0\x00u0", "cid0\x00u0\x00org0")
@@ -136,11 +136,11 @@ func (g *Gen) unused(universe []string, taken func(string) bool) string {
 
 // existing returns the key of a random row of table, or "" if it is empty.
 func existing[T any](g *Gen, table map[string]T, key func(T) string) string {
-	ids := ids(table)
-	if len(ids) == 0 {
+	keys := ids(table)
+	if len(keys) == 0 {
 		return ""
 	}
-	return key(table[ids[g.n(len(ids))]])
+	return key(table[keys[g.n(len(keys))]])
 }
 
 func (g *Gen) userID(m *refmodel.Model, query bool) string {
@@ -471,8 +471,8 @@ func (g *Gen) issueRequest(m *refmodel.Model, now time.Time) oauthdb.IssueReques
 	switch g.n(10) {
 	case 0, 1, 2, 3, 4, 5:
 		// A user's session, as an authorization code grant has.
-		if ids := ids(m.Sessions); len(ids) > 0 && !g.chance(10) {
-			s := m.Sessions[ids[g.n(len(ids))]]
+		if keys := ids(m.Sessions); len(keys) > 0 && !g.chance(10) {
+			s := m.Sessions[keys[g.n(len(keys))]]
 			req.SessionID, req.UserID = s.ID, s.UserID
 		} else {
 			req.SessionID, req.UserID = g.sessionID(m, false), g.userID(m, false)

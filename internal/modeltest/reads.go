@@ -22,11 +22,11 @@ type rows struct {
 
 // pickRow returns the ref-th row of a table, or fake when it is empty.
 func pickRow[T any](table map[string]T, ref int, fake T) T {
-	ids := ids(table)
-	if len(ids) == 0 {
+	keys := ids(table)
+	if len(keys) == 0 {
 		return fake
 	}
-	return table[ids[ref%len(ids)]]
+	return table[keys[ref%len(keys)]]
 }
 
 // fakeRows are rows that are not stored, every key of them key: following
@@ -50,7 +50,7 @@ type read struct {
 	Err  ErrKind
 }
 
-// reader is a store that can be read: a Tx or the model.
+// reader collects what a sequence of lookups returned.
 type reader struct {
 	out []read
 }
@@ -65,7 +65,7 @@ func (r *reader) add(name string, v any, err error) {
 func (h *Harness) read(op Read) error {
 	m := h.Model
 	fake := fakeRows(op.Key)
-	real := rows{
+	stored := rows{
 		u: pickRow(m.Users, op.Ref, fake.u),
 		s: pickRow(m.Sessions, op.Ref, fake.s),
 		c: pickRow(m.Clients, op.Ref, fake.c),
@@ -77,13 +77,13 @@ func (h *Harness) read(op Read) error {
 	var got reader
 	var errs []error
 	h.DB.View(func(tx *oauthdb.Tx) error {
-		for _, rs := range []rows{real, fake} {
+		for _, rs := range []rows{stored, fake} {
 			readTx(&got, tx, rs, &errs)
 		}
 		return nil
 	})
 	var want reader
-	for _, rs := range []rows{real, fake} {
+	for _, rs := range []rows{stored, fake} {
 		readModel(&want, m, rs)
 	}
 	for _, err := range errs {
