@@ -85,9 +85,6 @@ var (
 // byte, or a key joined to another key by NUL (which an index that matches
 // prefixes confuses with the pair).
 func (g *Gen) weird(m *refmodel.Model, query bool) string {
-	if query && g.Avoid[bugNULQuery] {
-		return oneOf(g, "", " ", "zz", "u0 ", "U0")
-	}
 	switch g.n(4) {
 	case 0:
 		return ""
@@ -195,7 +192,7 @@ func (g *Gen) at(now time.Time) time.Time {
 	switch p := g.n(100); {
 	case p < 4:
 		return time.Time{}
-	case p < 6 && !g.Avoid[bugAncientExpiry]:
+	case p < 6:
 		return time.Time{}.Add(-oneOf(g, time.Nanosecond, time.Hour))
 	case p < 8:
 		return time.Time{}.Add(time.Nanosecond)
@@ -389,7 +386,7 @@ func (g *Gen) validRow(m *refmodel.Model, now time.Time) Op {
 // createdAt is the createdAt of an update: the update's own choice, which
 // may be zero.
 func (g *Gen) createdAt(now time.Time) time.Time {
-	if g.Avoid[bugZeroCreatedAt] || g.chance(50) {
+	if g.chance(50) {
 		return now.Add(-time.Hour)
 	}
 	return time.Time{}
@@ -451,9 +448,6 @@ func (g *Gen) client(m *refmodel.Model) oauthdb.OAuthClient {
 		c.RedirectURIs = []string{oneOf(g, "/relative", "::bad", "", "https://ok/cb")}
 	case 2:
 		c.Metadata = json.RawMessage(oneOf(g, `{"a":1}`, `{bad`, `null`, ``))
-		if len(c.Metadata) == 0 && g.Avoid[bugEmptyMetadata] {
-			c.Metadata = nil
-		}
 	case 3:
 		c.GrantTypes = []string{"authorization_code", "refresh_token"}
 		c.Contacts = []string{}
