@@ -2,6 +2,7 @@ package modeltest
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -116,4 +117,36 @@ func TestRegressionEmptyMetadata(t *testing.T) {
 			UserID: "u0", Metadata: json.RawMessage{}}},
 		Restore{JSON: true},
 	)...)
+}
+
+// Revoking a refresh token deletes its access tokens and sets revoked
+// (DESIGN.md), even when it is revoked already: a rotation revokes the token
+// it redeems but leaves that token's access token valid until it expires,
+// so revoking the redeemed token afterwards still deletes that access
+// token. (RevokeRefreshToken's comment says an already revoked token
+// "changes nothing"; the behaviour is DESIGN's, and the model's.)
+func TestRevokeRotatedRefreshToken(t *testing.T) {
+	h := NewHarness(1, false)
+	for _, op := range with() {
+		if err := h.Apply(op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := h.DB.IssueTokens(oauthdb.IssueRequest{ClientID: "cid0", UserID: "u0", Refresh: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.DB.RotateRefreshToken(first.RefreshToken, "cid0", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.DB.ValidateAccessToken(first.AccessToken); err != nil {
+		t.Fatalf("the redeemed token's access token after the rotation: %v, want it valid", err)
+	}
+	n, err := h.DB.RevokeRefreshToken(first.RefreshToken)
+	if n != 1 || err != nil {
+		t.Fatalf("revoking the redeemed token: %d, %v; want 1 (its access token)", n, err)
+	}
+	if _, err := h.DB.ValidateAccessToken(first.AccessToken); !errors.Is(err, oauthdb.ErrTokenNotFound) {
+		t.Fatalf("its access token after: %v, want ErrTokenNotFound", err)
+	}
 }
