@@ -109,6 +109,7 @@ func encodeTime(t time.Time) []byte {
 	return buf
 }
 
+// FromObject returns the index key of obj's time field.
 func (x *timeFieldIndex) FromObject(obj interface{}) (bool, []byte, error) {
 	v := reflect.Indirect(reflect.ValueOf(obj)).FieldByName(x.Field)
 	if !v.IsValid() {
@@ -124,6 +125,7 @@ func (x *timeFieldIndex) FromObject(obj interface{}) (bool, []byte, error) {
 	return true, encodeTime(t), nil
 }
 
+// FromArgs returns the index key of a time.Time argument.
 func (x *timeFieldIndex) FromArgs(args ...interface{}) ([]byte, error) {
 	if len(args) != 1 {
 		return nil, fmt.Errorf("must provide only a single argument")
