@@ -252,7 +252,7 @@ func (g *Gen) Op(h *Harness) Op {
 		return Insert[oauthdb.OAuthClient]{Rec: c}
 	case p < 25:
 		t := oauthdb.OAuthAccessToken{ID: g.pick(m, nil, []string{"a0", "a1", "a2"}, false),
-			Token:     g.tokenHash(),
+			Token:     g.tokenHash(h),
 			ClientID:  g.clientID(m, false),
 			SessionID: g.optional(func() string { return g.sessionID(m, false) }),
 			UserID:    g.optional(func() string { return g.userID(m, false) }),
@@ -268,7 +268,7 @@ func (g *Gen) Op(h *Harness) Op {
 		return Insert[oauthdb.OAuthAccessToken]{Rec: t}
 	case p < 29:
 		t := oauthdb.OAuthRefreshToken{ID: g.pick(m, nil, []string{"r0", "r1", "r2"}, false),
-			Token:     g.tokenHash(),
+			Token:     g.tokenHash(h),
 			ClientID:  g.clientID(m, false),
 			SessionID: g.optional(func() string { return g.sessionID(m, false) }),
 			UserID:    g.userID(m, false),
@@ -421,9 +421,9 @@ func (g *Gen) reference(m *refmodel.Model) string {
 
 // tokenHash is the token field of a row stored by hand: the hash of a
 // plaintext the test knows, an opaque secret, or a bad value.
-func (g *Gen) tokenHash() string {
+func (g *Gen) tokenHash(h *Harness) string {
 	if g.chance(50) {
-		return refmodel.Hash(oneOf(g, knownPlaintexts...))
+		return h.hash(oneOf(g, knownPlaintexts...))
 	}
 	return g.secret("th", 4)
 }

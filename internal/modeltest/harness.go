@@ -66,6 +66,8 @@ type Harness struct {
 	Model   *refmodel.Model
 	Lenient bool
 
+	// hash is how the DB stores a token.
+	hash func(string) string
 	// opts open another DB like this one, with the same clock and the
 	// same stream of randomness.
 	opts []oauthdb.Option
@@ -96,8 +98,19 @@ func (h *Harness) outcomeOf(err error) string {
 // for leaks.
 const secretMark = "secret-"
 
+// prefixHasher stores a token as "h:" and its default hash: a hasher other
+// than the default, for the runs that configure one.
+type prefixHasher struct{}
+
+func (prefixHasher) AppendHash(dst []byte, token string) []byte {
+	return append(append(dst, "h:"...), refmodel.Hash(token)...)
+}
+
+func prefixHash(token string) string { return "h:" + refmodel.Hash(token) }
+
 // NewHarness opens a DB and a model with the same clock and options; seed
-// seeds the DB's randomness.
+// seeds the DB's randomness. One seed in three configures a hasher other
+// than the default.
 func NewHarness(seed uint64, lenient bool) *Harness {
 	clock := NewClock()
 	var key [32]byte
@@ -112,6 +125,11 @@ func NewHarness(seed uint64, lenient bool) *Harness {
 	if lenient {
 		opts = append(opts, oauthdb.WithLenientSessions())
 	}
+	hash := refmodel.Hash
+	if seed%3 == 2 {
+		opts = append(opts, oauthdb.WithHasher(prefixHasher{}))
+		hash = prefixHash
+	}
 	db, err := oauthdb.Open(opts...)
 	if err != nil {
 		panic(err)
@@ -121,8 +139,9 @@ func NewHarness(seed uint64, lenient bool) *Harness {
 		DB:      db,
 		opts:    opts,
 		Lenient: lenient,
+		hash:    hash,
 		Model: refmodel.New(refmodel.Config{Now: clock.Now, Lenient: lenient,
-			AccessTTL: AccessTTL, RefreshTTL: RefreshTTL}),
+			AccessTTL: AccessTTL, RefreshTTL: RefreshTTL, Hash: hash}),
 	}
 	for _, p := range knownPlaintexts {
 		h.sawAccess(p)
@@ -137,13 +156,13 @@ var knownPlaintexts = []string{"plain-0", "plain-1", "plain-2"}
 func (h *Harness) sawAccess(p string) {
 	h.access = append(h.access, p)
 	h.plaintexts = append(h.plaintexts, p)
-	h.secrets = append(h.secrets, p, refmodel.Hash(p))
+	h.secrets = append(h.secrets, p, h.hash(p))
 }
 
 func (h *Harness) sawRefresh(p string) {
 	h.refresh = append(h.refresh, p)
 	h.plaintexts = append(h.plaintexts, p)
-	h.secrets = append(h.secrets, p, refmodel.Hash(p))
+	h.secrets = append(h.secrets, p, h.hash(p))
 }
 
 func (h *Harness) token(r TokenRef) string {
@@ -241,7 +260,7 @@ func (h *Harness) apply(op Op) error {
 		}
 		client := op.Client
 		if op.Own {
-			if t, err := m.RefreshTokenByHash(refmodel.Hash(tok)); err == nil {
+			if t, err := m.RefreshTokenByHash(h.hash(tok)); err == nil {
 				client = t.ClientID
 			}
 		}
@@ -252,7 +271,7 @@ func (h *Harness) apply(op Op) error {
 		tok := h.token(op.Tok)
 		client := op.Client
 		if op.Own {
-			if t, err := m.RefreshTokenByHash(refmodel.Hash(tok)); err == nil {
+			if t, err := m.RefreshTokenByHash(h.hash(tok)); err == nil {
 				client = t.ClientID
 			}
 		}
@@ -337,7 +356,7 @@ func (h *Harness) restore(op Restore) error {
 }
 
 func (h *Harness) accessRecord(tok string) (oauthdb.OAuthAccessToken, bool) {
-	t, err := h.Model.AccessTokenByHash(refmodel.Hash(tok))
+	t, err := h.Model.AccessTokenByHash(h.hash(tok))
 	return t, err == nil
 }
 

@@ -45,6 +45,9 @@ type Config struct {
 	// AccessTTL and RefreshTTL mirror oauthdb.WithTokenLifetimes; zero means
 	// the defaults, an hour and thirty days.
 	AccessTTL, RefreshTTL time.Duration
+	// Hash mirrors oauthdb.WithHasher: how a token is stored. Nil means
+	// better-auth's default, Hash.
+	Hash func(token string) string
 }
 
 // Model holds every table as a map from record ID to record. The maps are
@@ -73,6 +76,9 @@ func New(cfg Config) *Model {
 	if cfg.RefreshTTL == 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
 	}
+	if cfg.Hash == nil {
+		cfg.Hash = Hash
+	}
 	return &Model{
 		cfg:           cfg,
 		Users:         map[string]oauthdb.User{},
@@ -99,6 +105,9 @@ func (m *Model) Clone() *Model {
 }
 
 func (m *Model) now() time.Time { return m.cfg.Now() }
+
+// hash is the stored form of a token.
+func (m *Model) hash(token string) string { return m.cfg.Hash(token) }
 
 // expired is the one definition of expiry: a row is expired from the
 // instant of its expiresAt on.

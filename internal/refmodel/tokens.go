@@ -69,7 +69,7 @@ func (m *Model) IntrospectAccessToken(token, caller string) (oauthdb.AccessToken
 	if Malformed(token) {
 		return oauthdb.AccessTokenInfo{}, tokenFail(kindAccess, "", oauthdb.ErrTokenMalformed)
 	}
-	t, ok := m.accessByHash(Hash(token))
+	t, ok := m.accessByHash(m.hash(token))
 	switch {
 	case !ok:
 		return oauthdb.AccessTokenInfo{}, tokenFail(kindAccess, "", oauthdb.ErrTokenNotFound)
@@ -98,7 +98,7 @@ func (m *Model) IntrospectRefreshToken(token, caller string) (oauthdb.RefreshTok
 	if Malformed(token) {
 		return oauthdb.RefreshTokenInfo{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenMalformed)
 	}
-	t, ok := m.refreshByHash(Hash(token))
+	t, ok := m.refreshByHash(m.hash(token))
 	switch {
 	case !ok:
 		return oauthdb.RefreshTokenInfo{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenNotFound)
@@ -165,7 +165,7 @@ func (m *Model) issue(now time.Time, clientID, userID, sessionID, referenceID st
 	if refresh {
 		out.RefreshToken = fresh.RefreshToken
 		out.Refresh = oauthdb.OAuthRefreshToken{
-			ID: fresh.RefreshID, Token: Hash(fresh.RefreshToken), ClientID: clientID, SessionID: sessionID,
+			ID: fresh.RefreshID, Token: m.hash(fresh.RefreshToken), ClientID: clientID, SessionID: sessionID,
 			UserID: userID, ReferenceID: referenceID, Scopes: slices.Clone(scopes),
 			ExpiresAt: now.Add(m.cfg.RefreshTTL), CreatedAt: now,
 		}
@@ -174,7 +174,7 @@ func (m *Model) issue(now time.Time, clientID, userID, sessionID, referenceID st
 		}
 	}
 	out.Access = oauthdb.OAuthAccessToken{
-		ID: fresh.AccessID, Token: Hash(fresh.AccessToken), ClientID: clientID, SessionID: sessionID,
+		ID: fresh.AccessID, Token: m.hash(fresh.AccessToken), ClientID: clientID, SessionID: sessionID,
 		UserID: userID, ReferenceID: referenceID, RefreshID: out.Refresh.ID, Scopes: slices.Clone(scopes),
 		ExpiresAt: now.Add(m.cfg.AccessTTL), CreatedAt: now,
 	}
@@ -197,7 +197,7 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenMalformed)
 	}
 	now := m.now()
-	t, ok := m.refreshByHash(Hash(token))
+	t, ok := m.refreshByHash(m.hash(token))
 	switch {
 	case !ok:
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenNotFound)
@@ -267,7 +267,7 @@ func (m *Model) RevokeAccessToken(token string) (int, error) {
 	if Malformed(token) {
 		return 0, tokenFail(kindAccess, "", oauthdb.ErrTokenMalformed)
 	}
-	t, ok := m.accessByHash(Hash(token))
+	t, ok := m.accessByHash(m.hash(token))
 	if !ok {
 		return 0, nil
 	}
@@ -281,7 +281,7 @@ func (m *Model) RevokeRefreshToken(token string) (int, error) {
 	if Malformed(token) {
 		return 0, tokenFail(kindRefresh, "", oauthdb.ErrTokenMalformed)
 	}
-	t, ok := m.refreshByHash(Hash(token))
+	t, ok := m.refreshByHash(m.hash(token))
 	if !ok {
 		return 0, nil
 	}
