@@ -62,8 +62,10 @@ func NewTarget(f Factory, cfg Config, ds *Dataset) (*Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name, err)
 	}
-	load := Generate(cfg)
+	// Measure from before the copy exists: it is dropped after the load, so
+	// a baseline taken with it alive would subtract it from the result.
 	before := heapInUse()
+	load := Generate(cfg)
 	start := time.Now()
 	if err := impl.Load(load); err != nil {
 		impl.Close()
