@@ -29,6 +29,7 @@ type Index[T, Q any] struct {
 	// valid reports whether a query value can match at all: a string with a
 	// NUL byte cannot, and must not be let run into the key's terminator.
 	valid func(q Q) bool
+	time  bool // a TimeIndex: keys of timeKeyLen bytes
 }
 
 // NewIndex adds an index named name to t. key appends the key of a record
@@ -67,7 +68,7 @@ func StringIndex[T any](t *Table[T], field string, get func(rec *T) string) *Ind
 // the field, for range scans in time order. Unless the index is Optional, a
 // zero time is a missing required field.
 func TimeIndex[T any](t *Table[T], field string, get func(rec *T) time.Time) *Index[T, time.Time] {
-	return NewIndex(t, field, field,
+	ix := NewIndex(t, field, field,
 		func(rec *T, dst []byte) ([]byte, bool) {
 			v := get(rec)
 			if v.IsZero() {
@@ -76,6 +77,8 @@ func TimeIndex[T any](t *Table[T], field string, get func(rec *T) time.Time) *In
 			return AppendTime(dst, v), true
 		},
 		func(q time.Time, dst []byte) []byte { return AppendTime(dst, q) })
+	ix.time = true
+	return ix
 }
 
 // Unique makes the index unique: the engine refuses a second row under the
@@ -154,7 +157,8 @@ type anyIndex interface {
 	isUnique() bool
 	isOptional() bool
 	isSecret() bool
-	keyOf(obj any) ([]byte, bool)
+	// keyOf appends the key of a record to dst.
+	keyOf(obj any, dst []byte) ([]byte, bool)
 	tableOf() anyTable
 	memSchema() *memdb.IndexSchema
 }
@@ -166,8 +170,8 @@ func (ix *Index[T, Q]) isOptional() bool  { return ix.optional }
 func (ix *Index[T, Q]) isSecret() bool    { return ix.secret }
 func (ix *Index[T, Q]) tableOf() anyTable { return ix.table }
 
-func (ix *Index[T, Q]) keyOf(obj any) ([]byte, bool) {
-	return ix.key(obj.(*T), nil)
+func (ix *Index[T, Q]) keyOf(obj any, dst []byte) ([]byte, bool) {
+	return ix.key(obj.(*T), dst)
 }
 
 func (ix *Index[T, Q]) memSchema() *memdb.IndexSchema {
@@ -191,8 +195,27 @@ func (m memIndexer[T, Q]) FromObject(raw any) (bool, []byte, error) {
 	if !ok {
 		return false, nil, errors.New("store: index " + m.ix.name + " given a record of another table")
 	}
-	key, ok := m.ix.key(rec, nil)
+	// The key is kept in the tree for as long as the record is stored:
+	// allocate it once, at its final size. go-memdb appends the primary key
+	// to the key of a non-unique index.
+	n := m.ix.size(rec)
+	if !m.ix.unique {
+		n += len(m.ix.table.id.value(rec)) + 1
+	}
+	key, ok := m.ix.key(rec, make([]byte, 0, n))
 	return ok, key, nil
+}
+
+// size returns the length of rec's key, or a guess for an index whose keys
+// the engine does not build itself.
+func (ix *Index[T, Q]) size(rec *T) int {
+	switch {
+	case ix.value != nil:
+		return len(ix.value(rec)) + 1
+	case ix.time:
+		return timeKeyLen
+	}
+	return 32
 }
 
 func (m memIndexer[T, Q]) FromArgs(args ...any) ([]byte, error) {

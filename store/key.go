@@ -30,6 +30,9 @@ func AppendBytes(dst, b []byte) []byte {
 	return append(dst, 0)
 }
 
+// timeKeyLen is the length of a time's key.
+const timeKeyLen = 12
+
 // AppendTime appends the 12-byte, order-preserving key form of t to dst.
 func AppendTime(dst []byte, t time.Time) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, uint64(t.Unix())^(1<<63))

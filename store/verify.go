@@ -29,7 +29,7 @@ func (tx *Txn) Verify() error {
 			want := 0
 			seen := map[string]bool{}
 			for id, obj := range live {
-				k, ok := ix.keyOf(obj)
+				k, ok := ix.keyOf(obj, nil)
 				if !ok {
 					continue
 				}

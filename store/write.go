@@ -23,12 +23,12 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 		return errReadOnly
 	}
 	name := t.tableName()
-	if err := checkRecord(t, obj); err != nil {
+	if err := tx.checkRecord(t, obj); err != nil {
 		return err
 	}
 	id := t.primaryKey(obj)
 	idIx := t.idIndex()
-	idKey := AppendString(nil, id)
+	idKey, _ := tx.keyOf(idIx, obj)
 	existing := tx.first(name, "id", idKey)
 	switch {
 	case mode == putInsert && existing != nil:
@@ -40,7 +40,7 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 		if !ix.isUnique() || ix.indexName() == "id" {
 			continue
 		}
-		k, ok := ix.keyOf(obj)
+		k, ok := tx.keyOf(ix, obj)
 		if !ok {
 			continue
 		}
@@ -90,14 +90,22 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 	return nil
 }
 
+// keyOf builds the key of a record in the transaction's buffer: the
+// checks of a write build many keys and keep none.
+func (tx *Txn) keyOf(ix anyIndex, obj any) ([]byte, bool) {
+	k, ok := ix.keyOf(obj, tx.buf[:0])
+	tx.buf = k[:0]
+	return k, ok
+}
+
 // checkRecord checks what a record must be on its own: the table's
 // validation and its index fields.
-func checkRecord(t anyTable, obj any) error {
+func (tx *Txn) checkRecord(t anyTable, obj any) error {
 	if err := t.check(obj); err != nil {
 		return err
 	}
 	for _, ix := range t.tableIndexes() {
-		if err := checkIndexField(t, ix, obj); err != nil {
+		if err := tx.checkIndexField(t, ix, obj); err != nil {
 			return err
 		}
 	}
@@ -106,8 +114,8 @@ func checkRecord(t anyTable, obj any) error {
 
 // checkIndexField refuses a record that lacks a value for a required index,
 // or whose value cannot be a key.
-func checkIndexField(t anyTable, ix anyIndex, obj any) error {
-	if _, ok := ix.keyOf(obj); !ok {
+func (tx *Txn) checkIndexField(t anyTable, ix anyIndex, obj any) error {
+	if _, ok := tx.keyOf(ix, obj); !ok {
 		if ix.isOptional() {
 			return nil
 		}
@@ -219,7 +227,7 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 	// cleared record: build every one and check it before anything changes.
 	cleared := d.cleared()
 	for _, c := range cleared {
-		if err := checkRecord(c.table, c.obj); err != nil {
+		if err := tx.checkRecord(c.table, c.obj); err != nil {
 			return err
 		}
 	}
