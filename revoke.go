@@ -29,8 +29,9 @@ func (db *DB) RevokeAccessToken(token string) (int, error) {
 }
 
 // RevokeRefreshToken revokes the refresh token with this plaintext value and
-// deletes the access tokens issued with it. An unknown or already revoked
-// token changes nothing and is not an error.
+// deletes the access tokens issued with it. An unknown token changes nothing
+// and is not an error (RFC 7009); an already revoked one stays as it is,
+// but access tokens still linked to it are deleted.
 func (db *DB) RevokeRefreshToken(token string) (int, error) {
 	if err := checkToken(kindRefresh, token); err != nil {
 		return 0, err
@@ -86,7 +87,9 @@ func (db *DB) RevokeClient(clientID string) (int, error) {
 // RevokeClientUser revokes every token a client holds for one user.
 func (db *DB) RevokeClientUser(clientID, userID string) (int, error) {
 	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
-		return revokeFamily(tx, clientID, userID, now)
+		mine := func(clientOf, userOf string) bool { return clientOf == clientID && userOf == userID }
+		return revokeAll(tx, now,
+			accessTokensByUser.Get(tx.st, userID), refreshTokensByUser.Get(tx.st, userID), mine)
 	})
 }
 
@@ -103,13 +106,17 @@ func (db *DB) revoke(fn func(tx *Tx, now time.Time) (int, error)) (int, error) {
 	return n, nil
 }
 
-// revokeFamily revokes every token of one client for one user: what a
-// refresh token's replay compromises.
+// revokeFamily revokes what a refresh token's replay compromises, as
+// DESIGN defines the family: every refresh token of that client for that
+// user, and the access tokens issued with them. The user's other access
+// tokens of the client (an authorization code's, issued without a refresh
+// token) were never derived from a refresh token and stay.
 func revokeFamily(tx *Tx, clientID, userID string, now time.Time) (int, error) {
 	mine := func(clientOf, userOf string) bool { return clientOf == clientID && userOf == userID }
-	return revokeAll(tx, now,
-		accessTokensByUser.Get(tx.st, userID), refreshTokensByUser.Get(tx.st, userID), mine)
+	return revokeAll(tx, now, noAccessTokens, refreshTokensByUser.Get(tx.st, userID), mine)
 }
+
+func noAccessTokens(func(*OAuthAccessToken) bool) {}
 
 // revokeAll deletes the access tokens and revokes the refresh tokens the
 // two iterators yield, keeping only those keep accepts (all, if nil). The

@@ -300,8 +300,8 @@ func (db *DB) hashString(token string) string {
 //
 // A refresh token that was already revoked is a replay — someone holds a
 // stolen copy, or two rotations raced and this one lost. Then the whole
-// family, every refresh token of that client and user, is revoked with its
-// access tokens, and the error is ErrTokenReplayed. Of two concurrent
+// family, every refresh token of that client and user, is revoked with the
+// access tokens issued with them, and the error is ErrTokenReplayed. Of two concurrent
 // rotations of one token exactly one succeeds.
 func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (IssuedTokens, error) {
 	if err := checkToken(kindRefresh, token); err != nil {

@@ -367,12 +367,15 @@ func TestRotateRefused(t *testing.T) {
 
 // Presenting a refresh token that was already used revokes the family: every
 // refresh token of that client and user, with their access tokens. Other
-// clients' and users' tokens are untouched.
+// clients' and users' tokens are untouched, and so is an access token issued
+// without a refresh token.
 func TestRotateReplayRevokesFamily(t *testing.T) {
 	db, clk := world(t)
 	first := issue(t, db, userGrant)
 	other := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", Refresh: true})
 	bob := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-1", UserID: "u2", SessionID: "s2", Refresh: true})
+	// Issued without a refresh token, so never derived from one: not family.
+	code := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-1", UserID: "u1", SessionID: "s1"})
 	second, err := db.RotateRefreshToken(first.RefreshToken, "cid-1", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -391,9 +394,12 @@ func TestRotateReplayRevokesFamily(t *testing.T) {
 	if _, err := db.ValidateRefreshToken(second.RefreshToken); !errors.Is(err, oauthdb.ErrTokenRevoked) {
 		t.Errorf("family refresh token still active: %v", err)
 	}
-	for _, live := range []oauthdb.IssuedTokens{other, bob} {
+	for _, live := range []oauthdb.IssuedTokens{other, bob, code} {
 		if _, err := db.ValidateAccessToken(live.AccessToken); err != nil {
 			t.Errorf("a token outside the family was revoked: %v", err)
+		}
+		if live.RefreshToken == "" {
+			continue
 		}
 		if _, err := db.ValidateRefreshToken(live.RefreshToken); err != nil {
 			t.Errorf("a refresh token outside the family was revoked: %v", err)

@@ -84,6 +84,7 @@ func TestReplayRevokesTheFamily(t *testing.T) {
 	m, _ := filled(t)
 	first := issue(t, m, "1", oauthdb.IssueRequest{ClientID: "cid", UserID: "u", Refresh: true})
 	other := issue(t, m, "2", oauthdb.IssueRequest{ClientID: "cid", UserID: "v", Refresh: true})
+	code := issue(t, m, "5", oauthdb.IssueRequest{ClientID: "cid", UserID: "u"}) // no refresh token: not in the family
 	_, err := m.RotateRefreshToken(first.RefreshToken, "cid", nil, Fresh{AccessToken: "at3", AccessID: "a3", RefreshToken: "rt3", RefreshID: "r3"})
 	must(t, err)
 	_, err = m.RotateRefreshToken(first.RefreshToken, "cid", nil, Fresh{AccessToken: "at4", AccessID: "a4", RefreshToken: "rt4", RefreshID: "r4"})
@@ -95,6 +96,9 @@ func TestReplayRevokesTheFamily(t *testing.T) {
 	}
 	if _, err := m.ValidateRefreshToken(other.RefreshToken); err != nil {
 		t.Errorf("another user's token after a replay: %v", err)
+	}
+	if _, err := m.ValidateAccessToken(code.AccessToken); err != nil {
+		t.Errorf("an access token issued without a refresh token after a replay: %v", err)
 	}
 }
 

@@ -190,8 +190,9 @@ func (m *Model) issue(now time.Time, clientID, userID, sessionID, referenceID st
 }
 
 // RotateRefreshToken is oauthdb.DB.RotateRefreshToken. Presenting a revoked
-// refresh token is a replay: the family — every token of that client and
-// user — is revoked, and that stays revoked although the call fails.
+// refresh token is a replay: the family — every refresh token of that
+// client and user, and their access tokens — is revoked, and that stays
+// revoked although the call fails.
 func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fresh Fresh) (oauthdb.IssuedTokens, error) {
 	if Malformed(token) {
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenMalformed)
@@ -206,7 +207,8 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 	case expired(t.ExpiresAt, now):
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenExpired)
 	case !t.Revoked.IsZero():
-		m.RevokeClientUser(t.ClientID, t.UserID)
+		m.revoke(func(oauthdb.OAuthAccessToken) bool { return false },
+			func(r oauthdb.OAuthRefreshToken) bool { return r.ClientID == t.ClientID && r.UserID == t.UserID })
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenReplayed)
 	}
 	_, _, s, err := m.owner(kindRefresh, t.ID, t.ClientID, t.UserID, t.SessionID)
