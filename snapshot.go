@@ -6,18 +6,34 @@ import (
 
 // Snapshot is every record of a DB at one moment, each table in ID order.
 // It is plain data: compare two with go-cmp to see what changed, or encode
-// it as JSON — with better-auth's table and field names — to start a DB
-// warm from it later (see Restore). Tokens and client secrets are stored
+// it as JSON — with better-auth's table and field names, an empty table left
+// out — to start a DB warm from it later (see Restore). Tokens and client secrets are stored
 // hashed, so a snapshot holds none in plaintext; session tokens are kept as
 // better-auth keeps them.
 type Snapshot struct {
-	Users         []User              `json:"user"`
-	Sessions      []Session           `json:"session"`
-	Clients       []OAuthClient       `json:"oauthClient"`
-	AccessTokens  []OAuthAccessToken  `json:"oauthAccessToken"`
-	RefreshTokens []OAuthRefreshToken `json:"oauthRefreshToken"`
-	Consents      []OAuthConsent      `json:"oauthConsent"`
-	Verifications []Verification      `json:"verification"`
+	Users         []User              `json:"user,omitempty"`
+	Sessions      []Session           `json:"session,omitempty"`
+	Clients       []OAuthClient       `json:"oauthClient,omitempty"`
+	AccessTokens  []OAuthAccessToken  `json:"oauthAccessToken,omitempty"`
+	RefreshTokens []OAuthRefreshToken `json:"oauthRefreshToken,omitempty"`
+	Consents      []OAuthConsent      `json:"oauthConsent,omitempty"`
+	Verifications []Verification      `json:"verification,omitempty"`
+}
+
+// Clone returns a copy of s whose tables can be changed — rows appended,
+// deleted or replaced — without changing s: the way to write a wanted state
+// as "what it was, except ...". The records themselves are values, copied
+// with their tables; their slices stay shared.
+func (s Snapshot) Clone() Snapshot {
+	return Snapshot{
+		Users:         slices.Clone(s.Users),
+		Sessions:      slices.Clone(s.Sessions),
+		Clients:       slices.Clone(s.Clients),
+		AccessTokens:  slices.Clone(s.AccessTokens),
+		RefreshTokens: slices.Clone(s.RefreshTokens),
+		Consents:      slices.Clone(s.Consents),
+		Verifications: slices.Clone(s.Verifications),
+	}
 }
 
 // Len returns the number of records in s.

@@ -16,57 +16,15 @@ import (
 )
 
 // State is the content of a DB: every table as plain values, each sorted by
-// ID. Dump reads one; AssertState compares one with a DB. Its JSON form, an
-// object with better-auth's model names as keys and arrays of rows in
-// better-auth's field names as values, is the format of fixture files (see
-// LoadFile): a dumped State, marshalled, loads back as it was.
-//
-// The tables are in the order a load inserts them, each after those it
-// refers to.
-type State struct {
-	Users         []oauthdb.User              `json:"user,omitempty"`
-	Sessions      []oauthdb.Session           `json:"session,omitempty"`
-	Clients       []oauthdb.OAuthClient       `json:"oauthClient,omitempty"`
-	RefreshTokens []oauthdb.OAuthRefreshToken `json:"oauthRefreshToken,omitempty"`
-	AccessTokens  []oauthdb.OAuthAccessToken  `json:"oauthAccessToken,omitempty"`
-	Consents      []oauthdb.OAuthConsent      `json:"oauthConsent,omitempty"`
-	Verifications []oauthdb.Verification      `json:"verification,omitempty"`
-}
+// ID — an oauthdb.Snapshot. Dump reads one; AssertState compares one with a
+// DB. Its JSON form, an object with better-auth's model names as keys and
+// arrays of rows in better-auth's field names as values, is the format of
+// fixture files (see LoadFile): a dumped State, marshalled, loads back as it
+// was. Clone copies one to edit into a wanted state.
+type State = oauthdb.Snapshot
 
-// Dump reads every table of db, from one snapshot, into a State. It fails
-// only if db does, and then panics: a read of an in-memory DB does not fail.
-func Dump(db *oauthdb.DB) State {
-	var s State
-	err := db.View(func(tx *oauthdb.Tx) error {
-		s.Users = slices.Collect(tx.Users())
-		s.Sessions = slices.Collect(tx.Sessions())
-		s.Clients = slices.Collect(tx.Clients())
-		s.RefreshTokens = slices.Collect(tx.RefreshTokens())
-		s.AccessTokens = slices.Collect(tx.AccessTokens())
-		s.Consents = slices.Collect(tx.Consents())
-		s.Verifications = slices.Collect(tx.Verifications())
-		return nil
-	})
-	if err != nil {
-		panic("oauthdbtest: Dump: " + err.Error())
-	}
-	return s
-}
-
-// Clone returns a copy of s whose tables can be changed — rows appended,
-// deleted or replaced — without changing s: the way to write a wanted state
-// as "what it was, except ...".
-func (s State) Clone() State {
-	return State{
-		Users:         slices.Clone(s.Users),
-		Sessions:      slices.Clone(s.Sessions),
-		Clients:       slices.Clone(s.Clients),
-		RefreshTokens: slices.Clone(s.RefreshTokens),
-		AccessTokens:  slices.Clone(s.AccessTokens),
-		Consents:      slices.Clone(s.Consents),
-		Verifications: slices.Clone(s.Verifications),
-	}
-}
+// Dump reads every table of db, from one snapshot, into a State.
+func Dump(db *oauthdb.DB) State { return db.Snapshot() }
 
 // Diff compares two states under opts and returns a report of how they
 // differ, or "" if they do not. For each table that differs the report

@@ -5,15 +5,7 @@ import (
 )
 
 // Dump is every table, each in ID order: what two stores are compared by.
-type Dump struct {
-	Users         []oauthdb.User
-	Sessions      []oauthdb.Session
-	Clients       []oauthdb.OAuthClient
-	AccessTokens  []oauthdb.OAuthAccessToken
-	RefreshTokens []oauthdb.OAuthRefreshToken
-	Consents      []oauthdb.OAuthConsent
-	Verifications []oauthdb.Verification
-}
+type Dump = oauthdb.Snapshot
 
 func all[T any](table map[string]T) []T {
 	return where(table, func(T) bool { return true })
