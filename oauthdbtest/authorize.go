@@ -20,8 +20,8 @@ const CodeLifetime = 600 * time.Second
 
 // CodeValue is the JSON document that better-auth's oauth-provider stores
 // in verification.value for a pending authorization code — and so does the
-// fake server. The verification's identifier is oauthdb.HashToken of the
-// code.
+// fake server. The verification's identifier is the code's hash under the
+// DB's hasher (DB.Hash).
 type CodeValue struct {
 	// Type is "authorization_code".
 	Type string `json:"type"`
@@ -244,7 +244,7 @@ func (s *Server) authorize(q url.Values, who signedIn) (string, *authorizeError)
 	err = s.db.Update(func(tx *oauthdb.Tx) error {
 		return tx.InsertVerification(oauthdb.Verification{
 			ID:         id,
-			Identifier: oauthdb.HashToken(code),
+			Identifier: s.db.Hash(code),
 			Value:      value.JSON(),
 			ExpiresAt:  now.Add(CodeLifetime),
 			CreatedAt:  now,

@@ -129,7 +129,7 @@ func (f *Fixtures) newID() string {
 }
 
 // hash returns the stored form of a token under the DB's hasher.
-func (f *Fixtures) hash(token string) string { return string(f.hasher.AppendHash(nil, token)) }
+func (f *Fixtures) hash(token string) string { return f.DB.Hash(token) }
 
 // User inserts a user and returns it. By default the nth user is named
 // "User n", with the address "usern@example.com", unverified. Options:

@@ -124,8 +124,8 @@ var tables = []tableDef{
 		(*oauthdb.Tx).Consent),
 	def(oauthdb.TableVerification, func(s *State) *[]oauthdb.Verification { return &s.Verifications },
 		func(r *oauthdb.Verification) string { return r.ID },
-		func(tx *oauthdb.Tx, r *oauthdb.Verification, _ func(string) string) error {
-			r.Identifier = unplain(r.Identifier, oauthdb.HashToken)
+		func(tx *oauthdb.Tx, r *oauthdb.Verification, hash func(string) string) error {
+			r.Identifier = unplain(r.Identifier, hash)
 			return tx.InsertVerification(*r)
 		},
 		(*oauthdb.Tx).Verification),
@@ -192,7 +192,7 @@ func unplain(v string, hash func(string) string) string {
 // and returns a *LoadError that names the record and the field. It returns
 // the rows as stored.
 func Load(db *oauthdb.DB, s State) (State, error) {
-	return load(db, s, "", nil, oauthdb.HashToken)
+	return load(db, s, "", nil, db.Hash)
 }
 
 // rowPos locates rows and their fields in a fixture file.
@@ -463,7 +463,7 @@ func LoadFile(db *oauthdb.DB, path string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	return loadData(db, path, data, oauthdb.HashToken)
+	return loadData(db, path, data, db.Hash)
 }
 
 // loadData parses a fixture file's content and loads it.

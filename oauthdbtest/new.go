@@ -21,8 +21,7 @@ type Fixtures struct {
 	// Clock is the DB's clock: move it to make tokens and sessions expire.
 	Clock *Clock
 
-	t      testing.TB
-	hasher oauthdb.Hasher
+	t testing.TB
 
 	mu      sync.Mutex
 	n       map[string]int    // records built so far, by table, for default names
@@ -50,15 +49,15 @@ func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
 // 2026-01-01 09:00:00 UTC.
 func WithStart(t time.Time) Option { return func(c *config) { c.start = t } }
 
-// WithHasher opens the DB with oauthdb.WithHasher(h) and has the fixture
-// builders hash the tokens they make with h too.
+// WithHasher opens the DB with oauthdb.WithHasher(h); the fixture builders
+// hash the tokens they make with the DB's hasher, so h too.
 func WithHasher(h oauthdb.Hasher) Option { return func(c *config) { c.hasher = h } }
 
 // WithDBOptions passes more options to oauthdb.Open, such as
 // oauthdb.WithLenientSessions or oauthdb.WithTokenLifetimes. They are applied
 // after the kit's own: an oauthdb.WithClock or oauthdb.WithRandom here
-// replaces the fake clock or the seeded randomness. Use WithHasher rather
-// than oauthdb.WithHasher, or fixture tokens will not validate.
+// replaces the fake clock or the seeded randomness, and an
+// oauthdb.WithHasher here is the same as WithHasher.
 func WithDBOptions(opts ...oauthdb.Option) Option {
 	return func(c *config) { c.dbOptions = append(c.dbOptions, opts...) }
 }
@@ -96,7 +95,6 @@ func New(t testing.TB, opts ...Option) *Fixtures {
 		DB:      db,
 		Clock:   clock,
 		t:       t,
-		hasher:  cfg.hasher,
 		n:       map[string]int{},
 		secrets: map[string]string{},
 	}

@@ -151,12 +151,6 @@ func (s *Server) refresh(c authenticated, form url.Values) (tokenResponse, *oaut
 	if form.Get("scope") != "" {
 		scopes = scopeList(form.Get("scope"))
 	}
-	// The ID of the token rotated, to carry its code's grant over to its
-	// successor: RotateRefreshToken does not return it.
-	var parent string
-	if info, err := s.db.ValidateRefreshToken(token); err == nil {
-		parent = info.Token.ID
-	}
 	t, err := s.db.RotateRefreshToken(token, c.client.ClientID, scopes)
 	if err != nil {
 		if _, ok := errors.AsType[*oauthdb.TokenError](err); ok {
@@ -168,7 +162,7 @@ func (s *Server) refresh(c authenticated, form url.Values) (tokenResponse, *oaut
 		return tokenResponse{}, s.serverError(err)
 	}
 	s.mu.Lock()
-	g := s.byRefresh[parent]
+	g := s.byRefresh[t.Previous.ID] // the grant of the token rotated, carried to its successor
 	replayed := false
 	if g != nil {
 		s.track(g, t)
@@ -198,36 +192,20 @@ func (s *Server) track(g *codeGrant, t oauthdb.IssuedTokens) {
 // revokeGrant revokes, in a transaction of its own, every token issued
 // under a code's grant.
 func (s *Server) revokeGrant(g *codeGrant) error {
-	return s.db.Update(func(tx *oauthdb.Tx) error { return s.revokeTokens(tx, g, s.db.Now()) })
+	return s.db.Update(func(tx *oauthdb.Tx) error { return s.revokeTokens(tx, g) })
 }
 
 // revokeTokens revokes every token issued under a code's grant: the refresh
 // tokens are marked revoked, as the DB revokes them, and every access token
 // is deleted.
-func (s *Server) revokeTokens(tx *oauthdb.Tx, g *codeGrant, now time.Time) error {
+func (s *Server) revokeTokens(tx *oauthdb.Tx, g *codeGrant) error {
 	s.mu.Lock()
 	accessIDs, refreshIDs := slices.Clone(g.accessIDs), slices.Clone(g.refreshIDs)
 	s.mu.Unlock()
 	for _, id := range refreshIDs {
-		t, err := tx.RefreshToken(id)
-		if errors.Is(err, oauthdb.ErrNotFound) {
-			continue
-		} else if err != nil {
+		// Gone already (swept, or its client or user deleted): nothing to do.
+		if _, err := tx.RevokeRefreshTokenByID(id); err != nil && !errors.Is(err, oauthdb.ErrNotFound) {
 			return err
-		}
-		// Collect first: deleting while iterating would pull rows from
-		// under the iterator.
-		access := slices.Collect(tx.RefreshTokenAccessTokens(t))
-		for _, a := range access {
-			if err := tx.DeleteAccessToken(a.ID); err != nil {
-				return err
-			}
-		}
-		if t.Revoked.IsZero() {
-			t.Revoked = now
-			if err := tx.UpdateRefreshToken(t); err != nil {
-				return err
-			}
 		}
 	}
 	for _, id := range accessIDs {
@@ -256,11 +234,11 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 		return tokenResponse{}, errInvalidRequest("code is required")
 	}
 	redirectURI, verifier := form.Get("redirect_uri"), form.Get("code_verifier")
-	hash := oauthdb.HashToken(code)
+	hash := s.db.Hash(code)
 	var (
 		refused *oauthError
 		value   CodeValue
-		g       *codeGrant
+		t       oauthdb.IssuedTokens
 	)
 	err := s.db.Update(func(tx *oauthdb.Tx) error {
 		now := s.db.Now()
@@ -277,7 +255,7 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 				return errRefused
 			}
 			refused = errInvalidGrant("the code was used already: the tokens issued with it are revoked")
-			return s.revokeTokens(tx, g, now) // and commit the revocation
+			return s.revokeTokens(tx, g) // and commit the revocation
 		} else if err != nil {
 			return err
 		}
@@ -287,9 +265,26 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 		if err := tx.DeleteVerification(v.ID); err != nil {
 			return err
 		}
-		g = &codeGrant{}
+		// Consuming the code and issuing its tokens is one commit: a replay,
+		// which waits for this write, finds the grant with its tokens.
+		scopes := scopeList(value.Query["scope"])
+		t, err = tx.IssueTokens(oauthdb.IssueRequest{
+			ClientID:    c.client.ClientID,
+			UserID:      value.UserID,
+			SessionID:   value.SessionID,
+			ReferenceID: value.ReferenceID,
+			Scopes:      scopes,
+			// better-auth issues a refresh token for offline_access only.
+			Refresh: slices.Contains(scopes, "offline_access") && allowsGrant(c.client, GrantRefreshToken),
+		})
+		if err != nil {
+			refused = s.issueError(err)
+			return errRefused
+		}
+		g := &codeGrant{}
 		s.mu.Lock()
 		s.grants[hash] = g
+		s.track(g, t)
 		s.mu.Unlock()
 		return nil
 	})
@@ -298,30 +293,6 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 	}
 	if err != nil {
 		return tokenResponse{}, s.serverError(err)
-	}
-	scopes := scopeList(value.Query["scope"])
-	t, err := s.db.IssueTokens(oauthdb.IssueRequest{
-		ClientID:    c.client.ClientID,
-		UserID:      value.UserID,
-		SessionID:   value.SessionID,
-		ReferenceID: value.ReferenceID,
-		Scopes:      scopes,
-		// better-auth issues a refresh token for offline_access only.
-		Refresh: slices.Contains(scopes, "offline_access") && allowsGrant(c.client, GrantRefreshToken),
-	})
-	if err != nil {
-		return tokenResponse{}, s.issueError(err)
-	}
-	s.mu.Lock()
-	s.track(g, t)
-	replayed := g.redeemed
-	s.mu.Unlock()
-	if replayed {
-		// Redeemed again while these tokens were being issued.
-		if err := s.revokeGrant(g); err != nil {
-			return tokenResponse{}, s.serverError(err)
-		}
-		return tokenResponse{}, errInvalidGrant("the code was used twice")
 	}
 	return s.respond(t), nil
 }
@@ -432,8 +403,8 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		}, true
 	}
 	refresh := func() (introspection, bool) {
-		info, err := s.db.ValidateRefreshToken(token)
-		if err != nil || info.Token.ClientID != c.client.ClientID {
+		info, err := s.db.IntrospectRefreshToken(token, c.client.ClientID)
+		if err != nil {
 			return introspection{}, false
 		}
 		return introspection{
