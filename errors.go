@@ -74,7 +74,9 @@ func (e *kindError) Unwrap() error { return e.is }
 type TokenError struct {
 	// Kind is "access token" or "refresh token".
 	Kind string
-	// ID is the token record's ID, when the token was found.
+	// ID is the token record's ID, when the token was found and belongs to
+	// the caller: it is left out for ErrWrongClient, which must not tell
+	// another client which record a token is.
 	ID string
 	// Err is the reason: ErrTokenNotFound, ErrTokenExpired, ...
 	Err error

@@ -195,7 +195,8 @@ type IssueRequest struct {
 // IssueTokens issues an access token and, when asked, a refresh token that
 // the access token is linked to by refreshId, in one transaction. The client
 // must exist and not be disabled; the user and session, when given, must
-// exist and the session must not have expired. It returns the plaintext
+// exist (else ErrNotFound, as for the client) and the session must be the
+// user's and not have expired. It returns the plaintext
 // tokens, which are not stored and cannot be read again.
 func (db *DB) IssueTokens(req IssueRequest) (IssuedTokens, error) {
 	var out IssuedTokens
@@ -225,6 +226,11 @@ func (tx *Tx) IssueTokens(req IssueRequest) (IssuedTokens, error) {
 	if len(c.Scopes) > 0 {
 		if s, ok := missingScope(req.Scopes, c.Scopes); !ok {
 			return IssuedTokens{}, &Error{Table: TableOAuthClient, Field: "scopes", Value: s, Reason: "scope not allowed for the client", Err: ErrScopeNotGranted}
+		}
+	}
+	if req.UserID != "" {
+		if _, ok := users.Get(tx.st, req.UserID); !ok {
+			return IssuedTokens{}, &Error{Table: TableUser, Field: "id", Value: req.UserID, Err: ErrNotFound}
 		}
 	}
 	if req.SessionID != "" {

@@ -145,7 +145,7 @@ func TestIssueRefused(t *testing.T) {
 		{"unknown client", oauthdb.IssueRequest{ClientID: "nobody"}, oauthdb.ErrNotFound},
 		{"disabled client", oauthdb.IssueRequest{ClientID: "cid-off"}, oauthdb.ErrClientDisabled},
 		{"scope outside the client's", oauthdb.IssueRequest{ClientID: "cid-1", UserID: "u1", Scopes: []string{"admin"}}, oauthdb.ErrScopeNotGranted},
-		{"unknown user", oauthdb.IssueRequest{ClientID: "cid-2", UserID: "nobody"}, oauthdb.ErrForeignKey},
+		{"unknown user", oauthdb.IssueRequest{ClientID: "cid-2", UserID: "nobody"}, oauthdb.ErrNotFound},
 		{"unknown session", oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "nobody"}, oauthdb.ErrNotFound},
 		{"another user's session", oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s2"}, oauthdb.ErrInvalid},
 		{"refresh token without user", oauthdb.IssueRequest{ClientID: "cid-2", Refresh: true}, oauthdb.ErrInvalid},

@@ -140,6 +140,9 @@ func (m *Model) IssueTokens(req oauthdb.IssueRequest, fresh Fresh) (oauthdb.Issu
 	if len(c.Scopes) > 0 && !subset(req.Scopes, c.Scopes) {
 		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthClient, "scopes", oauthdb.ErrScopeNotGranted)
 	}
+	if _, ok := m.Users[req.UserID]; req.UserID != "" && !ok {
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableUser, "id", oauthdb.ErrNotFound)
+	}
 	if req.SessionID != "" {
 		s, ok := m.Sessions[req.SessionID]
 		switch {
