@@ -32,6 +32,9 @@ func Open(s *Schema) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	for _, t := range info.tables {
+		t.freeze()
+	}
 	db := &DB{mem: mem, info: info}
 	db.readers.New = func() any { return db.newTxn(false) }
 	return db, nil

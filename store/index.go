@@ -41,6 +41,7 @@ type Index[T, Q any] struct {
 // AppendString(a) + AppendString(b) can be queried by a alone.
 func NewIndex[T, Q any](t *Table[T], name, field string,
 	key func(rec *T, dst []byte) ([]byte, bool), query func(q Q, dst []byte) []byte) *Index[T, Q] {
+	t.declare("NewIndex " + name)
 	ix := &Index[T, Q]{table: t, name: name, field: field, key: key, query: query}
 	t.indexes = append(t.indexes, ix)
 	return ix
@@ -83,15 +84,27 @@ func TimeIndex[T any](t *Table[T], field string, get func(rec *T) time.Time) *In
 
 // Unique makes the index unique: the engine refuses a second row under the
 // same key with ErrConflict. It returns ix, for chaining.
-func (ix *Index[T, Q]) Unique() *Index[T, Q] { ix.unique = true; return ix }
+func (ix *Index[T, Q]) Unique() *Index[T, Q] {
+	ix.table.declare("Unique")
+	ix.unique = true
+	return ix
+}
 
 // Optional lets records have no value for the index; such records are left
 // out of it. It returns ix, for chaining.
-func (ix *Index[T, Q]) Optional() *Index[T, Q] { ix.optional = true; return ix }
+func (ix *Index[T, Q]) Optional() *Index[T, Q] {
+	ix.table.declare("Optional")
+	ix.optional = true
+	return ix
+}
 
 // Secret keeps the index's values out of error messages: use it for token
 // hashes and other values that must not be logged. It returns ix.
-func (ix *Index[T, Q]) Secret() *Index[T, Q] { ix.secret = true; return ix }
+func (ix *Index[T, Q]) Secret() *Index[T, Q] {
+	ix.table.declare("Secret")
+	ix.secret = true
+	return ix
+}
 
 // Name returns the index's name.
 func (ix *Index[T, Q]) Name() string { return ix.name }

@@ -58,6 +58,9 @@ func One[F, T any](name string, from *Index[F, string], to *Index[T, string], on
 // ClearWith sets the function that clears the foreign key on a copy of a
 // record, for the SetNull action. It returns r, for chaining.
 func (r *OneRelation[F, T]) ClearWith(clear func(rec *F)) *OneRelation[F, T] {
+	if r.from != nil {
+		r.from.table.declare("ClearWith")
+	}
 	r.clear = clear
 	return r
 }

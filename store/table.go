@@ -2,6 +2,7 @@ package store
 
 import (
 	"iter"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-memdb"
 )
@@ -13,6 +14,9 @@ type Table[T any] struct {
 	id       *Index[T, string]
 	indexes  []anyIndex
 	validate func(*T) error
+	// opened is set when a DB opens on the table: its declarations, which
+	// the DB's schema was checked and built from, are fixed from then on.
+	opened atomic.Bool
 }
 
 // NewTable declares a table named name whose primary key is the string
@@ -28,7 +32,19 @@ func NewTable[T any](name string, id func(rec *T) string) *Table[T] {
 // table; an error it returns (best made with Invalid) rejects the write.
 // The engine itself checks required index fields, unique indexes and
 // foreign keys.
-func (t *Table[T]) Validate(fn func(rec *T) error) { t.validate = fn }
+func (t *Table[T]) Validate(fn func(rec *T) error) {
+	t.declare("Validate")
+	t.validate = fn
+}
+
+// declare panics if a DB has opened on t: a declaration made after Open
+// would not be in the DB's schema, or would change it unchecked. It is a
+// mistake in the program's declarations, never in its input.
+func (t *Table[T]) declare(what string) {
+	if t.opened.Load() {
+		panic("store: " + what + " on table " + t.name + " after a DB was opened on it")
+	}
+}
 
 // Name returns the table's name.
 func (t *Table[T]) Name() string { return t.name }
@@ -77,6 +93,7 @@ func (t *Table[T]) DeleteRecord(tx *Txn, rec *T) error { return tx.delete(t, rec
 // anyTable is a table seen without its type, as the engine walks them.
 type anyTable interface {
 	tableName() string
+	freeze()
 	tableIndexes() []anyIndex
 	primaryKey(obj any) string
 	idIndex() anyIndex
@@ -88,6 +105,8 @@ type anyTable interface {
 type TableDef interface {
 	anyTable
 }
+
+func (t *Table[T]) freeze() { t.opened.Store(true) }
 
 func (t *Table[T]) tableName() string {
 	if t == nil { // a table variable not yet declared: Open reports it
