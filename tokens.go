@@ -196,8 +196,8 @@ type IssueRequest struct {
 // the access token is linked to by refreshId, in one transaction. The client
 // must exist and not be disabled; the user and session, when given, must
 // exist (else ErrNotFound, as for the client) and the session must be the
-// user's and not have expired. It returns the plaintext
-// tokens, which are not stored and cannot be read again.
+// user's and not have expired. It returns the plaintext tokens, which are
+// not stored and cannot be read again.
 func (db *DB) IssueTokens(req IssueRequest) (IssuedTokens, error) {
 	var out IssuedTokens
 	err := db.Update(func(tx *Tx) error {
