@@ -10,7 +10,7 @@ import (
 func (db *DB) GrantConsent(clientID, userID, referenceID string, scopes []string) (OAuthConsent, error) {
 	var out OAuthConsent
 	err := db.Update(func(tx *Tx) error {
-		c, ok := consentsByGrant.First(tx.st, consentQuery{clientID, userID, referenceID})
+		c, ok := consentFor(tx, clientID, userID, referenceID)
 		if ok {
 			out = *c
 			out.Scopes = slices.Clone(scopes)
@@ -40,7 +40,7 @@ func (db *DB) CheckConsent(clientID, userID, referenceID string, scopes []string
 		if c, ok := clientsByClientID.First(tx.st, clientID); ok && c.SkipConsent {
 			return nil
 		}
-		granted, ok := consentsByGrant.First(tx.st, consentQuery{clientID, userID, referenceID})
+		granted, ok := consentFor(tx, clientID, userID, referenceID)
 		if !ok {
 			return &Error{Table: TableOAuthConsent, Field: "clientId,userId,referenceId",
 				Value: clientID + "/" + userID + "/" + referenceID, Reason: "no consent", Err: ErrConsentRequired}
@@ -67,7 +67,7 @@ func (db *DB) Consents(userID string) ([]OAuthConsent, error) {
 func (db *DB) RevokeConsent(clientID, userID, referenceID string) (int, error) {
 	n := 0
 	err := db.Update(func(tx *Tx) error {
-		c, ok := consentsByGrant.First(tx.st, consentQuery{clientID, userID, referenceID})
+		c, ok := consentFor(tx, clientID, userID, referenceID)
 		if !ok {
 			return nil
 		}
@@ -78,4 +78,9 @@ func (db *DB) RevokeConsent(clientID, userID, referenceID string) (int, error) {
 		return 0, err
 	}
 	return n, nil
+}
+
+// consentFor finds the one consent of (clientID, userID, referenceID).
+func consentFor(tx *Tx, clientID, userID, referenceID string) (*OAuthConsent, bool) {
+	return consentsByGrant.First(tx.st, []string{clientID, userID, referenceID})
 }

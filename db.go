@@ -171,7 +171,7 @@ func (tx *Tx) Consent(id string) (OAuthConsent, error) { return get(tx, consents
 
 // ConsentFor returns the consent of (clientID, userID, referenceID).
 func (tx *Tx) ConsentFor(clientID, userID, referenceID string) (OAuthConsent, error) {
-	c, ok := consentsByGrant.First(tx.st, consentQuery{clientID, userID, referenceID})
+	c, ok := consentFor(tx, clientID, userID, referenceID)
 	if !ok {
 		return OAuthConsent{}, &Error{Table: TableOAuthConsent, Field: "clientId,userId,referenceId",
 			Value: clientID + "/" + userID + "/" + referenceID, Err: ErrNotFound}

@@ -192,13 +192,10 @@ var (
 
 	consents = store.NewTable(TableOAuthConsent, func(c *OAuthConsent) string { return c.ID })
 	// one consent per (clientId, userId, referenceId): grant and check
-	consentsByGrant = store.NewIndex(consents, "grant", "clientId,userId,referenceId",
-		func(c *OAuthConsent, dst []byte) ([]byte, bool) {
-			return consentKey(dst, c.ClientID, c.UserID, c.ReferenceID), true
-		},
-		func(q consentQuery, dst []byte) []byte {
-			return consentKey(dst, q.clientID, q.userID, q.referenceID)
-		}).Unique()
+	consentsByGrant = store.CompoundIndex(consents, "grant", []string{"clientId", "userId", "referenceId"},
+		func(c *OAuthConsent) string { return c.ClientID },
+		func(c *OAuthConsent) string { return c.UserID },
+		func(c *OAuthConsent) string { return c.ReferenceID }).Unique()
 	// oauthClient.oauthConsents, and the client's cascade
 	consentsByClient = store.StringIndex(consents, "clientId", func(c *OAuthConsent) string { return c.ClientID })
 	// user.oauthConsents, and the user's cascade
@@ -210,14 +207,6 @@ var (
 	// the expiry sweep
 	verificationsByExpiry = store.TimeIndex(verifications, "expiresAt", func(v *Verification) time.Time { return v.ExpiresAt })
 )
-
-type consentQuery struct{ clientID, userID, referenceID string }
-
-func consentKey(dst []byte, clientID, userID, referenceID string) []byte {
-	dst = store.AppendString(dst, clientID)
-	dst = store.AppendString(dst, userID)
-	return store.AppendString(dst, referenceID)
-}
 
 func init() {
 	users.Validate(func(u *User) error {
@@ -240,10 +229,6 @@ func init() {
 	consents.Validate(func(c *OAuthConsent) error {
 		if c.UserID == "" && c.ReferenceID == "" {
 			return store.Invalid(TableOAuthConsent, "userId", "", "a consent needs a userId or a referenceId")
-		}
-		// The other parts of the grant key are checked by their own indexes.
-		if !store.ValidKeyString(c.ReferenceID) {
-			return store.Invalid(TableOAuthConsent, "referenceId", "", "holds a NUL byte")
 		}
 		return nil
 	})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -14,7 +15,8 @@ import (
 // An index is two small functions: one appends the key of a stored record,
 // the other appends the key of a query value. Both build keys with the
 // helpers of this package (AppendString, AppendTime), so that the two always
-// agree. Build an index with [StringIndex], [TimeIndex] or [NewIndex] before
+// agree. Build an index with [StringIndex], [TimeIndex], [CompoundIndex] or
+// [NewIndex] before
 // the [DB] opens; its options (Unique, Optional, Secret) are set then too.
 type Index[T, Q any] struct {
 	table    *Table[T]
@@ -29,7 +31,11 @@ type Index[T, Q any] struct {
 	// valid reports whether a query value can match at all: a string with a
 	// NUL byte cannot, and must not be let run into the key's terminator.
 	valid func(q Q) bool
-	time  bool // a TimeIndex: keys of timeKeyLen bytes
+	// badField names the string field of rec that cannot be part of a key
+	// (it holds a NUL byte), or returns "".
+	badField func(rec *T) string
+	// keyLen returns the length of rec's key, to allocate it once.
+	keyLen func(rec *T) int
 }
 
 // NewIndex adds an index named name to t. key appends the key of a record
@@ -62,6 +68,63 @@ func StringIndex[T any](t *Table[T], field string, get func(rec *T) string) *Ind
 		func(q string, dst []byte) []byte { return AppendString(dst, q) })
 	ix.value = get
 	ix.valid = ValidKeyString
+	ix.badField = func(rec *T) string {
+		if !ValidKeyString(get(rec)) {
+			return field
+		}
+		return ""
+	}
+	ix.keyLen = func(rec *T) int { return len(get(rec)) + 1 }
+	return ix
+}
+
+// CompoundIndex adds an index named name on several string fields
+// together, in the order given: a record's key holds every part, empty ones
+// included, so that a unique CompoundIndex allows one record per
+// combination. A query gives the parts in the same order; a query of only
+// the first few parts matches every record that starts with them. No part
+// may hold a NUL byte, in a record or in a query. fields name the parts and
+// gets read them, one for one.
+func CompoundIndex[T any](t *Table[T], name string, fields []string, gets ...func(rec *T) string) *Index[T, []string] {
+	if len(fields) != len(gets) || len(gets) == 0 {
+		panic("store: CompoundIndex " + name + " needs one field name per part")
+	}
+	ix := NewIndex(t, name, strings.Join(fields, ","),
+		func(rec *T, dst []byte) ([]byte, bool) {
+			for _, get := range gets {
+				dst = AppendString(dst, get(rec))
+			}
+			return dst, true
+		},
+		func(q []string, dst []byte) []byte {
+			for _, part := range q {
+				dst = AppendString(dst, part)
+			}
+			return dst
+		})
+	ix.valid = func(q []string) bool {
+		for _, part := range q {
+			if !ValidKeyString(part) {
+				return false
+			}
+		}
+		return true
+	}
+	ix.badField = func(rec *T) string {
+		for i, get := range gets {
+			if !ValidKeyString(get(rec)) {
+				return fields[i]
+			}
+		}
+		return ""
+	}
+	ix.keyLen = func(rec *T) int {
+		n := 0
+		for _, get := range gets {
+			n += len(get(rec)) + 1
+		}
+		return n
+	}
 	return ix
 }
 
@@ -78,7 +141,7 @@ func TimeIndex[T any](t *Table[T], field string, get func(rec *T) time.Time) *In
 			return AppendTime(dst, v), true
 		},
 		func(q time.Time, dst []byte) []byte { return AppendTime(dst, q) })
-	ix.time = true
+	ix.keyLen = func(*T) int { return timeKeyLen }
 	return ix
 }
 
@@ -172,6 +235,8 @@ type anyIndex interface {
 	isSecret() bool
 	// keyOf appends the key of a record to dst.
 	keyOf(obj any, dst []byte) ([]byte, bool)
+	// invalidField names a string field of obj that cannot be in a key.
+	invalidField(obj any) string
 	tableOf() anyTable
 	memSchema() *memdb.IndexSchema
 }
@@ -211,24 +276,15 @@ func (m memIndexer[T, Q]) FromObject(raw any) (bool, []byte, error) {
 	// The key is kept in the tree for as long as the record is stored:
 	// allocate it once, at its final size. go-memdb appends the primary key
 	// to the key of a non-unique index.
-	n := m.ix.size(rec)
+	n := 32 // a guess, for a NewIndex whose keys the engine does not build
+	if m.ix.keyLen != nil {
+		n = m.ix.keyLen(rec)
+	}
 	if !m.ix.unique {
 		n += len(m.ix.table.id.value(rec)) + 1
 	}
 	key, ok := m.ix.key(rec, make([]byte, 0, n))
 	return ok, key, nil
-}
-
-// size returns the length of rec's key, or a guess for an index whose keys
-// the engine does not build itself.
-func (ix *Index[T, Q]) size(rec *T) int {
-	switch {
-	case ix.value != nil:
-		return len(ix.value(rec)) + 1
-	case ix.time:
-		return timeKeyLen
-	}
-	return 32
 }
 
 func (m memIndexer[T, Q]) FromArgs(args ...any) ([]byte, error) {

@@ -121,26 +121,17 @@ func (tx *Txn) checkIndexField(t anyTable, ix anyIndex, obj any) error {
 		}
 		return &Error{Table: t.tableName(), Field: ix.fieldName(), Reason: "required", Err: ErrInvalid}
 	}
-	if v, isString := stringValue(ix, obj); isString && !ValidKeyString(v) {
-		return &Error{Table: t.tableName(), Field: ix.fieldName(), Reason: "holds a NUL byte", Err: ErrInvalid}
+	if field := ix.invalidField(obj); field != "" {
+		return &Error{Table: t.tableName(), Field: field, Reason: "holds a NUL byte", Err: ErrInvalid}
 	}
 	return nil
 }
 
-// stringValue returns the indexed field of a string index.
-func stringValue(ix anyIndex, obj any) (string, bool) {
-	sv, ok := ix.(interface{ stringOf(any) (string, bool) })
-	if !ok {
-		return "", false
+func (ix *Index[T, Q]) invalidField(obj any) string {
+	if ix.badField == nil {
+		return ""
 	}
-	return sv.stringOf(obj)
-}
-
-func (ix *Index[T, Q]) stringOf(obj any) (string, bool) {
-	if ix.value == nil {
-		return "", false
-	}
-	return ix.value(obj.(*T)), true
+	return ix.badField(obj.(*T))
 }
 
 // visible returns the value of a key for an error message: the string it
