@@ -87,9 +87,8 @@ func (db *DB) RevokeClient(clientID string) (int, error) {
 // RevokeClientUser revokes every token a client holds for one user.
 func (db *DB) RevokeClientUser(clientID, userID string) (int, error) {
 	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
-		mine := func(clientOf, userOf string) bool { return clientOf == clientID && userOf == userID }
 		return revokeAll(tx, now,
-			accessTokensByUser.Get(tx.st, userID), refreshTokensByUser.Get(tx.st, userID), mine)
+			accessTokensByUser.Get(tx.st, userID), refreshTokensByUser.Get(tx.st, userID), ofClient(clientID))
 	})
 }
 
@@ -112,27 +111,33 @@ func (db *DB) revoke(fn func(tx *Tx, now time.Time) (int, error)) (int, error) {
 // tokens of the client (an authorization code's, issued without a refresh
 // token) were never derived from a refresh token and stay.
 func revokeFamily(tx *Tx, clientID, userID string, now time.Time) (int, error) {
-	mine := func(clientOf, userOf string) bool { return clientOf == clientID && userOf == userID }
-	return revokeAll(tx, now, noAccessTokens, refreshTokensByUser.Get(tx.st, userID), mine)
+	return revokeAll(tx, now, noAccessTokens, refreshTokensByUser.Get(tx.st, userID), ofClient(clientID))
+}
+
+// ofClient keeps the tokens of one client, among a user's.
+func ofClient(clientID string) func(string) bool {
+	return func(clientOf string) bool { return clientOf == clientID }
 }
 
 func noAccessTokens(func(*OAuthAccessToken) bool) {}
 
 // revokeAll deletes the access tokens and revokes the refresh tokens the
-// two iterators yield, keeping only those keep accepts (all, if nil). The
-// rows are collected before anything changes.
+// two iterators yield, keeping only those of the clients keep accepts (all,
+// if nil). The rows are collected before anything changes.
 func revokeAll(tx *Tx, now time.Time, access iter.Seq[*OAuthAccessToken], refresh iter.Seq[*OAuthRefreshToken],
-	keep func(clientID, userID string) bool) (int, error) {
+	keep func(clientID string) bool) (int, error) {
 	var as []*OAuthAccessToken
 	for t := range access {
-		if keep == nil || keep(t.ClientID, t.UserID) {
+		if keep == nil || keep(t.ClientID) {
 			as = append(as, t)
 		}
 	}
 	var rs []*OAuthRefreshToken
+	revoked := map[string]bool{}
 	for t := range refresh {
-		if keep == nil || keep(t.ClientID, t.UserID) {
+		if keep == nil || keep(t.ClientID) {
 			rs = append(rs, t)
+			revoked[t.ID] = true
 		}
 	}
 	n := 0
@@ -144,9 +149,8 @@ func revokeAll(tx *Tx, now time.Time, access iter.Seq[*OAuthAccessToken], refres
 		n += m
 	}
 	for _, t := range as {
-		// It may have gone with its refresh token above.
-		if _, ok := accessTokens.Get(tx.st, t.ID); !ok {
-			continue
+		if revoked[t.RefreshID] {
+			continue // deleted with its refresh token above
 		}
 		if err := accessTokens.DeleteRecord(tx.st, t); err != nil {
 			return 0, err
