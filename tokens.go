@@ -51,40 +51,65 @@ func (db *DB) IntrospectAccessToken(token, clientID string) (AccessTokenInfo, er
 
 func (db *DB) validateAccess(token, caller string) (AccessTokenInfo, error) {
 	var info AccessTokenInfo
-	if err := checkToken(kindAccess, token); err != nil {
-		return info, err
-	}
-	var buf [64]byte
-	h := db.hash(buf[:0], token)
-	err := db.st.View(func(tx *store.Txn) error {
-		t, ok := store.FirstBytes(tx, accessTokensByHash, h)
-		if !ok {
-			return &TokenError{Kind: kindAccess, Err: ErrTokenNotFound}
-		}
-		if caller != "" && t.ClientID != caller {
-			return &TokenError{Kind: kindAccess, Err: ErrWrongClient}
-		}
-		now := db.cfg.now()
-		if !now.Before(t.ExpiresAt) {
-			return &TokenError{Kind: kindAccess, ID: t.ID, Err: ErrTokenExpired}
-		}
-		if !t.Revoked.IsZero() {
-			return &TokenError{Kind: kindAccess, ID: t.ID, Err: ErrTokenRevoked}
-		}
-		info.Token = *t
-		return db.joinOwner(tx, kindAccess, t.ID, t.ClientID, t.UserID, t.SessionID, now,
-			&info.Client, &info.User, &info.Session)
-	})
+	err := validate(db, kindAccess, token, caller, accessTokensByHash, accessOwner,
+		&info.Token, &info.Client, &info.User, &info.Session)
 	if err != nil {
 		return AccessTokenInfo{}, err
 	}
 	return info, nil
 }
 
+// owner is what validation reads of a token record, of either kind.
+type owner struct {
+	id, clientID, userID, sessionID string
+	expiresAt, revoked              time.Time
+}
+
+func accessOwner(t *OAuthAccessToken) owner {
+	return owner{t.ID, t.ClientID, t.UserID, t.SessionID, t.ExpiresAt, t.Revoked}
+}
+
+func refreshOwner(t *OAuthRefreshToken) owner {
+	return owner{t.ID, t.ClientID, t.UserID, t.SessionID, t.ExpiresAt, t.Revoked}
+}
+
+// validate checks a token of either kind, from one snapshot: found by its
+// hash, the caller's (if a caller is given), unexpired and unrevoked, and its
+// owners active. It fills rec with the token's record and the others with
+// its owners.
+func validate[T any](db *DB, kind, token, caller string, byHash *store.Index[T, string], of func(*T) owner,
+	rec *T, client *OAuthClient, user *User, session *Session) error {
+	if err := checkToken(kind, token); err != nil {
+		return err
+	}
+	var buf [64]byte
+	h := db.hash(buf[:0], token)
+	return db.st.View(func(tx *store.Txn) error {
+		t, ok := store.FirstBytes(tx, byHash, h)
+		if !ok {
+			return &TokenError{Kind: kind, Err: ErrTokenNotFound}
+		}
+		o := of(t)
+		if caller != "" && o.clientID != caller {
+			return &TokenError{Kind: kind, Err: ErrWrongClient}
+		}
+		now := db.cfg.now()
+		if !now.Before(o.expiresAt) {
+			return &TokenError{Kind: kind, ID: o.id, Err: ErrTokenExpired}
+		}
+		if !o.revoked.IsZero() {
+			return &TokenError{Kind: kind, ID: o.id, Err: ErrTokenRevoked}
+		}
+		*rec = *t
+		return db.joinOwner(tx, kind, o, now, client, user, session)
+	})
+}
+
 // joinOwner reads a token's client, user and session and checks that they
 // let the token be active.
-func (db *DB) joinOwner(tx *store.Txn, kind, id, clientID, userID, sessionID string, now time.Time,
+func (db *DB) joinOwner(tx *store.Txn, kind string, o owner, now time.Time,
 	client *OAuthClient, user *User, session *Session) error {
+	id, clientID, userID, sessionID := o.id, o.clientID, o.userID, o.sessionID
 	c, ok := clientsByClientID.First(tx, clientID)
 	if !ok {
 		return &TokenError{Kind: kind, ID: id, Err: ErrClientNotFound}
@@ -144,30 +169,8 @@ func (db *DB) IntrospectRefreshToken(token, clientID string) (RefreshTokenInfo, 
 
 func (db *DB) validateRefresh(token, caller string) (RefreshTokenInfo, error) {
 	var info RefreshTokenInfo
-	if err := checkToken(kindRefresh, token); err != nil {
-		return info, err
-	}
-	var buf [64]byte
-	h := db.hash(buf[:0], token)
-	err := db.st.View(func(tx *store.Txn) error {
-		t, ok := store.FirstBytes(tx, refreshTokensByHash, h)
-		if !ok {
-			return &TokenError{Kind: kindRefresh, Err: ErrTokenNotFound}
-		}
-		if caller != "" && t.ClientID != caller {
-			return &TokenError{Kind: kindRefresh, Err: ErrWrongClient}
-		}
-		now := db.cfg.now()
-		if !now.Before(t.ExpiresAt) {
-			return &TokenError{Kind: kindRefresh, ID: t.ID, Err: ErrTokenExpired}
-		}
-		if !t.Revoked.IsZero() {
-			return &TokenError{Kind: kindRefresh, ID: t.ID, Err: ErrTokenRevoked}
-		}
-		info.Token = *t
-		return db.joinOwner(tx, kindRefresh, t.ID, t.ClientID, t.UserID, t.SessionID, now,
-			&info.Client, &info.User, &info.Session)
-	})
+	err := validate(db, kindRefresh, token, caller, refreshTokensByHash, refreshOwner,
+		&info.Token, &info.Client, &info.User, &info.Session)
 	if err != nil {
 		return RefreshTokenInfo{}, err
 	}
@@ -340,7 +343,7 @@ func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (Issue
 		var c OAuthClient
 		var u User
 		var s Session
-		if err := db.joinOwner(tx.st, kindRefresh, t.ID, t.ClientID, t.UserID, t.SessionID, now, &c, &u, &s); err != nil {
+		if err := db.joinOwner(tx.st, kindRefresh, refreshOwner(t), now, &c, &u, &s); err != nil {
 			return err
 		}
 		if scopes == nil {
