@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"io"
 	"iter"
-	"slices"
 	"sync"
 	"time"
 
@@ -70,7 +69,7 @@ func Open(opts ...Option) (*DB, error) {
 	for _, o := range opts {
 		o(&db.cfg)
 	}
-	st, err := store.Open(schema)
+	st, err := store.Open(schema, db)
 	if err != nil {
 		return nil, err
 	}
@@ -115,8 +114,13 @@ func (db *DB) TokenLifetimes() (access, refresh time.Duration) {
 	return db.cfg.accessTTL, db.cfg.refreshTTL
 }
 
-// Now returns the DB clock's current time.
-func (db *DB) Now() time.Time { return db.cfg.now() }
+// Now returns the DB clock's current time, in UTC: the time every
+// timestamp the DB writes is taken from.
+func (db *DB) Now() time.Time { return db.now() }
+
+// now reads the clock in UTC, without its monotonic reading: as a stored
+// time must be (see validate.go).
+func (db *DB) now() time.Time { return db.cfg.now().UTC() }
 
 // Verify audits the whole DB: every index holds exactly the live records,
 // unique indexes are unique, every foreign key names an existing record. It
@@ -173,8 +177,7 @@ func (tx *Tx) Consent(id string) (OAuthConsent, error) { return get(tx, consents
 func (tx *Tx) ConsentFor(clientID, userID, referenceID string) (OAuthConsent, error) {
 	c, ok := consentFor(tx, clientID, userID, referenceID)
 	if !ok {
-		return OAuthConsent{}, &Error{Table: TableOAuthConsent, Field: "clientId,userId,referenceId",
-			Value: clientID + "/" + userID + "/" + referenceID, Err: ErrNotFound}
+		return OAuthConsent{}, errNotFound(TableOAuthConsent, "clientId,userId,referenceId", clientID+"/"+userID+"/"+referenceID)
 	}
 	return *c, nil
 }
@@ -194,7 +197,7 @@ func get[T any](tx *Tx, ix *store.Index[T, string], key string) (T, error) {
 		var zero T
 		e := &Error{Table: ix.Table(), Field: ix.Field(), Err: ErrNotFound}
 		if !ix.IsSecret() {
-			e.Value = key
+			e.Value = store.Bound(key)
 		}
 		return zero, e
 	}
@@ -228,23 +231,27 @@ func (tx *Tx) Verifications() iter.Seq[Verification] { return values(verificatio
 // a unique value is taken; Update replaces the record with the same ID and
 // fails with ErrNotFound if there is none; both fail with ErrForeignKey for a
 // foreign key that names no record and with ErrInvalid for a missing
-// required field. Insert fills a zero CreatedAt and UpdatedAt from the DB's
-// clock; Update sets UpdatedAt to it and keeps the stored CreatedAt when
-// given a zero one. Delete removes a record and carries
-// out the delete actions: deleting a user or a client deletes what belongs
-// to it, deleting a refresh token deletes its access tokens, and deleting a
-// session clears sessionId on its tokens. A failed write changes nothing.
-// Records are copied in: the caller may reuse what it passed.
+// required field or a value the DB cannot keep as it is (see Snapshot).
+// Insert fills a zero CreatedAt and UpdatedAt from the DB's clock; Update
+// sets UpdatedAt to it and keeps the stored CreatedAt when given a zero one.
+// Times are stored in UTC. Delete removes a record and carries out the
+// delete actions: deleting a user or a client deletes what belongs to it,
+// deleting a refresh token deletes its access tokens, and deleting a session
+// clears sessionId on its tokens (and, in strict mode, revokes its access
+// tokens: see DeleteSession). A failed write changes nothing. Records are
+// copied in: the caller may reuse what it passed.
 
 // InsertUser stores a new user.
 func (tx *Tx) InsertUser(u User) error {
+	u.normalize()
 	stamp(tx, &u.CreatedAt, &u.UpdatedAt)
 	return users.Insert(tx.st, &u)
 }
 
 // UpdateUser replaces the user with u.ID.
 func (tx *Tx) UpdateUser(u User) error {
-	u.UpdatedAt = tx.db.cfg.now()
+	u.normalize()
+	u.UpdatedAt = tx.db.now()
 	return update(tx, users, &u, func(u *User) *time.Time { return &u.CreatedAt })
 }
 
@@ -254,49 +261,83 @@ func (tx *Tx) DeleteUser(id string) error { return users.Delete(tx.st, id) }
 
 // InsertSession stores a new session.
 func (tx *Tx) InsertSession(s Session) error {
+	s.normalize()
 	stamp(tx, &s.CreatedAt, &s.UpdatedAt)
 	return sessions.Insert(tx.st, &s)
 }
 
-// UpdateSession replaces the session with s.ID.
+// UpdateSession replaces the session with s.ID. In strict mode, extending a
+// session that has expired does not bring back its access tokens, which were
+// inactive while it was expired: they are revoked in the same write. (A
+// refresh token outlives its session, and is left as it is.)
 func (tx *Tx) UpdateSession(s Session) error {
-	s.UpdatedAt = tx.db.cfg.now()
-	return update(tx, sessions, &s, func(s *Session) *time.Time { return &s.CreatedAt })
+	s.normalize()
+	now := tx.db.now()
+	s.UpdatedAt = now
+	old, _ := sessions.Get(tx.st, s.ID)
+	if err := update(tx, sessions, &s, func(s *Session) *time.Time { return &s.CreatedAt }); err != nil {
+		return err
+	}
+	if tx.db.cfg.lenientSessions || old == nil || now.Before(old.ExpiresAt) || !now.Before(s.ExpiresAt) {
+		return nil
+	}
+	// The update passed every check with UpdatedAt = now, so setting revoked
+	// to now cannot fail: the write is still all or nothing.
+	return revokeAccessTokens(tx, accessTokensBySession.Get(tx.st, s.ID), now)
 }
 
-// DeleteSession deletes a session; its tokens stay, with sessionId cleared.
+// DeleteSession deletes a session, as a sign-out does; its tokens stay,
+// with sessionId cleared. In strict mode its access tokens are revoked too,
+// in the same write, as better-auth 1.7 revokes them on sign-out: an access
+// token does not outlive its session; so are its refresh tokens granted
+// without offline_access. Those with offline_access stay active (offline
+// access outlives a sign-out); revoke them with RevokeSession first if the
+// sign-out must end them too.
 func (tx *Tx) DeleteSession(id string) error { return sessions.Delete(tx.st, id) }
 
 // InsertClient stores a new client. Its ClientSecret must already be hashed
 // (see HashSecret).
 func (tx *Tx) InsertClient(c OAuthClient) error {
+	c.normalize()
 	stamp(tx, &c.CreatedAt, &c.UpdatedAt)
-	c.clone()
 	return clients.Insert(tx.st, &c)
 }
 
 // UpdateClient replaces the client with c.ID. Its clientId cannot change
-// while tokens or consents refer to it.
+// while tokens or consents refer to it. Enabling a disabled client does not
+// bring back its tokens, which were inactive while it was disabled: they are
+// revoked in the same write, as RevokeClient revokes them.
 func (tx *Tx) UpdateClient(c OAuthClient) error {
-	c.UpdatedAt = tx.db.cfg.now()
-	c.clone()
-	return update(tx, clients, &c, func(c *OAuthClient) *time.Time { return &c.CreatedAt })
+	c.normalize()
+	now := tx.db.now()
+	c.UpdatedAt = now
+	old, _ := clients.Get(tx.st, c.ID)
+	if err := update(tx, clients, &c, func(c *OAuthClient) *time.Time { return &c.CreatedAt }); err != nil {
+		return err
+	}
+	if old == nil || !old.Disabled || c.Disabled {
+		return nil
+	}
+	// As in UpdateSession, what follows cannot fail once the update passed.
+	_, err := revokeAll(tx, now,
+		accessTokensByClient.Get(tx.st, c.ClientID), refreshTokensByClient.Get(tx.st, c.ClientID), nil)
+	return err
 }
 
 // DeleteClient deletes a client with its tokens and consents.
 func (tx *Tx) DeleteClient(id string) error { return clients.Delete(tx.st, id) }
 
 // InsertAccessToken stores a new access token. Its Token must be the
-// token's hash (see HashToken).
+// token's hash (see DB.Hash).
 func (tx *Tx) InsertAccessToken(t OAuthAccessToken) error {
+	t.normalize()
 	stamp(tx, &t.CreatedAt, nil)
-	t.Scopes = slices.Clone(t.Scopes)
 	return accessTokens.Insert(tx.st, &t)
 }
 
 // UpdateAccessToken replaces the access token with t.ID.
 func (tx *Tx) UpdateAccessToken(t OAuthAccessToken) error {
-	t.Scopes = slices.Clone(t.Scopes)
+	t.normalize()
 	return update(tx, accessTokens, &t, func(t *OAuthAccessToken) *time.Time { return &t.CreatedAt })
 }
 
@@ -304,16 +345,16 @@ func (tx *Tx) UpdateAccessToken(t OAuthAccessToken) error {
 func (tx *Tx) DeleteAccessToken(id string) error { return accessTokens.Delete(tx.st, id) }
 
 // InsertRefreshToken stores a new refresh token. Its Token must be the
-// token's hash (see HashToken).
+// token's hash (see DB.Hash).
 func (tx *Tx) InsertRefreshToken(t OAuthRefreshToken) error {
+	t.normalize()
 	stamp(tx, &t.CreatedAt, nil)
-	t.Scopes = slices.Clone(t.Scopes)
 	return refreshTokens.Insert(tx.st, &t)
 }
 
 // UpdateRefreshToken replaces the refresh token with t.ID.
 func (tx *Tx) UpdateRefreshToken(t OAuthRefreshToken) error {
-	t.Scopes = slices.Clone(t.Scopes)
+	t.normalize()
 	return update(tx, refreshTokens, &t, func(t *OAuthRefreshToken) *time.Time { return &t.CreatedAt })
 }
 
@@ -323,15 +364,15 @@ func (tx *Tx) DeleteRefreshToken(id string) error { return refreshTokens.Delete(
 
 // InsertConsent stores a new consent.
 func (tx *Tx) InsertConsent(c OAuthConsent) error {
+	c.normalize()
 	stamp(tx, &c.CreatedAt, &c.UpdatedAt)
-	c.Scopes = slices.Clone(c.Scopes)
 	return consents.Insert(tx.st, &c)
 }
 
 // UpdateConsent replaces the consent with c.ID.
 func (tx *Tx) UpdateConsent(c OAuthConsent) error {
-	c.UpdatedAt = tx.db.cfg.now()
-	c.Scopes = slices.Clone(c.Scopes)
+	c.normalize()
+	c.UpdatedAt = tx.db.now()
 	return update(tx, consents, &c, func(c *OAuthConsent) *time.Time { return &c.CreatedAt })
 }
 
@@ -340,13 +381,15 @@ func (tx *Tx) DeleteConsent(id string) error { return consents.Delete(tx.st, id)
 
 // InsertVerification stores a new verification.
 func (tx *Tx) InsertVerification(v Verification) error {
+	v.normalize()
 	stamp(tx, &v.CreatedAt, &v.UpdatedAt)
 	return verifications.Insert(tx.st, &v)
 }
 
 // UpdateVerification replaces the verification with v.ID.
 func (tx *Tx) UpdateVerification(v Verification) error {
-	v.UpdatedAt = tx.db.cfg.now()
+	v.normalize()
+	v.UpdatedAt = tx.db.now()
 	return update(tx, verifications, &v, func(v *Verification) *time.Time { return &v.CreatedAt })
 }
 
@@ -366,25 +409,11 @@ func update[T any](tx *Tx, t *store.Table[T], rec *T, createdAt func(*T) *time.T
 }
 
 func stamp(tx *Tx, created, updated *time.Time) {
-	now := tx.db.cfg.now()
+	now := tx.db.now()
 	if created.IsZero() {
 		*created = now
 	}
 	if updated != nil && updated.IsZero() {
 		*updated = now
-	}
-}
-
-// clone gives c slices of its own, so the caller's cannot change it.
-func (c *OAuthClient) clone() {
-	c.Scopes = slices.Clone(c.Scopes)
-	c.RedirectURIs = slices.Clone(c.RedirectURIs)
-	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
-	c.GrantTypes = slices.Clone(c.GrantTypes)
-	c.ResponseTypes = slices.Clone(c.ResponseTypes)
-	c.Contacts = slices.Clone(c.Contacts)
-	c.Metadata = slices.Clone(c.Metadata)
-	if len(c.Metadata) == 0 {
-		c.Metadata = nil // empty is absent: an empty RawMessage would not encode
 	}
 }

@@ -7,17 +7,28 @@ import (
 )
 
 // Errors of the data model. Every error for bad input wraps one of these in
-// an *Error that names the table, the field and the value (never a secret):
-// test the kind with errors.Is and read the details with errors.As.
+// an *Error that names the table, the field and the value (never a secret,
+// and a long value only by its first bytes and its length): test the kind
+// with errors.Is and read the details with errors.As.
+//
+// One mistake is one kind, whatever the call: an unknown client, user or
+// session given to an operation (IssueTokens, GrantConsent, CheckConsent,
+// AuthenticateClient, a read by key) is ErrNotFound; a record written with a
+// foreign key that names nothing is ErrForeignKey. Revocations are
+// idempotent and find nothing to refuse: revoking an unknown token, session,
+// user or client changes nothing and returns 0, not an error.
 var (
-	// ErrNotFound: no record has the key that was looked up.
+	// ErrNotFound: no record has the key that was looked up, or that an
+	// operation was given.
 	ErrNotFound = store.ErrNotFound
 	// ErrConflict: the primary key or a unique value is taken.
 	ErrConflict = store.ErrConflict
-	// ErrForeignKey: a foreign key names no record, or a change would leave
-	// other records' foreign keys dangling.
+	// ErrForeignKey: a foreign key of a record being written names no
+	// record, or a change would leave other records' foreign keys dangling.
 	ErrForeignKey = store.ErrForeignKey
-	// ErrInvalid: a required field is missing or a value is malformed.
+	// ErrInvalid: a required field is missing, a value is malformed or is
+	// one a snapshot could not carry exactly, or an operation that needs its
+	// calling client was given none.
 	ErrInvalid = store.ErrInvalid
 )
 
@@ -56,8 +67,10 @@ var (
 	ErrScopeNotGranted = errors.New("scope not granted")
 	// ErrConsentRequired: the user has not granted the requested scopes.
 	ErrConsentRequired = errors.New("consent required")
-	// ErrBadSecret: the client secret does not match.
-	ErrBadSecret = errors.New("client secret does not match")
+	// ErrBadSecret: the client did not authenticate: its secret is wrong or
+	// missing, or it is a public client that presented one (see
+	// AuthenticateClient).
+	ErrBadSecret = errors.New("client authentication failed")
 )
 
 // kindError is a sentinel that is also another sentinel.

@@ -27,7 +27,9 @@ func (r SweepResult) Total() int {
 // order — in one write transaction. It walks the expiresAt indexes and stops
 // at the first row still live, so its cost is in what it deletes, not in
 // the size of the tables. Deleting a refresh token deletes its access
-// tokens; deleting a session clears sessionId on its tokens.
+// tokens; deleting a session does what DeleteSession does: its tokens'
+// sessionId is cleared, and in strict mode its access tokens are revoked, so
+// that none is active again for having lost its expired session.
 //
 // Validation never relies on the sweep: an expired token is inactive
 // whether or not it has been swept.
@@ -37,26 +39,22 @@ func (db *DB) SweepExpired(limit int) (SweepResult, error) {
 		return res, nil
 	}
 	err := db.Update(func(tx *Tx) error {
-		now := db.cfg.now()
+		now := db.now()
 		left := limit
 		var err error
-		if res.AccessTokens, err = sweep(tx, accessTokens, accessTokensByExpiry, now, left,
-			func(t *OAuthAccessToken) time.Time { return t.ExpiresAt }); err != nil {
+		if res.AccessTokens, err = sweep(tx, accessTokens, accessTokensByExpiry, now, left); err != nil {
 			return err
 		}
 		left -= res.AccessTokens
-		if res.RefreshTokens, err = sweep(tx, refreshTokens, refreshTokensByExpiry, now, left,
-			func(t *OAuthRefreshToken) time.Time { return t.ExpiresAt }); err != nil {
+		if res.RefreshTokens, err = sweep(tx, refreshTokens, refreshTokensByExpiry, now, left); err != nil {
 			return err
 		}
 		left -= res.RefreshTokens
-		if res.Sessions, err = sweep(tx, sessions, sessionsByExpiry, now, left,
-			func(s *Session) time.Time { return s.ExpiresAt }); err != nil {
+		if res.Sessions, err = sweep(tx, sessions, sessionsByExpiry, now, left); err != nil {
 			return err
 		}
 		left -= res.Sessions
-		res.Verifications, err = sweep(tx, verifications, verificationsByExpiry, now, left,
-			func(v *Verification) time.Time { return v.ExpiresAt })
+		res.Verifications, err = sweep(tx, verifications, verificationsByExpiry, now, left)
 		return err
 	})
 	if err != nil {
@@ -68,14 +66,13 @@ func (db *DB) SweepExpired(limit int) (SweepResult, error) {
 // sweep deletes up to limit rows of t whose expiry is not after now,
 // collecting them first: deleting while walking the index would pull rows
 // from under the walk.
-func sweep[T any](tx *Tx, t *store.Table[T], byExpiry *store.Index[T, time.Time], now time.Time, limit int,
-	expiry func(*T) time.Time) (int, error) {
+func sweep[T any](tx *Tx, t *store.Table[T], byExpiry *store.Index[T, time.Time], now time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil
 	}
 	var doomed []*T
-	for rec := range byExpiry.All(tx.st) {
-		if expiry(rec).After(now) || len(doomed) == limit {
+	for rec := range store.Until(tx.st, byExpiry, now) {
+		if len(doomed) == limit {
 			break
 		}
 		doomed = append(doomed, rec)

@@ -2,6 +2,7 @@ package oauthdb
 
 import (
 	"iter"
+	"slices"
 
 	"github.com/oauthdb/oauthdb/store"
 )
@@ -20,13 +21,13 @@ var (
 
 	accessTokenClient  = store.One("oauthClient", accessTokensByClient, clientsByClientID, store.Cascade)
 	accessTokenSession = store.One("session", accessTokensBySession, sessions.ID(), store.SetNull).
-				ClearWith(func(t *OAuthAccessToken) { t.SessionID = "" })
+				ClearWith(sessionGone)
 	accessTokenUser         = store.One("user", accessTokensByUser, users.ID(), store.Cascade)
 	accessTokenRefreshToken = store.One("oauthRefreshToken", accessTokensByRefresh, refreshTokens.ID(), store.Cascade)
 
 	refreshTokenClient  = store.One("oauthClient", refreshTokensByClient, clientsByClientID, store.Cascade)
 	refreshTokenSession = store.One("session", refreshTokensBySession, sessions.ID(), store.SetNull).
-				ClearWith(func(t *OAuthRefreshToken) { t.SessionID = "" })
+				ClearWith(sessionGoneRefresh)
 	refreshTokenUser = store.One("user", refreshTokensByUser, users.ID(), store.Cascade)
 
 	consentClient = store.One("oauthClient", consentsByClient, clientsByClientID, store.Cascade)
@@ -48,19 +49,34 @@ var (
 	refreshTokenAccessTokens = store.Many("oauthAccessTokens", accessTokenRefreshToken)
 )
 
-// schema is the whole data model, checked by store.Open.
-var schema = &store.Schema{
-	Tables: []store.TableDef{users, sessions, clients, accessTokens, refreshTokens, consents, verifications},
-	Relations: []store.Relation{
-		clientUser, sessionUser,
-		accessTokenClient, accessTokenSession, accessTokenUser, accessTokenRefreshToken,
-		refreshTokenClient, refreshTokenSession, refreshTokenUser,
-		consentClient, consentUser,
-		userSessions, userClients, userRefreshTokens, userAccessTokens, userConsents,
-		sessionRefreshTokens, sessionAccessTokens,
-		clientRefreshTokens, clientAccessTokens, clientConsents,
-		refreshTokenAccessTokens,
-	},
+// sessionGone is what deleting a session — by DeleteSession, by the expiry
+// sweep or with its user — does to its access tokens. In strict mode an
+// access token does not outlive its session, and once its sessionId is
+// cleared nothing else would keep it inactive: so its revoked is set too,
+// in the same transaction. That is what better-auth 1.7 does on sign-out
+// (the foreign key clears sessionId, then the plugin sets revoked), so the
+// rows stay the ones better-auth would hold. In lenient mode (1.4–1.6) the
+// token outlives its session and only sessionId is cleared.
+func sessionGone(tx *store.Txn, t *OAuthAccessToken) {
+	t.SessionID = ""
+	if db := tx.Env().(*DB); !db.cfg.lenientSessions && t.Revoked.IsZero() {
+		t.Revoked = db.now()
+	}
+}
+
+// ScopeOfflineAccess is the scope that lets a refresh token outlive the
+// session it was issued in (OpenID Connect Core §11).
+const ScopeOfflineAccess = "offline_access"
+
+// sessionGoneRefresh is what deleting a session does to its refresh tokens:
+// sessionId is cleared, and in strict mode a refresh token granted without
+// offline_access is revoked, as better-auth 1.7's sign-out revokes it. One
+// with offline_access outlives the session (its sid is dropped).
+func sessionGoneRefresh(tx *store.Txn, t *OAuthRefreshToken) {
+	t.SessionID = ""
+	if db := tx.Env().(*DB); !db.cfg.lenientSessions && t.Revoked.IsZero() && !slices.Contains(t.Scopes, ScopeOfflineAccess) {
+		t.Revoked = db.now()
+	}
 }
 
 // Typed traversal: one relation per method, named after the table and the
@@ -169,7 +185,7 @@ func one[F, T any](tx *Tx, r *store.OneRelation[F, T], from *F) (T, error) {
 	to, ok := r.Get(tx.st, from)
 	if !ok {
 		var zero T
-		return zero, &Error{Table: r.TargetTable(), Field: r.TargetField(), Value: r.Key(from),
+		return zero, &Error{Table: r.TargetTable(), Field: r.TargetField(), Value: store.Bound(r.Key(from)),
 			Reason: "no record for " + r.Name(), Err: ErrNotFound}
 	}
 	return *to, nil

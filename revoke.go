@@ -8,9 +8,15 @@ import (
 // Revocation takes effect at once: once the call returns, no validation
 // sees the revoked tokens as active. Each revocation is one write
 // transaction that finds its rows through an index — never by scanning a
-// table — and returns how many rows it changed: access tokens deleted plus
-// refresh tokens newly revoked. Revoked refresh tokens are kept, so that a
-// replay of one is recognised; the expiry sweep removes them in time.
+// table. Access tokens are deleted, as better-auth deletes them; refresh
+// tokens are kept with revoked set, so that a replay of one is recognised,
+// and the expiry sweep removes them in time.
+//
+// The int each returns is the number of rows it changed: access tokens
+// deleted plus refresh tokens newly revoked. Revoking is idempotent: what is
+// already revoked, or a token, session, user or client that does not exist
+// (it may have expired and been swept), changes nothing and is not an error
+// (RFC 7009); it counts 0.
 
 // RevokeAccessToken deletes the access token with this plaintext value. An
 // unknown token is not an error (RFC 7009): it returns 0.
@@ -54,7 +60,7 @@ func (tx *Tx) RevokeRefreshTokenByID(id string) (int, error) {
 	if !ok {
 		return 0, &Error{Table: TableOAuthRefreshToken, Field: "id", Value: id, Err: ErrNotFound}
 	}
-	return revokeRefresh(tx, t, tx.db.cfg.now())
+	return revokeRefresh(tx, t, tx.db.now())
 }
 
 // RevokeSession revokes every token of a session: its access tokens are
@@ -96,7 +102,7 @@ func (db *DB) revoke(fn func(tx *Tx, now time.Time) (int, error)) (int, error) {
 	var n int
 	err := db.Update(func(tx *Tx) error {
 		var err error
-		n, err = fn(tx, db.cfg.now())
+		n, err = fn(tx, db.now())
 		return err
 	})
 	if err != nil {
@@ -106,7 +112,7 @@ func (db *DB) revoke(fn func(tx *Tx, now time.Time) (int, error)) (int, error) {
 }
 
 // revokeFamily revokes what a refresh token's replay compromises, as
-// DESIGN defines the family: every refresh token of that client for that
+// docs/DESIGN.md defines the family: every refresh token of that client for that
 // user, and the access tokens issued with them. The user's other access
 // tokens of the client (an authorization code's, issued without a refresh
 // token) were never derived from a refresh token and stay.
@@ -183,4 +189,24 @@ func revokeRefresh(tx *Tx, t *OAuthRefreshToken, now time.Time) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// revokeAccessTokens sets revoked on the access tokens seq yields, keeping
+// their rows: for a token that lost what kept it active (its session), so
+// that it stays inactive. The rows are collected before anything changes.
+func revokeAccessTokens(tx *Tx, seq iter.Seq[*OAuthAccessToken], now time.Time) error {
+	var as []*OAuthAccessToken
+	for t := range seq {
+		if t.Revoked.IsZero() {
+			as = append(as, t)
+		}
+	}
+	for _, t := range as {
+		r := *t
+		r.Revoked = now
+		if err := accessTokens.Update(tx.st, &r); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package oauthdb
 
 import (
 	"encoding/json"
-	"net/url"
 	"time"
 
 	"github.com/oauthdb/oauthdb/store"
@@ -144,13 +143,18 @@ const (
 	TableVerification      = "verification"
 )
 
-// The tables and their indexes. Each index says which query it serves.
+// schema is the whole data model: every table, index and relation declared
+// below (and in relations.go) registers itself with it.
+var schema = store.NewSchema()
+
+// The tables and their indexes. Each table carries its record's checks (see
+// validate.go); each index says which query it serves.
 var (
-	users = store.NewTable(TableUser, func(u *User) string { return u.ID })
+	users = store.NewTable(schema, TableUser, func(u *User) string { return u.ID }).Validate((*User).validate)
 	// sign-in and uniqueness of the address
 	usersByEmail = store.StringIndex(users, "email", func(u *User) string { return u.Email }).Unique()
 
-	sessions = store.NewTable(TableSession, func(s *Session) string { return s.ID })
+	sessions = store.NewTable(schema, TableSession, func(s *Session) string { return s.ID }).Validate((*Session).validate)
 	// the session cookie
 	sessionsByToken = store.StringIndex(sessions, "token", func(s *Session) string { return s.Token }).Unique().Secret()
 	// user.sessions, and the user's cascade
@@ -158,13 +162,13 @@ var (
 	// the expiry sweep
 	sessionsByExpiry = store.TimeIndex(sessions, "expiresAt", func(s *Session) time.Time { return s.ExpiresAt })
 
-	clients = store.NewTable(TableOAuthClient, func(c *OAuthClient) string { return c.ID })
+	clients = store.NewTable(schema, TableOAuthClient, func(c *OAuthClient) string { return c.ID }).Validate((*OAuthClient).validate)
 	// every token and consent refers to a client by its clientId
 	clientsByClientID = store.StringIndex(clients, "clientId", func(c *OAuthClient) string { return c.ClientID }).Unique()
 	// user.oauthClients, and the user's cascade
 	clientsByUser = store.StringIndex(clients, "userId", func(c *OAuthClient) string { return c.UserID }).Optional()
 
-	accessTokens = store.NewTable(TableOAuthAccessToken, func(t *OAuthAccessToken) string { return t.ID })
+	accessTokens = store.NewTable(schema, TableOAuthAccessToken, func(t *OAuthAccessToken) string { return t.ID }).Validate((*OAuthAccessToken).validate)
 	// validation: the hot path
 	accessTokensByHash = store.StringIndex(accessTokens, "token", func(t *OAuthAccessToken) string { return t.Token }).Unique().Secret()
 	// oauthClient.oauthAccessTokens, and revoking a client's tokens
@@ -178,7 +182,7 @@ var (
 	// the expiry sweep
 	accessTokensByExpiry = store.TimeIndex(accessTokens, "expiresAt", func(t *OAuthAccessToken) time.Time { return t.ExpiresAt })
 
-	refreshTokens = store.NewTable(TableOAuthRefreshToken, func(t *OAuthRefreshToken) string { return t.ID })
+	refreshTokens = store.NewTable(schema, TableOAuthRefreshToken, func(t *OAuthRefreshToken) string { return t.ID }).Validate((*OAuthRefreshToken).validate)
 	// rotation and validation
 	refreshTokensByHash = store.StringIndex(refreshTokens, "token", func(t *OAuthRefreshToken) string { return t.Token }).Unique().Secret()
 	// oauthClient.oauthRefreshTokens, and revoking a client's tokens
@@ -190,7 +194,7 @@ var (
 	// the expiry sweep
 	refreshTokensByExpiry = store.TimeIndex(refreshTokens, "expiresAt", func(t *OAuthRefreshToken) time.Time { return t.ExpiresAt })
 
-	consents = store.NewTable(TableOAuthConsent, func(c *OAuthConsent) string { return c.ID })
+	consents = store.NewTable(schema, TableOAuthConsent, func(c *OAuthConsent) string { return c.ID }).Validate((*OAuthConsent).validate)
 	// one consent per (clientId, userId, referenceId): grant and check
 	consentsByGrant = store.CompoundIndex(consents, "grant", []string{"clientId", "userId", "referenceId"},
 		func(c *OAuthConsent) string { return c.ClientID },
@@ -201,45 +205,9 @@ var (
 	// user.oauthConsents, and the user's cascade
 	consentsByUser = store.StringIndex(consents, "userId", func(c *OAuthConsent) string { return c.UserID }).Optional()
 
-	verifications = store.NewTable(TableVerification, func(v *Verification) string { return v.ID })
+	verifications = store.NewTable(schema, TableVerification, func(v *Verification) string { return v.ID }).Validate((*Verification).validate)
 	// redeeming an authorization code
 	verificationsByIdentifier = store.StringIndex(verifications, "identifier", func(v *Verification) string { return v.Identifier }).Unique().Secret()
 	// the expiry sweep
 	verificationsByExpiry = store.TimeIndex(verifications, "expiresAt", func(v *Verification) time.Time { return v.ExpiresAt })
 )
-
-func init() {
-	users.Validate(func(u *User) error {
-		return required(TableUser, "name", u.Name)
-	})
-	clients.Validate(func(c *OAuthClient) error {
-		if len(c.RedirectURIs) == 0 {
-			return store.Invalid(TableOAuthClient, "redirectUris", "", "required")
-		}
-		for _, u := range c.RedirectURIs {
-			if p, err := url.Parse(u); err != nil || p.Scheme == "" {
-				return store.Invalid(TableOAuthClient, "redirectUris", u, "not an absolute URI")
-			}
-		}
-		if len(c.Metadata) > 0 && !json.Valid(c.Metadata) {
-			return store.Invalid(TableOAuthClient, "metadata", "", "not valid JSON")
-		}
-		return nil
-	})
-	consents.Validate(func(c *OAuthConsent) error {
-		if c.UserID == "" && c.ReferenceID == "" {
-			return store.Invalid(TableOAuthConsent, "userId", "", "a consent needs a userId or a referenceId")
-		}
-		return nil
-	})
-	verifications.Validate(func(v *Verification) error {
-		return required(TableVerification, "value", v.Value)
-	})
-}
-
-func required(table, field, v string) error {
-	if v == "" {
-		return store.Invalid(table, field, "", "required")
-	}
-	return nil
-}

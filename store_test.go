@@ -310,15 +310,21 @@ func TestDeleteUserCascades(t *testing.T) {
 	}
 }
 
+// Deleting a session clears sessionId on its tokens and, in strict mode,
+// sets revoked on its access tokens and on its refresh tokens granted
+// without offline_access (see TestDeleteSessionRowsAreBetterAuths).
 func TestDeleteSessionNullsTokens(t *testing.T) {
 	db := openDB(t)
 	seed(t, db)
 	want := dump(t, db)
 	update(t, db, func(tx *oauthdb.Tx) error { return tx.DeleteSession("s1") })
 	want.Sessions = want.Sessions[1:]
-	want.AccessTokens[0].SessionID = ""  // at1
-	want.AccessTokens[1].SessionID = ""  // at2
-	want.RefreshTokens[0].SessionID = "" // rt1
+	want.AccessTokens[0].SessionID = "" // at1
+	want.AccessTokens[0].Revoked = t0
+	want.AccessTokens[1].SessionID = "" // at2
+	want.AccessTokens[1].Revoked = t0
+	want.RefreshTokens[0].SessionID = "" // rt1, without offline_access
+	want.RefreshTokens[0].Revoked = t0
 	if diff := cmp.Diff(want, dump(t, db)); diff != "" {
 		t.Errorf("after deleting s1 (-want +got):\n%s", diff)
 	}
@@ -661,7 +667,9 @@ func TestLoadBetterAuthRows(t *testing.T) {
 	if !got.Clients[0].CreatedAt.Equal(wantCreated) || !got.Clients[0].SkipConsent || got.Clients[0].UserID != "" {
 		t.Errorf("client loaded as %+v", got.Clients[0])
 	}
-	if string(got.Clients[0].Metadata) != `{"tier": "gold"}` {
+	// Metadata is kept as JSON writes it, compact, so that a snapshot gives
+	// back the same bytes.
+	if string(got.Clients[0].Metadata) != `{"tier":"gold"}` {
 		t.Errorf("metadata = %s", got.Clients[0].Metadata)
 	}
 	if got.AccessTokens[0].RefreshID != "" || !got.AccessTokens[0].Revoked.IsZero() {

@@ -28,10 +28,11 @@ type AccessTokenInfo struct {
 }
 
 // ValidateAccessToken checks an opaque access token as a resource server
-// must: it looks the token up by its hash, checks that it has not expired,
-// that its client exists and is not disabled, that its user exists (if it
-// has one) and that its session exists and has not expired (if it has one;
-// see WithLenientSessions). All of it reads one snapshot.
+// must: it looks the token up by its hash, checks that it has not expired
+// and is not revoked, that its client exists and is not disabled, that its
+// user exists (if it has one) and that its session exists and has not
+// expired (if it has one; see WithLenientSessions). All of it reads one
+// snapshot.
 //
 // An inactive token returns a *TokenError whose reason is ErrTokenMalformed,
 // ErrTokenNotFound, ErrTokenExpired, ErrTokenRevoked, ErrClientNotFound,
@@ -44,101 +45,150 @@ func (db *DB) ValidateAccessToken(token string) (AccessTokenInfo, error) {
 
 // IntrospectAccessToken is ValidateAccessToken for a calling client, as
 // RFC 7662 introspection needs: a token issued to another client is
-// inactive to it, with ErrWrongClient.
+// inactive to it, with ErrWrongClient. The caller is required (an empty
+// clientID is ErrInvalid, never "no check"); it is not looked up, so
+// authenticate it first (AuthenticateClient).
 func (db *DB) IntrospectAccessToken(token, clientID string) (AccessTokenInfo, error) {
+	if clientID == "" {
+		return AccessTokenInfo{}, errNoCaller("introspection")
+	}
 	return db.validateAccess(token, clientID)
 }
 
 func (db *DB) validateAccess(token, caller string) (AccessTokenInfo, error) {
 	var info AccessTokenInfo
-	err := validate(db, kindAccess, token, caller, accessTokensByHash, accessOwner,
-		&info.Token, &info.Client, &info.User, &info.Session)
-	if err != nil {
-		return AccessTokenInfo{}, err
-	}
-	return info, nil
+	err := validate(db, kindAccess, token, caller, accessTokensByHash, accessView, !db.cfg.lenientSessions,
+		func(t *OAuthAccessToken, o owners) {
+			info = AccessTokenInfo{Token: *t, Client: *o.client, User: o.userRecord(), Session: o.sessionRecord()}
+		})
+	return info, err
 }
 
-// owner is what validation reads of a token record, of either kind.
-type owner struct {
+// errNoCaller is the error for an operation that needs the client that
+// calls it and was given none.
+func errNoCaller(what string) error {
+	return &Error{Table: TableOAuthClient, Field: "clientId", Reason: what + " needs the calling client", Err: ErrInvalid}
+}
+
+// tokenView is what validation reads of a token record, of either kind.
+type tokenView struct {
 	id, clientID, userID, sessionID string
 	expiresAt, revoked              time.Time
 }
 
-func accessOwner(t *OAuthAccessToken) owner {
-	return owner{t.ID, t.ClientID, t.UserID, t.SessionID, t.ExpiresAt, t.Revoked}
+func accessView(t *OAuthAccessToken) tokenView {
+	return tokenView{t.ID, t.ClientID, t.UserID, t.SessionID, t.ExpiresAt, t.Revoked}
 }
 
-func refreshOwner(t *OAuthRefreshToken) owner {
-	return owner{t.ID, t.ClientID, t.UserID, t.SessionID, t.ExpiresAt, t.Revoked}
+func refreshView(t *OAuthRefreshToken) tokenView {
+	return tokenView{t.ID, t.ClientID, t.UserID, t.SessionID, t.ExpiresAt, t.Revoked}
+}
+
+// owners are the stored records a token depends on; user and session are
+// nil when the token has none (or its session is dropped).
+type owners struct {
+	client  *OAuthClient
+	user    *User
+	session *Session
+}
+
+func (o owners) userRecord() User {
+	if o.user == nil {
+		return User{}
+	}
+	return *o.user
+}
+
+func (o owners) sessionRecord() Session {
+	if o.session == nil {
+		return Session{}
+	}
+	return *o.session
 }
 
 // validate checks a token of either kind, from one snapshot: found by its
 // hash, the caller's (if a caller is given), unexpired and unrevoked, and its
-// owners active. It fills rec with the token's record and the others with
-// its owners.
-func validate[T any](db *DB, kind, token, caller string, byHash *store.Index[T, string], of func(*T) owner,
-	rec *T, client *OAuthClient, user *User, session *Session) error {
+// owners active. sessionBound says whether the token dies with its session
+// (an access token in strict mode) or outlives it. On success it hands the
+// token and its owners to ok, inside the snapshot.
+func validate[T any](db *DB, kind, token, caller string, byHash *store.Index[T, string], view func(*T) tokenView,
+	sessionBound bool, ok func(*T, owners)) error {
 	if err := checkToken(kind, token); err != nil {
 		return err
 	}
 	var buf [64]byte
 	h := db.hash(buf[:0], token)
 	return db.st.View(func(tx *store.Txn) error {
-		t, ok := store.FirstBytes(tx, byHash, h)
-		if !ok {
-			return &TokenError{Kind: kind, Err: ErrTokenNotFound}
+		now := db.now()
+		t, v, err := lookup(tx, kind, byHash, view, h, caller, now)
+		if err != nil {
+			return err
 		}
-		o := of(t)
-		if caller != "" && o.clientID != caller {
-			return &TokenError{Kind: kind, Err: ErrWrongClient}
+		if !v.revoked.IsZero() {
+			return &TokenError{Kind: kind, ID: v.id, Err: ErrTokenRevoked}
 		}
-		now := db.cfg.now()
-		if !now.Before(o.expiresAt) {
-			return &TokenError{Kind: kind, ID: o.id, Err: ErrTokenExpired}
+		o, err := joinOwners(tx, kind, v, now, sessionBound)
+		if err != nil {
+			return err
 		}
-		if !o.revoked.IsZero() {
-			return &TokenError{Kind: kind, ID: o.id, Err: ErrTokenRevoked}
-		}
-		*rec = *t
-		return db.joinOwner(tx, kind, o, now, client, user, session)
+		ok(t, o)
+		return nil
 	})
 }
 
-// joinOwner reads a token's client, user and session and checks that they
-// let the token be active.
-func (db *DB) joinOwner(tx *store.Txn, kind string, o owner, now time.Time,
-	client *OAuthClient, user *User, session *Session) error {
-	id, clientID, userID, sessionID := o.id, o.clientID, o.userID, o.sessionID
-	c, ok := clientsByClientID.First(tx, clientID)
+// lookup finds a token by its hash and checks what the token alone says: it
+// exists, it is the caller's (if a caller is given) and it has not expired.
+// Whether it is revoked is the caller's to judge: validation refuses it,
+// rotation treats it as a replay.
+func lookup[T any](tx *store.Txn, kind string, byHash *store.Index[T, string], view func(*T) tokenView,
+	hash []byte, caller string, now time.Time) (*T, tokenView, error) {
+	t, ok := store.FirstBytes(tx, byHash, hash)
 	if !ok {
-		return &TokenError{Kind: kind, ID: id, Err: ErrClientNotFound}
+		return nil, tokenView{}, &TokenError{Kind: kind, Err: ErrTokenNotFound}
+	}
+	v := view(t)
+	if caller != "" && v.clientID != caller {
+		// The caller may not learn which record another client's token is.
+		return nil, tokenView{}, &TokenError{Kind: kind, Err: ErrWrongClient}
+	}
+	if !now.Before(v.expiresAt) {
+		return nil, tokenView{}, &TokenError{Kind: kind, ID: v.id, Err: ErrTokenExpired}
+	}
+	return t, v, nil
+}
+
+// joinOwners reads a token's client, user and session and checks that they
+// let the token be active. A token that is not sessionBound outlives its
+// session: a session that is gone or expired is dropped, not refused.
+func joinOwners(tx *store.Txn, kind string, v tokenView, now time.Time, sessionBound bool) (owners, error) {
+	var o owners
+	c, ok := clientsByClientID.First(tx, v.clientID)
+	if !ok {
+		return o, &TokenError{Kind: kind, ID: v.id, Err: ErrClientNotFound}
 	}
 	if c.Disabled {
-		return &TokenError{Kind: kind, ID: id, Err: ErrClientDisabled}
+		return o, &TokenError{Kind: kind, ID: v.id, Err: ErrClientDisabled}
 	}
-	*client = *c
-	if userID != "" {
-		u, ok := users.Get(tx, userID)
-		if !ok {
-			return &TokenError{Kind: kind, ID: id, Err: ErrUserNotFound}
+	o.client = c
+	if v.userID != "" {
+		if o.user, ok = users.Get(tx, v.userID); !ok {
+			return o, &TokenError{Kind: kind, ID: v.id, Err: ErrUserNotFound}
 		}
-		*user = *u
 	}
-	if sessionID != "" {
-		s, ok := sessions.Get(tx, sessionID)
+	if v.sessionID != "" {
+		s, ok := sessions.Get(tx, v.sessionID)
 		switch {
 		case ok && now.Before(s.ExpiresAt):
-			*session = *s
-		case db.cfg.lenientSessions:
-			// 1.4–1.6: the token outlives its session.
+			o.session = s
+		case !sessionBound:
+			// The token outlives its session: offline access, or 1.4–1.6.
 		case !ok:
-			return &TokenError{Kind: kind, ID: id, Err: ErrSessionNotFound}
+			return o, &TokenError{Kind: kind, ID: v.id, Err: ErrSessionNotFound}
 		default:
-			return &TokenError{Kind: kind, ID: id, Err: ErrSessionExpired}
+			return o, &TokenError{Kind: kind, ID: v.id, Err: ErrSessionExpired}
 		}
 	}
-	return nil
+	return o, nil
 }
 
 // RefreshTokenInfo is an active refresh token joined with its client, user
@@ -150,31 +200,39 @@ type RefreshTokenInfo struct {
 	Client OAuthClient
 	// User is the token's user.
 	User User
-	// Session is the token's session, if it has one (see AccessTokenInfo).
+	// Session is the token's session; zero when it has none or when its
+	// session has expired or is gone: a refresh token outlives its session
+	// (offline access), and only its session is dropped.
 	Session Session
 }
 
 // ValidateRefreshToken checks a refresh token as ValidateAccessToken checks
-// an access token; a revoked refresh token is inactive (ErrTokenRevoked).
-// It changes nothing: use RotateRefreshToken to redeem one.
+// an access token, but for its session: a refresh token whose session has
+// expired or is gone stays active without it, as in better-auth 1.7, so that
+// offline access survives a sign-out. A revoked refresh token is inactive
+// (ErrTokenRevoked). It changes nothing: use RotateRefreshToken to redeem
+// one.
 func (db *DB) ValidateRefreshToken(token string) (RefreshTokenInfo, error) {
 	return db.validateRefresh(token, "")
 }
 
 // IntrospectRefreshToken is ValidateRefreshToken for a calling client: a
-// token issued to another client is inactive to it, with ErrWrongClient.
+// token issued to another client is inactive to it, with ErrWrongClient. An
+// empty clientID is ErrInvalid.
 func (db *DB) IntrospectRefreshToken(token, clientID string) (RefreshTokenInfo, error) {
+	if clientID == "" {
+		return RefreshTokenInfo{}, errNoCaller("introspection")
+	}
 	return db.validateRefresh(token, clientID)
 }
 
 func (db *DB) validateRefresh(token, caller string) (RefreshTokenInfo, error) {
 	var info RefreshTokenInfo
-	err := validate(db, kindRefresh, token, caller, refreshTokensByHash, refreshOwner,
-		&info.Token, &info.Client, &info.User, &info.Session)
-	if err != nil {
-		return RefreshTokenInfo{}, err
-	}
-	return info, nil
+	err := validate(db, kindRefresh, token, caller, refreshTokensByHash, refreshView, false,
+		func(t *OAuthRefreshToken, o owners) {
+			info = RefreshTokenInfo{Token: *t, Client: *o.client, User: o.userRecord(), Session: o.sessionRecord()}
+		})
+	return info, err
 }
 
 // IssueRequest asks for tokens for a client, and for a user and session
@@ -198,9 +256,10 @@ type IssueRequest struct {
 // IssueTokens issues an access token and, when asked, a refresh token that
 // the access token is linked to by refreshId, in one transaction. The client
 // must exist and not be disabled; the user and session, when given, must
-// exist (else ErrNotFound, as for the client) and the session must be the
-// user's and not have expired. It returns the plaintext tokens, which are
-// not stored and cannot be read again.
+// exist, and the session must be the user's and not have expired. An unknown
+// client, user or session is ErrNotFound, as everywhere an operation is
+// given one. It returns the plaintext tokens, which are not stored and
+// cannot be read again.
 func (db *DB) IssueTokens(req IssueRequest) (IssuedTokens, error) {
 	var out IssuedTokens
 	err := db.Update(func(tx *Tx) error {
@@ -218,40 +277,69 @@ func (db *DB) IssueTokens(req IssueRequest) (IssuedTokens, error) {
 // must change other records in the same commit (consuming an authorization
 // code, say). A refused request changes nothing.
 func (tx *Tx) IssueTokens(req IssueRequest) (IssuedTokens, error) {
-	now := tx.db.cfg.now()
-	c, ok := clientsByClientID.First(tx.st, req.ClientID)
-	if !ok {
-		return IssuedTokens{}, &Error{Table: TableOAuthClient, Field: "clientId", Value: req.ClientID, Err: ErrNotFound}
+	now := tx.db.now()
+	if err := checkScopes(TableOAuthAccessToken, req.Scopes); err != nil {
+		return IssuedTokens{}, err
 	}
-	if c.Disabled {
-		return IssuedTokens{}, &Error{Table: TableOAuthClient, Field: "clientId", Value: req.ClientID, Reason: "client disabled", Err: ErrClientDisabled}
+	c, err := tx.activeClient(req.ClientID)
+	if err != nil {
+		return IssuedTokens{}, err
 	}
 	if len(c.Scopes) > 0 {
 		if s, ok := missingScope(req.Scopes, c.Scopes); !ok {
-			return IssuedTokens{}, &Error{Table: TableOAuthClient, Field: "scopes", Value: s, Reason: "scope not allowed for the client", Err: ErrScopeNotGranted}
+			return IssuedTokens{}, &Error{Table: TableOAuthClient, Field: "scopes", Value: store.Bound(s), Reason: "scope not allowed for the client", Err: ErrScopeNotGranted}
 		}
 	}
 	if req.UserID != "" {
-		if _, ok := users.Get(tx.st, req.UserID); !ok {
-			return IssuedTokens{}, &Error{Table: TableUser, Field: "id", Value: req.UserID, Err: ErrNotFound}
+		if _, err := tx.knownUser(req.UserID); err != nil {
+			return IssuedTokens{}, err
 		}
 	}
 	if req.SessionID != "" {
 		s, ok := sessions.Get(tx.st, req.SessionID)
 		if !ok {
-			return IssuedTokens{}, &Error{Table: TableSession, Field: "id", Value: req.SessionID, Err: ErrNotFound}
+			return IssuedTokens{}, errNotFound(TableSession, "id", req.SessionID)
 		}
 		if !now.Before(s.ExpiresAt) {
-			return IssuedTokens{}, &Error{Table: TableSession, Field: "id", Value: req.SessionID, Reason: "session expired", Err: ErrSessionExpired}
+			return IssuedTokens{}, &Error{Table: TableSession, Field: "id", Value: store.Bound(req.SessionID), Reason: "session expired", Err: ErrSessionExpired}
 		}
 		if s.UserID != req.UserID {
-			return IssuedTokens{}, &Error{Table: TableSession, Field: "userId", Value: req.UserID, Reason: "session belongs to another user", Err: ErrInvalid}
+			return IssuedTokens{}, &Error{Table: TableSession, Field: "userId", Value: store.Bound(req.UserID), Reason: "session belongs to another user", Err: ErrInvalid}
 		}
 	}
 	if req.Refresh && req.UserID == "" {
 		return IssuedTokens{}, &Error{Table: TableOAuthRefreshToken, Field: "userId", Reason: "a refresh token needs a user", Err: ErrInvalid}
 	}
 	return tx.db.issue(tx, now, req.ClientID, req.UserID, req.SessionID, req.ReferenceID, req.Scopes, req.Refresh)
+}
+
+// errNotFound is the error of an operation given a key that names no
+// record: the one kind for an unknown client, user or session, whatever the
+// operation.
+func errNotFound(table, field, value string) *Error {
+	return &Error{Table: table, Field: field, Value: store.Bound(value), Err: ErrNotFound}
+}
+
+// activeClient returns the client with the public clientId, which must
+// exist (ErrNotFound) and not be disabled (ErrClientDisabled).
+func (tx *Tx) activeClient(clientID string) (*OAuthClient, error) {
+	c, ok := clientsByClientID.First(tx.st, clientID)
+	if !ok {
+		return nil, errNotFound(TableOAuthClient, "clientId", clientID)
+	}
+	if c.Disabled {
+		return nil, &Error{Table: TableOAuthClient, Field: "clientId", Value: store.Bound(clientID), Reason: "client disabled", Err: ErrClientDisabled}
+	}
+	return c, nil
+}
+
+// knownUser returns the user with the ID, which must exist (ErrNotFound).
+func (tx *Tx) knownUser(id string) (*User, error) {
+	u, ok := users.Get(tx.st, id)
+	if !ok {
+		return nil, errNotFound(TableUser, "id", id)
+	}
+	return u, nil
 }
 
 // issue stores a new access token and, if refresh, a refresh token it is
@@ -302,18 +390,27 @@ func (db *DB) hashString(token string) string {
 
 // RotateRefreshToken redeems a refresh token for new tokens, as the
 // refresh_token grant does, in one write transaction. The token must belong
-// to clientID, be unexpired and unrevoked, and its client and session must
-// be active. It is then revoked, and a new refresh token (same client, user,
-// session and reference) and a new access token linked to it are issued.
-// scopes may narrow the token's scopes, never widen them; nil keeps them.
+// to clientID (required: an empty one is ErrInvalid), be unexpired and
+// unrevoked, and its client and user must be active. It is then revoked,
+// and a new refresh token (same client, user, session and reference) and a
+// new access token linked to it are issued. A refresh token outlives its
+// session: when the session has expired or is gone, the new tokens have
+// none. scopes may narrow the token's scopes, never widen them; nil keeps
+// them.
 //
 // A refresh token that was already revoked is a replay — someone holds a
 // stolen copy, or two rotations raced and this one lost. Then the whole
 // family, every refresh token of that client and user, is revoked with the
-// access tokens issued with them, and the error is ErrTokenReplayed. Of two concurrent
-// rotations of one token exactly one succeeds.
+// access tokens issued with them, and the error is ErrTokenReplayed. Of two
+// concurrent rotations of one token exactly one succeeds.
 func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (IssuedTokens, error) {
 	if err := checkToken(kindRefresh, token); err != nil {
+		return IssuedTokens{}, err
+	}
+	if clientID == "" {
+		return IssuedTokens{}, errNoCaller("a refresh")
+	}
+	if err := checkScopes(TableOAuthRefreshToken, scopes); err != nil {
 		return IssuedTokens{}, err
 	}
 	var out IssuedTokens
@@ -321,18 +418,12 @@ func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (Issue
 	var buf [64]byte
 	h := db.hash(buf[:0], token)
 	err := db.Update(func(tx *Tx) error {
-		t, ok := store.FirstBytes(tx.st, refreshTokensByHash, h)
-		if !ok {
-			return &TokenError{Kind: kindRefresh, Err: ErrTokenNotFound}
+		now := db.now()
+		t, v, err := lookup(tx.st, kindRefresh, refreshTokensByHash, refreshView, h, clientID, now)
+		if err != nil {
+			return err
 		}
-		if t.ClientID != clientID {
-			return &TokenError{Kind: kindRefresh, Err: ErrWrongClient}
-		}
-		now := db.cfg.now()
-		if !now.Before(t.ExpiresAt) {
-			return &TokenError{Kind: kindRefresh, ID: t.ID, Err: ErrTokenExpired}
-		}
-		if !t.Revoked.IsZero() {
+		if !v.revoked.IsZero() {
 			// Commit the family's revocation, then report the replay.
 			if _, err := revokeFamily(tx, t.ClientID, t.UserID, now); err != nil {
 				return err
@@ -340,24 +431,21 @@ func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (Issue
 			replay = &TokenError{Kind: kindRefresh, ID: t.ID, Err: ErrTokenReplayed}
 			return nil
 		}
-		var c OAuthClient
-		var u User
-		var s Session
-		if err := db.joinOwner(tx.st, kindRefresh, refreshOwner(t), now, &c, &u, &s); err != nil {
+		o, err := joinOwners(tx.st, kindRefresh, v, now, false)
+		if err != nil {
 			return err
 		}
 		if scopes == nil {
 			scopes = t.Scopes
 		} else if sc, ok := missingScope(scopes, t.Scopes); !ok {
-			return &Error{Table: TableOAuthRefreshToken, Field: "scopes", Value: sc, Reason: "a refresh cannot widen the scopes", Err: ErrScopeNotGranted}
+			return &Error{Table: TableOAuthRefreshToken, Field: "scopes", Value: store.Bound(sc), Reason: "a refresh cannot widen the scopes", Err: ErrScopeNotGranted}
 		}
 		revoked := *t
 		revoked.Revoked = now
 		if err := refreshTokens.Update(tx.st, &revoked); err != nil {
 			return err
 		}
-		var err error
-		out, err = db.issue(tx, now, t.ClientID, t.UserID, s.ID, t.ReferenceID, scopes, true)
+		out, err = db.issue(tx, now, t.ClientID, t.UserID, o.sessionRecord().ID, t.ReferenceID, scopes, true)
 		out.Previous = revoked
 		return err
 	})

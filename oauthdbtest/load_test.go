@@ -36,7 +36,7 @@ func TestLoadScenario(t *testing.T) {
 		t.Errorf("alice's refresh token: %v", err)
 	}
 	c := loaded.Clients[0]
-	if !oauthdb.VerifySecret(c.ClientSecret, "billing-secret") || string(c.Metadata) != `{"tier": "gold"}` {
+	if !oauthdb.VerifySecret(c.ClientSecret, "billing-secret") || string(c.Metadata) != `{"tier":"gold"}` {
 		t.Errorf("client: %+v", c)
 	}
 	// Absent timestamps are the clock's time; given ones are kept.
@@ -94,7 +94,7 @@ func TestLoadErrors(t *testing.T) {
 		{"missing required field", "{\"user\": [{\"id\": \"u1\", \"email\": \"a@b\"},\n  {\"id\": \"u2\", \"email\": \"c@d\", \"name\": \"\"}]}",
 			`:1:11: user[0] (id "u1"): field name: user.name: required`, oauthdb.ErrInvalid},
 		{"unknown foreign key", "{\"user\": [{\"id\": \"u1\", \"name\": \"U\", \"email\": \"u@x\"}],\n \"session\": [{\"id\": \"s1\", \"token\": \"t\", \"expiresAt\": \"2026-02-01T00:00:00Z\",\n   \"userId\": \"ghost\"}]}",
-			`:3:4: session[0] (id "s1"): field userId: session.userId "ghost": no user has id "ghost"`, oauthdb.ErrForeignKey},
+			`:3:4: session[0] (id "s1"): field userId: session.userId "ghost": no user has this id`, oauthdb.ErrForeignKey},
 		{"duplicate id", `{"user": [{"id": "u1", "name": "A", "email": "a@x"}, {"id": "u1", "name": "B", "email": "b@x"}]}`,
 			`:1:55: user[1] (id "u1"): field id: user.id "u1": a record with this id exists`, oauthdb.ErrConflict},
 		{"missing expiry", `{"oauthClient": [{"id": "c", "clientId": "app", "redirectUris": ["https://a.example/cb"]}], "oauthAccessToken": [{"id": "a", "token": "plain:x", "clientId": "app"}]}`,

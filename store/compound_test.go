@@ -13,12 +13,13 @@ import (
 // and matches nothing in a query, so no two combinations share a key.
 func TestCompoundIndex(t *testing.T) {
 	type grant struct{ ID, Client, User, Ref string }
-	grants := store.NewTable("grant", func(g *grant) string { return g.ID })
+	s := store.NewSchema()
+	grants := store.NewTable(s, "grant", func(g *grant) string { return g.ID })
 	byTuple := store.CompoundIndex(grants, "tuple", []string{"client", "user", "ref"},
 		func(g *grant) string { return g.Client },
 		func(g *grant) string { return g.User },
 		func(g *grant) string { return g.Ref }).Unique()
-	db, err := store.Open(&store.Schema{Tables: []store.TableDef{grants}})
+	db, err := store.Open(s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,13 +13,16 @@ import (
 type DB struct {
 	mem     *memdb.MemDB
 	info    *schemaInfo
+	env     any
 	readers sync.Pool
 }
 
 // Open checks the schema and opens an empty database of it. A broken
-// declaration — a relation to a non-unique index, a many relation whose
-// inverse is not declared, two tables of one name — is an error here.
-func Open(s *Schema) (*DB, error) {
+// declaration — a relation to a non-unique index or to another schema's
+// table, two tables of one name — is an error here. env is whatever the
+// layer above wants its delete actions to see of this database (see
+// Txn.Env); it may be nil. Opening fixes the schema's declarations.
+func Open(s *Schema, env any) (*DB, error) {
 	info, err := s.check()
 	if err != nil {
 		return nil, err
@@ -32,10 +35,8 @@ func Open(s *Schema) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	for _, t := range info.tables {
-		t.freeze()
-	}
-	db := &DB{mem: mem, info: info}
+	s.opened.Store(true)
+	db := &DB{mem: mem, info: info, env: env}
 	db.readers.New = func() any { return db.newTxn(false) }
 	return db, nil
 }
@@ -87,12 +88,8 @@ func (db *DB) Update(fn func(tx *Txn) error) error {
 	return nil
 }
 
-// Writable reports whether the transaction can write.
-func (tx *Txn) Writable() bool { return tx.write }
-
-// Defer registers fn to run after the transaction commits; it never runs if
-// the transaction aborts.
-func (tx *Txn) Defer(fn func()) { tx.mem.Defer(fn) }
+// Env returns the env the database was opened with.
+func (tx *Txn) Env() any { return tx.db.env }
 
 // first, get and lowerBound hand a prepared key to go-memdb. The typed
 // query methods build it in tx.buf and keep the buffer if it grew.

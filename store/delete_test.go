@@ -191,10 +191,11 @@ func TestSetNullRefusedByValidationChangesNothing(t *testing.T) {
 type Node struct{ ID, Parent string }
 
 func TestCascadeThroughASelfReferenceEndsOnCycles(t *testing.T) {
-	nodes := store.NewTable("nodes", func(n *Node) string { return n.ID })
+	s := store.NewSchema()
+	nodes := store.NewTable(s, "nodes", func(n *Node) string { return n.ID })
 	parent := store.StringIndex(nodes, "parent", func(n *Node) string { return n.Parent }).Optional()
-	childOf := store.One("parent", parent, nodes.ID(), store.Cascade)
-	db, err := store.Open(&store.Schema{Tables: []store.TableDef{nodes}, Relations: []store.Relation{childOf}})
+	store.One("parent", parent, nodes.ID(), store.Cascade)
+	db, err := store.Open(s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,13 +247,14 @@ type Ride struct{ ID, From, To string }
 type Stop struct{ ID string }
 
 func TestTwoSetNullsOnOneRecord(t *testing.T) {
-	stops := store.NewTable("stops", func(s *Stop) string { return s.ID })
-	rides := store.NewTable("rides", func(r *Ride) string { return r.ID })
+	s := store.NewSchema()
+	stops := store.NewTable(s, "stops", func(s *Stop) string { return s.ID })
+	rides := store.NewTable(s, "rides", func(r *Ride) string { return r.ID })
 	from := store.StringIndex(rides, "from", func(r *Ride) string { return r.From }).Optional()
 	to := store.StringIndex(rides, "to", func(r *Ride) string { return r.To }).Optional()
-	starts := store.One("from", from, stops.ID(), store.SetNull).ClearWith(func(r *Ride) { r.From = "" })
-	ends := store.One("to", to, stops.ID(), store.SetNull).ClearWith(func(r *Ride) { r.To = "" })
-	db, err := store.Open(&store.Schema{Tables: []store.TableDef{stops, rides}, Relations: []store.Relation{starts, ends}})
+	store.One("from", from, stops.ID(), store.SetNull).ClearWith(func(_ *store.Txn, r *Ride) { r.From = "" })
+	store.One("to", to, stops.ID(), store.SetNull).ClearWith(func(_ *store.Txn, r *Ride) { r.To = "" })
+	db, err := store.Open(s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Sentinel errors. Every error the engine returns for bad input wraps one of
@@ -24,13 +25,15 @@ var (
 
 // Error describes what was wrong with one write or lookup: the table, the
 // field and the value involved. Value is empty when the field holds a secret
-// (a token hash, a session token): an error must never carry one.
+// (a token hash, a session token): an error must never carry one. Nor does
+// it carry an unbounded value: a long one is cut (see Bound).
 type Error struct {
 	// Table is the name of the table the operation addressed.
 	Table string
 	// Field is the field (or index) that was wrong, if any.
 	Field string
-	// Value is the offending value, or empty when it is secret or absent.
+	// Value is the offending value, or empty when it is secret or absent;
+	// a long value is cut to its first bytes and its length (see Bound).
 	Value string
 	// Reason says what was wrong in a few words.
 	Reason string
@@ -46,7 +49,7 @@ func (e *Error) Error() string {
 		s += "." + e.Field
 	}
 	if e.Value != "" {
-		s += " " + strconv.Quote(e.Value)
+		s += " " + strconv.Quote(Bound(e.Value))
 	}
 	reason := e.Reason
 	if reason == "" && e.Err != nil {
@@ -61,5 +64,28 @@ func (e *Error) Unwrap() error { return e.Err }
 // Invalid returns an ErrInvalid error for field of table. Validation hooks
 // use it to report a malformed record.
 func Invalid(table, field, value, reason string) error {
-	return &Error{Table: table, Field: field, Value: value, Reason: reason, Err: ErrInvalid}
+	return &Error{Table: table, Field: field, Value: Bound(value), Reason: reason, Err: ErrInvalid}
+}
+
+// An error quotes at most boundPrefix bytes of a value; a value longer than
+// boundMax is cut. Bound's own output is never longer than boundMax, so
+// bounding a bounded value changes nothing.
+const (
+	boundPrefix = 64
+	boundMax    = boundPrefix + len("… ( bytes)") + 20
+)
+
+// Bound returns v as an error may quote it: whole if it is short, else its
+// first 64 bytes (cut at a character boundary) and its length, as in
+// "abc… (1048576 bytes)". An error never holds an unbounded value: a 1 MiB
+// key in a request must not become a 1 MiB log line.
+func Bound(v string) string {
+	if len(v) <= boundMax {
+		return v
+	}
+	cut := boundPrefix
+	for cut > boundPrefix-utf8.UTFMax && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut] + "… (" + strconv.Itoa(len(v)) + " bytes)"
 }

@@ -18,9 +18,11 @@ type Jar struct {
 // Declare two tables and the relation between them, open a database, write
 // in one transaction and read in another, following the relation both ways.
 func Example() {
-	// Tables: the function given to NewTable returns the primary key.
-	shelves := store.NewTable("shelves", func(s *Shelf) string { return s.ID })
-	jars := store.NewTable("jars", func(j *Jar) string { return j.ID })
+	// Tables, declared in a schema: the function given to NewTable returns
+	// the primary key.
+	schema := store.NewSchema()
+	shelves := store.NewTable(schema, "shelves", func(s *Shelf) string { return s.ID })
+	jars := store.NewTable(schema, "jars", func(j *Jar) string { return j.ID })
 
 	// Indexes: a jar's label is unique; its shelf is a foreign key.
 	jarLabel := store.StringIndex(jars, "label", func(j *Jar) string { return j.Label }).Unique()
@@ -30,10 +32,8 @@ func Example() {
 	onShelf := store.One("shelf", jarShelf, shelves.ID(), store.Cascade)
 	jarsOn := store.Many("jars", onShelf)
 
-	db, err := store.Open(&store.Schema{
-		Tables:    []store.TableDef{shelves, jars},
-		Relations: []store.Relation{onShelf, jarsOn},
-	})
+	// Every declaration registered itself with the schema: open a DB on it.
+	db, err := store.Open(schema, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -80,7 +80,7 @@ func Example() {
 		return nil
 	})
 	// Output:
-	// true jars.shelfId "attic": no shelves has id "attic"
+	// true jars.shelfId "attic": no shelves has this id
 	// jam is on the top shelf, in the pantry
 	//   next to it: honey
 	//   next to it: jam

@@ -12,17 +12,20 @@ import (
 // panics at once rather than leaving the DB to disagree with its schema.
 func TestDeclarationsAreFixedAtOpen(t *testing.T) {
 	type item struct{ ID, Name string }
-	items := store.NewTable("item", func(i *item) string { return i.ID })
+	s := store.NewSchema()
+	items := store.NewTable(s, "item", func(i *item) string { return i.ID })
 	byName := store.StringIndex(items, "name", func(i *item) string { return i.Name })
-	if _, err := store.Open(&store.Schema{Tables: []store.TableDef{items}}); err != nil {
+	if _, err := store.Open(s, nil); err != nil {
 		t.Fatal(err)
 	}
 	for name, late := range map[string]func(){
-		"NewIndex": func() { store.StringIndex(items, "other", func(i *item) string { return i.Name }) },
-		"Unique":   func() { byName.Unique() },
-		"Optional": func() { byName.Optional() },
-		"Secret":   func() { byName.Secret() },
-		"Validate": func() { items.Validate(func(*item) error { return nil }) },
+		"index other": func() { store.StringIndex(items, "other", func(i *item) string { return i.Name }) },
+		"NewTable":    func() { store.NewTable(s, "item", func(i *item) string { return i.ID }) },
+		"One":         func() { store.One("self", byName, items.ID(), store.Restrict) },
+		"Unique":      func() { byName.Unique() },
+		"Optional":    func() { byName.Optional() },
+		"Secret":      func() { byName.Secret() },
+		"Validate":    func() { items.Validate(func(*item) error { return nil }) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {

@@ -10,18 +10,33 @@ import (
 	"github.com/hashicorp/go-memdb"
 )
 
+// indexKind says how an index builds its keys, and so what the engine may
+// assume of them.
+type indexKind int
+
+const (
+	// customIndex: keys built by functions the engine does not know.
+	customIndex indexKind = iota
+	// stringIndex: one string field; no key is a prefix of another.
+	stringIndex
+	// timeIndex: one time field, 12 bytes in time order.
+	timeIndex
+	// compoundIndex: several string fields; a query may give the first few.
+	compoundIndex
+)
+
 // Index is an index of a table of T, queried with values of type Q.
 //
 // An index is two small functions: one appends the key of a stored record,
 // the other appends the key of a query value. Both build keys with the
-// helpers of this package (AppendString, AppendTime), so that the two always
-// agree. Build an index with [StringIndex], [TimeIndex], [CompoundIndex] or
-// [NewIndex] before
-// the [DB] opens; its options (Unique, Optional, Secret) are set then too.
+// helpers of key.go, so that the two always agree. Build an index with
+// [StringIndex], [TimeIndex] or [CompoundIndex] before the [DB] opens; its
+// options (Unique, Optional, Secret) are set then too.
 type Index[T, Q any] struct {
 	table    *Table[T]
 	name     string
 	field    string
+	kind     indexKind
 	unique   bool
 	optional bool
 	secret   bool
@@ -38,17 +53,17 @@ type Index[T, Q any] struct {
 	keyLen func(rec *T) int
 }
 
-// NewIndex adds an index named name to t. key appends the key of a record
+// newIndex adds an index named name to t. key appends the key of a record
 // and reports false when the record has no value for the index; query
 // appends the key of a query value. field names the record field(s) the
 // index is built from, for error messages.
 //
 // A query matches every key it is a prefix of, so a compound index built as
-// AppendString(a) + AppendString(b) can be queried by a alone.
-func NewIndex[T, Q any](t *Table[T], name, field string,
+// appendString(a) + appendString(b) can be queried by a alone.
+func newIndex[T, Q any](t *Table[T], name, field string, kind indexKind,
 	key func(rec *T, dst []byte) ([]byte, bool), query func(q Q, dst []byte) []byte) *Index[T, Q] {
-	t.declare("NewIndex " + name)
-	ix := &Index[T, Q]{table: t, name: name, field: field, key: key, query: query}
+	t.declare("index " + name)
+	ix := &Index[T, Q]{table: t, name: name, field: field, kind: kind, key: key, query: query}
 	t.indexes = append(t.indexes, ix)
 	return ix
 }
@@ -57,19 +72,19 @@ func NewIndex[T, Q any](t *Table[T], name, field string,
 // after the field. Unless the index is Optional, an empty value is a
 // missing required field.
 func StringIndex[T any](t *Table[T], field string, get func(rec *T) string) *Index[T, string] {
-	ix := NewIndex(t, field, field,
+	ix := newIndex(t, field, field, stringIndex,
 		func(rec *T, dst []byte) ([]byte, bool) {
 			v := get(rec)
 			if v == "" {
 				return dst, false
 			}
-			return AppendString(dst, v), true
+			return appendString(dst, v), true
 		},
-		func(q string, dst []byte) []byte { return AppendString(dst, q) })
+		func(q string, dst []byte) []byte { return appendString(dst, q) })
 	ix.value = get
-	ix.valid = ValidKeyString
+	ix.valid = validKeyString
 	ix.badField = func(rec *T) string {
-		if !ValidKeyString(get(rec)) {
+		if !validKeyString(get(rec)) {
 			return field
 		}
 		return ""
@@ -89,22 +104,22 @@ func CompoundIndex[T any](t *Table[T], name string, fields []string, gets ...fun
 	if len(fields) != len(gets) || len(gets) == 0 {
 		panic("store: CompoundIndex " + name + " needs one field name per part")
 	}
-	ix := NewIndex(t, name, strings.Join(fields, ","),
+	ix := newIndex(t, name, strings.Join(fields, ","), compoundIndex,
 		func(rec *T, dst []byte) ([]byte, bool) {
 			for _, get := range gets {
-				dst = AppendString(dst, get(rec))
+				dst = appendString(dst, get(rec))
 			}
 			return dst, true
 		},
 		func(q []string, dst []byte) []byte {
 			for _, part := range q {
-				dst = AppendString(dst, part)
+				dst = appendString(dst, part)
 			}
 			return dst
 		})
 	ix.valid = func(q []string) bool {
 		for _, part := range q {
-			if !ValidKeyString(part) {
+			if !validKeyString(part) {
 				return false
 			}
 		}
@@ -112,7 +127,7 @@ func CompoundIndex[T any](t *Table[T], name string, fields []string, gets ...fun
 	}
 	ix.badField = func(rec *T) string {
 		for i, get := range gets {
-			if !ValidKeyString(get(rec)) {
+			if !validKeyString(get(rec)) {
 				return fields[i]
 			}
 		}
@@ -129,18 +144,18 @@ func CompoundIndex[T any](t *Table[T], name string, fields []string, gets ...fun
 }
 
 // TimeIndex adds an index on the time field that get returns, named after
-// the field, for range scans in time order. Unless the index is Optional, a
-// zero time is a missing required field.
+// the field, for range scans in time order (see Until). Unless the index is
+// Optional, a zero time is a missing required field.
 func TimeIndex[T any](t *Table[T], field string, get func(rec *T) time.Time) *Index[T, time.Time] {
-	ix := NewIndex(t, field, field,
+	ix := newIndex(t, field, field, timeIndex,
 		func(rec *T, dst []byte) ([]byte, bool) {
 			v := get(rec)
 			if v.IsZero() {
 				return dst, false
 			}
-			return AppendTime(dst, v), true
+			return appendTime(dst, v), true
 		},
-		func(q time.Time, dst []byte) []byte { return AppendTime(dst, q) })
+		func(q time.Time, dst []byte) []byte { return appendTime(dst, q) })
 	ix.keyLen = func(*T) int { return timeKeyLen }
 	return ix
 }
@@ -169,8 +184,14 @@ func (ix *Index[T, Q]) Secret() *Index[T, Q] {
 	return ix
 }
 
-// Name returns the index's name.
-func (ix *Index[T, Q]) Name() string { return ix.name }
+// Table returns the name of the index's table.
+func (ix *Index[T, Q]) Table() string { return ix.table.name }
+
+// Field returns the field(s) the index is built from.
+func (ix *Index[T, Q]) Field() string { return ix.field }
+
+// IsSecret reports whether the index's values are kept out of errors.
+func (ix *Index[T, Q]) IsSecret() bool { return ix.secret }
 
 // First returns the first record whose key matches q, in key order.
 func (ix *Index[T, Q]) First(tx *Txn, q Q) (*T, bool) {
@@ -179,11 +200,11 @@ func (ix *Index[T, Q]) First(tx *Txn, q Q) (*T, bool) {
 	}
 	k := key(tx, ix, q)
 	obj := tx.first(ix.table.name, ix.name, k)
-	if obj == nil && ix.unique && ix.value == nil {
+	if obj == nil && ix.unique && ix.kind != stringIndex {
 		// go-memdb looks a unique index up by its exact key, but a query on
-		// a NewIndex may be a prefix of keys (a compound index queried by its
-		// first part): look for those too. A string index's keys are never
-		// prefixes of each other, so its miss is final.
+		// a compound index may be a prefix of keys (its first parts): look
+		// for those too. A string index's keys are never prefixes of each
+		// other, so its miss is final.
 		obj = tx.get(ix.table.name, ix.name, k).Next()
 	}
 	if obj == nil {
@@ -207,10 +228,29 @@ func (ix *Index[T, Q]) All(tx *Txn) iter.Seq[*T] {
 	return rows[T](func() memdb.ResultIterator { return tx.get(ix.table.name, ix.name, nil) })
 }
 
-// LowerBound iterates, in key order, over the records whose key is greater
-// than or equal to the key of q: on a time index, from that time on.
-func (ix *Index[T, Q]) LowerBound(tx *Txn, q Q) iter.Seq[*T] {
+// lowerBound iterates, in key order, over the records whose key is greater
+// than or equal to the key of q.
+func (ix *Index[T, Q]) lowerBound(tx *Txn, q Q) iter.Seq[*T] {
 	return rows[T](func() memdb.ResultIterator { return tx.lowerBound(ix.table.name, ix.name, key(tx, ix, q)) })
+}
+
+// Until iterates over the records of a time index whose time is at or
+// before t, earliest first, and stops at the first one after t: its cost is
+// in the records it yields, not in the size of the table. The expiry sweep
+// is its use.
+func Until[T any](tx *Txn, ix *Index[T, time.Time], t time.Time) iter.Seq[*T] {
+	end := appendTime(nil, t)
+	return func(yield func(*T) bool) {
+		it := tx.get(ix.table.name, ix.name, nil)
+		for obj := it.Next(); obj != nil; obj = it.Next() {
+			rec := obj.(*T)
+			k, _ := ix.key(rec, tx.buf[:0])
+			tx.buf = k[:0]
+			if bytes.Compare(k, end) > 0 || !yield(rec) {
+				return
+			}
+		}
+	}
 }
 
 // rows iterates over the records a go-memdb iterator yields; the iterator
@@ -226,6 +266,25 @@ func rows[T any](open func() memdb.ResultIterator) iter.Seq[*T] {
 	}
 }
 
+// FirstBytes is First on a string index queried with the bytes of the
+// string, without converting them: for a hot path whose key is computed
+// into a buffer, such as a token hash.
+func FirstBytes[T any](tx *Txn, ix *Index[T, string], b []byte) (*T, bool) {
+	if ix.kind != stringIndex { // a custom index: its query may differ
+		return ix.First(tx, string(b))
+	}
+	if bytes.IndexByte(b, 0) >= 0 {
+		return nil, false
+	}
+	k := appendBytes(tx.buf[:0], b)
+	tx.buf = k[:0]
+	obj := tx.first(ix.table.name, ix.name, k)
+	if obj == nil {
+		return nil, false
+	}
+	return obj.(*T), true
+}
+
 // anyIndex is an index seen without its types, as the engine walks them.
 type anyIndex interface {
 	indexName() string
@@ -237,7 +296,6 @@ type anyIndex interface {
 	keyOf(obj any, dst []byte) ([]byte, bool)
 	// invalidField names a string field of obj that cannot be in a key.
 	invalidField(obj any) string
-	tableOf() anyTable
 	memSchema() *memdb.IndexSchema
 }
 
@@ -246,10 +304,16 @@ func (ix *Index[T, Q]) fieldName() string { return ix.field }
 func (ix *Index[T, Q]) isUnique() bool    { return ix.unique }
 func (ix *Index[T, Q]) isOptional() bool  { return ix.optional }
 func (ix *Index[T, Q]) isSecret() bool    { return ix.secret }
-func (ix *Index[T, Q]) tableOf() anyTable { return ix.table }
 
 func (ix *Index[T, Q]) keyOf(obj any, dst []byte) ([]byte, bool) {
 	return ix.key(obj.(*T), dst)
+}
+
+func (ix *Index[T, Q]) invalidField(obj any) string {
+	if ix.badField == nil {
+		return ""
+	}
+	return ix.badField(obj.(*T))
 }
 
 func (ix *Index[T, Q]) memSchema() *memdb.IndexSchema {
@@ -276,7 +340,7 @@ func (m memIndexer[T, Q]) FromObject(raw any) (bool, []byte, error) {
 	// The key is kept in the tree for as long as the record is stored:
 	// allocate it once, at its final size. go-memdb appends the primary key
 	// to the key of a non-unique index.
-	n := 32 // a guess, for a NewIndex whose keys the engine does not build
+	n := 32 // a guess, for a custom index whose keys the engine does not build
 	if m.ix.keyLen != nil {
 		n = m.ix.keyLen(rec)
 	}
@@ -298,32 +362,4 @@ func (m memIndexer[T, Q]) FromArgs(args ...any) ([]byte, error) {
 
 func (m memIndexer[T, Q]) PrefixFromArgs(args ...any) ([]byte, error) {
 	return m.FromArgs(args...)
-}
-
-// Table returns the name of the index's table.
-func (ix *Index[T, Q]) Table() string { return ix.table.name }
-
-// Field returns the field(s) the index is built from.
-func (ix *Index[T, Q]) Field() string { return ix.field }
-
-// IsSecret reports whether the index's values are kept out of errors.
-func (ix *Index[T, Q]) IsSecret() bool { return ix.secret }
-
-// FirstBytes is First on a string index queried with the bytes of the
-// string, without converting them: for a hot path whose key is computed
-// into a buffer, such as a token hash.
-func FirstBytes[T any](tx *Txn, ix *Index[T, string], b []byte) (*T, bool) {
-	if ix.value == nil { // not a StringIndex: its query may differ
-		return ix.First(tx, string(b))
-	}
-	if bytes.IndexByte(b, 0) >= 0 {
-		return nil, false
-	}
-	k := AppendBytes(tx.buf[:0], b)
-	tx.buf = k[:0]
-	obj := tx.first(ix.table.name, ix.name, k)
-	if obj == nil {
-		return nil, false
-	}
-	return obj.(*T), true
 }

@@ -11,21 +11,21 @@ import (
 // A string is written followed by a 0x00 terminator, so that the key of "ab"
 // is never a prefix of the key of "abc" and a compound key's parts cannot run
 // into each other. Strings that hold a 0x00 byte cannot be told apart from a
-// shorter string and are rejected by [ValidKeyString].
+// shorter string and are rejected by validKeyString.
 //
 // A time is written as 12 big-endian bytes — seconds since 1970 with the sign
 // bit flipped, then nanoseconds — so that byte order is time order and range
 // scans walk the index in time.
 
-// AppendString appends the key form of s to dst.
-func AppendString(dst []byte, s string) []byte {
+// appendString appends the key form of s to dst.
+func appendString(dst []byte, s string) []byte {
 	dst = append(dst, s...)
 	return append(dst, 0)
 }
 
-// AppendBytes appends the key form of b to dst: the same as AppendString of
+// appendBytes appends the key form of b to dst: the same as appendString of
 // string(b), without converting.
-func AppendBytes(dst, b []byte) []byte {
+func appendBytes(dst, b []byte) []byte {
 	dst = append(dst, b...)
 	return append(dst, 0)
 }
@@ -33,14 +33,14 @@ func AppendBytes(dst, b []byte) []byte {
 // timeKeyLen is the length of a time's key.
 const timeKeyLen = 12
 
-// AppendTime appends the 12-byte, order-preserving key form of t to dst.
-func AppendTime(dst []byte, t time.Time) []byte {
+// appendTime appends the 12-byte, order-preserving key form of t to dst.
+func appendTime(dst []byte, t time.Time) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, uint64(t.Unix())^(1<<63))
 	return binary.BigEndian.AppendUint32(dst, uint32(t.Nanosecond()))
 }
 
-// ValidKeyString reports whether s can be part of an index key: it must not
+// validKeyString reports whether s can be part of an index key: it must not
 // hold the 0x00 terminator.
-func ValidKeyString(s string) bool {
+func validKeyString(s string) bool {
 	return strings.IndexByte(s, 0) < 0
 }

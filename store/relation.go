@@ -7,7 +7,8 @@ import "iter"
 type Action int
 
 const (
-	// Restrict refuses the delete while referring records exist.
+	// Restrict refuses the delete while referring records exist. It is the
+	// zero Action: a relation that says nothing restricts.
 	Restrict Action = iota
 	// Cascade deletes the referring records too.
 	Cascade
@@ -28,13 +29,6 @@ func (a Action) String() string {
 	return "unknown action"
 }
 
-// Relation is a declared relation between two tables, as a Schema lists it:
-// a [*OneRelation] or a [*ManyRelation].
-type Relation interface {
-	relationName() string
-	validate(s *schemaInfo) error
-}
-
 // OneRelation is a foreign key: each record of F refers to at most one
 // record of T, the one whose unique index To holds the value of F's index
 // From. It is also the relation that carries the delete action.
@@ -43,24 +37,33 @@ type OneRelation[F, T any] struct {
 	from     *Index[F, string]
 	to       *Index[T, string]
 	onDelete Action
-	clear    func(*F)
+	clear    func(tx *Txn, rec *F)
 }
 
-// One declares the relation named name from F to T: the value of from's
-// field is looked up in to, a unique index of T. from must be a StringIndex;
-// if it is Optional, the foreign key may be empty. onDelete says what
-// deleting a T does to the F records that refer to it; SetNull also needs
-// ClearWith.
+// One declares the relation named name from F to T, in the schema of F's
+// table: the value of from's field is looked up in to, a unique index of T
+// in the same schema. from must be a StringIndex; if it is Optional, the
+// foreign key may be empty. onDelete says what deleting a T does to the F
+// records that refer to it; SetNull also needs ClearWith. A broken
+// declaration is an error from Open; a missing index is a mistake in the
+// program, and panics here.
 func One[F, T any](name string, from *Index[F, string], to *Index[T, string], onDelete Action) *OneRelation[F, T] {
-	return &OneRelation[F, T]{name: name, from: from, to: to, onDelete: onDelete}
+	if from == nil || to == nil {
+		panic("store: One " + name + " needs both a from and a to index")
+	}
+	from.table.declare("One " + name)
+	r := &OneRelation[F, T]{name: name, from: from, to: to, onDelete: onDelete}
+	from.table.schema.relations = append(from.table.schema.relations, r)
+	return r
 }
 
 // ClearWith sets the function that clears the foreign key on a copy of a
-// record, for the SetNull action. It returns r, for chaining.
-func (r *OneRelation[F, T]) ClearWith(clear func(rec *F)) *OneRelation[F, T] {
-	if r.from != nil {
-		r.from.table.declare("ClearWith")
-	}
+// record, for the SetNull action. It is given the transaction, whose Env
+// tells it about the database (a clock, a mode), so that clearing may change
+// more than the key; everything it changes is checked as any write is. It
+// returns r, for chaining.
+func (r *OneRelation[F, T]) ClearWith(clear func(tx *Txn, rec *F)) *OneRelation[F, T] {
+	r.from.table.declare("ClearWith")
 	r.clear = clear
 	return r
 }
@@ -86,9 +89,15 @@ type ManyRelation[T, F any] struct {
 }
 
 // Many declares the relation named name from T to the F records that refer
-// to it through inverse.
+// to it through inverse, in the schema of inverse.
 func Many[T, F any](name string, inverse *OneRelation[F, T]) *ManyRelation[T, F] {
-	return &ManyRelation[T, F]{name: name, inverse: inverse}
+	if inverse == nil {
+		panic("store: Many " + name + " needs its inverse One")
+	}
+	inverse.to.table.declare("Many " + name)
+	r := &ManyRelation[T, F]{name: name, inverse: inverse}
+	inverse.to.table.schema.relations = append(inverse.to.table.schema.relations, r)
+	return r
 }
 
 // Name returns the relation's name.
@@ -117,7 +126,7 @@ type foreignKey interface {
 	// referrers collects the records of F that refer to v.
 	referrers(tx *Txn, v string, dst []any) []any
 	// cleared returns a copy of a record of F with the foreign key cleared.
-	cleared(obj any) any
+	cleared(tx *Txn, obj any) any
 }
 
 func (r *OneRelation[F, T]) relationName() string { return r.name }
@@ -147,9 +156,9 @@ func (r *OneRelation[F, T]) referrers(tx *Txn, v string, dst []any) []any {
 	return dst
 }
 
-func (r *OneRelation[F, T]) cleared(obj any) any {
+func (r *OneRelation[F, T]) cleared(tx *Txn, obj any) any {
 	c := *obj.(*F)
-	r.clear(&c)
+	r.clear(tx, &c)
 	return &c
 }
 

@@ -1,44 +1,63 @@
 package store
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync/atomic"
 )
 
-// Schema lists the tables of a database and the relations between them.
+// Schema is the declarations of a database: its tables, their indexes and
+// the relations between them. It holds whatever was declared on it, because
+// every declaration registers itself: a table with [NewTable], an index with
+// its table, a relation with the table it starts from ([One], [Many]). There
+// is no second list to keep in step, so a declared relation is always a
+// wired one, with its foreign-key checks and its delete action.
+//
+// Declare everything before the first [Open] on the schema: from then on the
+// declarations are fixed, and a late one panics.
 type Schema struct {
-	// Tables are the tables, each made by NewTable.
-	Tables []TableDef
-	// Relations are the relations, each made by One or Many.
-	Relations []Relation
+	tables    []anyTable
+	relations []relation
+	// opened is set when a DB opens on the schema.
+	opened atomic.Bool
+}
+
+// NewSchema returns an empty schema to declare tables on.
+func NewSchema() *Schema { return &Schema{} }
+
+// declare panics if a DB has opened on s: a declaration made after Open
+// would not be in the DB, or would change it unchecked. It is a mistake in
+// the program's declarations, never in its input.
+func (s *Schema) declare(what, table string) {
+	if s.opened.Load() {
+		panic("store: " + what + " on table " + table + " after a DB was opened on its schema")
+	}
 }
 
 // schemaInfo is a Schema checked and wired for the engine: for each table
 // the foreign keys that leave it and those that point at it.
 type schemaInfo struct {
 	tables   map[string]anyTable
-	indexes  map[anyIndex]bool
-	fks      map[foreignKey]bool
 	outbound map[anyTable][]foreignKey
 	inbound  map[anyTable][]foreignKey
 }
 
-// check validates the schema's declarations; a broken one is reported here
-// rather than found by a write much later.
+// check validates the declarations; a broken one is reported here rather
+// than found by a write much later.
 func (s *Schema) check() (*schemaInfo, error) {
 	info := &schemaInfo{
 		tables:   map[string]anyTable{},
-		indexes:  map[anyIndex]bool{},
-		fks:      map[foreignKey]bool{},
 		outbound: map[anyTable][]foreignKey{},
 		inbound:  map[anyTable][]foreignKey{},
 	}
-	if len(s.Tables) == 0 {
+	if len(s.tables) == 0 {
 		return nil, errors.New("store: schema has no tables")
 	}
-	for _, t := range s.Tables {
-		if t == nil || t.tableName() == "" {
+	for _, t := range s.tables {
+		if t.tableName() == "" {
 			return nil, errors.New("store: schema has a table with no name")
 		}
 		if _, dup := info.tables[t.tableName()]; dup {
@@ -59,86 +78,56 @@ func (s *Schema) check() (*schemaInfo, error) {
 			if ix.indexName() == "id" && ix.isOptional() {
 				return nil, fmt.Errorf("store: table %q: the primary key (id) cannot be optional", t.tableName())
 			}
-			info.indexes[ix] = true
-		}
-	}
-	// One relations first: a Many is checked against the foreign keys.
-	for _, r := range s.Relations {
-		if fk, ok := r.(foreignKey); ok {
-			if info.fks[fk] {
-				return nil, fmt.Errorf("store: relation %q listed twice", r.relationName())
-			}
-			info.fks[fk] = true
 		}
 	}
 	names := map[string]bool{}
-	for _, r := range s.Relations {
-		if r == nil {
-			return nil, errors.New("store: schema has a nil relation")
-		}
-		if err := r.validate(info); err != nil {
+	for _, r := range s.relations {
+		if err := r.validate(s); err != nil {
 			return nil, err
 		}
 		// Relation names are unique per table they start from.
-		var from string
-		if fk, ok := r.(foreignKey); ok {
-			from = fk.fromTable().tableName()
-		} else if m, ok := r.(interface{ sourceTable() anyTable }); ok {
-			from = m.sourceTable().tableName()
-		}
-		key := from + "." + r.relationName()
+		key := r.sourceTable().tableName() + "." + r.relationName()
 		if names[key] {
 			return nil, fmt.Errorf("store: relation %q declared twice", key)
 		}
 		names[key] = true
+		if fk, ok := r.(foreignKey); ok {
+			info.outbound[fk.fromTable()] = append(info.outbound[fk.fromTable()], fk)
+			info.inbound[fk.toTable()] = append(info.inbound[fk.toTable()], fk)
+		}
 	}
-	for fk := range info.fks {
-		info.outbound[fk.fromTable()] = append(info.outbound[fk.fromTable()], fk)
-		info.inbound[fk.toTable()] = append(info.inbound[fk.toTable()], fk)
-	}
-	// Map order is random: keep the engine deterministic.
+	// Keep the engine's walks in one order, whatever the declarations'.
 	for _, fks := range info.outbound {
-		sortFKs(fks)
+		slices.SortFunc(fks, compareFKs)
 	}
 	for _, fks := range info.inbound {
-		sortFKs(fks)
+		slices.SortFunc(fks, compareFKs)
 	}
 	return info, nil
 }
 
-func sortFKs(fks []foreignKey) {
-	for i := 1; i < len(fks); i++ {
-		for j := i; j > 0 && fkLess(fks[j], fks[j-1]); j-- {
-			fks[j], fks[j-1] = fks[j-1], fks[j]
-		}
-	}
+func compareFKs(a, b foreignKey) int {
+	return cmp.Compare(a.fromTable().tableName()+"."+a.relationName(), b.fromTable().tableName()+"."+b.relationName())
 }
 
-func fkLess(a, b foreignKey) bool {
-	ka := a.fromTable().tableName() + "." + a.relationName()
-	kb := b.fromTable().tableName() + "." + b.relationName()
-	return ka < kb
+// relation is a declared relation, as its schema holds it.
+type relation interface {
+	relationName() string
+	sourceTable() anyTable
+	validate(s *Schema) error
 }
 
-func (r *OneRelation[F, T]) validate(s *schemaInfo) error {
-	if r == nil {
-		return errors.New("store: schema has a nil relation")
-	}
+func (r *OneRelation[F, T]) sourceTable() anyTable { return r.from.table }
+
+func (r *OneRelation[F, T]) validate(s *Schema) error {
 	if r.name == "" {
-		return errors.New("store: a one relation has no name")
+		return fmt.Errorf("store: a relation from %s has no name", r.from.table.name)
 	}
-	where := fmt.Sprintf("store: relation %q", r.name)
-	if r.from == nil || r.to == nil {
-		return fmt.Errorf("%s: needs both a from and a to index", where)
+	where := fmt.Sprintf("store: relation %s.%s", r.from.table.name, r.name)
+	if r.to.table.schema != s {
+		return fmt.Errorf("%s: its target %s is a table of another schema", where, r.to.table.name)
 	}
-	where = fmt.Sprintf("store: relation %s.%s", r.from.table.name, r.name)
-	if !s.indexes[r.from] {
-		return fmt.Errorf("%s: its index %q is not an index of a table in the schema", where, r.from.name)
-	}
-	if !s.indexes[r.to] {
-		return fmt.Errorf("%s: target index %q is not an index of a table in the schema", where, r.to.name)
-	}
-	if r.from.value == nil || r.to.value == nil {
+	if r.from.kind != stringIndex || r.to.kind != stringIndex {
 		return fmt.Errorf("%s: both ends must be StringIndexes", where)
 	}
 	if !r.to.unique {
@@ -159,25 +148,11 @@ func (r *OneRelation[F, T]) validate(s *schemaInfo) error {
 	return nil
 }
 
-func (r *ManyRelation[T, F]) sourceTable() anyTable {
-	if r.inverse == nil || r.inverse.to == nil {
-		return nil
-	}
-	return r.inverse.to.table
-}
+func (r *ManyRelation[T, F]) sourceTable() anyTable { return r.inverse.to.table }
 
-func (r *ManyRelation[T, F]) validate(s *schemaInfo) error {
-	if r == nil {
-		return errors.New("store: schema has a nil relation")
-	}
+func (r *ManyRelation[T, F]) validate(s *Schema) error {
 	if r.name == "" {
-		return errors.New("store: a many relation has no name")
-	}
-	if r.inverse == nil {
-		return fmt.Errorf("store: many relation %q has no inverse", r.name)
-	}
-	if !s.fks[r.inverse] {
-		return fmt.Errorf("store: many relation %q: its inverse %q is not in the schema", r.name, r.inverse.name)
+		return fmt.Errorf("store: a many relation from %s has no name", r.inverse.to.table.name)
 	}
 	return nil
 }

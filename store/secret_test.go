@@ -47,20 +47,17 @@ type building struct {
 
 func newBuilding(t *testing.T) *building {
 	b := &building{}
-	b.holders = store.NewTable("holders", func(h *Holder) string { return h.ID })
-	b.keycards = store.NewTable("keycards", func(k *Keycard) string { return k.Hash })
+	s := store.NewSchema()
+	b.holders = store.NewTable(s, "holders", func(h *Holder) string { return h.ID })
+	b.keycards = store.NewTable(s, "keycards", func(k *Keycard) string { return k.Hash })
 	b.keycards.ID().Secret()
 	holder := store.StringIndex(b.keycards, "holder", func(k *Keycard) string { return k.Holder })
-	b.entries = store.NewTable("entries", func(e *Entry) string { return e.ID })
+	b.entries = store.NewTable(s, "entries", func(e *Entry) string { return e.ID })
 	card := store.StringIndex(b.entries, "card", func(e *Entry) string { return e.Card })
+	store.One("holder", holder, b.holders.ID(), store.Restrict)
+	store.One("card", card, b.keycards.ID(), store.Restrict)
 	var err error
-	b.db, err = store.Open(&store.Schema{
-		Tables: []store.TableDef{b.holders, b.keycards, b.entries},
-		Relations: []store.Relation{
-			store.One("holder", holder, b.holders.ID(), store.Restrict),
-			store.One("card", card, b.keycards.ID(), store.Restrict),
-		},
-	})
+	b.db, err = store.Open(s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

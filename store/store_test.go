@@ -57,6 +57,7 @@ type Loan struct {
 type byAuthorTitle struct{ Author, Title string }
 
 type library struct {
+	s        *store.Schema
 	authors  *store.Table[Author]
 	books    *store.Table[Book]
 	excerpts *store.Table[Excerpt]
@@ -90,10 +91,10 @@ type library struct {
 // newLibrary declares the schema. Declarations are values of their own, so
 // every test declares a fresh one.
 func newLibrary() *library {
-	l := &library{}
-	l.authors = store.NewTable("authors", func(a *Author) string { return a.ID })
+	l := &library{s: store.NewSchema()}
+	l.authors = store.NewTable(l.s, "authors", func(a *Author) string { return a.ID })
 
-	l.books = store.NewTable("books", func(b *Book) string { return b.ID })
+	l.books = store.NewTable(l.s, "books", func(b *Book) string { return b.ID })
 	l.bookAuthor = store.StringIndex(l.books, "authorId", func(b *Book) string { return b.AuthorID })
 	l.bookISBN = store.StringIndex(l.books, "isbn", func(b *Book) string { return b.ISBN }).Unique()
 	l.bookAuthorTitle = store.NewIndex(l.books, "authorTitle", "authorId+title",
@@ -109,16 +110,16 @@ func newLibrary() *library {
 			return dst
 		}).Unique()
 
-	l.excerpts = store.NewTable("excerpts", func(e *Excerpt) string { return e.ID })
+	l.excerpts = store.NewTable(l.s, "excerpts", func(e *Excerpt) string { return e.ID })
 	l.excerptISBN = store.StringIndex(l.excerpts, "isbn", func(e *Excerpt) string { return e.ISBN })
 	l.excerptAuthor = store.StringIndex(l.excerpts, "authorId", func(e *Excerpt) string { return e.AuthorID })
 
-	l.members = store.NewTable("members", func(m *Member) string { return m.ID })
+	l.members = store.NewTable(l.s, "members", func(m *Member) string { return m.ID })
 	l.memberEmail = store.StringIndex(l.members, "email", func(m *Member) string { return m.Email }).Unique()
 	l.memberCard = store.StringIndex(l.members, "cardHash", func(m *Member) string { return m.CardHash }).Unique().Optional().Secret()
 	l.memberJoined = store.TimeIndex(l.members, "joined", func(m *Member) time.Time { return m.Joined })
 
-	l.loans = store.NewTable("loans", func(n *Loan) string { return n.ID })
+	l.loans = store.NewTable(l.s, "loans", func(n *Loan) string { return n.ID })
 	l.loanBook = store.StringIndex(l.loans, "bookId", func(n *Loan) string { return n.BookID }).Optional()
 	l.loanMember = store.StringIndex(l.loans, "memberId", func(n *Loan) string { return n.MemberID })
 	l.loanDue = store.TimeIndex(l.loans, "due", func(n *Loan) time.Time { return n.Due })
@@ -130,26 +131,16 @@ func newLibrary() *library {
 	l.excerptsOf = store.Many("excerpts", l.quotes)
 	l.creditedTo = store.One("author", l.excerptAuthor, l.authors.ID(), store.Restrict)
 	l.lentBook = store.One("book", l.loanBook, l.books.ID(), store.SetNull).
-		ClearWith(func(n *Loan) { n.BookID = "" })
+		ClearWith(func(_ *store.Txn, n *Loan) { n.BookID = "" })
 	l.loansOfBook = store.Many("loans", l.lentBook)
 	l.borrower = store.One("member", l.loanMember, l.members.ID(), store.Restrict)
 	l.loansOf = store.Many("loans", l.borrower)
 	return l
 }
 
-func (l *library) schema() *store.Schema {
-	return &store.Schema{
-		Tables: []store.TableDef{l.authors, l.books, l.excerpts, l.members, l.loans},
-		Relations: []store.Relation{
-			l.writtenBy, l.booksOf, l.quotes, l.excerptsOf, l.creditedTo,
-			l.lentBook, l.loansOfBook, l.borrower, l.loansOf,
-		},
-	}
-}
-
 func (l *library) open(t testing.TB) *store.DB {
 	t.Helper()
-	db, err := store.Open(l.schema())
+	db, err := store.Open(l.s, nil)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

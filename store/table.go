@@ -2,7 +2,6 @@ package store
 
 import (
 	"iter"
-	"sync/atomic"
 
 	"github.com/hashicorp/go-memdb"
 )
@@ -10,47 +9,46 @@ import (
 // Table is a table of records of type T, stored as *T. Its primary index,
 // "id", is a unique string index on the field that NewTable is given.
 type Table[T any] struct {
+	schema   *Schema
 	name     string
 	id       *Index[T, string]
 	indexes  []anyIndex
 	validate func(*T) error
-	// opened is set when a DB opens on the table: its declarations, which
-	// the DB's schema was checked and built from, are fixed from then on.
-	opened atomic.Bool
 }
 
-// NewTable declares a table named name whose primary key is the string
-// that id returns. Declare its other indexes with StringIndex, TimeIndex or
-// NewIndex, and add it to a Schema.
-func NewTable[T any](name string, id func(rec *T) string) *Table[T] {
-	t := &Table[T]{name: name}
+// NewTable declares, in s, a table named name whose primary key is the
+// string that id returns. Declare its other indexes with StringIndex,
+// TimeIndex or CompoundIndex, and its relations with One and Many.
+func NewTable[T any](s *Schema, name string, id func(rec *T) string) *Table[T] {
+	s.declare("NewTable", name)
+	t := &Table[T]{schema: s, name: name}
 	t.id = StringIndex(t, "id", id).Unique()
+	s.tables = append(s.tables, t)
 	return t
 }
 
 // Validate sets a function that checks a record before every write to the
 // table; an error it returns (best made with Invalid) rejects the write.
 // The engine itself checks required index fields, unique indexes and
-// foreign keys.
-func (t *Table[T]) Validate(fn func(rec *T) error) {
+// foreign keys. It returns t, so that a table's declaration can carry its
+// validation.
+func (t *Table[T]) Validate(fn func(rec *T) error) *Table[T] {
 	t.declare("Validate")
 	t.validate = fn
+	return t
 }
 
-// declare panics if a DB has opened on t: a declaration made after Open
-// would not be in the DB's schema, or would change it unchecked. It is a
-// mistake in the program's declarations, never in its input.
-func (t *Table[T]) declare(what string) {
-	if t.opened.Load() {
-		panic("store: " + what + " on table " + t.name + " after a DB was opened on it")
-	}
-}
+// declare panics if a DB has opened on t's schema (see Schema).
+func (t *Table[T]) declare(what string) { t.schema.declare(what, t.name) }
 
 // Name returns the table's name.
 func (t *Table[T]) Name() string { return t.name }
 
 // ID returns the table's primary index.
 func (t *Table[T]) ID() *Index[T, string] { return t.id }
+
+// Key returns rec's primary key.
+func (t *Table[T]) Key(rec *T) string { return t.id.value(rec) }
 
 // Get returns the record with the given primary key.
 func (t *Table[T]) Get(tx *Txn, id string) (*T, bool) { return t.id.First(tx, id) }
@@ -71,8 +69,8 @@ func (t *Table[T]) Insert(tx *Txn, rec *T) error { return tx.put(t, rec, putInse
 // ErrForeignKey while such records exist.
 func (t *Table[T]) Update(tx *Txn, rec *T) error { return tx.put(t, rec, putUpdate) }
 
-// Upsert inserts rec, or replaces the record with its primary key.
-func (t *Table[T]) Upsert(tx *Txn, rec *T) error { return tx.put(t, rec, putUpsert) }
+// upsert inserts rec, or replaces the record with its primary key.
+func (t *Table[T]) upsert(tx *Txn, rec *T) error { return tx.put(t, rec, putUpsert) }
 
 // Delete removes the record with the given primary key and carries out the
 // delete actions of the relations that refer to it: it deletes the records
@@ -82,7 +80,7 @@ func (t *Table[T]) Upsert(tx *Txn, rec *T) error { return tx.put(t, rec, putUpse
 func (t *Table[T]) Delete(tx *Txn, id string) error {
 	rec, ok := t.Get(tx, id)
 	if !ok {
-		return &Error{Table: t.name, Field: "id", Value: shown(id, t.id), Err: ErrNotFound}
+		return &Error{Table: t.name, Field: "id", Value: reveal(id, "", t.id), Err: ErrNotFound}
 	}
 	return tx.delete(t, rec)
 }
@@ -93,7 +91,6 @@ func (t *Table[T]) DeleteRecord(tx *Txn, rec *T) error { return tx.delete(t, rec
 // anyTable is a table seen without its type, as the engine walks them.
 type anyTable interface {
 	tableName() string
-	freeze()
 	tableIndexes() []anyIndex
 	primaryKey(obj any) string
 	idIndex() anyIndex
@@ -101,19 +98,7 @@ type anyTable interface {
 	memSchema() *memdb.TableSchema
 }
 
-// TableDef is a table of any record type, as a Schema lists it.
-type TableDef interface {
-	anyTable
-}
-
-func (t *Table[T]) freeze() { t.opened.Store(true) }
-
-func (t *Table[T]) tableName() string {
-	if t == nil { // a table variable not yet declared: Open reports it
-		return ""
-	}
-	return t.name
-}
+func (t *Table[T]) tableName() string        { return t.name }
 func (t *Table[T]) tableIndexes() []anyIndex { return t.indexes }
 func (t *Table[T]) idIndex() anyIndex        { return t.id }
 func (t *Table[T]) primaryKey(obj any) string {
@@ -134,6 +119,3 @@ func (t *Table[T]) memSchema() *memdb.TableSchema {
 	}
 	return s
 }
-
-// Key returns rec's primary key.
-func (t *Table[T]) Key(rec *T) string { return t.id.value(rec) }

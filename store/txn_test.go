@@ -203,26 +203,6 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 	verify(t, db)
 }
 
-func TestDeferRunsOnlyAfterCommit(t *testing.T) {
-	l := newLibrary()
-	db := l.open(t)
-	var ran []string
-	update(t, db, func(tx *store.Txn) error {
-		tx.Defer(func() { ran = append(ran, "committed") })
-		if len(ran) != 0 {
-			t.Error("Defer ran before the commit")
-		}
-		return l.authors.Insert(tx, &Author{ID: "a", Name: "A"})
-	})
-	_ = db.Update(func(tx *store.Txn) error {
-		tx.Defer(func() { ran = append(ran, "aborted") })
-		return errors.New("abort")
-	})
-	if diff := cmp.Diff([]string{"committed"}, ran); diff != "" {
-		t.Errorf("deferred functions that ran (-want +got):\n%s", diff)
-	}
-}
-
 func TestViewAndUpdateReturnFnsError(t *testing.T) {
 	l := newLibrary()
 	db := l.open(t)

@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"sort"
+	"strconv"
 )
 
 // Verify walks every index of every table and checks the database's
@@ -38,10 +39,10 @@ func (tx *Txn) Verify() error {
 				// of a non-unique index under the key followed by its id.
 				full := k
 				if !ix.isUnique() {
-					full = AppendString(k[:len(k):len(k)], id)
+					full = appendString(k[:len(k):len(k)], id)
 				}
 				if tx.first(name, ix.indexName(), full) != obj {
-					return fmt.Errorf("store: %s.%s: %s is not under the key of its value", name, ix.indexName(), orSecret(id, t.idIndex()))
+					return fmt.Errorf("store: %s.%s: %s is not under the key of its value", name, ix.indexName(), reveal(id, "(secret)", t.idIndex()))
 				}
 				if ix.isUnique() {
 					if seen[string(k)] {
@@ -56,7 +57,7 @@ func (tx *Txn) Verify() error {
 				got++
 				id := t.primaryKey(obj)
 				if live[id] != obj {
-					return fmt.Errorf("store: %s.%s: entry for %s points at a record that is not the live one", name, ix.indexName(), orSecret(id, t.idIndex()))
+					return fmt.Errorf("store: %s.%s: entry for %s points at a record that is not the live one", name, ix.indexName(), reveal(id, "(secret)", t.idIndex()))
 				}
 			}
 			if got != want {
@@ -66,21 +67,11 @@ func (tx *Txn) Verify() error {
 		for _, fk := range tx.db.info.outbound[t] {
 			for id, obj := range live {
 				if v := fk.fkValue(obj); v != "" && !fk.exists(tx, v) {
-					return fmt.Errorf("store: %s %s: %s %s names no %s", name, orSecret(id, t.idIndex()),
-						fk.fromIndex().fieldName(), orSecret(quote(v), fk.fromIndex(), fk.toIndex()), fk.toTable().tableName())
+					return fmt.Errorf("store: %s %s: %s %s names no %s", name, reveal(id, "(secret)", t.idIndex()),
+						fk.fromIndex().fieldName(), reveal(strconv.Quote(v), "(secret)", fk.fromIndex(), fk.toIndex()), fk.toTable().tableName())
 				}
 			}
 		}
 	}
 	return nil
-}
-
-// orSecret returns v for a message, or a placeholder for a secret.
-func orSecret(v string, ixs ...anyIndex) string {
-	for _, ix := range ixs {
-		if ix.isSecret() {
-			return "(secret)"
-		}
-	}
-	return v
 }

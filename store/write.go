@@ -32,9 +32,9 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 	existing := tx.first(name, "id", idKey)
 	switch {
 	case mode == putInsert && existing != nil:
-		return &Error{Table: name, Field: "id", Value: shown(id, idIx), Reason: "a record with this id exists", Err: ErrConflict}
+		return &Error{Table: name, Field: "id", Value: reveal(id, "", idIx), Reason: "a record with this id exists", Err: ErrConflict}
 	case mode == putUpdate && existing == nil:
-		return &Error{Table: name, Field: "id", Value: shown(id, idIx), Err: ErrNotFound}
+		return &Error{Table: name, Field: "id", Value: reveal(id, "", idIx), Err: ErrNotFound}
 	}
 	for _, ix := range t.tableIndexes() {
 		if !ix.isUnique() || ix.indexName() == "id" {
@@ -45,8 +45,8 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 			continue
 		}
 		if other := tx.first(name, ix.indexName(), k); other != nil && t.primaryKey(other) != id {
-			return &Error{Table: name, Field: ix.fieldName(), Value: visible(ix, k),
-				Reason: "value already used by " + mention(t, other), Err: ErrConflict}
+			return &Error{Table: name, Field: ix.fieldName(), Value: reveal(keyText(k), "", ix),
+				Reason: "value already used by " + recordName(t, other), Err: ErrConflict}
 		}
 	}
 	for _, fk := range tx.db.info.outbound[t] {
@@ -58,15 +58,8 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 			continue // unchanged, and checked when it was written
 		}
 		if !fk.exists(tx, v) {
-			shownV := shown(v, fk.fromIndex(), fk.toIndex())
-			reason := "no " + fk.toTable().tableName() + " has " + fk.toIndex().fieldName()
-			if shownV == "" {
-				reason += " of that value"
-			} else {
-				reason += " " + quote(v)
-			}
-			return &Error{Table: name, Field: fk.fromIndex().fieldName(), Value: shownV,
-				Reason: reason,
+			return &Error{Table: name, Field: fk.fromIndex().fieldName(), Value: reveal(v, "", fk.fromIndex(), fk.toIndex()),
+				Reason: "no " + fk.toTable().tableName() + " has this " + fk.toIndex().fieldName(),
 				Err:    ErrForeignKey}
 		}
 	}
@@ -77,7 +70,7 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 				continue
 			}
 			if refs := fk.referrers(tx, old, nil); len(refs) > 0 {
-				return &Error{Table: name, Field: fk.toIndex().fieldName(), Value: shown(old, fk.toIndex(), fk.fromIndex()),
+				return &Error{Table: name, Field: fk.toIndex().fieldName(), Value: reveal(old, "", fk.toIndex(), fk.fromIndex()),
 					Reason: fmt.Sprintf("cannot change: %d %s record(s) refer to it through %s",
 						len(refs), fk.fromTable().tableName(), fk.fromIndex().fieldName()),
 					Err: ErrForeignKey}
@@ -127,19 +120,21 @@ func (tx *Txn) checkIndexField(t anyTable, ix anyIndex, obj any) error {
 	return nil
 }
 
-func (ix *Index[T, Q]) invalidField(obj any) string {
-	if ix.badField == nil {
-		return ""
+// reveal returns v as an error may show it: bounded (see Bound), or hidden
+// when one of ixs holds secrets. Every value an error names goes through
+// here.
+func reveal(v, hidden string, ixs ...anyIndex) string {
+	for _, ix := range ixs {
+		if ix.isSecret() {
+			return hidden
+		}
 	}
-	return ix.badField(obj.(*T))
+	return Bound(v)
 }
 
-// visible returns the value of a key for an error message: the string it
-// holds, or nothing for a secret index.
-func visible(ix anyIndex, k []byte) string {
-	if ix.isSecret() {
-		return ""
-	}
+// keyText returns the text of a key, for an error: a compound key's parts
+// joined by "/".
+func keyText(k []byte) string {
 	if len(k) > 0 && k[len(k)-1] == 0 {
 		k = k[:len(k)-1]
 	}
@@ -153,26 +148,10 @@ func visible(ix anyIndex, k []byte) string {
 	return string(out)
 }
 
-func quote(s string) string { return fmt.Sprintf("%q", s) }
-
-// shown returns v for an error, or nothing when one of the indexes v is a
-// value of holds secrets.
-func shown(v string, ixs ...anyIndex) string {
-	for _, ix := range ixs {
-		if ix.isSecret() {
-			return ""
-		}
-	}
-	return v
-}
-
-// mention names a record of t in an error's reason: by its primary key,
-// unless that is a secret.
-func mention(t anyTable, obj any) string {
-	if t.idIndex().isSecret() {
-		return "a record of " + t.tableName()
-	}
-	return t.primaryKey(obj)
+// recordName names a record of t in an error's reason: by its table and
+// primary key, unless that is a secret.
+func recordName(t anyTable, obj any) string {
+	return reveal(t.tableName()+" "+t.primaryKey(obj), "a record of "+t.tableName(), t.idIndex())
 }
 
 // A deletion is planned first and carried out after: deleting while walking
@@ -204,19 +183,15 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 	tx.plan(d, t, obj)
 	for _, g := range d.guards {
 		if !d.doomed[rowID{g.table, g.table.primaryKey(g.obj)}] {
-			referrer := g.table.tableName() + " " + g.table.primaryKey(g.obj)
-			if g.table.idIndex().isSecret() {
-				referrer = "a record of " + g.table.tableName()
-			}
-			return &Error{Table: t.tableName(), Field: "id", Value: shown(t.primaryKey(obj), t.idIndex()),
+			return &Error{Table: t.tableName(), Field: "id", Value: reveal(t.primaryKey(obj), "", t.idIndex()),
 				Reason: fmt.Sprintf("%s refers to it through %s (restrict)",
-					referrer, g.fk.fromIndex().fieldName()),
+					recordName(g.table, g.obj), g.fk.fromIndex().fieldName()),
 				Err: ErrForeignKey}
 		}
 	}
 	// A set null writes the referring record, and the table may refuse the
 	// cleared record: build every one and check it before anything changes.
-	cleared := d.cleared()
+	cleared := d.cleared(tx)
 	for _, c := range cleared {
 		if err := tx.checkRecord(c.table, c.obj); err != nil {
 			return err
@@ -237,7 +212,7 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 
 // cleared returns the records that the set-null relations rewrite, each
 // once, with every foreign key that named a deleted record cleared.
-func (d *deletion) cleared() []planned {
+func (d *deletion) cleared(tx *Txn) []planned {
 	var out []planned
 	at := map[rowID]int{}
 	for _, c := range d.clears {
@@ -254,7 +229,7 @@ func (d *deletion) cleared() []planned {
 		if c.fk.fkValue(cur) != c.fk.fkValue(c.obj) {
 			continue
 		}
-		next := c.fk.cleared(cur)
+		next := c.fk.cleared(tx, cur)
 		if seen {
 			out[i].obj = next
 		} else {
