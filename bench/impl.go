@@ -31,8 +31,8 @@ type Impl interface {
 	Load(ds *Dataset) error
 
 	// Validate reports whether an access token is active: found by hash,
-	// now < expiresAt, its client exists and is not disabled, its user
-	// exists (if it has one), its session exists and now < session
+	// now < expiresAt, not revoked, its client exists and is not disabled,
+	// its user exists (if it has one), its session exists and now < session
 	// expiresAt (if it has one). It reads one consistent snapshot. An
 	// inactive or unknown token is ok=false with a nil error.
 	Validate(token string) (ok bool, err error)
@@ -53,12 +53,13 @@ type Impl interface {
 	// was already revoked, the family is revoked — every refresh token of
 	// that client and user gets revoked (if not yet) and every access
 	// token whose refreshId is one of them is deleted — and it fails with
-	// [ErrReplay]. Otherwise its client must exist and be enabled, its user
-	// exist and its session (if any) exist and be unexpired (else
-	// [ErrInvalidGrant]); it is revoked (compare-and-swap: one of two
-	// concurrent rotations wins), and a new refresh token (same client,
-	// user, session, referenceId and scopes) and a new access token whose
-	// refreshId is the new refresh token are inserted.
+	// [ErrReplay]. Otherwise its client must exist and be enabled and its
+	// user exist (else [ErrInvalidGrant]); it is revoked (compare-and-swap:
+	// one of two concurrent rotations wins), and a new refresh token (same
+	// client, user, session, referenceId and scopes) and a new access token
+	// whose refreshId is the new refresh token are inserted. A refresh token
+	// outlives its session: when the session is gone or expired, the new
+	// tokens have none.
 	Rotate(refresh, clientID string) (access, newRefresh string, err error)
 
 	// RevokeSession revokes every token of a session: it deletes the
@@ -71,8 +72,9 @@ type Impl interface {
 	// Sweep deletes up to limit rows that have expired at now
 	// (expiresAt <= now), oldest first, using an expiresAt index: access
 	// tokens, then refresh tokens (cascading to their access tokens), then
-	// sessions (setting sessionId to null on their tokens). It returns the
-	// number of expired rows deleted; cascaded rows are not counted.
+	// sessions (setting sessionId to null on their tokens, and revoked on
+	// their access tokens, which do not outlive them). It returns the number
+	// of expired rows deleted; cascaded rows are not counted.
 	Sweep(now time.Time, limit int) (n int, err error)
 
 	// Close releases the store.

@@ -160,7 +160,7 @@ type mAccess struct {
 	id, hash, clientID, sessionID, userID string
 	referenceID, refreshID                string
 	scopes                                []string
-	expiresAt, createdAt                  int64
+	expiresAt, createdAt, revoked         int64
 	// positions in the clientId, userId, sessionId, refreshId indexes and
 	// in the expiry heap
 	clientSlot, userSlot, sessionSlot, refreshSlot, heapPos int32
@@ -370,11 +370,15 @@ func (m *Map) deleteRefresh(r *mRefresh) {
 	m.refreshExp.remove(r)
 }
 
-// deleteSession deletes a session and sets sessionId to null on its tokens.
-func (m *Map) deleteSession(s *mSession) {
+// deleteSession deletes a session, sets sessionId to null on its tokens and
+// revokes its access tokens, which do not outlive it.
+func (m *Map) deleteSession(s *mSession, now int64) {
 	for _, at := range m.accessBySession.get(s.id) {
 		m.accessBySession.remove(s.id, at)
 		at.sessionID = ""
+		if at.revoked == 0 {
+			at.revoked = now
+		}
 	}
 	for _, rt := range m.refreshBySession.get(s.id) {
 		m.refreshBySession.remove(s.id, rt)
@@ -394,7 +398,7 @@ func (m *Map) Validate(token string) (bool, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	at := m.accessByHash[string(key[:])]
-	if at == nil || now >= at.expiresAt {
+	if at == nil || now >= at.expiresAt || at.revoked != 0 {
 		return false, nil
 	}
 	if c := m.clients[at.clientID]; c == nil || c.disabled {
@@ -476,13 +480,12 @@ func (m *Map) Rotate(refresh, clientID string) (string, string, error) {
 	if c := m.clients[old.clientID]; c == nil || c.disabled || m.users[old.userID] == nil {
 		return "", "", ErrInvalidGrant
 	}
-	if old.sessionID != "" {
-		if s := m.sessions[old.sessionID]; s == nil || now >= s.expiresAt {
-			return "", "", ErrInvalidGrant
-		}
+	sessionID := old.sessionID
+	if s := m.sessions[sessionID]; sessionID != "" && (s == nil || now >= s.expiresAt) {
+		sessionID = "" // the refresh token outlives its session; the new tokens have none
 	}
 	old.revoked = now
-	rt := &mRefresh{id: refreshID, hash: refreshHash, clientID: old.clientID, sessionID: old.sessionID,
+	rt := &mRefresh{id: refreshID, hash: refreshHash, clientID: old.clientID, sessionID: sessionID,
 		userID: old.userID, referenceID: old.referenceID, scopes: old.scopes,
 		expiresAt: now + int64(RefreshTokenTTL), createdAt: now}
 	m.insertRefresh(rt)
@@ -556,7 +559,7 @@ func (m *Map) Sweep(now time.Time, limit int) (int, error) {
 		if s == nil || s.expiresAt > t {
 			break
 		}
-		m.deleteSession(s)
+		m.deleteSession(s, t)
 		n++
 	}
 	return n, nil

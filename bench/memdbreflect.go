@@ -71,6 +71,7 @@ type mdbAccessToken struct {
 	Scopes      []string
 	ExpiresAt   time.Time
 	CreatedAt   time.Time
+	Revoked     time.Time
 }
 
 type mdbRefreshToken struct {
@@ -301,7 +302,7 @@ func (m *MemdbReflect) Validate(token string) (bool, error) {
 		return false, err
 	}
 	at := raw.(*mdbAccessToken)
-	if !now.Before(at.ExpiresAt) {
+	if !now.Before(at.ExpiresAt) || !at.Revoked.IsZero() {
 		return false, nil
 	}
 	raw, err = txn.First("oauthClient", "clientId", at.ClientID)
@@ -416,10 +417,14 @@ func (m *MemdbReflect) Rotate(refresh, clientID string) (string, string, error) 
 	if raw, err = txn.First("user", "id", old.UserID); err != nil || raw == nil {
 		return "", "", invalidGrant(err)
 	}
-	if old.SessionID != "" {
-		raw, err = txn.First("session", "id", old.SessionID)
-		if err != nil || raw == nil || !now.Before(raw.(*mdbSession).ExpiresAt) {
-			return "", "", invalidGrant(err)
+	sessionID := old.SessionID
+	if sessionID != "" {
+		raw, err = txn.First("session", "id", sessionID)
+		if err != nil {
+			return "", "", err
+		}
+		if raw == nil || !now.Before(raw.(*mdbSession).ExpiresAt) {
+			sessionID = "" // the refresh token outlives its session; the new tokens have none
 		}
 	}
 	revoked := *old
@@ -428,7 +433,7 @@ func (m *MemdbReflect) Rotate(refresh, clientID string) (string, string, error) 
 		return "", "", err
 	}
 	newRefresh, access := NewToken(), NewToken()
-	rt := &mdbRefreshToken{ID: NewID(), Token: HashToken(newRefresh), ClientID: old.ClientID, SessionID: old.SessionID,
+	rt := &mdbRefreshToken{ID: NewID(), Token: HashToken(newRefresh), ClientID: old.ClientID, SessionID: sessionID,
 		UserID: old.UserID, ReferenceID: old.ReferenceID, Scopes: old.Scopes,
 		ExpiresAt: now.Add(RefreshTokenTTL), CreatedAt: now}
 	if err := txn.Insert("oauthRefreshToken", rt); err != nil {
@@ -595,6 +600,9 @@ func (m *MemdbReflect) Sweep(now time.Time, limit int) (int, error) {
 		for _, raw := range ats {
 			at := *raw.(*mdbAccessToken)
 			at.SessionID = ""
+			if at.Revoked.IsZero() {
+				at.Revoked = now // an access token does not outlive its session
+			}
 			if err := txn.Insert("oauthAccessToken", &at); err != nil {
 				return 0, err
 			}

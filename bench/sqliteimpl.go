@@ -159,7 +159,7 @@ const (
 	JOIN oauthClient c ON c.clientId = t.clientId
 	LEFT JOIN "user" u ON u.id = t.userId
 	LEFT JOIN session s ON s.id = t.sessionId
-	WHERE t.token = ?1 AND t.expiresAt > ?2 AND c.disabled = 0
+	WHERE t.token = ?1 AND t.expiresAt > ?2 AND t.revoked IS NULL AND c.disabled = 0
 	  AND (t.userId IS NULL OR u.id IS NOT NULL)
 	  AND (t.sessionId IS NULL OR s.expiresAt > ?2)`
 	sqlClientDisabled = `SELECT disabled, scopes FROM oauthClient WHERE clientId = ?`
@@ -192,6 +192,12 @@ const (
 	(SELECT rowid FROM oauthRefreshToken WHERE expiresAt <= ? ORDER BY expiresAt LIMIT ?)`
 	sqlSweepSession = `DELETE FROM session WHERE rowid IN
 	(SELECT rowid FROM session WHERE expiresAt <= ? ORDER BY expiresAt LIMIT ?)`
+	// Before the sessions go, their access tokens are revoked: an access
+	// token does not outlive its session (the foreign key then sets
+	// sessionId to null).
+	sqlSweepSessionAccess = `UPDATE oauthAccessToken SET revoked = ?1
+	WHERE revoked IS NULL AND sessionId IN
+	(SELECT id FROM session WHERE expiresAt <= ?2 ORDER BY expiresAt LIMIT ?3)`
 )
 
 var sqliteSeq atomic.Int64
@@ -202,12 +208,12 @@ type SQLite struct {
 	now  func() time.Time
 	mode SQLiteMode
 
-	validate, clientDisabled, sessionOwner                 *sql.Stmt
-	insertAccess, insertRefresh                            *sql.Stmt
-	refreshByToken, revokeRefresh, familyRevoke, familyAcc *sql.Stmt
-	sessionRefreshAccess, sessionAccess, sessionRefresh    *sql.Stmt
-	sweepAccess, sweepRefresh, sweepSession                *sql.Stmt
-	insertUser, insertClient, insertSession, insertConsent *sql.Stmt
+	validate, clientDisabled, sessionOwner                      *sql.Stmt
+	insertAccess, insertRefresh                                 *sql.Stmt
+	refreshByToken, revokeRefresh, familyRevoke, familyAcc      *sql.Stmt
+	sessionRefreshAccess, sessionAccess, sessionRefresh         *sql.Stmt
+	sweepAccess, sweepRefresh, sweepSession, sweepSessionAccess *sql.Stmt
+	insertUser, insertClient, insertSession, insertConsent      *sql.Stmt
 }
 
 // NewSQLite opens an empty in-memory database in the given mode, reading the
@@ -264,6 +270,7 @@ func NewSQLite(now func() time.Time, mode SQLiteMode) (*SQLite, error) {
 		{&s.sweepAccess, sqlSweepAccess},
 		{&s.sweepRefresh, sqlSweepRefresh},
 		{&s.sweepSession, sqlSweepSession},
+		{&s.sweepSessionAccess, sqlSweepSessionAccess},
 		{&s.insertUser, `INSERT INTO "user" (id, name, email, emailVerified, image, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?)`},
 		{&s.insertClient, `INSERT INTO oauthClient (id, clientId, clientSecret, disabled, skipConsent, public, scopes,
 			redirectUris, grantTypes, responseTypes, tokenEndpointAuthMethod, name, userId, createdAt, updatedAt)
@@ -534,9 +541,11 @@ func (s *SQLite) Rotate(refresh, clientID string) (string, string, error) {
 		}
 		return "", "", ErrReplay
 	}
-	if !clientDisabled.Valid || clientDisabled.Bool || !userExists ||
-		session.Valid && (!sessionExpiresAt.Valid || now.UnixNano() >= sessionExpiresAt.Int64) {
+	if !clientDisabled.Valid || clientDisabled.Bool || !userExists {
 		return "", "", ErrInvalidGrant
+	}
+	if session.Valid && (!sessionExpiresAt.Valid || now.UnixNano() >= sessionExpiresAt.Int64) {
+		session = sql.NullString{} // the refresh token outlives its session; the new tokens have none
 	}
 	res, err := tx.Stmt(s.revokeRefresh).Exec(now.UnixNano(), id)
 	if err != nil {
@@ -603,6 +612,11 @@ func (s *SQLite) Sweep(now time.Time, limit int) (int, error) {
 	for _, stmt := range []*sql.Stmt{s.sweepAccess, s.sweepRefresh, s.sweepSession} {
 		if n >= limit {
 			break
+		}
+		if stmt == s.sweepSession {
+			if _, err := tx.Stmt(s.sweepSessionAccess).Exec(t, t, limit-n); err != nil {
+				return 0, err
+			}
 		}
 		k, err := affected(tx.Stmt(stmt).Exec(t, limit-n))
 		if err != nil {
