@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/oauthdb/oauthdb"
 	"github.com/oauthdb/oauthdb/internal/refmodel"
 )
@@ -104,42 +105,7 @@ func FuzzInsertRecord(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, s1, s2, s3, s4, s5, s6 string, t1, t2 int64, b bool, scopeList string) {
 		h := seeded(t)
 		h.arbitraryInput = true
-		scopes := strings.Fields(scopeList)
-		if scopeList == "" {
-			scopes = nil
-		}
-		// Odd values are instants near the epoch; even ones reach far, to
-		// before year one.
-		at := func(v int64) time.Time {
-			if v%2 != 0 {
-				return Epoch.Add(time.Duration(v))
-			}
-			return time.Time{}.Add(time.Duration(v))
-		}
-		// which%7 picks the table; bit 3 (8) makes the write an update.
-		var op Op
-		update := which&8 != 0
-		switch which % 7 {
-		case 0:
-			u := oauthdb.User{ID: s1, Name: s2, Email: s3, Image: s4, EmailVerified: b, CreatedAt: at(t1)}
-			op = pickWrite(update, u)
-		case 1:
-			op = pickWrite(update, oauthdb.Session{ID: s1, Token: s2, UserID: s3, IPAddress: s4, UserAgent: s5, ExpiresAt: at(t1), CreatedAt: at(t2)})
-		case 2:
-			c := oauthdb.OAuthClient{ID: s1, ClientID: s2, UserID: s3, RedirectURIs: strings.Fields(s4),
-				Metadata: json.RawMessage(s5), Name: s6, Scopes: scopes, Disabled: b}
-			op = pickWrite(update, c)
-		case 3:
-			op = pickWrite(update, oauthdb.OAuthAccessToken{ID: s1, Token: s2, ClientID: s3, SessionID: s4, UserID: s5, RefreshID: s6,
-				Scopes: scopes, ExpiresAt: at(t1), Revoked: at(t2)})
-		case 4:
-			op = pickWrite(update, oauthdb.OAuthRefreshToken{ID: s1, Token: s2, ClientID: s3, SessionID: s4, UserID: s5, ReferenceID: s6,
-				Scopes: scopes, ExpiresAt: at(t1), Revoked: at(t2)})
-		case 5:
-			op = pickWrite(update, oauthdb.OAuthConsent{ID: s1, ClientID: s2, UserID: s3, ReferenceID: s4, Scopes: scopes})
-		default:
-			op = pickWrite(update, oauthdb.Verification{ID: s1, Identifier: s2, Value: s3, ExpiresAt: at(t1)})
-		}
+		op := fuzzRecord(which, s1, s2, s3, s4, s5, s6, t1, t2, b, scopeList, time.UTC)
 		if err := h.Apply(op); err != nil {
 			t.Fatalf("%s: %v", Format(op), err)
 		}
@@ -173,6 +139,98 @@ func FuzzInsertRecord(f *testing.F) {
 		}
 		if d := diff(DumpDB(h.DB), before); d != "" {
 			t.Fatalf("%s failed with %v but changed the DB:\n%s", Format(op), werr, d)
+		}
+	})
+}
+
+// fuzzRecord turns a fuzzer's values into the write of one record, in the
+// table which%7 picks, as an update if which has bit 3 (8) set. Its times
+// are in zone.
+func fuzzRecord(which uint8, s1, s2, s3, s4, s5, s6 string, t1, t2 int64, b bool, scopeList string, zone *time.Location) Op {
+	scopes := strings.Fields(scopeList)
+	if scopeList == "" {
+		scopes = nil
+	}
+	// Odd values are instants near the epoch; even ones reach far, to
+	// before year one.
+	at := func(v int64) time.Time {
+		if v%2 != 0 {
+			return Epoch.Add(time.Duration(v)).In(zone)
+		}
+		return time.Time{}.Add(time.Duration(v)).In(zone)
+	}
+	update := which&8 != 0
+	switch which % 7 {
+	case 0:
+		u := oauthdb.User{ID: s1, Name: s2, Email: s3, Image: s4, EmailVerified: b, CreatedAt: at(t1)}
+		return pickWrite(update, u)
+	case 1:
+		return pickWrite(update, oauthdb.Session{ID: s1, Token: s2, UserID: s3, IPAddress: s4, UserAgent: s5, ExpiresAt: at(t1), CreatedAt: at(t2)})
+	case 2:
+		c := oauthdb.OAuthClient{ID: s1, ClientID: s2, UserID: s3, RedirectURIs: strings.Fields(s4),
+			Metadata: json.RawMessage(s5), Name: s6, Scopes: scopes, Disabled: b}
+		return pickWrite(update, c)
+	case 3:
+		return pickWrite(update, oauthdb.OAuthAccessToken{ID: s1, Token: s2, ClientID: s3, SessionID: s4, UserID: s5, RefreshID: s6,
+			Scopes: scopes, ExpiresAt: at(t1), Revoked: at(t2)})
+	case 4:
+		return pickWrite(update, oauthdb.OAuthRefreshToken{ID: s1, Token: s2, ClientID: s3, SessionID: s4, UserID: s5, ReferenceID: s6,
+			Scopes: scopes, ExpiresAt: at(t1), Revoked: at(t2)})
+	case 5:
+		return pickWrite(update, oauthdb.OAuthConsent{ID: s1, ClientID: s2, UserID: s3, ReferenceID: s4, Scopes: scopes})
+	default:
+		return pickWrite(update, oauthdb.Verification{ID: s1, Identifier: s2, Value: s3, ExpiresAt: at(t1)})
+	}
+}
+
+// FuzzSnapshotRoundTrip writes a record of arbitrary field values, in an
+// arbitrary time zone; whatever the DB accepts, its snapshot must survive
+// JSON and Restore exactly: the same snapshot, the same JSON bytes. Input a
+// snapshot cannot carry must be refused at the door instead.
+func FuzzSnapshotRoundTrip(f *testing.F) {
+	f.Add(uint8(0), "u9", "Name", "e9@x", "", "", "", int64(1), int64(0), true, "openid", int32(0))
+	f.Add(uint8(1), "s9", "st9", "u0", "192.0.2.1", "agent", "", int64(3600e9), int64(3), false, "", int32(561))
+	f.Add(uint8(2), "c9", "cid9", "u1", "https://x/cb", ` {"a": [1, 2], "h": "<&>"} `, "App", int64(0), int64(0), false, "openid", int32(-3600))
+	f.Add(uint8(2), "c9", "cid9", "", "https://x/cb", `null`, "", int64(0), int64(0), false, "", int32(0))
+	f.Add(uint8(3), "a9", "h9", "cid0", "s0", "u0", "", int64(60e9), int64(1), false, "openid offline_access", int32(50400))
+	f.Add(uint8(4), "r9", "h9", "cid1", "", "u1", "org", int64(60e9), int64(1), true, "email", int32(0))
+	f.Add(uint8(5), "k9", "cid1", "u0", "org", "", "", int64(0), int64(0), false, "email", int32(0))
+	f.Add(uint8(6), "v9", "vi9", `{"x":"\u2028"}`, "", "", "", int64(60e9), int64(0), false, "", int32(0))
+	f.Add(uint8(0), "u\xff", "N", "e9@x", "", "", "", int64(1), int64(0), false, "", int32(0))
+	f.Fuzz(func(t *testing.T, which uint8, s1, s2, s3, s4, s5, s6 string, t1, t2 int64, b bool, scopeList string, zone int32) {
+		op := fuzzRecord(which, s1, s2, s3, s4, s5, s6, t1, t2, b, scopeList, time.FixedZone("z", int(zone%(18*3600))))
+		h := seeded(t)
+		var werr error
+		h.DB.Update(func(tx *oauthdb.Tx) error {
+			werr = write(tx, op)
+			return nil
+		})
+		if werr != nil {
+			return // refused at the door: nothing to carry
+		}
+		snap := h.DB.Snapshot()
+		b1, err := json.Marshal(snap)
+		if err != nil {
+			t.Fatalf("%s: the DB accepted it, but its snapshot does not encode: %v", Format(op), err)
+		}
+		var back oauthdb.Snapshot
+		if err := json.Unmarshal(b1, &back); err != nil {
+			t.Fatalf("%s: the snapshot does not decode: %v", Format(op), err)
+		}
+		db, err := oauthdb.Open(h.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Restore(back); err != nil {
+			t.Fatalf("%s: Restore refuses the DB's own snapshot: %v", Format(op), err)
+		}
+		again := db.Snapshot()
+		if d := cmp.Diff(snap, again); d != "" {
+			t.Fatalf("%s: the snapshot changed in the round trip (-before +after):\n%s", Format(op), d)
+		}
+		b2, err := json.Marshal(again)
+		if err != nil || string(b1) != string(b2) {
+			t.Fatalf("%s: the snapshot's JSON changed in the round trip (%v):\n%s\n%s", Format(op), err, b1, b2)
 		}
 	})
 }

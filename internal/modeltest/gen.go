@@ -75,21 +75,28 @@ var (
 	sessionToks = []string{secretMark + "st0", secretMark + "st1", secretMark + "st2", secretMark + "st3", secretMark + "st4", secretMark + "st5"}
 	clientRecs  = []string{"c0", "c1", "c2", "c3"}
 	clientIDs   = []string{"cid0", "cid1", "cid2", "cid3"}
-	scopeNames  = []string{"openid", "profile", "email"}
-	references  = []string{"", "", "org0", "org1"}
-	durations   = []time.Duration{0, time.Second, time.Minute, time.Minute, AccessTTL / 2, AccessTTL, AccessTTL, RefreshTTL / 2, RefreshTTL}
-	expiryDelta = []time.Duration{-time.Hour, -AccessTTL, -time.Nanosecond, 0, time.Nanosecond, time.Minute, AccessTTL, time.Hour, 24 * time.Hour}
+	scopeNames  = []string{"openid", "profile", "email", "offline_access"}
+	// badScopes are not RFC 6749 scope-tokens.
+	badScopes = []string{"", "a b", "nul\x00", "crlf\r\n", "é", `quo"te`, `back\slash`}
+	// clientSecrets are the plaintext secrets of the generated clients:
+	// some stored (hashed), some presented.
+	clientSecrets = []string{secretMark + "cs0", secretMark + "cs1"}
+	references    = []string{"", "", "org0", "org1"}
+	durations     = []time.Duration{0, time.Second, time.Minute, time.Minute, 2 * time.Minute, AccessTTL / 2, AccessTTL, AccessTTL, RefreshTTL / 2, RefreshTTL}
+	expiryDelta   = []time.Duration{-time.Hour, -AccessTTL, -time.Nanosecond, 0, time.Nanosecond, time.Minute, AccessTTL, time.Hour, 24 * time.Hour}
 )
 
 // weird returns a value that no good input holds: empty, or with a NUL
 // byte, or a key joined to another key by NUL (which an index that matches
 // prefixes confuses with the pair).
 func (g *Gen) weird(m *refmodel.Model, query bool) string {
-	switch g.n(4) {
+	switch g.n(5) {
 	case 0:
 		return ""
 	case 1:
 		return oneOf(g, "\x00", "u0\x00", "\x00u0", "a\x00b")
+	case 4:
+		return oneOf(g, "u0\xff", "\xc3", "cid0\x80")
 	case 2:
 		// fk \x00 id: the key of a row in a non-unique index.
 		keys := ids(m.AccessTokens)
@@ -183,11 +190,15 @@ func (g *Gen) scopes() []string {
 	if g.chance(5) {
 		out = append(out, "admin")
 	}
+	if g.chance(3) {
+		out = append(out, oneOf(g, badScopes...))
+	}
 	return out
 }
 
 // at returns a time near now, or now itself, or zero (missing), or a time
-// before year one.
+// before year one, or one a snapshot cannot carry (past year 9999, before
+// year 0), or one in a zone whose offset RFC 3339 cannot write.
 func (g *Gen) at(now time.Time) time.Time {
 	switch p := g.n(100); {
 	case p < 4:
@@ -196,6 +207,10 @@ func (g *Gen) at(now time.Time) time.Time {
 		return time.Time{}.Add(-oneOf(g, time.Nanosecond, time.Hour))
 	case p < 8:
 		return time.Time{}.Add(time.Nanosecond)
+	case p < 9:
+		return oneOf(g, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 12, 31, 0, 0, 0, 0, time.UTC))
+	case p < 11:
+		return now.Add(oneOf(g, expiryDelta...)).In(time.FixedZone("LMT", 561))
 	default:
 		return now.Add(oneOf(g, expiryDelta...))
 	}
@@ -210,7 +225,7 @@ func (g *Gen) secret(prefix string, n int) string {
 
 func (g *Gen) name() string {
 	if g.chance(5) {
-		return ""
+		return oneOf(g, "", "Ann\xff", "\xc3")
 	}
 	return oneOf(g, "Ann", "Bob", "Eve")
 }
@@ -347,6 +362,8 @@ func (g *Gen) Op(h *Harness) Op {
 			ReferenceID: g.reference(m), Scopes: g.scopes()}
 	case p < 92:
 		return Sweep{Limit: oneOf(g, -1, 0, 1, 2, 3, 100)}
+	case p < 93 && g.chance(50):
+		return Authenticate{ClientID: g.clientID(m, true), Secret: oneOf(g, "", clientSecrets[0], clientSecrets[1], "wrong")}
 	case p < 93:
 		return g.batch(h)
 	case p < 94:
@@ -376,10 +393,12 @@ func (g *Gen) validRow(m *refmodel.Model, now time.Time) Op {
 		return Insert[oauthdb.OAuthClient]{Rec: c}
 	default:
 		return Insert[oauthdb.Session]{Rec: oauthdb.Session{
-			ID:        g.unused(sessionIDs, func(v string) bool { _, ok := m.Sessions[v]; return ok }),
-			Token:     g.unused(sessionToks, func(v string) bool { _, err := m.SessionByToken(v); return err == nil }),
-			UserID:    userID,
-			ExpiresAt: now.Add(oneOf(g, AccessTTL, time.Hour, 2*time.Hour, 24*time.Hour))}}
+			ID:     g.unused(sessionIDs, func(v string) bool { _, ok := m.Sessions[v]; return ok }),
+			Token:  g.unused(sessionToks, func(v string) bool { _, err := m.SessionByToken(v); return err == nil }),
+			UserID: userID,
+			// Some sessions end before the tokens issued in them do: what
+			// becomes of those tokens is what liveness is about.
+			ExpiresAt: now.Add(oneOf(g, 3*time.Minute, AccessTTL, time.Hour, 2*time.Hour, 24*time.Hour))}}
 	}
 }
 
@@ -440,6 +459,11 @@ func (g *Gen) client(m *refmodel.Model) oauthdb.OAuthClient {
 	}
 	if g.chance(20) {
 		c.ClientSecret = secretMark + "cs"
+	} else if g.chance(40) {
+		c.ClientSecret = oauthdb.HashSecret(oneOf(g, clientSecrets...))
+	}
+	if g.chance(10) {
+		c.TokenEndpointAuthMethod = oneOf(g, "none", "client_secret_basic")
 	}
 	switch g.n(12) {
 	case 0:
@@ -447,7 +471,7 @@ func (g *Gen) client(m *refmodel.Model) oauthdb.OAuthClient {
 	case 1:
 		c.RedirectURIs = []string{oneOf(g, "/relative", "::bad", "", "https://ok/cb")}
 	case 2:
-		c.Metadata = json.RawMessage(oneOf(g, `{"a":1}`, `{bad`, `null`, ``))
+		c.Metadata = json.RawMessage(oneOf(g, `{"a":1}`, `{bad`, `null`, ``, ` {"a": [1, 2], "h": "<&>"} `, "{\"a\":\"\xff\"}"))
 	case 3:
 		c.GrantTypes = []string{"authorization_code", "refresh_token"}
 		c.Contacts = []string{}

@@ -82,6 +82,10 @@ type Harness struct {
 	// stats, if not nil, counts outcomes by operation.
 	stats map[string]int
 	op    string
+	// step counts the operations applied; dead holds, by kind and
+	// plaintext, the tokens seen inactive and since when (liveness.go).
+	step int
+	dead map[string]string
 }
 
 func (h *Harness) outcomeOf(err error) string {
@@ -142,8 +146,13 @@ func NewHarness(seed uint64, lenient bool) *Harness {
 		Model: refmodel.New(refmodel.Config{Now: clock.Now, Lenient: lenient,
 			AccessTTL: AccessTTL, RefreshTTL: RefreshTTL, Hash: hash}),
 	}
+	h.dead = map[string]string{}
 	for _, p := range knownPlaintexts {
 		h.sawAccess(p)
+	}
+	for _, s := range clientSecrets {
+		h.plaintexts = append(h.plaintexts, s)
+		h.secrets = append(h.secrets, s)
 	}
 	return h
 }
@@ -191,6 +200,8 @@ func rowID(ids []string, ref int, id string) string {
 // checks the invariants. A non-nil error is a divergence or a broken
 // invariant.
 func (h *Harness) Apply(op Op) error {
+	h.step++
+	h.rewrites(op)
 	if err := h.apply(op); err != nil {
 		return err
 	}
@@ -320,6 +331,10 @@ func (h *Harness) apply(op Op) error {
 	case Sweep:
 		got, err := db.SweepExpired(op.Limit)
 		want, merr := m.SweepExpired(op.Limit)
+		return same(got, err, want, merr, h)
+	case Authenticate:
+		got, err := db.AuthenticateClient(op.ClientID, op.Secret)
+		want, merr := m.AuthenticateClient(op.ClientID, op.Secret)
 		return same(got, err, want, merr, h)
 	case Read:
 		return h.read(op)
@@ -518,6 +533,9 @@ func (h *Harness) Check() error {
 	}
 	if err := h.DB.Verify(); err != nil {
 		return fmt.Errorf("Verify: %v", err)
+	}
+	if err := h.checkLiveness(); err != nil {
+		return err
 	}
 	return NoPlaintext(got, h.plaintexts)
 }

@@ -122,6 +122,9 @@ type Consent struct {
 // Sweep sweeps expired rows.
 type Sweep struct{ Limit int }
 
+// Authenticate authenticates a client by its clientId and a secret.
+type Authenticate struct{ ClientID, Secret string }
+
 // Read compares every lookup and relation: of the Ref-th row of each table,
 // and by Key.
 type Read struct {
@@ -149,6 +152,7 @@ func (RevokeRefreshByID) isOp() {}
 func (RevokeBy) isOp()          {}
 func (Consent) isOp()           {}
 func (Sweep) isOp()             {}
+func (Authenticate) isOp()      {}
 func (Read) isOp()              {}
 
 // Format prints an op as Go-like text that shows every byte of its strings

@@ -21,6 +21,15 @@
 //     (ErrInvalid), its id (ErrConflict on insert, ErrNotFound on update),
 //     unique values (ErrConflict), foreign keys (ErrForeignKey), then the
 //     keys other rows refer to (ErrForeignKey).
+//   - A record is stored only if its JSON snapshot can carry it exactly:
+//     every string valid UTF-8, every time in the years 0 to 9999, every
+//     scope an RFC 6749 scope-token; metadata is kept as JSON writes it.
+//   - Liveness is monotonic: whatever makes a token inactive for good is
+//     written down (revoked), so that no later change of another row makes
+//     it active again. In strict mode an access token dies with its session:
+//     a session's delete, or the extension of a session that had expired,
+//     revokes its access tokens. A client enabled again revokes its tokens.
+//     A refresh token outlives its session in both modes.
 package refmodel
 
 import (
@@ -32,6 +41,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oauthdb/oauthdb"
 )
@@ -137,6 +147,42 @@ func Malformed(token string) bool {
 // keyable reports whether s can be part of an index key.
 func keyable(s string) bool { return !strings.Contains(s, "\x00") }
 
+// storable reports whether a JSON snapshot carries these values exactly:
+// strings that are valid UTF-8, times (zero or not) in the years 0 to 9999.
+func storable(strs []string, times ...time.Time) bool {
+	for _, s := range strs {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	lo, hi := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, t := range times {
+		if !t.IsZero() && (t.Before(lo) || !t.Before(hi)) {
+			return false
+		}
+	}
+	return true
+}
+
+// scopeTokens reports whether every scope is a scope-token of RFC 6749
+// §3.3: one or more of the characters 0x21, 0x23 to 0x5B, 0x5D to 0x7E.
+func scopeTokens(scopes []string) bool {
+	for _, s := range scopes {
+		if s == "" {
+			return false
+		}
+		for _, c := range []byte(s) {
+			if !(c == 0x21 || c >= 0x23 && c <= 0x5b || c >= 0x5d && c <= 0x7e) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// strs gathers strings and string lists, for storable.
+func strs(lists ...[]string) []string { return slices.Concat(lists...) }
+
 func fail(table, field string, kind error) error {
 	return &oauthdb.Error{Table: table, Field: field, Err: kind}
 }
@@ -164,8 +210,8 @@ func where[T any](table map[string]T, match func(T) bool) []T {
 
 // Records are stored as copies that share nothing with the caller.
 
-// cloneClient copies a client's slices. Empty metadata is no metadata: it
-// is stored as nil, the JSON null it stands for.
+// cloneClient copies a client's slices. Metadata is kept as JSON writes it
+// (compact); empty metadata, or null, is no metadata: it is stored as nil.
 func cloneClient(c oauthdb.OAuthClient) oauthdb.OAuthClient {
 	c.Scopes = slices.Clone(c.Scopes)
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
@@ -173,8 +219,11 @@ func cloneClient(c oauthdb.OAuthClient) oauthdb.OAuthClient {
 	c.GrantTypes = slices.Clone(c.GrantTypes)
 	c.ResponseTypes = slices.Clone(c.ResponseTypes)
 	c.Contacts = slices.Clone(c.Contacts)
-	c.Metadata = slices.Clone(c.Metadata)
 	if len(c.Metadata) == 0 {
+		c.Metadata = nil
+	} else if m, err := json.Marshal(c.Metadata); err == nil && string(m) != "null" {
+		c.Metadata = m
+	} else {
 		c.Metadata = nil
 	}
 	return c
@@ -266,11 +315,13 @@ func requiredKeys(required []string, optional ...string) bool {
 }
 
 func validUser(u oauthdb.User) bool {
-	return u.Name != "" && requiredKeys([]string{u.ID, u.Email})
+	return u.Name != "" && requiredKeys([]string{u.ID, u.Email}) &&
+		storable([]string{u.ID, u.Name, u.Email, u.Image}, u.CreatedAt, u.UpdatedAt)
 }
 
 func validSession(s oauthdb.Session) bool {
-	return !s.ExpiresAt.IsZero() && requiredKeys([]string{s.ID, s.Token, s.UserID})
+	return !s.ExpiresAt.IsZero() && requiredKeys([]string{s.ID, s.Token, s.UserID}) &&
+		storable([]string{s.ID, s.Token, s.IPAddress, s.UserAgent, s.UserID}, s.ExpiresAt, s.CreatedAt, s.UpdatedAt)
 }
 
 func validClient(c oauthdb.OAuthClient) bool {
@@ -283,29 +334,39 @@ func validClient(c oauthdb.OAuthClient) bool {
 			return false
 		}
 	}
-	if len(c.Metadata) > 0 && !json.Valid(c.Metadata) {
+	if len(c.Metadata) > 0 && (!json.Valid(c.Metadata) || !utf8.Valid(c.Metadata)) {
 		return false
 	}
-	return requiredKeys([]string{c.ID, c.ClientID}, c.UserID)
+	texts := strs(c.Scopes, c.RedirectURIs, c.PostLogoutRedirectURIs, c.GrantTypes, c.ResponseTypes, c.Contacts,
+		[]string{c.ID, c.ClientID, c.ClientSecret, c.TokenEndpointAuthMethod, c.Name, c.URI, c.Icon, c.TOS,
+			c.Policy, c.SoftwareID, c.SoftwareVersion, c.SoftwareStatement, c.Type, c.ReferenceID, c.UserID})
+	return requiredKeys([]string{c.ID, c.ClientID}, c.UserID) && scopeTokens(c.Scopes) &&
+		storable(texts, c.CreatedAt, c.UpdatedAt)
 }
 
 func validAccessToken(t oauthdb.OAuthAccessToken) bool {
 	return !t.ExpiresAt.IsZero() &&
-		requiredKeys([]string{t.ID, t.Token, t.ClientID}, t.SessionID, t.UserID, t.RefreshID)
+		requiredKeys([]string{t.ID, t.Token, t.ClientID}, t.SessionID, t.UserID, t.RefreshID) && scopeTokens(t.Scopes) &&
+		storable(strs(t.Scopes, []string{t.ID, t.Token, t.ClientID, t.SessionID, t.UserID, t.ReferenceID, t.RefreshID}),
+			t.ExpiresAt, t.CreatedAt, t.Revoked)
 }
 
 func validRefreshToken(t oauthdb.OAuthRefreshToken) bool {
 	return !t.ExpiresAt.IsZero() &&
-		requiredKeys([]string{t.ID, t.Token, t.ClientID, t.UserID}, t.SessionID)
+		requiredKeys([]string{t.ID, t.Token, t.ClientID, t.UserID}, t.SessionID) && scopeTokens(t.Scopes) &&
+		storable(strs(t.Scopes, []string{t.ID, t.Token, t.ClientID, t.SessionID, t.UserID, t.ReferenceID}),
+			t.ExpiresAt, t.CreatedAt, t.Revoked)
 }
 
 func validConsent(c oauthdb.OAuthConsent) bool {
 	return (c.UserID != "" || c.ReferenceID != "") &&
-		requiredKeys([]string{c.ID, c.ClientID}, c.UserID, c.ReferenceID)
+		requiredKeys([]string{c.ID, c.ClientID}, c.UserID, c.ReferenceID) && scopeTokens(c.Scopes) &&
+		storable(strs(c.Scopes, []string{c.ID, c.ClientID, c.UserID, c.ReferenceID}), c.CreatedAt, c.UpdatedAt)
 }
 
 func validVerification(v oauthdb.Verification) bool {
-	return v.Value != "" && !v.ExpiresAt.IsZero() && requiredKeys([]string{v.ID, v.Identifier})
+	return v.Value != "" && !v.ExpiresAt.IsZero() && requiredKeys([]string{v.ID, v.Identifier}) &&
+		storable([]string{v.ID, v.Identifier, v.Value}, v.ExpiresAt, v.CreatedAt, v.UpdatedAt)
 }
 
 // The foreign keys of each record: each non-empty one must name a record.

@@ -124,15 +124,33 @@ func (m *Model) InsertSession(s oauthdb.Session) error {
 	return nil
 }
 
-// UpdateSession replaces the session with s.ID.
+// UpdateSession replaces the session with s.ID. In strict mode, a session
+// that had expired and is extended does not bring its access tokens back:
+// they are revoked.
 func (m *Model) UpdateSession(s oauthdb.Session) error {
-	keepCreatedAt(&s.CreatedAt, m.Sessions[s.ID].CreatedAt)
-	s.UpdatedAt = m.now()
+	old := m.Sessions[s.ID]
+	keepCreatedAt(&s.CreatedAt, old.CreatedAt)
+	now := m.now()
+	s.UpdatedAt = now
 	if err := m.sessionChecks(s, false); err != nil {
 		return err
 	}
 	m.Sessions[s.ID] = s
+	if !m.cfg.Lenient && expired(old.ExpiresAt, now) && !expired(s.ExpiresAt, now) {
+		m.revokeSessionAccess(s.ID, now)
+	}
 	return nil
+}
+
+// revokeSessionAccess sets revoked on the access tokens of a session that
+// are not revoked yet.
+func (m *Model) revokeSessionAccess(sessionID string, now time.Time) {
+	for id, t := range m.AccessTokens {
+		if t.SessionID == sessionID && t.Revoked.IsZero() {
+			t.Revoked = now
+			m.AccessTokens[id] = t
+		}
+	}
 }
 
 // DeleteSession deletes a session; its tokens stay, without a sessionId.
@@ -144,9 +162,14 @@ func (m *Model) DeleteSession(id string) error {
 	return nil
 }
 
-// deleteSession carries out the session's delete action: set null.
+// deleteSession carries out the session's delete action: set null, and in
+// strict mode its access tokens are revoked, and so are its refresh tokens
+// granted without offline_access (better-auth 1.7's sign-out).
 func (m *Model) deleteSession(id string) {
 	delete(m.Sessions, id)
+	if !m.cfg.Lenient {
+		m.revokeSessionAccess(id, m.now())
+	}
 	for tid, t := range m.AccessTokens {
 		if t.SessionID == id {
 			t.SessionID = ""
@@ -156,6 +179,9 @@ func (m *Model) deleteSession(id string) {
 	for tid, t := range m.RefreshTokens {
 		if t.SessionID == id {
 			t.SessionID = ""
+			if !m.cfg.Lenient && t.Revoked.IsZero() && !slices.Contains(t.Scopes, "offline_access") {
+				t.Revoked = m.now()
+			}
 			m.RefreshTokens[tid] = t
 		}
 	}
@@ -207,14 +233,19 @@ func (m *Model) InsertClient(c oauthdb.OAuthClient) error {
 }
 
 // UpdateClient replaces the client with c.ID; its clientId cannot change
-// while tokens or consents refer to it.
+// while tokens or consents refer to it. A disabled client enabled again
+// does not bring its tokens back: they are revoked, as by RevokeClient.
 func (m *Model) UpdateClient(c oauthdb.OAuthClient) error {
-	keepCreatedAt(&c.CreatedAt, m.Clients[c.ID].CreatedAt)
+	old := m.Clients[c.ID]
+	keepCreatedAt(&c.CreatedAt, old.CreatedAt)
 	c.UpdatedAt = m.now()
 	if err := m.clientChecks(c, false); err != nil {
 		return err
 	}
 	m.Clients[c.ID] = cloneClient(c)
+	if old.Disabled && !c.Disabled {
+		m.RevokeClient(c.ClientID)
+	}
 	return nil
 }
 

@@ -25,10 +25,15 @@ type Fresh struct {
 	RefreshToken, RefreshID string
 }
 
+// noCaller is the error of an operation that needs its calling client and
+// was given none.
+var noCaller = fail(oauthdb.TableOAuthClient, "clientId", oauthdb.ErrInvalid)
+
 // owner checks that a token's client, user and session let it be active,
-// and returns them. In lenient mode an expired or missing session is
-// dropped rather than refused.
-func (m *Model) owner(kind, id, clientID, userID, sessionID string) (oauthdb.OAuthClient, oauthdb.User, oauthdb.Session, error) {
+// and returns them. A token that outlives its session — a refresh token
+// always, an access token in lenient mode — has an expired or missing
+// session dropped rather than refused.
+func (m *Model) owner(kind, id, clientID, userID, sessionID string, outlivesSession bool) (oauthdb.OAuthClient, oauthdb.User, oauthdb.Session, error) {
 	var u oauthdb.User
 	var s oauthdb.Session
 	c, ok := m.clientByClientID(clientID)
@@ -48,7 +53,7 @@ func (m *Model) owner(kind, id, clientID, userID, sessionID string) (oauthdb.OAu
 		switch {
 		case ok && !expired(found.ExpiresAt, m.now()):
 			s = found
-		case m.cfg.Lenient:
+		case outlivesSession:
 		case !ok:
 			return c, u, s, tokenFail(kind, id, oauthdb.ErrSessionNotFound)
 		default:
@@ -58,14 +63,22 @@ func (m *Model) owner(kind, id, clientID, userID, sessionID string) (oauthdb.OAu
 	return c, u, s, nil
 }
 
-// ValidateAccessToken is oauthdb.DB.ValidateAccessToken.
+// ValidateAccessToken is oauthdb.DB.ValidateAccessToken: any client's token
+// will do.
 func (m *Model) ValidateAccessToken(token string) (oauthdb.AccessTokenInfo, error) {
-	return m.IntrospectAccessToken(token, "")
+	return m.access(token, "")
 }
 
-// IntrospectAccessToken is oauthdb.DB.IntrospectAccessToken: a caller of ""
-// is no caller, and any client's token will do.
+// IntrospectAccessToken is oauthdb.DB.IntrospectAccessToken: only the
+// caller's token will do, and a caller is required.
 func (m *Model) IntrospectAccessToken(token, caller string) (oauthdb.AccessTokenInfo, error) {
+	if caller == "" {
+		return oauthdb.AccessTokenInfo{}, noCaller
+	}
+	return m.access(token, caller)
+}
+
+func (m *Model) access(token, caller string) (oauthdb.AccessTokenInfo, error) {
 	if Malformed(token) {
 		return oauthdb.AccessTokenInfo{}, tokenFail(kindAccess, "", oauthdb.ErrTokenMalformed)
 	}
@@ -81,7 +94,7 @@ func (m *Model) IntrospectAccessToken(token, caller string) (oauthdb.AccessToken
 	case !t.Revoked.IsZero():
 		return oauthdb.AccessTokenInfo{}, tokenFail(kindAccess, t.ID, oauthdb.ErrTokenRevoked)
 	}
-	c, u, s, err := m.owner(kindAccess, t.ID, t.ClientID, t.UserID, t.SessionID)
+	c, u, s, err := m.owner(kindAccess, t.ID, t.ClientID, t.UserID, t.SessionID, m.cfg.Lenient)
 	if err != nil {
 		return oauthdb.AccessTokenInfo{}, err
 	}
@@ -90,11 +103,18 @@ func (m *Model) IntrospectAccessToken(token, caller string) (oauthdb.AccessToken
 
 // ValidateRefreshToken is oauthdb.DB.ValidateRefreshToken.
 func (m *Model) ValidateRefreshToken(token string) (oauthdb.RefreshTokenInfo, error) {
-	return m.IntrospectRefreshToken(token, "")
+	return m.refresh(token, "")
 }
 
 // IntrospectRefreshToken is oauthdb.DB.IntrospectRefreshToken.
 func (m *Model) IntrospectRefreshToken(token, caller string) (oauthdb.RefreshTokenInfo, error) {
+	if caller == "" {
+		return oauthdb.RefreshTokenInfo{}, noCaller
+	}
+	return m.refresh(token, caller)
+}
+
+func (m *Model) refresh(token, caller string) (oauthdb.RefreshTokenInfo, error) {
 	if Malformed(token) {
 		return oauthdb.RefreshTokenInfo{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenMalformed)
 	}
@@ -109,7 +129,7 @@ func (m *Model) IntrospectRefreshToken(token, caller string) (oauthdb.RefreshTok
 	case !t.Revoked.IsZero():
 		return oauthdb.RefreshTokenInfo{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenRevoked)
 	}
-	c, u, s, err := m.owner(kindRefresh, t.ID, t.ClientID, t.UserID, t.SessionID)
+	c, u, s, err := m.owner(kindRefresh, t.ID, t.ClientID, t.UserID, t.SessionID, true)
 	if err != nil {
 		return oauthdb.RefreshTokenInfo{}, err
 	}
@@ -130,6 +150,9 @@ func subset(want, have []string) bool {
 // from fresh.
 func (m *Model) IssueTokens(req oauthdb.IssueRequest, fresh Fresh) (oauthdb.IssuedTokens, error) {
 	now := m.now()
+	if !scopeTokens(req.Scopes) {
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthAccessToken, "scopes", oauthdb.ErrInvalid)
+	}
 	c, ok := m.clientByClientID(req.ClientID)
 	if !ok {
 		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthClient, "clientId", oauthdb.ErrNotFound)
@@ -200,6 +223,12 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 	if Malformed(token) {
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenMalformed)
 	}
+	if clientID == "" {
+		return oauthdb.IssuedTokens{}, noCaller
+	}
+	if !scopeTokens(scopes) {
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "scopes", oauthdb.ErrInvalid)
+	}
 	now := m.now()
 	t, ok := m.refreshByHash(m.hash(token))
 	switch {
@@ -214,7 +243,7 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 			func(r oauthdb.OAuthRefreshToken) bool { return r.ClientID == t.ClientID && r.UserID == t.UserID })
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenReplayed)
 	}
-	_, _, s, err := m.owner(kindRefresh, t.ID, t.ClientID, t.UserID, t.SessionID)
+	_, _, s, err := m.owner(kindRefresh, t.ID, t.ClientID, t.UserID, t.SessionID, true)
 	if err != nil {
 		return oauthdb.IssuedTokens{}, err
 	}
@@ -226,8 +255,8 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 	revoked := t
 	revoked.Revoked = now
 	m.RefreshTokens[t.ID] = revoked
-	// s is the session the token still has: its own, or none if lenient
-	// validation dropped it.
+	// s is the session the token still has: its own, or none if it is gone
+	// or has expired (a refresh token outlives its session).
 	out, err := m.issue(now, t.ClientID, t.UserID, s.ID, t.ReferenceID, scopes, true, fresh)
 	if err != nil {
 		m.RefreshTokens[t.ID] = t
@@ -338,6 +367,9 @@ func (m *Model) RevokeClientUser(clientID, userID string) (int, error) {
 // GrantConsent is oauthdb.DB.GrantConsent; id is the ID oauthdb generated,
 // used if a new consent is stored.
 func (m *Model) GrantConsent(clientID, userID, referenceID string, scopes []string, id string) (oauthdb.OAuthConsent, error) {
+	if err := m.consentParties(clientID, userID, scopes); err != nil {
+		return oauthdb.OAuthConsent{}, err
+	}
 	now := m.now()
 	if c, ok := m.consentFor(clientID, userID, referenceID); ok {
 		c.Scopes = slices.Clone(scopes)
@@ -353,8 +385,26 @@ func (m *Model) GrantConsent(clientID, userID, referenceID string, scopes []stri
 	return c, nil
 }
 
+// consentParties checks what a consent operation is given: scope-tokens, a
+// client that exists and, if one is named, a user that exists.
+func (m *Model) consentParties(clientID, userID string, scopes []string) error {
+	if !scopeTokens(scopes) {
+		return fail(oauthdb.TableOAuthConsent, "scopes", oauthdb.ErrInvalid)
+	}
+	if !m.clientExists(clientID) {
+		return fail(oauthdb.TableOAuthClient, "clientId", oauthdb.ErrNotFound)
+	}
+	if userID != "" && !m.userExists(userID) {
+		return fail(oauthdb.TableUser, "id", oauthdb.ErrNotFound)
+	}
+	return nil
+}
+
 // CheckConsent is oauthdb.DB.CheckConsent.
 func (m *Model) CheckConsent(clientID, userID, referenceID string, scopes []string) error {
+	if err := m.consentParties(clientID, userID, scopes); err != nil {
+		return err
+	}
 	if c, ok := m.clientByClientID(clientID); ok && c.SkipConsent {
 		return nil
 	}
@@ -428,4 +478,27 @@ func expiredIDs[T any](table map[string]T, now time.Time, limit int, expiresAt f
 		return ids[i] < ids[j]
 	})
 	return ids[:min(limit, len(ids))]
+}
+
+// ---- client authentication ----
+
+// AuthenticateClient is oauthdb.DB.AuthenticateClient: a public client
+// (public, or authenticating with "none") presents no secret; any other
+// presents the one whose hash is stored, and has one.
+func (m *Model) AuthenticateClient(clientID, secret string) (oauthdb.OAuthClient, error) {
+	if clientID == "" {
+		return oauthdb.OAuthClient{}, noCaller
+	}
+	c, ok := m.clientByClientID(clientID)
+	switch {
+	case !ok:
+		return oauthdb.OAuthClient{}, fail(oauthdb.TableOAuthClient, "clientId", oauthdb.ErrNotFound)
+	case c.Disabled:
+		return oauthdb.OAuthClient{}, fail(oauthdb.TableOAuthClient, "clientId", oauthdb.ErrClientDisabled)
+	}
+	public := c.Public || c.TokenEndpointAuthMethod == "none"
+	if public && secret == "" || !public && c.ClientSecret != "" && secret != "" && Hash(secret) == c.ClientSecret {
+		return c, nil
+	}
+	return oauthdb.OAuthClient{}, fail(oauthdb.TableOAuthClient, "clientSecret", oauthdb.ErrBadSecret)
 }
