@@ -19,11 +19,34 @@
 // [DB.ValidateAccessToken] (the hot path: one snapshot, no reflection, only
 // go-memdb's own allocations), [DB.RotateRefreshToken] with replay
 // detection, revocation by token, session, user or client, consent, and
-// [DB.SweepExpired] for expiry. Tokens are stored only as hashes, by default
-// better-auth's own (see [HashToken]).
+// [DB.SweepExpired] for expiry, and [DB.AuthenticateClient]. Tokens and
+// client secrets are stored only as hashes, by default better-auth's own (see
+// [HashToken]); session cookies are stored as better-auth stores them.
+//
+// # Liveness is monotonic
+//
+// A token that is inactive at some moment never becomes active again: no
+// sweep, delete, cascade, rotation or write of another record revives it;
+// only a new grant — or writing that token's own record anew — makes an
+// active token. What would otherwise revive a token writes down that it is
+// dead instead: deleting a session (by [Tx.DeleteSession], the sweep or a
+// cascade) sets revoked on its access tokens in strict mode, as better-auth
+// 1.7's sign-out does; extending a session that had expired revokes its
+// access tokens; enabling a disabled client revokes its tokens. An access
+// token does not outlive its session (unless [WithLenientSessions]); a
+// refresh token does, so that offline access survives a sign-out.
+//
+// # What the store keeps
+//
+// Whatever a write is given, the store keeps it exactly or refuses it: a
+// snapshot ([DB.Snapshot]) encoded as JSON and restored gives back the same
+// snapshot. So invalid UTF-8, times outside the years 0 to 9999 and scopes
+// that are not RFC 6749 scope-tokens are ErrInvalid; times are kept in UTC.
 //
 // Errors for bad input are an [*Error] naming the table, the field and the
-// value (never a secret) around one of [ErrNotFound], [ErrConflict],
-// [ErrForeignKey] and [ErrInvalid]; an inactive token is a [*TokenError]
-// around the reason, such as [ErrTokenExpired].
+// value (never a secret, never more than a short prefix of it) around one of
+// [ErrNotFound], [ErrConflict], [ErrForeignKey] and [ErrInvalid]; an inactive
+// token is a [*TokenError] around the reason, such as [ErrTokenExpired].
+//
+// The design of record is docs/DESIGN.md.
 package oauthdb

@@ -40,6 +40,67 @@ func Example() {
 	// Output: ada@example.com my-app [openid] 2026-01-01 10:00:00 +0000 UTC
 }
 
+// The README's usage, as it stands there (readme_test.go keeps the two the
+// same): a store, a grant, a resource server's check, the token endpoint's
+// client authentication and rotation, and a sign-out.
+func Example_usage() {
+	if err := usage(); err != nil {
+		fmt.Println(err)
+	}
+	// Output: ada@example.com my-app [openid offline_access]
+	// rotated: true
+	// revoked: 3
+}
+
+func usage() error {
+	db, err := oauthdb.Open() // options: WithClock, WithHasher, WithRandom, WithLenientSessions, WithTokenLifetimes
+	if err != nil {
+		return err
+	}
+	err = db.Update(func(tx *oauthdb.Tx) error {
+		return errors.Join(
+			tx.InsertUser(oauthdb.User{ID: "u1", Name: "Ada", Email: "ada@example.com"}),
+			tx.InsertSession(oauthdb.Session{ID: "s1", Token: "cookie", UserID: "u1", ExpiresAt: time.Now().Add(24 * time.Hour)}),
+			tx.InsertClient(oauthdb.OAuthClient{ID: "c1", ClientID: "my-app", ClientSecret: oauthdb.HashSecret("s3cret"),
+				RedirectURIs: []string{"https://app.example/cb"}}),
+		)
+	})
+	if err != nil {
+		return err // an *oauthdb.Error naming table, field and value; nothing was written
+	}
+	tokens, err := db.IssueTokens(oauthdb.IssueRequest{ClientID: "my-app", UserID: "u1", SessionID: "s1",
+		Scopes: []string{"openid", "offline_access"}, Refresh: true})
+	if err != nil {
+		return err
+	}
+
+	// A resource server: the token, its client, user and session, from one snapshot.
+	info, err := db.ValidateAccessToken(tokens.AccessToken)
+	if err != nil {
+		return err // an *oauthdb.TokenError: errors.Is(err, oauthdb.ErrTokenExpired), ...
+	}
+	fmt.Println(info.User.Email, info.Client.ClientID, info.Token.Scopes)
+
+	// The token endpoint: authenticate the client, then rotate the refresh token.
+	// Presenting the old one again is a replay: it revokes the whole family.
+	if _, err := db.AuthenticateClient("my-app", "s3cret"); err != nil {
+		return err // ErrBadSecret, ErrClientDisabled or ErrNotFound
+	}
+	next, err := db.RotateRefreshToken(tokens.RefreshToken, "my-app", nil)
+	if err != nil {
+		return err
+	}
+	fmt.Println("rotated:", !next.Previous.Revoked.IsZero())
+
+	// A sign-out that ends everything the session was given, at once; n counts the rows changed.
+	n, err := db.RevokeSession("s1")
+	if err != nil {
+		return err
+	}
+	fmt.Println("revoked:", n)
+	return nil
+}
+
 // Deleting a user removes their sessions, clients, tokens and consents in
 // the same transaction.
 func ExampleTx_DeleteUser() {
