@@ -87,7 +87,8 @@ type AuthorizeRequest struct {
 	// CodeVerifier is the PKCE verifier the client will present; the server
 	// stores its S256 challenge.
 	CodeVerifier string
-	// Nonce is the OpenID nonce, kept with the request.
+	// Nonce is the OpenID nonce, kept with the request and echoed in the
+	// id_token; at most MaxNonceLength characters.
 	Nonce string
 	// ReferenceID is better-auth's consent reference (an organisation, say),
 	// kept with the code and given to its tokens.
