@@ -38,7 +38,8 @@
 //		Scopes: []string{oidc.ScopeOpenID, "email"}}
 //	callback := srv.Visit(cfg.AuthCodeURL("state", oauth2.S256ChallengeOption(pkce), oidc.Nonce("n-1")))
 //	tok, err := cfg.Exchange(ctx, callback.Query().Get("code"), oauth2.VerifierOption(pkce))
-//	idToken, err := verifier.Verify(ctx, tok.Extra("id_token").(string))
+//	rawIDToken, _ := tok.Extra("id_token").(string)
+//	idToken, err := verifier.Verify(ctx, rawIDToken) // and compare idToken.Nonce with "n-1"
 //
 // See the example of an OpenID Connect login for the whole of it. Faults
 // injected with [Server.InjectFault] end with the test that injected them;

@@ -48,9 +48,10 @@ type fault struct {
 // object; at PathUserInfo, with an RFC 6750 WWW-Authenticate challenge; at
 // PathAuthorize, by redirect to the client when the request names a client
 // and one of its redirect URIs (RFC 6749 §4.1.2.1), whose status is then
-// 302 whatever Status says. A request that meets a fault changes nothing in
-// the DB. It fails the test if path is not one of the server's endpoints or
-// f has neither an Error nor a Delay.
+// 302 whatever Status says. A request failed by a fault, or given up on
+// during its delay, changes nothing in the DB. It fails the test if path is
+// not one of the server's endpoints, or f has neither an Error nor a Delay,
+// or its Error or Status is not an error's.
 func (s *Server) InjectFault(t testing.TB, path string, n int, f Fault) (remove func()) {
 	t.Helper()
 	if !slices.Contains(endpoints, path) {
