@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,7 +87,8 @@ type AuthorizeRequest struct {
 	// CodeVerifier is the PKCE verifier the client will present; the server
 	// stores its S256 challenge.
 	CodeVerifier string
-	// Nonce is the OpenID nonce, kept with the request.
+	// Nonce is the OpenID nonce, kept with the request and echoed in the
+	// id_token; at most MaxNonceLength characters.
 	Nonce string
 	// ReferenceID is better-auth's consent reference (an organisation, say),
 	// kept with the code and given to its tokens.
@@ -202,6 +204,13 @@ func (s *Server) authorize(q url.Values, who signedIn) (string, *authorizeError)
 		return "", back(errInvalidRequest("code_challenge is required: PKCE is mandatory"))
 	case q.Get("code_challenge_method") != "S256":
 		return "", back(errInvalidRequest("code_challenge_method must be S256"))
+	case len(q.Get("nonce")) > MaxNonceLength:
+		return "", back(errInvalidRequest("nonce is longer than " + strconv.Itoa(MaxNonceLength) + " characters"))
+	case q.Has("request"):
+		// OpenID Connect Core §6: a request object the server cannot read.
+		return "", back(&oauthError{http.StatusBadRequest, "request_not_supported", "request objects are not supported"})
+	case q.Has("request_uri"):
+		return "", back(&oauthError{http.StatusBadRequest, "request_uri_not_supported", "request_uri is not supported"})
 	}
 	now := s.db.Now()
 	if !s.signedIn(who, now) {

@@ -14,9 +14,39 @@
 //     [AssertUnchanged] compare states and print a diff that names the tables
 //     and rows that differ, with [IgnoreTimestamps], [IgnoreGeneratedIDs]
 //     and [EquateEmpty] to say what does not matter.
-//   - [NewServer] starts a fake OAuth 2.1 authorization server over a DB —
-//     token, introspection, revocation, metadata and authorization endpoints —
-//     that a real client such as golang.org/x/oauth2 can talk to.
+//   - [NewServer] starts a fake OAuth 2.1 authorization server and OpenID
+//     provider over a DB — token, introspection, revocation, authorization,
+//     metadata and discovery, JWKS, userinfo and logout endpoints — that
+//     real clients such as golang.org/x/oauth2 and
+//     github.com/coreos/go-oidc/v3 talk to. [Server.InjectFault] makes it
+//     fail or stall on purpose, [Server.Requests] tells what a client sent,
+//     and [WithClaims] chooses the claims of its id_tokens and userinfo.
+//
+// # An OpenID Connect login in a test
+//
+// The server is the OpenID provider; the code under test is the relying
+// party, configured by discovery. Its verifier must read the DB's clock,
+// which dates the id_tokens:
+//
+//	srv := oauthdbtest.NewServer(t, fx.DB)
+//	srv.LoginAs(fx.Session(alice)) // alice is signed in at the provider
+//	ctx := oidc.ClientContext(t.Context(), srv.Client())
+//	provider, err := oidc.NewProvider(ctx, srv.Issuer())
+//	verifier := provider.Verifier(&oidc.Config{ClientID: app.ClientID, Now: fx.Clock.Now})
+//	cfg := oauth2.Config{ClientID: app.ClientID, ClientSecret: fx.Secret(app),
+//		Endpoint: provider.Endpoint(), RedirectURL: app.RedirectURIs[0],
+//		Scopes: []string{oidc.ScopeOpenID, "email"}}
+//	callback := srv.Visit(cfg.AuthCodeURL("state", oauth2.S256ChallengeOption(pkce), oidc.Nonce("n-1")))
+//	tok, err := cfg.Exchange(ctx, callback.Query().Get("code"), oauth2.VerifierOption(pkce))
+//	rawIDToken, _ := tok.Extra("id_token").(string)
+//	idToken, err := verifier.Verify(ctx, rawIDToken) // and compare idToken.Nonce with "n-1"
+//
+// See the example of an OpenID Connect login for the whole of it. Faults
+// injected with [Server.InjectFault] end with the test that injected them;
+// note that x/oauth2's auto-detected authentication style (the zero
+// AuthStyle, as go-oidc's Provider.Endpoint leaves it) retries a failed
+// token request once with the other style, so one Exchange can meet two
+// faults.
 //
 // # Fixture files
 //

@@ -133,7 +133,7 @@ func (f *Fixtures) hash(token string) string { return f.DB.Hash(token) }
 
 // User inserts a user and returns it. By default the nth user is named
 // "User n", with the address "usern@example.com", unverified. Options:
-// WithID, Name, Email, CreatedAt, Edit.
+// WithID, Name, Email, EmailVerified, Image, CreatedAt, Edit.
 func (f *Fixtures) User(opts ...FixtureOption) oauthdb.User {
 	f.t.Helper()
 	n := f.next(oauthdb.TableUser)
@@ -178,7 +178,7 @@ func (f *Fixtures) Session(u oauthdb.User, opts ...FixtureOption) oauthdb.Sessio
 // the response type code and client_secret_basic authentication; it allows
 // any scope, asks for consent and has no owner. Options: WithID, ClientID,
 // Name, WithOwner, Disabled, SkipConsent, Public, WithSecret, Scopes,
-// RedirectURIs, GrantTypes, Reference, CreatedAt, Edit.
+// RedirectURIs, GrantTypes, EndSession, Reference, CreatedAt, Edit.
 func (f *Fixtures) Client(opts ...FixtureOption) oauthdb.OAuthClient {
 	f.t.Helper()
 	n := f.next(oauthdb.TableOAuthClient)

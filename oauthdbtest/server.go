@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/oauthdb/oauthdb"
 	"golang.org/x/oauth2"
@@ -18,19 +19,30 @@ import (
 
 // The fake server's endpoints, relative to its URL.
 const (
-	PathAuthorize  = "/authorize"
-	PathToken      = "/token"
-	PathIntrospect = "/introspect"
-	PathRevoke     = "/revoke"
-	PathMetadata   = "/.well-known/oauth-authorization-server"
+	PathAuthorize           = "/authorize"
+	PathToken               = "/token"
+	PathIntrospect          = "/introspect"
+	PathRevoke              = "/revoke"
+	PathMetadata            = "/.well-known/oauth-authorization-server"
+	PathOpenIDConfiguration = "/.well-known/openid-configuration"
+	PathJWKS                = "/jwks"
+	PathUserInfo            = "/userinfo"
+	PathEndSession          = "/end-session"
 )
 
-// Server is a fake OAuth 2.1 authorization server over a DB, on
-// httptest.Server (embedded: URL, Client and Close are its). It keeps its
-// state in the DB as better-auth's oauth-provider plugin does — tokens in
-// oauthAccessToken and oauthRefreshToken, pending authorization codes in
-// verification, consents in oauthConsent — so that a test can drive it
-// with a real client and check the DB after each step.
+// endpoints are the server's paths, for InjectFault to check.
+var endpoints = []string{
+	PathAuthorize, PathToken, PathIntrospect, PathRevoke, PathMetadata,
+	PathOpenIDConfiguration, PathJWKS, PathUserInfo, PathEndSession,
+}
+
+// Server is a fake OAuth 2.1 authorization server and OpenID provider over
+// a DB, on httptest.Server (embedded: URL, Client and Close are its). It
+// keeps its state in the DB as better-auth's oauth-provider plugin does —
+// tokens in oauthAccessToken and oauthRefreshToken, pending authorization
+// codes in verification, consents in oauthConsent, sessions in session —
+// so that a test can drive it with a real client and check the DB after
+// each step.
 //
 // It serves:
 //
@@ -41,7 +53,12 @@ const (
 //   - PathIntrospect: token introspection (RFC 7662), for an authenticated
 //     client, of the tokens issued to it;
 //   - PathRevoke: token revocation (RFC 7009), with token_type_hint;
-//   - PathMetadata: authorization server metadata (RFC 8414);
+//   - PathMetadata and PathOpenIDConfiguration: one metadata document,
+//     RFC 8414's and OpenID Connect Discovery 1.0's;
+//   - PathJWKS: the public keys that sign id_tokens (see RotateKey);
+//   - PathUserInfo: the UserInfo endpoint, to a bearer access token that
+//     the DB validates;
+//   - PathEndSession: RP-initiated logout, which deletes the session;
 //   - PathAuthorize: the authorization endpoint. There is no login page: the
 //     user signed in is the one LoginAs names, and their consent is given
 //     at once (see Authorize).
@@ -50,6 +67,30 @@ const (
 // stored secret being oauthdb.HashSecret of the secret; a public client
 // (one with no secret) sends its client_id alone. Errors are RFC 6749 §5.2
 // JSON objects, {"error": ..., "error_description": ...}.
+//
+// # OpenID Connect
+//
+// A grant of the scope openid comes with an id_token — from the
+// authorization code, and from each refresh that keeps openid — signed by
+// the server's key: Ed25519 (EdDSA) as better-auth's jwt plugin signs, or
+// RS256 with WithSigningAlgorithm. It holds iss (the server's URL), sub (the
+// user's ID), aud (the client's clientId), iat and exp on the DB's clock,
+// auth_time (the session's createdAt), nonce (the authorization request's;
+// none on a refresh, as OpenID Connect Core §12.2 advises), at_hash, sid
+// (the session's ID, while the grant has one; better-auth sends it only to
+// clients with enableEndSession) and the user's claims that the scopes
+// release: name, given_name, family_name and picture for profile, email and
+// email_verified for email, read from the user's row. WithClaims adds or
+// overrides claims of id_tokens and userinfo responses. A relying party
+// that checks exp must read the DB's clock: go-oidc's oidc.Config.Now.
+//
+// # Faults and recorded requests
+//
+// InjectFault makes the next requests to an endpoint fail with an OAuth
+// error, or answer slowly, until the test ends. Requests returns what the
+// server received, secrets masked, for assertions on what a client sent.
+//
+// # Where it differs
 //
 // An authorization code presented a second time is refused with
 // invalid_grant, and every token issued with it, or descended from those by
@@ -60,20 +101,27 @@ const (
 // oauthdb.DB.RotateRefreshToken.
 //
 // Where better-auth's behaviour and the RFCs differ, the fake follows the
-// RFCs: a wrong PKCE verifier is invalid_grant (RFC 7636 §4.6), and any
+// RFCs: a wrong PKCE verifier is invalid_grant (RFC 7636 §4.6), a userinfo
+// request without openid is 403 insufficient_scope (RFC 6750 §3.1), and any
 // other refused request changes nothing in the DB — a code survives a wrong
-// verifier. It issues no ID tokens, and it remembers which tokens each code
-// issued in memory, not in the DB (whose model has no authorizationCodeId),
-// so a second Server over the same DB does not know the first one's codes.
+// verifier. It remembers which tokens each code issued, and when its user
+// signed in, in memory, not in the DB (whose model has no
+// authorizationCodeId or authTime), so a second Server over the same DB
+// does not know the first one's codes.
 type Server struct {
 	*httptest.Server
-	db *oauthdb.DB
-	t  testing.TB
+	db   *oauthdb.DB
+	t    testing.TB
+	cfg  serverConfig
+	stop chan struct{} // closed when the test ends, to cut injected delays short
 
 	mu        sync.Mutex
 	login     oauthdb.Session       // who is signed in at PathAuthorize
 	grants    map[string]*codeGrant // by hashed authorization code
 	byRefresh map[string]*codeGrant // by refresh token ID
+	keys      []*signingKey         // published at PathJWKS; keys[0] signs
+	faults    map[string][]*fault   // by path, in the order they are met
+	requests  []Request             // as received, secrets masked
 }
 
 // codeGrant remembers the tokens issued with one authorization code, and
@@ -82,20 +130,37 @@ type Server struct {
 // as authorizationCodeId). The DB's model has no such field, so the server
 // keeps it.
 type codeGrant struct {
-	redeemed   bool // set when the code is redeemed again: issue nothing more
+	redeemed   bool      // set when the code is redeemed again: issue nothing more
+	authTime   time.Time // when the user signed in, for the id_tokens of refreshes
 	accessIDs  []string
 	refreshIDs []string
 }
 
 // NewServer starts a fake authorization server over db and closes it when
-// the test ends.
-func NewServer(t testing.TB, db *oauthdb.DB) *Server {
+// the test ends. Its options choose the signing algorithm, the id_token
+// lifetime and the claims hooks; a bad one fails the test.
+func NewServer(t testing.TB, db *oauthdb.DB, opts ...ServerOption) *Server {
 	t.Helper()
+	cfg := defaultServerConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.badOption != "" {
+		t.Fatalf("oauthdbtest: NewServer: %s", cfg.badOption)
+	}
+	key, err := newSigningKey(cfg.alg)
+	if err != nil {
+		t.Fatalf("oauthdbtest: NewServer: %v", err)
+	}
 	s := &Server{
 		db:        db,
 		t:         t,
+		cfg:       cfg,
+		stop:      make(chan struct{}),
 		grants:    map[string]*codeGrant{},
 		byRefresh: map[string]*codeGrant{},
+		keys:      []*signingKey{key},
+		faults:    map[string][]*fault{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(PathAuthorize, s.handleAuthorize)
@@ -103,9 +168,33 @@ func NewServer(t testing.TB, db *oauthdb.DB) *Server {
 	mux.HandleFunc(PathIntrospect, s.handleIntrospect)
 	mux.HandleFunc(PathRevoke, s.handleRevoke)
 	mux.HandleFunc(PathMetadata, s.handleMetadata)
-	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	mux.HandleFunc(PathOpenIDConfiguration, s.handleMetadata)
+	mux.HandleFunc(PathJWKS, s.handleJWKS)
+	mux.HandleFunc(PathUserInfo, s.handleUserInfo)
+	mux.HandleFunc(PathEndSession, s.handleEndSession)
+	s.Server = httptest.NewServer(s.front(mux))
+	t.Cleanup(func() {
+		close(s.stop)
+		s.Close()
+	})
 	return s
+}
+
+// front is what every request passes before its endpoint: it is recorded,
+// then meets the fault injected for its path, if any.
+func (s *Server) front(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i, ok := s.record(w, r)
+		if !ok {
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		f := s.takeFault(r.URL.Path)
+		if f == nil || !s.meetFault(sw, r, r.URL.Path, f) {
+			next.ServeHTTP(sw, r)
+		}
+		s.setStatus(i, sw.status, f)
+	})
 }
 
 // Issuer returns the server's issuer identifier: its URL.
@@ -315,46 +404,4 @@ func scopeList(scope string) []string {
 		}
 	}
 	return out
-}
-
-// metadata is the authorization server metadata of RFC 8414.
-type metadata struct {
-	Issuer                                     string   `json:"issuer"`
-	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
-	TokenEndpoint                              string   `json:"token_endpoint"`
-	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
-	RevocationEndpoint                         string   `json:"revocation_endpoint"`
-	ResponseTypesSupported                     []string `json:"response_types_supported"`
-	ResponseModesSupported                     []string `json:"response_modes_supported"`
-	GrantTypesSupported                        []string `json:"grant_types_supported"`
-	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
-	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
-	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
-	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
-	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
-}
-
-// handleMetadata serves the RFC 8414 metadata.
-func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "the endpoint takes GET"})
-		return
-	}
-	secretMethods := []string{"client_secret_basic", "client_secret_post"}
-	writeJSON(w, http.StatusOK, metadata{
-		Issuer:                                     s.URL,
-		AuthorizationEndpoint:                      s.URL + PathAuthorize,
-		TokenEndpoint:                              s.URL + PathToken,
-		IntrospectionEndpoint:                      s.URL + PathIntrospect,
-		RevocationEndpoint:                         s.URL + PathRevoke,
-		ResponseTypesSupported:                     []string{"code"},
-		ResponseModesSupported:                     []string{"query"},
-		GrantTypesSupported:                        []string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken},
-		TokenEndpointAuthMethodsSupported:          append(slices.Clone(secretMethods), "none"),
-		IntrospectionEndpointAuthMethodsSupported:  secretMethods,
-		RevocationEndpointAuthMethodsSupported:     append(slices.Clone(secretMethods), "none"),
-		CodeChallengeMethodsSupported:              []string{"S256"},
-		AuthorizationResponseISSParameterSupported: true,
-	})
 }

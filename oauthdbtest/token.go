@@ -23,6 +23,7 @@ type tokenResponse struct {
 	ExpiresAt    int64  `json:"expires_at"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
 // respond makes the token response for issued tokens.
@@ -164,9 +165,10 @@ func (s *Server) refresh(c authenticated, form url.Values) (tokenResponse, *oaut
 	s.mu.Lock()
 	g := s.byRefresh[t.Previous.ID] // the grant of the token rotated, carried to its successor
 	replayed := false
+	var authTime time.Time
 	if g != nil {
 		s.track(g, t)
-		replayed = g.redeemed
+		replayed, authTime = g.redeemed, g.authTime
 	}
 	s.mu.Unlock()
 	if replayed {
@@ -177,7 +179,43 @@ func (s *Server) refresh(c authenticated, form url.Values) (tokenResponse, *oaut
 		}
 		return tokenResponse{}, errInvalidGrant("the authorization code of this grant was used twice")
 	}
-	return s.respond(t), nil
+	resp := s.respond(t)
+	if wantsIDToken(t.Refresh.Scopes) {
+		var e *oauthError
+		if resp.IDToken, e = s.refreshIDToken(c.client, t, authTime); e != nil {
+			return tokenResponse{}, e
+		}
+	}
+	return resp, nil
+}
+
+// refreshIDToken signs the id_token of a refresh (OpenID Connect Core
+// §12.2): the same iss, sub and aud as the first, a new iat, the original
+// auth_time — the grant's, or else the session's createdAt — and no nonce.
+// Its sid is the session's while the token still has one.
+func (s *Server) refreshIDToken(c oauthdb.OAuthClient, t oauthdb.IssuedTokens, authTime time.Time) (string, *oauthError) {
+	g := idTokenGrant{client: c, scopes: t.Refresh.Scopes, sessionID: t.Refresh.SessionID,
+		authTime: authTime, accessToken: t.AccessToken}
+	err := s.db.View(func(tx *oauthdb.Tx) error {
+		var err error
+		if g.user, err = tx.User(t.Refresh.UserID); err != nil {
+			return err
+		}
+		if g.sessionID != "" && g.authTime.IsZero() {
+			if sess, err := tx.Session(g.sessionID); err == nil {
+				g.authTime = sess.CreatedAt
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", s.serverError(err)
+	}
+	raw, err := s.idToken(g)
+	if err != nil {
+		return "", s.serverError(err)
+	}
+	return raw, nil
 }
 
 // track records tokens issued under a code's grant. s.mu is held.
@@ -239,6 +277,7 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 		refused *oauthError
 		value   CodeValue
 		t       oauthdb.IssuedTokens
+		user    oauthdb.User // the code's, read with it, for the id_token
 	)
 	err := s.db.Update(func(tx *oauthdb.Tx) error {
 		now := s.db.Now()
@@ -262,12 +301,15 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 		if refused = checkCode(tx, v, now, c.client.ClientID, redirectURI, verifier, &value); refused != nil {
 			return errRefused
 		}
+		if user, err = tx.User(value.UserID); err != nil {
+			return err // checkCode found the user
+		}
 		if err := tx.DeleteVerification(v.ID); err != nil {
 			return err
 		}
 		// Consuming the code and issuing its tokens is one commit: a replay,
 		// which waits for this write, finds the grant with its tokens.
-		scopes := scopeList(value.Query["scope"])
+		scopes := scopeList(codeParam(value, "scope"))
 		t, err = tx.IssueTokens(oauthdb.IssueRequest{
 			ClientID:    c.client.ClientID,
 			UserID:      value.UserID,
@@ -282,6 +324,9 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 			return errRefused
 		}
 		g := &codeGrant{}
+		if value.AuthTime != 0 {
+			g.authTime = time.UnixMilli(value.AuthTime)
+		}
 		s.mu.Lock()
 		s.grants[hash] = g
 		s.track(g, t)
@@ -294,8 +339,25 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 	if err != nil {
 		return tokenResponse{}, s.serverError(err)
 	}
-	return s.respond(t), nil
+	resp := s.respond(t)
+	if scopes := scopeList(codeParam(value, "scope")); wantsIDToken(scopes) {
+		g := idTokenGrant{user: user, client: c.client, scopes: scopes, nonce: codeParam(value, "nonce"),
+			sessionID: value.SessionID, accessToken: t.AccessToken}
+		if value.AuthTime != 0 {
+			g.authTime = time.UnixMilli(value.AuthTime)
+		}
+		raw, err := s.idToken(g)
+		if err != nil {
+			return tokenResponse{}, s.serverError(err)
+		}
+		resp.IDToken = raw
+	}
+	return resp, nil
 }
+
+// codeParam reads a parameter of a code's authorization request: the one
+// place that knows how CodeValue keeps them.
+func codeParam(v CodeValue, name string) string { return v.Query[name] }
 
 // checkCode checks a code's verification row against the token request
 // and decodes its value into out.
@@ -307,21 +369,21 @@ func checkCode(tx *oauthdb.Tx, v oauthdb.Verification, now time.Time, clientID, 
 	if err != nil || cv.Type != GrantAuthorizationCode {
 		return errInvalidGrant("malformed verification value")
 	}
-	if cv.Query["client_id"] != clientID {
+	if codeParam(cv, "client_id") != clientID {
 		return errInvalidGrant("the code was issued to another client")
 	}
-	switch bound := cv.Query["redirect_uri"]; {
+	switch bound := codeParam(cv, "redirect_uri"); {
 	case bound != "" && redirectURI == "":
 		return errInvalidRequest("redirect_uri is required")
 	case bound != redirectURI:
 		return errInvalidGrant("redirect_uri differs from the authorization request's")
 	}
-	switch challenge := cv.Query["code_challenge"]; {
+	switch challenge := codeParam(cv, "code_challenge"); {
 	case challenge != "" && verifier == "":
 		return errInvalidRequest("code_verifier is required")
 	case challenge == "" && verifier != "":
 		return errInvalidGrant("code_verifier sent, but the authorization request had no code_challenge")
-	case challenge != "" && !verifies(verifier, challenge, cv.Query["code_challenge_method"]):
+	case challenge != "" && !verifies(verifier, challenge, codeParam(cv, "code_challenge_method")):
 		return errInvalidGrant("code_verifier does not match the code_challenge")
 	}
 	// What IssueTokens would refuse, refused here, while the code is still
@@ -330,7 +392,7 @@ func checkCode(tx *oauthdb.Tx, v oauthdb.Verification, now time.Time, clientID, 
 	if err != nil || client.Disabled {
 		return errInvalidClient("the client is gone or disabled")
 	}
-	if e := checkScopes(scopeList(cv.Query["scope"]), client.Scopes); e != nil {
+	if e := checkScopes(scopeList(codeParam(cv, "scope")), client.Scopes); e != nil {
 		return e
 	}
 	if _, err := tx.User(cv.UserID); err != nil {
