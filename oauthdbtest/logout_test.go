@@ -83,7 +83,6 @@ func TestEndSession(t *testing.T) {
 	}
 
 	t.Run("access token inactive after logout", func(t *testing.T) {
-		t.Skip("needs issue 9's session rule")
 		for _, a := range oauthdbtest.Dump(w.fx.DB).AccessTokens {
 			if a.Token == w.fx.Hash(tok.AccessToken) && !a.Revoked.Equal(loggedOut) {
 				t.Errorf("the ended session's access token has revoked %v, want %v", a.Revoked, loggedOut)

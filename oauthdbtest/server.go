@@ -64,8 +64,9 @@ var endpoints = []string{
 //     at once (see Authorize).
 //
 // Clients authenticate with client_secret_basic or client_secret_post, their
-// stored secret being oauthdb.HashSecret of the secret; a public client
-// (one with no secret) sends its client_id alone. Errors are RFC 6749 §5.2
+// stored secret being oauthdb.HashSecret of the secret; a public client (one
+// marked public, or authenticating with "none") sends its client_id alone.
+// Authentication is oauthdb.DB.AuthenticateClient's. Errors are RFC 6749 §5.2
 // JSON objects, {"error": ..., "error_description": ...}.
 //
 // # OpenID Connect
@@ -357,34 +358,27 @@ func (s *Server) authenticate(r *http.Request, form url.Values) (authenticated, 
 	return s.checkClient(id, secret, method)
 }
 
-// checkClient authenticates a client by its secret, or a public client by
-// its clientId alone.
+// checkClient authenticates a client through the store
+// (oauthdb.DB.AuthenticateClient): a confidential client by its secret, a
+// public client by its clientId alone.
 func (s *Server) checkClient(clientID, secret, method string) (authenticated, *oauthError) {
-	var c oauthdb.OAuthClient
-	err := s.db.View(func(tx *oauthdb.Tx) error {
-		var err error
-		c, err = tx.ClientByClientID(clientID)
-		return err
-	})
+	c, err := s.db.AuthenticateClient(clientID, secret)
 	switch {
 	case errors.Is(err, oauthdb.ErrNotFound):
 		return authenticated{}, errInvalidClient("unknown client")
+	case errors.Is(err, oauthdb.ErrClientDisabled):
+		return authenticated{}, errInvalidClient("the client is disabled")
+	case errors.Is(err, oauthdb.ErrBadSecret), errors.Is(err, oauthdb.ErrInvalid):
+		var e *oauthdb.Error
+		if errors.As(err, &e) {
+			return authenticated{}, errInvalidClient(e.Reason)
+		}
+		return authenticated{}, errInvalidClient("the client did not authenticate")
 	case err != nil:
 		return authenticated{}, s.serverError(err)
-	case c.Disabled:
-		return authenticated{}, errInvalidClient("the client is disabled")
-	}
-	if c.ClientSecret == "" {
-		if secret != "" {
-			return authenticated{}, errInvalidClient("the client is public: it has no secret")
-		}
-		return authenticated{client: c, method: "none"}, nil
 	}
 	if secret == "" {
-		return authenticated{}, errInvalidClient("the client must authenticate with its secret")
-	}
-	if !oauthdb.VerifySecret(c.ClientSecret, secret) {
-		return authenticated{}, errInvalidClient("wrong client secret")
+		method = "none"
 	}
 	return authenticated{client: c, method: method}, nil
 }
