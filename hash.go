@@ -4,14 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"fmt"
-	"io"
-	"log/slog"
 )
-
-// MaxTokenLength is the longest token accepted; a longer one is malformed
-// and is refused before it is hashed.
-const MaxTokenLength = 4096
 
 // A Hasher turns a plaintext token into the text stored in its place.
 type Hasher interface {
@@ -45,17 +38,23 @@ func appendSHA256(dst []byte, token string) []byte {
 }
 
 // HashToken returns the stored form of token under better-auth's default
-// hashing: base64url(SHA-256(token)), without padding.
+// hashing: base64url(SHA-256(token)), without padding. It is SHA256Hasher
+// as a function, and knows nothing of a DB: for what a DB configured with
+// WithHasher stores, use DB.Hash.
 func HashToken(token string) string {
 	var buf [64]byte
 	return string(appendSHA256(buf[:0], token))
 }
 
-// HashSecret returns the stored form of a client secret: the same hashing as
-// HashToken.
+// HashSecret returns the stored form of a client secret (oauthClient's
+// clientSecret): base64url(SHA-256), better-auth's default. Client secrets
+// are always hashed this way, whatever WithHasher says of tokens: better-auth
+// configures the two apart (storeClientSecret, storeTokens).
 func HashSecret(secret string) string { return HashToken(secret) }
 
-// VerifySecret reports, in constant time, whether secret hashes to stored.
+// VerifySecret reports, in constant time, whether secret hashes to stored
+// under HashSecret. AuthenticateClient uses it; so may a caller that keeps
+// its client records elsewhere.
 func VerifySecret(stored, secret string) bool {
 	var buf [64]byte
 	h := appendSHA256(buf[:0], secret)
@@ -64,8 +63,15 @@ func VerifySecret(stored, secret string) bool {
 
 // Hash returns the stored form of token under the DB's hasher (see
 // WithHasher): what a token, refresh token or authorization code is stored
-// and looked up as.
+// and looked up as in this DB. Use it, not HashToken, wherever the DB may
+// have been opened with another hasher.
 func (db *DB) Hash(token string) string { return db.hashString(token) }
+
+// hashString is Hash, for the DB's own use.
+func (db *DB) hashString(token string) string {
+	var buf [64]byte
+	return string(db.hash(buf[:0], token))
+}
 
 // hash appends the stored form of token with the DB's hasher.
 func (db *DB) hash(dst []byte, token string) []byte {
@@ -73,95 +79,4 @@ func (db *DB) hash(dst []byte, token string) []byte {
 		return appendSHA256(dst, token)
 	}
 	return db.cfg.hasher.AppendHash(nil, token)
-}
-
-// checkToken refuses, before any hashing or lookup, a token that cannot be
-// one: empty, too long, or with bytes outside printable ASCII.
-func checkToken(kind, token string) error {
-	if token == "" || len(token) > MaxTokenLength {
-		return &TokenError{Kind: kind, Err: ErrTokenMalformed}
-	}
-	for i := 0; i < len(token); i++ {
-		if c := token[i]; c <= ' ' || c > '~' {
-			return &TokenError{Kind: kind, Err: ErrTokenMalformed}
-		}
-	}
-	return nil
-}
-
-// newToken returns a fresh opaque token: 32 random bytes, base64url.
-func (db *DB) newToken() (string, error) {
-	var b [32]byte
-	if err := db.read(b[:]); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
-const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-// NewID returns a fresh record ID: 32 characters of [A-Za-z0-9], as
-// better-auth generates them, drawn from the DB's source of randomness.
-func (db *DB) NewID() (string, error) {
-	var out [32]byte
-	var b [48]byte
-	n := 0
-	for n < len(out) {
-		if err := db.read(b[:]); err != nil {
-			return "", err
-		}
-		for _, c := range b {
-			// 248 = 4*62: reject the rest so every character is equally likely.
-			if c < 248 && n < len(out) {
-				out[n] = idAlphabet[c%62]
-				n++
-			}
-		}
-	}
-	return string(out[:]), nil
-}
-
-func (db *DB) read(b []byte) error {
-	db.cfg.randomMu.Lock()
-	defer db.cfg.randomMu.Unlock()
-	if _, err := io.ReadFull(db.cfg.random, b); err != nil {
-		return fmt.Errorf("oauthdb: reading randomness: %w", err)
-	}
-	return nil
-}
-
-// IssuedTokens are the plaintext tokens of one issue or rotation, returned
-// once and never stored, with the records stored for them. Printing it with
-// fmt or slog shows the records' IDs, never the tokens.
-type IssuedTokens struct {
-	// AccessToken is the plaintext access token, for the client.
-	AccessToken string
-	// RefreshToken is the plaintext refresh token, or empty if none was
-	// issued.
-	RefreshToken string
-	// Access is the stored access token record.
-	Access OAuthAccessToken
-	// Refresh is the stored refresh token record, if any.
-	Refresh OAuthRefreshToken
-	// Previous is, after a rotation, the refresh token that was redeemed,
-	// as it now stands: revoked.
-	Previous OAuthRefreshToken
-}
-
-// String describes the tokens by their record IDs.
-func (t IssuedTokens) String() string {
-	s := "access token " + t.Access.ID
-	if t.Refresh.ID != "" {
-		s += ", refresh token " + t.Refresh.ID
-	}
-	return s
-}
-
-// Format prints t as String does, for every verb, so that %v, %+v and %#v
-// cannot print a token.
-func (t IssuedTokens) Format(f fmt.State, verb rune) { io.WriteString(f, t.String()) }
-
-// LogValue logs t by its record IDs.
-func (t IssuedTokens) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("accessTokenId", t.Access.ID), slog.String("refreshTokenId", t.Refresh.ID))
 }

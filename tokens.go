@@ -1,6 +1,9 @@
 package oauthdb
 
 import (
+	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -11,6 +14,24 @@ const (
 	kindAccess  = "access token"
 	kindRefresh = "refresh token"
 )
+
+// MaxTokenLength is the longest token accepted; a longer one is malformed
+// and is refused before it is hashed.
+const MaxTokenLength = 4096
+
+// checkToken refuses, before any hashing or lookup, a token that cannot be
+// one: empty, too long, or with bytes outside printable ASCII.
+func checkToken(kind, token string) error {
+	if token == "" || len(token) > MaxTokenLength {
+		return &TokenError{Kind: kind, Err: ErrTokenMalformed}
+	}
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; c <= ' ' || c > '~' {
+			return &TokenError{Kind: kind, Err: ErrTokenMalformed}
+		}
+	}
+	return nil
+}
 
 // AccessTokenInfo is an active access token joined with its client and,
 // when it has them, its user and session: all four read from one snapshot.
@@ -118,6 +139,9 @@ func validate[T any](db *DB, kind, token, caller string, byHash *store.Index[T, 
 	}
 	var buf [64]byte
 	h := db.hash(buf[:0], token)
+	// The hot path reads the engine's snapshot directly rather than through
+	// DB.View: it needs no *Tx, so it need not take one from DB.View's pool
+	// and give it back. Everything else reads through DB.View.
 	return db.st.View(func(tx *store.Txn) error {
 		now := db.now()
 		t, v, err := lookup(tx, kind, byHash, view, h, caller, now)
@@ -383,11 +407,6 @@ func (db *DB) issue(tx *Tx, now time.Time, clientID, userID, sessionID, referenc
 	return out, nil
 }
 
-func (db *DB) hashString(token string) string {
-	var buf [64]byte
-	return string(db.hash(buf[:0], token))
-}
-
 // RotateRefreshToken redeems a refresh token for new tokens, as the
 // refresh_token grant does, in one write transaction. The token must belong
 // to clientID (required: an empty one is ErrInvalid), be unexpired and
@@ -466,4 +485,40 @@ func missingScope(want, have []string) (string, bool) {
 		}
 	}
 	return "", true
+}
+
+// IssuedTokens are the plaintext tokens of one issue or rotation, returned
+// once and never stored, with the records stored for them. Printing it with
+// fmt or slog shows the records' IDs, never the tokens.
+type IssuedTokens struct {
+	// AccessToken is the plaintext access token, for the client.
+	AccessToken string
+	// RefreshToken is the plaintext refresh token, or empty if none was
+	// issued.
+	RefreshToken string
+	// Access is the stored access token record.
+	Access OAuthAccessToken
+	// Refresh is the stored refresh token record, if any.
+	Refresh OAuthRefreshToken
+	// Previous is, after a rotation, the refresh token that was redeemed,
+	// as it now stands: revoked.
+	Previous OAuthRefreshToken
+}
+
+// String describes the tokens by their record IDs.
+func (t IssuedTokens) String() string {
+	s := "access token " + t.Access.ID
+	if t.Refresh.ID != "" {
+		s += ", refresh token " + t.Refresh.ID
+	}
+	return s
+}
+
+// Format prints t as String does, for every verb, so that %v, %+v and %#v
+// cannot print a token.
+func (t IssuedTokens) Format(f fmt.State, verb rune) { io.WriteString(f, t.String()) }
+
+// LogValue logs t by its record IDs.
+func (t IssuedTokens) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("accessTokenId", t.Access.ID), slog.String("refreshTokenId", t.Refresh.ID))
 }
