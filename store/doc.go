@@ -4,7 +4,8 @@
 // It adds what go-memdb leaves to its users:
 //
 //   - typed tables ([Table]) and typed, reflection-free indexes ([Index]) whose
-//     keys are built by one key builder ([AppendString], [AppendTime]);
+//     keys are all built in one place (key.go): strings with a terminator,
+//     times in 12 order-preserving bytes;
 //   - enforcement of unique secondary indexes (go-memdb only keeps the last
 //     row written under a unique key);
 //   - declared relations ([One], [Many]) that are index lookups, drive the

@@ -1,6 +1,9 @@
 package store
 
-import "iter"
+import (
+	"fmt"
+	"iter"
+)
 
 // Action is what deleting a record does to the records that refer to it
 // through a relation.
@@ -100,9 +103,6 @@ func Many[T, F any](name string, inverse *OneRelation[F, T]) *ManyRelation[T, F]
 	return r
 }
 
-// Name returns the relation's name.
-func (r *ManyRelation[T, F]) Name() string { return r.name }
-
 // Get iterates over the records of F that refer to rec.
 func (r *ManyRelation[T, F]) Get(tx *Txn, rec *T) iter.Seq[*F] {
 	return r.inverse.from.Get(tx, r.inverse.to.value(rec))
@@ -124,7 +124,7 @@ type foreignKey interface {
 	// exists reports whether a record of T has the value v.
 	exists(tx *Txn, v string) bool
 	// referrers collects the records of F that refer to v.
-	referrers(tx *Txn, v string, dst []any) []any
+	referrers(tx *Txn, v string) []any
 	// cleared returns a copy of a record of F with the foreign key cleared.
 	cleared(tx *Txn, obj any) any
 }
@@ -146,14 +146,15 @@ func (r *OneRelation[F, T]) exists(tx *Txn, v string) bool {
 	return ok
 }
 
-func (r *OneRelation[F, T]) referrers(tx *Txn, v string, dst []any) []any {
+func (r *OneRelation[F, T]) referrers(tx *Txn, v string) []any {
 	if v == "" {
-		return dst
+		return nil
 	}
+	var refs []any
 	for rec := range r.from.Get(tx, v) {
-		dst = append(dst, rec)
+		refs = append(refs, rec)
 	}
-	return dst
+	return refs
 }
 
 func (r *OneRelation[F, T]) cleared(tx *Txn, obj any) any {
@@ -172,3 +173,45 @@ func (r *OneRelation[F, T]) TargetField() string { return r.to.field }
 func (r *OneRelation[F, T]) Key(rec *F) string { return r.from.value(rec) }
 
 func (r *ManyRelation[T, F]) relationName() string { return r.name }
+
+// What Open checks of a relation's declaration (see Schema.check).
+
+func (r *OneRelation[F, T]) sourceTable() anyTable { return r.from.table }
+
+func (r *OneRelation[F, T]) validate(s *Schema) error {
+	if r.name == "" {
+		return fmt.Errorf("store: a relation from %s has no name", r.from.table.name)
+	}
+	where := fmt.Sprintf("store: relation %s.%s", r.from.table.name, r.name)
+	if r.to.table.schema != s {
+		return fmt.Errorf("%s: its target %s is a table of another schema", where, r.to.table.name)
+	}
+	if r.from.kind != stringIndex || r.to.kind != stringIndex {
+		return fmt.Errorf("%s: both ends must be StringIndexes", where)
+	}
+	if !r.to.unique {
+		return fmt.Errorf("%s: target index %s.%s is not unique", where, r.to.table.name, r.to.name)
+	}
+	switch r.onDelete {
+	case Restrict, Cascade:
+	case SetNull:
+		if !r.from.optional {
+			return fmt.Errorf("%s: set null on a required foreign key %q", where, r.from.field)
+		}
+		if r.clear == nil {
+			return fmt.Errorf("%s: set null needs ClearWith", where)
+		}
+	default:
+		return fmt.Errorf("%s: unknown delete action %d", where, r.onDelete)
+	}
+	return nil
+}
+
+func (r *ManyRelation[T, F]) sourceTable() anyTable { return r.inverse.to.table }
+
+func (r *ManyRelation[T, F]) validate(s *Schema) error {
+	if r.name == "" {
+		return fmt.Errorf("store: a many relation from %s has no name", r.inverse.to.table.name)
+	}
+	return nil
+}

@@ -41,9 +41,6 @@ func (t *Table[T]) Validate(fn func(rec *T) error) *Table[T] {
 // declare panics if a DB has opened on t's schema (see Schema).
 func (t *Table[T]) declare(what string) { t.schema.declare(what, t.name) }
 
-// Name returns the table's name.
-func (t *Table[T]) Name() string { return t.name }
-
 // ID returns the table's primary index.
 func (t *Table[T]) ID() *Index[T, string] { return t.id }
 

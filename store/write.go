@@ -69,7 +69,7 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 			if old == fk.targetValue(obj) || old == "" {
 				continue
 			}
-			if refs := fk.referrers(tx, old, nil); len(refs) > 0 {
+			if refs := fk.referrers(tx, old); len(refs) > 0 {
 				return &Error{Table: name, Field: fk.toIndex().fieldName(), Value: reveal(old, "", fk.toIndex(), fk.fromIndex()),
 					Reason: fmt.Sprintf("cannot change: %d %s record(s) refer to it through %s",
 						len(refs), fk.fromTable().tableName(), fk.fromIndex().fieldName()),
@@ -244,7 +244,7 @@ func (tx *Txn) plan(d *deletion, t anyTable, obj any) {
 	d.doomed[rowID{t, t.primaryKey(obj)}] = true
 	d.deletes = append(d.deletes, planned{table: t, obj: obj})
 	for _, fk := range tx.db.info.inbound[t] {
-		for _, ref := range fk.referrers(tx, fk.targetValue(obj), nil) {
+		for _, ref := range fk.referrers(tx, fk.targetValue(obj)) {
 			from := fk.fromTable()
 			switch fk.action() {
 			case Cascade:

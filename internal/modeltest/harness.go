@@ -12,7 +12,7 @@
 //	go test -race ./internal/modeltest -run Concurrent                 # readers and writers at once
 //
 // A failure prints its seed and the run shrunk to the steps that still
-// fail. Known bugs not fixed yet are listed in KnownBugs: the generator
+// fail. Known bugs not fixed yet are listed in knownBugs: the generator
 // steers around them, and -model.bugs=name (or all) generates them anyway.
 package modeltest
 

@@ -12,11 +12,11 @@ import (
 
 // Regression tests: each is a shrunk run that once diverged from the model.
 // A test of a bug that is not fixed yet is skipped while the bug is listed
-// in KnownBugs (or run with -model.bugs=name).
+// in knownBugs (or run with -model.bugs=name).
 
 func replay(t *testing.T, bug string, ops ...Op) {
 	t.Helper()
-	if why, known := KnownBugs[bug]; known && avoid()[bug] {
+	if why, known := knownBugs[bug]; known && avoid()[bug] {
 		t.Skipf("bug: %s (known, not fixed; -model.bugs=%s runs it)", why, bug)
 	}
 	for _, lenient := range []bool{false, true} {
