@@ -6,11 +6,32 @@ import (
 	"github.com/oauthdb/oauthdb/store"
 )
 
+// ConsentKey names one consent: the client it was given to, and the user or
+// the reference (an organisation, say) that gave it, or both. There is one
+// consent per key.
+type ConsentKey struct {
+	// ClientID is the public client identifier (oauthClient.clientId).
+	ClientID string
+	// UserID is the user who consented; empty for a reference's consent.
+	UserID string
+	// ReferenceID is better-auth's optional reference.
+	ReferenceID string
+}
+
+// Key returns the key of c.
+func (c OAuthConsent) Key() ConsentKey {
+	return ConsentKey{ClientID: c.ClientID, UserID: c.UserID, ReferenceID: c.ReferenceID}
+}
+
+// String names the key for an error: its three parts joined by "/".
+func (k ConsentKey) String() string { return k.ClientID + "/" + k.UserID + "/" + k.ReferenceID }
+
 // GrantConsent records that a user (or a reference, such as an
 // organisation) consents to a client's scopes. There is one consent per
-// (clientID, userID, referenceID): granting again replaces its scopes. An
-// unknown client or user is ErrNotFound.
-func (db *DB) GrantConsent(clientID, userID, referenceID string, scopes []string) (OAuthConsent, error) {
+// key: granting again replaces its scopes. An unknown client or user is
+// ErrNotFound.
+func (db *DB) GrantConsent(key ConsentKey, scopes []string) (OAuthConsent, error) {
+	clientID, userID, referenceID := key.ClientID, key.UserID, key.ReferenceID
 	if err := checkScopes(TableOAuthConsent, scopes); err != nil {
 		return OAuthConsent{}, err
 	}
@@ -20,7 +41,7 @@ func (db *DB) GrantConsent(clientID, userID, referenceID string, scopes []string
 			return err
 		}
 		now := db.now()
-		c, ok := consentFor(tx, clientID, userID, referenceID)
+		c, ok := consentFor(tx, key)
 		if ok {
 			out = *c
 			out.Scopes = slices.Clone(scopes)
@@ -41,25 +62,24 @@ func (db *DB) GrantConsent(clientID, userID, referenceID string, scopes []string
 	return out, nil
 }
 
-// CheckConsent returns nil when the consent of (clientID, userID,
-// referenceID) covers every scope requested, or when the client skips
-// consent; otherwise an error wrapping ErrConsentRequired. An unknown client
-// or user is ErrNotFound.
-func (db *DB) CheckConsent(clientID, userID, referenceID string, scopes []string) error {
+// CheckConsent returns nil when the consent of key covers every scope
+// requested, or when the client skips consent; otherwise an error wrapping
+// ErrConsentRequired. An unknown client or user is ErrNotFound.
+func (db *DB) CheckConsent(key ConsentKey, scopes []string) error {
 	if err := checkScopes(TableOAuthConsent, scopes); err != nil {
 		return err
 	}
 	return db.View(func(tx *Tx) error {
-		if err := tx.consentParties(clientID, userID); err != nil {
+		if err := tx.consentParties(key.ClientID, key.UserID); err != nil {
 			return err
 		}
-		if c, _ := clientsByClientID.First(tx.st, clientID); c.SkipConsent {
+		if c, _ := clientsByClientID.First(tx.st, key.ClientID); c.SkipConsent {
 			return nil
 		}
-		granted, ok := consentFor(tx, clientID, userID, referenceID)
+		granted, ok := consentFor(tx, key)
 		if !ok {
-			return &Error{Table: TableOAuthConsent, Field: "clientId,userId,referenceId",
-				Value: store.Bound(clientID + "/" + userID + "/" + referenceID), Reason: "no consent", Err: ErrConsentRequired}
+			return &Error{Table: TableOAuthConsent, Field: consentKeyField,
+				Value: store.Bound(key.String()), Reason: "no consent", Err: ErrConsentRequired}
 		}
 		if s, ok := missingScope(scopes, granted.Scopes); !ok {
 			return &Error{Table: TableOAuthConsent, Field: "scopes", Value: store.Bound(s), Reason: "scope not consented", Err: ErrConsentRequired}
@@ -68,8 +88,9 @@ func (db *DB) CheckConsent(clientID, userID, referenceID string, scopes []string
 	})
 }
 
-// Consents returns a user's consents, ordered by ID.
-func (db *DB) Consents(userID string) ([]OAuthConsent, error) {
+// UserConsents returns the consents a user gave, ordered by ID: the user's
+// oauthConsents, by ID (see Tx.UserConsents for a user record).
+func (db *DB) UserConsents(userID string) ([]OAuthConsent, error) {
 	var out []OAuthConsent
 	err := db.View(func(tx *Tx) error {
 		out = slices.Collect(values(consentsByUser.Get(tx.st, userID)))
@@ -78,12 +99,12 @@ func (db *DB) Consents(userID string) ([]OAuthConsent, error) {
 	return out, err
 }
 
-// RevokeConsent deletes the consent of (clientID, userID, referenceID) and
-// returns how many consents it deleted: 0 or 1.
-func (db *DB) RevokeConsent(clientID, userID, referenceID string) (int, error) {
+// RevokeConsent deletes the consent of key and returns how many consents it
+// deleted: 0 or 1.
+func (db *DB) RevokeConsent(key ConsentKey) (int, error) {
 	n := 0
 	err := db.Update(func(tx *Tx) error {
-		c, ok := consentFor(tx, clientID, userID, referenceID)
+		c, ok := consentFor(tx, key)
 		if !ok {
 			return nil
 		}
@@ -111,7 +132,10 @@ func (tx *Tx) consentParties(clientID, userID string) error {
 	return nil
 }
 
-// consentFor finds the one consent of (clientID, userID, referenceID).
-func consentFor(tx *Tx, clientID, userID, referenceID string) (*OAuthConsent, bool) {
-	return consentsByGrant.First(tx.st, []string{clientID, userID, referenceID})
+// consentKeyField names the key's fields in errors.
+const consentKeyField = "clientId,userId,referenceId"
+
+// consentFor finds the one consent of key.
+func consentFor(tx *Tx, key ConsentKey) (*OAuthConsent, bool) {
+	return consentsByGrant.First(tx.st, []string{key.ClientID, key.UserID, key.ReferenceID})
 }

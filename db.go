@@ -173,11 +173,11 @@ func (tx *Tx) RefreshTokenByHash(hash string) (OAuthRefreshToken, error) {
 // Consent returns the consent with the given ID.
 func (tx *Tx) Consent(id string) (OAuthConsent, error) { return get(tx, consents.ID(), id) }
 
-// ConsentFor returns the consent of (clientID, userID, referenceID).
-func (tx *Tx) ConsentFor(clientID, userID, referenceID string) (OAuthConsent, error) {
-	c, ok := consentFor(tx, clientID, userID, referenceID)
+// ConsentFor returns the consent of key.
+func (tx *Tx) ConsentFor(key ConsentKey) (OAuthConsent, error) {
+	c, ok := consentFor(tx, key)
 	if !ok {
-		return OAuthConsent{}, errNotFound(TableOAuthConsent, "clientId,userId,referenceId", clientID+"/"+userID+"/"+referenceID)
+		return OAuthConsent{}, errNotFound(TableOAuthConsent, consentKeyField, key.String())
 	}
 	return *c, nil
 }

@@ -142,10 +142,10 @@ func TestScopesAreScopeTokens(t *testing.T) {
 				return err
 			}(),
 			"GrantConsent": func() error {
-				_, err := db.GrantConsent("cid-1", "u1", "", scopes)
+				_, err := db.GrantConsent(oauthdb.ConsentKey{ClientID: "cid-1", UserID: "u1"}, scopes)
 				return err
 			}(),
-			"CheckConsent": db.CheckConsent("cid-1", "u1", "", scopes),
+			"CheckConsent": db.CheckConsent(oauthdb.ConsentKey{ClientID: "cid-1", UserID: "u1"}, scopes),
 			"InsertAccessToken": db.Update(func(tx *oauthdb.Tx) error {
 				return tx.InsertAccessToken(oauthdb.OAuthAccessToken{ID: "a9", Token: oauthdb.HashToken("a9"), ClientID: "cid-2", Scopes: scopes, ExpiresAt: t0.Add(time.Hour)})
 			}),
@@ -180,7 +180,7 @@ func TestErrorsAreBounded(t *testing.T) {
 			return err
 		}(),
 		"GrantConsent": func() error {
-			_, err := db.GrantConsent(huge, "u1", "", nil)
+			_, err := db.GrantConsent(oauthdb.ConsentKey{ClientID: huge, UserID: "u1"}, nil)
 			return err
 		}(),
 		"ClientByClientID": db.View(func(tx *oauthdb.Tx) error {
@@ -230,15 +230,15 @@ func TestUnknownIDsAreNotFoundEverywhere(t *testing.T) {
 			return err
 		}(),
 		"GrantConsent client": func() error {
-			_, err := db.GrantConsent("nope", "u1", "", []string{"openid"})
+			_, err := db.GrantConsent(oauthdb.ConsentKey{ClientID: "nope", UserID: "u1"}, []string{"openid"})
 			return err
 		}(),
 		"GrantConsent user": func() error {
-			_, err := db.GrantConsent("cid-1", "nope", "", []string{"openid"})
+			_, err := db.GrantConsent(oauthdb.ConsentKey{ClientID: "cid-1", UserID: "nope"}, []string{"openid"})
 			return err
 		}(),
-		"CheckConsent client": db.CheckConsent("nope", "u1", "", []string{"openid"}),
-		"CheckConsent user":   db.CheckConsent("cid-1", "nope", "", []string{"openid"}),
+		"CheckConsent client": db.CheckConsent(oauthdb.ConsentKey{ClientID: "nope", UserID: "u1"}, []string{"openid"}),
+		"CheckConsent user":   db.CheckConsent(oauthdb.ConsentKey{ClientID: "cid-1", UserID: "nope"}, []string{"openid"}),
 		"AuthenticateClient": func() error {
 			_, err := db.AuthenticateClient("nope", "secret")
 			return err

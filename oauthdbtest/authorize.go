@@ -218,10 +218,11 @@ func (s *Server) authorize(q url.Values, who signedIn) (string, *authorizeError)
 			"no user is signed in (Server.LoginAs), or their session has ended"})
 	}
 	if !client.SkipConsent {
-		err := s.db.CheckConsent(client.ClientID, who.userID, who.referenceID, scopes)
+		key := oauthdb.ConsentKey{ClientID: client.ClientID, UserID: who.userID, ReferenceID: who.referenceID}
+		err := s.db.CheckConsent(key, scopes)
 		if errors.Is(err, oauthdb.ErrConsentRequired) {
 			// The user approves at the consent screen that is not there.
-			_, err = s.db.GrantConsent(client.ClientID, who.userID, who.referenceID, scopes)
+			_, err = s.db.GrantConsent(key, scopes)
 		}
 		if err != nil {
 			return "", back(s.serverError(err))

@@ -141,7 +141,7 @@ func TestAuthorizeEndpoint(t *testing.T) {
 	if back.Scheme+"://"+back.Host+back.Path != w.app.RedirectURIs[0] || q.Get("code") == "" || q.Get("state") != "st" || q.Get("iss") != w.srv.URL {
 		t.Fatalf("redirect: %s", back)
 	}
-	if err := w.fx.CheckConsent("app", w.alice.ID, "", []string{"read"}); err != nil {
+	if err := w.fx.CheckConsent(oauthdb.ConsentKey{ClientID: "app", UserID: w.alice.ID}, []string{"read"}); err != nil {
 		t.Errorf("no consent was recorded: %v", err)
 	}
 
@@ -212,10 +212,10 @@ func TestAuthorizeEndpoint(t *testing.T) {
 	// A client that skips consent records none.
 	trusted := w.fx.Client(oauthdbtest.SkipConsent())
 	w.srv.Authorize(oauthdbtest.AuthorizeRequest{Client: trusted, Session: w.laptop, CodeVerifier: verifier})
-	if err := w.fx.CheckConsent(trusted.ClientID, w.alice.ID, "", nil); err != nil {
+	if err := w.fx.CheckConsent(oauthdb.ConsentKey{ClientID: trusted.ClientID, UserID: w.alice.ID}, nil); err != nil {
 		t.Error(err)
 	}
-	if cs, _ := w.fx.Consents(w.alice.ID); len(cs) != 1 {
+	if cs, _ := w.fx.UserConsents(w.alice.ID); len(cs) != 1 {
 		t.Errorf("%d consents, want app's alone", len(cs))
 	}
 

@@ -115,7 +115,7 @@ func TestFixtureOptions(t *testing.T) {
 	if cs.ClientID != enabled.ClientID || cs.UserID != "owner" {
 		t.Errorf("consent: %+v", cs)
 	}
-	if err := fx.CheckConsent(enabled.ClientID, owner.ID, "", []string{"read"}); err != nil {
+	if err := fx.CheckConsent(oauthdb.ConsentKey{ClientID: enabled.ClientID, UserID: owner.ID}, []string{"read"}); err != nil {
 		t.Errorf("CheckConsent: %v", err)
 	}
 }

@@ -40,7 +40,7 @@ func TestDiffNamesTablesAndRows(t *testing.T) {
 	want := oauthdbtest.Dump(fx.DB)
 
 	fx.RevokeAccessToken(tok)
-	fx.GrantConsent(c.ClientID, u.ID, "", []string{"read"})
+	fx.GrantConsent(oauthdb.ConsentKey{ClientID: c.ClientID, UserID: u.ID}, []string{"read"})
 	renamed := u
 	renamed.Name = "Renamed"
 	if err := fx.Update(func(tx *oauthdb.Tx) error { return tx.UpdateUser(renamed) }); err != nil {

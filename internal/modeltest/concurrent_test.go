@@ -114,7 +114,7 @@ func write1(db *oauthdb.DB, clock *Clock, r *rand.Rand, bag *tokenBag) {
 	case 12:
 		db.Update(func(tx *oauthdb.Tx) error { return tx.DeleteClient("rec-" + c) })
 	case 13:
-		db.GrantConsent(c, u, "", []string{"openid"})
+		db.GrantConsent(oauthdb.ConsentKey{ClientID: c, UserID: u}, []string{"openid"})
 	case 14:
 		db.SweepExpired(1 + r.IntN(5))
 	default:

@@ -399,9 +399,10 @@ func (h *Harness) issued(got oauthdb.IssuedTokens, err error, want oauthdb.Issue
 
 func (h *Harness) consent(op Consent) error {
 	db, m := h.DB, h.Model
+	key := oauthdb.ConsentKey{ClientID: op.ClientID, UserID: op.UserID, ReferenceID: op.ReferenceID}
 	switch op.Do {
 	case "grant":
-		got, err := db.GrantConsent(op.ClientID, op.UserID, op.ReferenceID, op.Scopes)
+		got, err := db.GrantConsent(key, op.Scopes)
 		id := "none-k"
 		if err == nil {
 			id = got.ID
@@ -409,14 +410,14 @@ func (h *Harness) consent(op Consent) error {
 		want, merr := m.GrantConsent(op.ClientID, op.UserID, op.ReferenceID, op.Scopes, id)
 		return same(got, err, want, merr, h)
 	case "check":
-		return sameErr(db.CheckConsent(op.ClientID, op.UserID, op.ReferenceID, op.Scopes),
+		return sameErr(db.CheckConsent(key, op.Scopes),
 			m.CheckConsent(op.ClientID, op.UserID, op.ReferenceID, op.Scopes), h)
 	case "revoke":
-		got, err := db.RevokeConsent(op.ClientID, op.UserID, op.ReferenceID)
+		got, err := db.RevokeConsent(key)
 		want, merr := m.RevokeConsent(op.ClientID, op.UserID, op.ReferenceID)
 		return same(got, err, want, merr, h)
 	default:
-		got, err := db.Consents(op.UserID)
+		got, err := db.UserConsents(op.UserID)
 		return same(got, err, m.ConsentsOf(op.UserID), nil, h)
 	}
 }

@@ -115,7 +115,7 @@ func readTx(r *reader, tx *oauthdb.Tx, rs rows, errs *[]error) {
 	addTx(add, "RefreshToken", tx.RefreshToken, rs.r.ID)
 	addTx(add, "RefreshTokenByHash", tx.RefreshTokenByHash, rs.r.Token)
 	addTx(add, "Consent", tx.Consent, rs.k.ID)
-	v, err := tx.ConsentFor(rs.k.ClientID, rs.k.UserID, rs.k.ReferenceID)
+	v, err := tx.ConsentFor(oauthdb.ConsentKey{ClientID: rs.k.ClientID, UserID: rs.k.UserID, ReferenceID: rs.k.ReferenceID})
 	add("ConsentFor", v, err)
 	addTx(add, "Verification", tx.Verification, rs.v.ID)
 	addTx(add, "VerificationByIdentifier", tx.VerificationByIdentifier, rs.v.Identifier)
