@@ -1,0 +1,105 @@
+package oauthdb_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/oauthdb/oauthdb"
+)
+
+func TestRevoke(t *testing.T) {
+	type issued struct{ a, b, c, cc oauthdb.IssuedTokens }
+	setup := func(t *testing.T) (*oauthdb.DB, issued) {
+		db, _ := world(t)
+		return db, issued{
+			a:  issue(t, db, userGrant),                                                                             // cid-1, u1, s1
+			b:  issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Refresh: true}), // cid-2, u1, s1
+			c:  issue(t, db, oauthdb.IssueRequest{ClientID: "cid-1", UserID: "u2", SessionID: "s2", Refresh: true}), // cid-1, u2, s2
+			cc: issue(t, db, oauthdb.IssueRequest{ClientID: "cid-1", Scopes: []string{"openid"}}),                   // client credentials
+		}
+	}
+	tests := []struct {
+		name   string
+		revoke func(db *oauthdb.DB, is issued) (int, error)
+		n      int
+		dead   func(is issued) []oauthdb.IssuedTokens
+	}{
+		{"access token", func(db *oauthdb.DB, is issued) (int, error) { return db.RevokeAccessToken(is.a.AccessToken) }, 1,
+			func(is issued) []oauthdb.IssuedTokens { return []oauthdb.IssuedTokens{{AccessToken: is.a.AccessToken}} }},
+		{"unknown access token", func(db *oauthdb.DB, is issued) (int, error) { return db.RevokeAccessToken("nope") }, 0,
+			func(is issued) []oauthdb.IssuedTokens { return nil }},
+		{"refresh token", func(db *oauthdb.DB, is issued) (int, error) { return db.RevokeRefreshToken(is.a.RefreshToken) }, 2,
+			func(is issued) []oauthdb.IssuedTokens { return []oauthdb.IssuedTokens{is.a} }},
+		{"session", func(db *oauthdb.DB, is issued) (int, error) { return db.RevokeSession("s1") }, 4,
+			func(is issued) []oauthdb.IssuedTokens { return []oauthdb.IssuedTokens{is.a, is.b} }},
+		{"user", func(db *oauthdb.DB, is issued) (int, error) { return db.RevokeUser("u2") }, 2,
+			func(is issued) []oauthdb.IssuedTokens { return []oauthdb.IssuedTokens{is.c} }},
+		{"client", func(db *oauthdb.DB, is issued) (int, error) { return db.RevokeClient("cid-1") }, 5,
+			func(is issued) []oauthdb.IssuedTokens { return []oauthdb.IssuedTokens{is.a, is.c, is.cc} }},
+		{"client for one user", func(db *oauthdb.DB, is issued) (int, error) { return db.RevokeClientUser("cid-1", "u1") }, 2,
+			func(is issued) []oauthdb.IssuedTokens { return []oauthdb.IssuedTokens{is.a} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, is := setup(t)
+			n, err := tt.revoke(db, is)
+			if err != nil || n != tt.n {
+				t.Fatalf("revoke = %d, %v; want %d rows", n, err, tt.n)
+			}
+			dead := map[string]bool{}
+			for _, d := range tt.dead(is) {
+				dead[d.AccessToken], dead[d.RefreshToken] = true, true
+			}
+			for _, tok := range []oauthdb.IssuedTokens{is.a, is.b, is.c, is.cc} {
+				_, err := db.ValidateAccessToken(tok.AccessToken)
+				if gone := errors.Is(err, oauthdb.ErrTokenNotFound); gone != dead[tok.AccessToken] {
+					t.Errorf("access token %s: err = %v, revoked want %v", tok.Access.ID, err, dead[tok.AccessToken])
+				}
+				if tok.RefreshToken == "" {
+					continue
+				}
+				_, err = db.ValidateRefreshToken(tok.RefreshToken)
+				if revoked := errors.Is(err, oauthdb.ErrTokenRevoked); revoked != dead[tok.RefreshToken] {
+					t.Errorf("refresh token %s: err = %v, revoked want %v", tok.Refresh.ID, err, dead[tok.RefreshToken])
+				}
+			}
+			if err := db.Verify(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestRevokeMalformed(t *testing.T) {
+	db, _ := world(t)
+	if _, err := db.RevokeAccessToken(""); !errors.Is(err, oauthdb.ErrTokenMalformed) {
+		t.Errorf("RevokeAccessToken(\"\") = %v", err)
+	}
+	if _, err := db.RevokeRefreshToken("\x00"); !errors.Is(err, oauthdb.ErrTokenMalformed) {
+		t.Errorf("RevokeRefreshToken(NUL) = %v", err)
+	}
+}
+
+func TestRevokeRefreshTokenByID(t *testing.T) {
+	db, _ := world(t)
+	tok := issue(t, db, userGrant)
+	var n int
+	update(t, db, func(tx *oauthdb.Tx) error {
+		var err error
+		n, err = tx.RevokeRefreshTokenByID(tok.Refresh.ID)
+		return err
+	})
+	if n != 2 {
+		t.Errorf("revoked %d rows, want 2 (the refresh token and its access token)", n)
+	}
+	if _, err := db.ValidateRefreshToken(tok.RefreshToken); !errors.Is(err, oauthdb.ErrTokenRevoked) {
+		t.Errorf("after revoking: %v", err)
+	}
+	err := db.Update(func(tx *oauthdb.Tx) error {
+		_, err := tx.RevokeRefreshTokenByID("nobody")
+		return err
+	})
+	if !errors.Is(err, oauthdb.ErrNotFound) {
+		t.Errorf("unknown ID: %v", err)
+	}
+}
