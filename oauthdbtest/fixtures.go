@@ -309,6 +309,18 @@ func option(name string, apply func(b *building) bool) FixtureOption {
 	return FixtureOption{name: name, apply: apply}
 }
 
+// on makes a FixtureOption named name that applies to records of type T
+// only: apply changes the record (and, through b, what is built beside it).
+func on[T Record](name string, apply func(rec *T, b *building)) FixtureOption {
+	return option(name, func(b *building) bool {
+		rec, ok := b.record().(*T)
+		if ok {
+			apply(rec, b)
+		}
+		return ok
+	})
+}
+
 // WithID sets the record's ID. It applies to every record.
 func WithID(id string) FixtureOption {
 	return option("WithID", func(b *building) bool {
@@ -366,13 +378,7 @@ type Record interface {
 //	fx.User(oauthdbtest.Edit(func(u *oauthdb.User) { u.EmailVerified = true }))
 func Edit[T Record](fn func(*T)) FixtureOption {
 	var zero T
-	return option(fmt.Sprintf("Edit(func(*%T))", zero), func(b *building) bool {
-		r, ok := b.record().(*T)
-		if ok {
-			fn(r)
-		}
-		return ok
-	})
+	return on(fmt.Sprintf("Edit(func(*%T))", zero), func(rec *T, _ *building) { fn(rec) })
 }
 
 // Name sets the name of a user or a client.
@@ -392,106 +398,70 @@ func Name(name string) FixtureOption {
 
 // Email sets a user's email address.
 func Email(email string) FixtureOption {
-	return option("Email", func(b *building) bool {
-		if b.user == nil {
-			return false
-		}
-		b.user.Email = email
-		return true
+	return on("Email", func(rec *oauthdb.User, _ *building) {
+		rec.Email = email
 	})
 }
 
 // ClientID sets a client's public identifier, oauthClient.clientId.
 func ClientID(clientID string) FixtureOption {
-	return option("ClientID", func(b *building) bool {
-		if b.client == nil {
-			return false
-		}
-		b.client.ClientID = clientID
-		return true
+	return on("ClientID", func(rec *oauthdb.OAuthClient, _ *building) {
+		rec.ClientID = clientID
 	})
 }
 
 // WithOwner makes u the owner of a client (oauthClient.userId).
 func WithOwner(u oauthdb.User) FixtureOption {
-	return option("WithOwner", func(b *building) bool {
-		if b.client == nil {
-			return false
-		}
-		b.client.UserID = u.ID
-		return true
+	return on("WithOwner", func(rec *oauthdb.OAuthClient, _ *building) {
+		rec.UserID = u.ID
 	})
 }
 
 // Disabled disables a client: its tokens are inactive and it cannot get
 // new ones.
 func Disabled() FixtureOption {
-	return option("Disabled", func(b *building) bool {
-		if b.client == nil {
-			return false
-		}
-		b.client.Disabled = true
-		return true
+	return on("Disabled", func(rec *oauthdb.OAuthClient, _ *building) {
+		rec.Disabled = true
 	})
 }
 
 // SkipConsent lets a client skip the consent step.
 func SkipConsent() FixtureOption {
-	return option("SkipConsent", func(b *building) bool {
-		if b.client == nil {
-			return false
-		}
-		b.client.SkipConsent = true
-		return true
+	return on("SkipConsent", func(rec *oauthdb.OAuthClient, _ *building) {
+		rec.SkipConsent = true
 	})
 }
 
 // Public makes a client public: no secret, token endpoint authentication
 // "none", and so no client_credentials grant.
 func Public() FixtureOption {
-	return option("Public", func(b *building) bool {
-		if b.client == nil {
-			return false
-		}
+	return on("Public", func(rec *oauthdb.OAuthClient, b *building) {
 		*b.secret = ""
-		b.client.Public = true
-		b.client.TokenEndpointAuthMethod = "none"
-		b.client.Type = "native"
-		b.client.GrantTypes = slices.DeleteFunc(b.client.GrantTypes, func(g string) bool { return g == GrantClientCredentials })
-		return true
+		rec.Public = true
+		rec.TokenEndpointAuthMethod = "none"
+		rec.Type = "native"
+		rec.GrantTypes = slices.DeleteFunc(rec.GrantTypes, func(g string) bool { return g == GrantClientCredentials })
 	})
 }
 
 // WithSecret sets a client's plaintext secret; the client stores its hash.
 func WithSecret(secret string) FixtureOption {
-	return option("WithSecret", func(b *building) bool {
-		if b.client == nil {
-			return false
-		}
+	return on("WithSecret", func(rec *oauthdb.OAuthClient, b *building) {
 		*b.secret = secret
-		return true
 	})
 }
 
 // RedirectURIs sets a client's registered redirect URIs.
 func RedirectURIs(uris ...string) FixtureOption {
-	return option("RedirectURIs", func(b *building) bool {
-		if b.client == nil {
-			return false
-		}
-		b.client.RedirectURIs = slices.Clone(uris)
-		return true
+	return on("RedirectURIs", func(rec *oauthdb.OAuthClient, _ *building) {
+		rec.RedirectURIs = slices.Clone(uris)
 	})
 }
 
 // GrantTypes sets the grant types a client may use.
 func GrantTypes(grants ...string) FixtureOption {
-	return option("GrantTypes", func(b *building) bool {
-		if b.client == nil {
-			return false
-		}
-		b.client.GrantTypes = slices.Clone(grants)
-		return true
+	return on("GrantTypes", func(rec *oauthdb.OAuthClient, _ *building) {
+		rec.GrantTypes = slices.Clone(grants)
 	})
 }
 
@@ -555,12 +525,8 @@ func ForUser(u oauthdb.User) FixtureOption {
 // WithRefresh links an access token to the refresh token it was issued with
 // (oauthAccessToken.refreshId): revoking r then deletes it.
 func WithRefresh(r oauthdb.OAuthRefreshToken) FixtureOption {
-	return option("WithRefresh", func(b *building) bool {
-		if b.access == nil {
-			return false
-		}
-		b.access.RefreshID = r.ID
-		return true
+	return on("WithRefresh", func(rec *oauthdb.OAuthAccessToken, _ *building) {
+		rec.RefreshID = r.ID
 	})
 }
 

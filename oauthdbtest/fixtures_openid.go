@@ -1,6 +1,10 @@
 package oauthdbtest
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/oauthdb/oauthdb"
+)
 
 // Fixture options for what OpenID Connect reads: a user's profile and a
 // client's logout registration.
@@ -8,23 +12,15 @@ import "slices"
 // EmailVerified marks a user's email address verified: the email_verified
 // claim.
 func EmailVerified() FixtureOption {
-	return option("EmailVerified", func(b *building) bool {
-		if b.user == nil {
-			return false
-		}
-		b.user.EmailVerified = true
-		return true
+	return on("EmailVerified", func(rec *oauthdb.User, _ *building) {
+		rec.EmailVerified = true
 	})
 }
 
 // Image sets a user's image: the picture claim.
 func Image(url string) FixtureOption {
-	return option("Image", func(b *building) bool {
-		if b.user == nil {
-			return false
-		}
-		b.user.Image = url
-		return true
+	return on("Image", func(rec *oauthdb.User, _ *building) {
+		rec.Image = url
 	})
 }
 
@@ -32,12 +28,8 @@ func Image(url string) FixtureOption {
 // (enableEndSession), and registers the URIs it may be sent back to after
 // (postLogoutRedirectUris).
 func EndSession(postLogoutRedirectURIs ...string) FixtureOption {
-	return option("EndSession", func(b *building) bool {
-		if b.client == nil {
-			return false
-		}
-		b.client.EnableEndSession = true
-		b.client.PostLogoutRedirectURIs = slices.Clone(postLogoutRedirectURIs)
-		return true
+	return on("EndSession", func(rec *oauthdb.OAuthClient, _ *building) {
+		rec.EnableEndSession = true
+		rec.PostLogoutRedirectURIs = slices.Clone(postLogoutRedirectURIs)
 	})
 }
