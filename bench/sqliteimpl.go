@@ -14,7 +14,7 @@ import (
 
 // The sqlite implementation: modernc.org/sqlite (SQLite in pure Go) in memory
 // through database/sql, with better-auth's tables, unique and foreign-key
-// indexes, foreign keys ON with the DESIGN's delete actions, prepared
+// indexes, foreign keys ON with docs/DESIGN.md's delete actions, prepared
 // statements, and write transactions that take the write lock at BEGIN
 // (BEGIN IMMEDIATE), so that two writers never deadlock on a lock upgrade.
 //

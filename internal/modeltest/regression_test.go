@@ -120,11 +120,11 @@ func TestRegressionEmptyMetadata(t *testing.T) {
 }
 
 // Revoking a refresh token deletes its access tokens and sets revoked
-// (DESIGN.md), even when it is revoked already: a rotation revokes the token
+// (docs/DESIGN.md), even when it is revoked already: a rotation revokes the token
 // it redeems but leaves that token's access token valid until it expires,
 // so revoking the redeemed token afterwards still deletes that access
 // token. (RevokeRefreshToken's comment says an already revoked token
-// "changes nothing"; the behaviour is DESIGN's, and the model's.)
+// "changes nothing"; the behaviour is docs/DESIGN.md's, and the model's.)
 func TestRevokeRotatedRefreshToken(t *testing.T) {
 	h := NewHarness(1, false)
 	for _, op := range with() {

@@ -4,12 +4,12 @@
 // every cascade is a loop, every write checks everything before it changes
 // anything.
 //
-// It is written from the data model of DESIGN.md (and the documented API of
+// It is written from the data model of docs/DESIGN.md (and the documented API of
 // oauthdb), not from oauthdb's code, so that the two can be run side by side
 // and compared (see internal/modeltest). It borrows oauthdb's record types
 // and error sentinels only, so that results and dumps compare directly.
 //
-// Where DESIGN.md leaves a choice open, the model follows these rules:
+// Where docs/DESIGN.md leaves a choice open, the model follows these rules:
 //
 //   - Strings behave as in SQL: an empty optional field is NULL and matches
 //     nothing, so revoking the tokens of user "" revokes none.

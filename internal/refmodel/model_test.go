@@ -9,7 +9,7 @@ import (
 )
 
 // The model is checked against oauthdb by internal/modeltest; these tests
-// pin the few rules of DESIGN.md that everything else rests on, so that a
+// pin the few rules of docs/DESIGN.md that everything else rests on, so that a
 // change to the model that breaks one is caught on its own.
 
 var t0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)

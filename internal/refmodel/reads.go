@@ -118,7 +118,7 @@ func (m *Model) VerificationByIdentifier(identifier string) (oauthdb.Verificatio
 	return found(v, ok, oauthdb.TableVerification)
 }
 
-// The relations of DESIGN.md, named as oauthdb.Tx names them. A one
+// The relations of docs/DESIGN.md, named as oauthdb.Tx names them. A one
 // relation follows a foreign key (ErrNotFound when it is NULL); a many
 // relation lists the referring rows in ID order.
 
