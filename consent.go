@@ -93,7 +93,7 @@ func (db *DB) CheckConsent(key ConsentKey, scopes []string) error {
 func (db *DB) UserConsents(userID string) ([]OAuthConsent, error) {
 	var out []OAuthConsent
 	err := db.View(func(tx *Tx) error {
-		out = slices.Collect(values(consentsByUser.Get(tx.st, userID)))
+		out = slices.Collect(values(userConsents.Get(tx.st, &User{ID: userID})))
 		return nil
 	})
 	return out, err

@@ -283,7 +283,7 @@ func (tx *Tx) UpdateSession(s Session) error {
 	}
 	// The update passed every check with UpdatedAt = now, so setting revoked
 	// to now cannot fail: the write is still all or nothing.
-	return revokeAccessTokens(tx, accessTokensBySession.Get(tx.st, s.ID), now)
+	return revokeAccessTokens(tx, sessionAccessTokens.Get(tx.st, &s), now)
 }
 
 // DeleteSession deletes a session, as a sign-out does; its tokens stay,
@@ -320,7 +320,7 @@ func (tx *Tx) UpdateClient(c OAuthClient) error {
 	}
 	// As in UpdateSession, what follows cannot fail once the update passed.
 	_, err := revokeAll(tx, now,
-		accessTokensByClient.Get(tx.st, c.ClientID), refreshTokensByClient.Get(tx.st, c.ClientID), nil)
+		clientAccessTokens.Get(tx.st, &c), clientRefreshTokens.Get(tx.st, &c), nil)
 	return err
 }
 

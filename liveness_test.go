@@ -75,7 +75,7 @@ func TestSessionEndDoesNotReviveTokens(t *testing.T) {
 			cancel()
 			<-done
 		},
-		"DeleteUser of a token whose user is not the session's": func(t *testing.T, db *oauthdb.DB, clk *clock) {
+		"DeleteUser": func(t *testing.T, db *oauthdb.DB, clk *clock) {
 			expireSession(t, db, "s1")
 			update(t, db, func(tx *oauthdb.Tx) error { return tx.DeleteUser("u1") })
 		},
@@ -90,26 +90,23 @@ func TestSessionEndDoesNotReviveTokens(t *testing.T) {
 				db, clk := world(t, opts...)
 				tok := issue(t, db, offlineGrant)
 				w := &watcher{t: t, db: db, access: tok.AccessToken, refresh: tok.RefreshToken}
-				if name[:10] == "DeleteUser" {
-					// A client-credentials-like row that points at u1's
-					// session but belongs to no user survives the user.
-					update(t, db, func(tx *oauthdb.Tx) error {
-						return tx.InsertAccessToken(oauthdb.OAuthAccessToken{ID: "orphan", Token: oauthdb.HashToken("orphan-token"),
-							ClientID: "cid-2", SessionID: "s1", Scopes: []string{"api"}, ExpiresAt: t0.Add(time.Hour)})
-					})
-					w = &watcher{t: t, db: db, access: "orphan-token"}
-				}
 				w.step("issue")
 				end(t, db, clk)
 				w.step(name)
-				if !lenient && !w.deadA {
-					t.Errorf("strict: the access token is active after its session ended")
-				}
-				if lenient && w.deadA {
-					t.Errorf("lenient: the access token is inactive after its session ended")
-				}
-				if w.refresh != "" && w.deadR {
-					t.Errorf("the refresh token is inactive after its session ended: offline access must survive a logout")
+				if name == "DeleteUser" {
+					if !w.deadA || !w.deadR {
+						t.Errorf("a deleted user's tokens are active")
+					}
+				} else {
+					if !lenient && !w.deadA {
+						t.Errorf("strict: the access token is active after its session ended")
+					}
+					if lenient && w.deadA {
+						t.Errorf("lenient: the access token is inactive after its session ended")
+					}
+					if w.deadR {
+						t.Errorf("the refresh token is inactive after its session ended: offline access must survive a logout")
+					}
 				}
 				update(t, db, func(tx *oauthdb.Tx) error {
 					return tx.InsertSession(oauthdb.Session{ID: "s9", Token: "cookie-9", UserID: "u2", ExpiresAt: t0.Add(48 * time.Hour)})
@@ -122,6 +119,29 @@ func TestSessionEndDoesNotReviveTokens(t *testing.T) {
 				w.step("a second sweep")
 			})
 		}
+	}
+}
+
+// A token cannot name a session of another user, or a session and no
+// user: such a row would outlive its session's user and, its session gone,
+// nothing would keep it inactive. It is refused at the door.
+func TestATokensSessionIsItsUsers(t *testing.T) {
+	db, _ := world(t)
+	for name, tok := range map[string]oauthdb.OAuthAccessToken{
+		"no user":      {ID: "a9", Token: oauthdb.HashToken("a9"), ClientID: "cid-2", SessionID: "s1", ExpiresAt: t0.Add(time.Hour)},
+		"another user": {ID: "a9", Token: oauthdb.HashToken("a9"), ClientID: "cid-2", UserID: "u2", SessionID: "s1", ExpiresAt: t0.Add(time.Hour)},
+	} {
+		err := db.Update(func(tx *oauthdb.Tx) error { return tx.InsertAccessToken(tok) })
+		if !errors.Is(err, oauthdb.ErrForeignKey) {
+			t.Errorf("an access token with s1 and %s: %v, want ErrForeignKey", name, err)
+		}
+	}
+	err := db.Update(func(tx *oauthdb.Tx) error {
+		return tx.InsertRefreshToken(oauthdb.OAuthRefreshToken{ID: "r9", Token: oauthdb.HashToken("r9"), ClientID: "cid-2",
+			UserID: "u2", SessionID: "s1", ExpiresAt: t0.Add(time.Hour)})
+	})
+	if !errors.Is(err, oauthdb.ErrForeignKey) {
+		t.Errorf("a refresh token of u2 with u1's session: %v, want ErrForeignKey", err)
 	}
 }
 

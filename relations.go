@@ -19,18 +19,21 @@ var (
 
 	sessionUser = store.One("user", sessionsByUser, users.ID(), store.Cascade)
 
-	accessTokenClient  = store.One("oauthClient", accessTokensByClient, clientsByClientID, store.Cascade)
-	accessTokenSession = store.One("session", accessTokensBySession, sessions.ID(), store.SetNull).
+	accessTokenClient = store.OneIn("oauthClient", accessTokensByGrant, 1, clientsByClientID, clientKey, store.Cascade)
+	// A token's refresh token is of its client.
+	accessTokenRefreshToken = store.OneIn("oauthRefreshToken", accessTokensByGrant, 2, refreshTokens.ID(),
+		func(t *OAuthRefreshToken) []string { return []string{t.ClientID, t.ID} }, store.Cascade)
+	accessTokenUser = store.OneIn("user", accessTokensByHolder, 1, users.ID(), userKey, store.Cascade)
+	// A token's session is of its user.
+	accessTokenSession = store.OneIn("session", accessTokensByHolder, 2, sessions.ID(), sessionKey, store.SetNull).
 				ClearWith(sessionGone)
-	accessTokenUser         = store.One("user", accessTokensByUser, users.ID(), store.Cascade)
-	accessTokenRefreshToken = store.One("oauthRefreshToken", accessTokensByRefresh, refreshTokens.ID(), store.Cascade)
 
 	refreshTokenClient  = store.One("oauthClient", refreshTokensByClient, clientsByClientID, store.Cascade)
-	refreshTokenSession = store.One("session", refreshTokensBySession, sessions.ID(), store.SetNull).
+	refreshTokenUser    = store.OneIn("user", refreshTokensByHolder, 1, users.ID(), userKey, store.Cascade)
+	refreshTokenSession = store.OneIn("session", refreshTokensByHolder, 2, sessions.ID(), sessionKey, store.SetNull).
 				ClearWith(sessionGoneRefresh)
-	refreshTokenUser = store.One("user", refreshTokensByUser, users.ID(), store.Cascade)
 
-	consentClient = store.One("oauthClient", consentsByClient, clientsByClientID, store.Cascade)
+	consentClient = store.OneIn("oauthClient", consentsByGrant, 1, clientsByClientID, clientKey, store.Cascade)
 	consentUser   = store.One("user", consentsByUser, users.ID(), store.Cascade)
 
 	userSessions      = store.Many("sessions", sessionUser)
@@ -48,6 +51,12 @@ var (
 
 	refreshTokenAccessTokens = store.Many("oauthAccessTokens", accessTokenRefreshToken)
 )
+
+// The parts of compound indexes that name a client, a user or a session:
+// what OneIn files their referrers under.
+func clientKey(c *OAuthClient) []string { return []string{c.ClientID} }
+func userKey(u *User) []string          { return []string{u.ID} }
+func sessionKey(s *Session) []string    { return []string{s.UserID, s.ID} }
 
 // sessionGone is what deleting a session — by DeleteSession, by the expiry
 // sweep or with its user — does to its access tokens. In strict mode an
@@ -192,7 +201,7 @@ func one[F, T any](tx *Tx, r *store.OneRelation[F, T], from *F) (T, error) {
 }
 
 func many[T, F any](tx *Tx, r *store.ManyRelation[T, F], from *T) iter.Seq[F] {
-	return values(r.Get(tx.st, from))
+	return values(r.ByID(tx.st, from))
 }
 
 // values turns an iterator over stored records into one over copies.

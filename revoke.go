@@ -68,16 +68,19 @@ func (tx *Tx) RevokeRefreshTokenByID(id string) (int, error) {
 // session itself stays.
 func (db *DB) RevokeSession(sessionID string) (int, error) {
 	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
-		return revokeAll(tx, now,
-			accessTokensBySession.Get(tx.st, sessionID), refreshTokensBySession.Get(tx.st, sessionID), nil)
+		s, ok := sessions.Get(tx.st, sessionID)
+		if !ok {
+			return 0, nil // no token refers to a session that is not there
+		}
+		return revokeAll(tx, now, sessionAccessTokens.Get(tx.st, s), sessionRefreshTokens.Get(tx.st, s), nil)
 	})
 }
 
 // RevokeUser revokes every token of a user, for every client.
 func (db *DB) RevokeUser(userID string) (int, error) {
 	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
-		return revokeAll(tx, now,
-			accessTokensByUser.Get(tx.st, userID), refreshTokensByUser.Get(tx.st, userID), nil)
+		u := &User{ID: userID}
+		return revokeAll(tx, now, userAccessTokens.Get(tx.st, u), userRefreshTokens.Get(tx.st, u), nil)
 	})
 }
 
@@ -85,16 +88,16 @@ func (db *DB) RevokeUser(userID string) (int, error) {
 // clientId).
 func (db *DB) RevokeClient(clientID string) (int, error) {
 	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
-		return revokeAll(tx, now,
-			accessTokensByClient.Get(tx.st, clientID), refreshTokensByClient.Get(tx.st, clientID), nil)
+		c := &OAuthClient{ClientID: clientID}
+		return revokeAll(tx, now, clientAccessTokens.Get(tx.st, c), clientRefreshTokens.Get(tx.st, c), nil)
 	})
 }
 
 // RevokeClientUser revokes every token a client holds for one user.
 func (db *DB) RevokeClientUser(clientID, userID string) (int, error) {
 	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
-		return revokeAll(tx, now,
-			accessTokensByUser.Get(tx.st, userID), refreshTokensByUser.Get(tx.st, userID), ofClient(clientID))
+		u := &User{ID: userID}
+		return revokeAll(tx, now, userAccessTokens.Get(tx.st, u), userRefreshTokens.Get(tx.st, u), ofClient(clientID))
 	})
 }
 
@@ -117,7 +120,7 @@ func (db *DB) revoke(fn func(tx *Tx, now time.Time) (int, error)) (int, error) {
 // tokens of the client (an authorization code's, issued without a refresh
 // token) were never derived from a refresh token and stay.
 func revokeFamily(tx *Tx, clientID, userID string, now time.Time) (int, error) {
-	return revokeAll(tx, now, noAccessTokens, refreshTokensByUser.Get(tx.st, userID), ofClient(clientID))
+	return revokeAll(tx, now, noAccessTokens, userRefreshTokens.Get(tx.st, &User{ID: userID}), ofClient(clientID))
 }
 
 // ofClient keeps the tokens of one client, among a user's.
@@ -170,7 +173,7 @@ func revokeAll(tx *Tx, now time.Time, access iter.Seq[*OAuthAccessToken], refres
 // tokens.
 func revokeRefresh(tx *Tx, t *OAuthRefreshToken, now time.Time) (int, error) {
 	var as []*OAuthAccessToken
-	for a := range accessTokensByRefresh.Get(tx.st, t.ID) {
+	for a := range refreshTokenAccessTokens.Get(tx.st, t) {
 		as = append(as, a)
 	}
 	n := 0

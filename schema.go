@@ -171,14 +171,18 @@ var (
 	accessTokens = store.NewTable(schema, TableOAuthAccessToken, func(t *OAuthAccessToken) string { return t.ID }).Validate((*OAuthAccessToken).validate)
 	// validation: the hot path
 	accessTokensByHash = store.StringIndex(accessTokens, "token", func(t *OAuthAccessToken) string { return t.Token }).Unique().Secret()
-	// oauthClient.oauthAccessTokens, and revoking a client's tokens
-	accessTokensByClient = store.StringIndex(accessTokens, "clientId", func(t *OAuthAccessToken) string { return t.ClientID })
-	// session.oauthAccessTokens, and revoking a session's tokens
-	accessTokensBySession = store.StringIndex(accessTokens, "sessionId", func(t *OAuthAccessToken) string { return t.SessionID }).Optional()
-	// user.oauthAccessTokens, and revoking a user's tokens
-	accessTokensByUser = store.StringIndex(accessTokens, "userId", func(t *OAuthAccessToken) string { return t.UserID }).Optional()
-	// oauthRefreshToken.oauthAccessTokens, and revoking a refresh token
-	accessTokensByRefresh = store.StringIndex(accessTokens, "refreshId", func(t *OAuthAccessToken) string { return t.RefreshID }).Optional()
+	// oauthClient.oauthAccessTokens by clientId, revoking a client's tokens;
+	// oauthRefreshToken.oauthAccessTokens by both, revoking a refresh token.
+	// A refresh token implies its client, so one index serves both.
+	accessTokensByGrant = store.CompoundIndex(accessTokens, "clientRefresh", []string{"clientId", "refreshId"},
+		func(t *OAuthAccessToken) string { return t.ClientID },
+		func(t *OAuthAccessToken) string { return t.RefreshID })
+	// user.oauthAccessTokens by userId, revoking a user's tokens;
+	// session.oauthAccessTokens by both, revoking a session's. A session
+	// implies its user, so one index serves both.
+	accessTokensByHolder = store.CompoundIndex(accessTokens, "userSession", []string{"userId", "sessionId"},
+		func(t *OAuthAccessToken) string { return t.UserID },
+		func(t *OAuthAccessToken) string { return t.SessionID }).Optional()
 	// the expiry sweep
 	accessTokensByExpiry = store.TimeIndex(accessTokens, "expiresAt", func(t *OAuthAccessToken) time.Time { return t.ExpiresAt })
 
@@ -187,21 +191,21 @@ var (
 	refreshTokensByHash = store.StringIndex(refreshTokens, "token", func(t *OAuthRefreshToken) string { return t.Token }).Unique().Secret()
 	// oauthClient.oauthRefreshTokens, and revoking a client's tokens
 	refreshTokensByClient = store.StringIndex(refreshTokens, "clientId", func(t *OAuthRefreshToken) string { return t.ClientID })
-	// session.oauthRefreshTokens, and revoking a session's tokens
-	refreshTokensBySession = store.StringIndex(refreshTokens, "sessionId", func(t *OAuthRefreshToken) string { return t.SessionID }).Optional()
-	// user.oauthRefreshTokens, the user's cascade and a replay's family
-	refreshTokensByUser = store.StringIndex(refreshTokens, "userId", func(t *OAuthRefreshToken) string { return t.UserID })
+	// user.oauthRefreshTokens by userId (the user's cascade, a replay's
+	// family); session.oauthRefreshTokens by both
+	refreshTokensByHolder = store.CompoundIndex(refreshTokens, "userSession", []string{"userId", "sessionId"},
+		func(t *OAuthRefreshToken) string { return t.UserID },
+		func(t *OAuthRefreshToken) string { return t.SessionID })
 	// the expiry sweep
 	refreshTokensByExpiry = store.TimeIndex(refreshTokens, "expiresAt", func(t *OAuthRefreshToken) time.Time { return t.ExpiresAt })
 
 	consents = store.NewTable(schema, TableOAuthConsent, func(c *OAuthConsent) string { return c.ID }).Validate((*OAuthConsent).validate)
-	// one consent per (clientId, userId, referenceId): grant and check
+	// one consent per (clientId, userId, referenceId): grant and check; and
+	// by clientId alone, oauthClient.oauthConsents and the client's cascade
 	consentsByGrant = store.CompoundIndex(consents, "grant", []string{"clientId", "userId", "referenceId"},
 		func(c *OAuthConsent) string { return c.ClientID },
 		func(c *OAuthConsent) string { return c.UserID },
 		func(c *OAuthConsent) string { return c.ReferenceID }).Unique()
-	// oauthClient.oauthConsents, and the client's cascade
-	consentsByClient = store.StringIndex(consents, "clientId", func(c *OAuthConsent) string { return c.ClientID })
 	// user.oauthConsents, and the user's cascade
 	consentsByUser = store.StringIndex(consents, "userId", func(c *OAuthConsent) string { return c.UserID }).Optional()
 

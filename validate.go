@@ -222,7 +222,7 @@ func (t *OAuthAccessToken) validate() error {
 	f := fields{table: TableOAuthAccessToken}
 	f.text("id", t.ID)
 	f.text("token", t.Token)
-	f.text("clientId", t.ClientID)
+	f.required("clientId", t.ClientID)
 	f.text("sessionId", t.SessionID)
 	f.text("userId", t.UserID)
 	f.text("referenceId", t.ReferenceID)
@@ -247,7 +247,7 @@ func (t *OAuthRefreshToken) validate() error {
 	f.text("token", t.Token)
 	f.text("clientId", t.ClientID)
 	f.text("sessionId", t.SessionID)
-	f.text("userId", t.UserID)
+	f.required("userId", t.UserID)
 	f.text("referenceId", t.ReferenceID)
 	f.scopes("scopes", t.Scopes)
 	f.time("expiresAt", t.ExpiresAt)
@@ -265,7 +265,7 @@ func (c *OAuthConsent) normalize() {
 func (c *OAuthConsent) validate() error {
 	f := fields{table: TableOAuthConsent}
 	f.text("id", c.ID)
-	f.text("clientId", c.ClientID)
+	f.required("clientId", c.ClientID)
 	f.text("userId", c.UserID)
 	f.text("referenceId", c.ReferenceID)
 	if c.UserID == "" && c.ReferenceID == "" {

@@ -51,6 +51,9 @@ type Index[T, Q any] struct {
 	badField func(rec *T) string
 	// keyLen returns the length of rec's key, to allocate it once.
 	keyLen func(rec *T) int
+	// parts and fields are a compound index's part getters and names.
+	parts  []func(rec *T) string
+	fields []string
 }
 
 // newIndex adds an index named name to t. key appends the key of a record
@@ -99,17 +102,22 @@ func StringIndex[T any](t *Table[T], field string, get func(rec *T) string) *Ind
 // combination. A query gives the parts in the same order; a query of only
 // the first few parts matches every record that starts with them. No part
 // may hold a NUL byte, in a record or in a query. fields name the parts and
-// gets read them, one for one.
+// gets read them, one for one. An Optional CompoundIndex leaves out the
+// records whose parts are all empty.
 func CompoundIndex[T any](t *Table[T], name string, fields []string, gets ...func(rec *T) string) *Index[T, []string] {
 	if len(fields) != len(gets) || len(gets) == 0 {
 		panic("store: CompoundIndex " + name + " needs one field name per part")
 	}
-	ix := newIndex(t, name, strings.Join(fields, ","), compoundIndex,
+	var ix *Index[T, []string]
+	ix = newIndex(t, name, strings.Join(fields, ","), compoundIndex,
 		func(rec *T, dst []byte) ([]byte, bool) {
+			empty := true
 			for _, get := range gets {
-				dst = appendString(dst, get(rec))
+				v := get(rec)
+				empty = empty && v == ""
+				dst = appendString(dst, v)
 			}
-			return dst, true
+			return dst, !(empty && ix.optional)
 		},
 		func(q []string, dst []byte) []byte {
 			for _, part := range q {
@@ -140,6 +148,7 @@ func CompoundIndex[T any](t *Table[T], name string, fields []string, gets ...fun
 		}
 		return n
 	}
+	ix.parts, ix.fields = gets, fields
 	return ix
 }
 

@@ -66,9 +66,18 @@ func (tx *Txn) Verify() error {
 		}
 		for _, fk := range tx.db.info.outbound[t] {
 			for id, obj := range live {
-				if v := fk.fkValue(obj); v != "" && !fk.exists(tx, v) {
+				v := fk.fkValue(obj)
+				if v == "" {
+					continue
+				}
+				target, ok := fk.target(tx, v)
+				if !ok {
 					return fmt.Errorf("store: %s %s: %s %s names no %s", name, reveal(id, "(secret)", t.idIndex()),
-						fk.fromIndex().fieldName(), reveal(strconv.Quote(v), "(secret)", fk.fromIndex(), fk.toIndex()), fk.toTable().tableName())
+						fk.fieldName(), reveal(strconv.Quote(v), "(secret)", fk.fromIndex(), fk.toIndex()), fk.toTable().tableName())
+				}
+				if !fk.matches(obj, target) {
+					return fmt.Errorf("store: %s %s: %s does not match the %s it names", name, reveal(id, "(secret)", t.idIndex()),
+						fk.fromIndex().fieldName(), fk.toTable().tableName())
 				}
 			}
 		}

@@ -54,25 +54,31 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 		if v == "" {
 			continue // optional: a required one was refused above
 		}
-		if existing != nil && fk.fkValue(existing) == v {
+		if existing != nil && fk.fkParts(existing) == fk.fkParts(obj) {
 			continue // unchanged, and checked when it was written
 		}
-		if !fk.exists(tx, v) {
-			return &Error{Table: name, Field: fk.fromIndex().fieldName(), Value: reveal(v, "", fk.fromIndex(), fk.toIndex()),
+		target, ok := fk.target(tx, v)
+		if !ok {
+			return &Error{Table: name, Field: fk.fieldName(), Value: reveal(v, "", fk.fromIndex(), fk.toIndex()),
 				Reason: "no " + fk.toTable().tableName() + " has this " + fk.toIndex().fieldName(),
+				Err:    ErrForeignKey}
+		}
+		if !fk.matches(obj, target) {
+			return &Error{Table: name, Field: fk.fieldName(), Value: reveal(v, "", fk.fromIndex(), fk.toIndex()),
+				Reason: "its " + fk.fromIndex().fieldName() + " do not match the " + fk.toTable().tableName() + "'s",
 				Err:    ErrForeignKey}
 		}
 	}
 	if existing != nil {
 		for _, fk := range tx.db.info.inbound[t] {
-			old := fk.targetValue(existing)
-			if old == fk.targetValue(obj) || old == "" {
+			key := fk.targetKey(existing)
+			if key == "" || fk.targetValue(existing) == fk.targetValue(obj) {
 				continue
 			}
-			if refs := fk.referrers(tx, old); len(refs) > 0 {
-				return &Error{Table: name, Field: fk.toIndex().fieldName(), Value: reveal(old, "", fk.toIndex(), fk.fromIndex()),
+			if refs := fk.referrers(tx, existing); len(refs) > 0 {
+				return &Error{Table: name, Field: fk.toIndex().fieldName(), Value: reveal(key, "", fk.toIndex(), fk.fromIndex()),
 					Reason: fmt.Sprintf("cannot change: %d %s record(s) refer to it through %s",
-						len(refs), fk.fromTable().tableName(), fk.fromIndex().fieldName()),
+						len(refs), fk.fromTable().tableName(), fk.fieldName()),
 					Err: ErrForeignKey}
 			}
 		}
@@ -185,7 +191,7 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 		if !d.doomed[rowID{g.table, g.table.primaryKey(g.obj)}] {
 			return &Error{Table: t.tableName(), Field: "id", Value: reveal(t.primaryKey(obj), "", t.idIndex()),
 				Reason: fmt.Sprintf("%s refers to it through %s (restrict)",
-					recordName(g.table, g.obj), g.fk.fromIndex().fieldName()),
+					recordName(g.table, g.obj), g.fk.fieldName()),
 				Err: ErrForeignKey}
 		}
 	}
@@ -244,7 +250,7 @@ func (tx *Txn) plan(d *deletion, t anyTable, obj any) {
 	d.doomed[rowID{t, t.primaryKey(obj)}] = true
 	d.deletes = append(d.deletes, planned{table: t, obj: obj})
 	for _, fk := range tx.db.info.inbound[t] {
-		for _, ref := range fk.referrers(tx, fk.targetValue(obj)) {
+		for _, ref := range fk.referrers(tx, obj) {
 			from := fk.fromTable()
 			switch fk.action() {
 			case Cascade:

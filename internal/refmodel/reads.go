@@ -120,7 +120,10 @@ func (m *Model) VerificationByIdentifier(identifier string) (oauthdb.Verificatio
 
 // The relations of docs/DESIGN.md, named as oauthdb.Tx names them. A one
 // relation follows a foreign key (ErrNotFound when it is NULL); a many
-// relation lists the referring rows in ID order.
+// relation lists the referring rows in ID order. A token's session is its
+// user's and its refresh token its client's, so a session's tokens are
+// those with its id and its user, and a refresh token's access tokens those
+// with its id and its client: the same rows, for a record that is stored.
 
 // ClientUser follows oauthClient.user.
 func (m *Model) ClientUser(c oauthdb.OAuthClient) (oauthdb.User, error) { return m.User(c.UserID) }
@@ -157,7 +160,9 @@ func (m *Model) RefreshTokenUser(t oauthdb.OAuthRefreshToken) (oauthdb.User, err
 
 // RefreshTokenAccessTokens follows oauthRefreshToken.oauthAccessTokens.
 func (m *Model) RefreshTokenAccessTokens(t oauthdb.OAuthRefreshToken) []oauthdb.OAuthAccessToken {
-	return where(m.AccessTokens, func(a oauthdb.OAuthAccessToken) bool { return refers(a.RefreshID, t.ID) })
+	return where(m.AccessTokens, func(a oauthdb.OAuthAccessToken) bool {
+		return refers(a.RefreshID, t.ID) && a.ClientID == t.ClientID
+	})
 }
 
 // AccessTokenClient follows oauthAccessToken.oauthClient.
@@ -218,12 +223,12 @@ func (m *Model) SessionUser(s oauthdb.Session) (oauthdb.User, error) { return m.
 
 // SessionRefreshTokens follows session.oauthRefreshTokens.
 func (m *Model) SessionRefreshTokens(s oauthdb.Session) []oauthdb.OAuthRefreshToken {
-	return where(m.RefreshTokens, func(t oauthdb.OAuthRefreshToken) bool { return refers(t.SessionID, s.ID) })
+	return where(m.RefreshTokens, func(t oauthdb.OAuthRefreshToken) bool { return refers(t.SessionID, s.ID) && t.UserID == s.UserID })
 }
 
 // SessionAccessTokens follows session.oauthAccessTokens.
 func (m *Model) SessionAccessTokens(s oauthdb.Session) []oauthdb.OAuthAccessToken {
-	return where(m.AccessTokens, func(t oauthdb.OAuthAccessToken) bool { return refers(t.SessionID, s.ID) })
+	return where(m.AccessTokens, func(t oauthdb.OAuthAccessToken) bool { return refers(t.SessionID, s.ID) && t.UserID == s.UserID })
 }
 
 // refers reports whether a foreign key names key: NULL names nothing.

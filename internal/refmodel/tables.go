@@ -104,14 +104,39 @@ func (m *Model) deleteUser(id string) {
 // ---- session ----
 
 func (m *Model) sessionChecks(s oauthdb.Session, insert bool) error {
-	_, exists := m.Sessions[s.ID]
+	old, exists := m.Sessions[s.ID]
 	other, taken := m.sessionByToken(s.Token)
+	// A token's session is its user's: the user cannot change under it.
+	keepsUser := !exists || old.UserID == s.UserID || !m.sessionReferenced(s.ID)
 	return first(oauthdb.TableSession,
 		check{validSession(s), "", oauthdb.ErrInvalid},
 		idCheck(exists, insert),
 		check{!taken || other.ID == s.ID, "token", oauthdb.ErrConflict},
 		check{m.userExists(s.UserID), "userId", oauthdb.ErrForeignKey},
+		check{keepsUser, "userId", oauthdb.ErrForeignKey},
 	)
+}
+
+// sessionReferenced reports whether a token refers to the session.
+func (m *Model) sessionReferenced(id string) bool {
+	for _, t := range m.AccessTokens {
+		if t.SessionID == id {
+			return true
+		}
+	}
+	for _, t := range m.RefreshTokens {
+		if t.SessionID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// sessionOf reports whether sessionID, if set, names a session of userID:
+// a token's session is its user's.
+func (m *Model) sessionOf(sessionID, userID string) bool {
+	s, ok := m.Sessions[sessionID]
+	return sessionID == "" || ok && s.UserID == userID
 }
 
 // InsertSession stores a new session.
@@ -279,6 +304,7 @@ func (m *Model) deleteClient(id string) {
 func (m *Model) accessChecks(t oauthdb.OAuthAccessToken, insert bool) error {
 	_, exists := m.AccessTokens[t.ID]
 	other, taken := m.accessByHash(t.Token)
+	rt, hasRefresh := m.RefreshTokens[t.RefreshID]
 	return first(oauthdb.TableOAuthAccessToken,
 		check{validAccessToken(t), "", oauthdb.ErrInvalid},
 		idCheck(exists, insert),
@@ -287,6 +313,9 @@ func (m *Model) accessChecks(t oauthdb.OAuthAccessToken, insert bool) error {
 		check{optionalFK(t.SessionID, m.sessionExists), "sessionId", oauthdb.ErrForeignKey},
 		check{optionalFK(t.UserID, m.userExists), "userId", oauthdb.ErrForeignKey},
 		check{optionalFK(t.RefreshID, m.refreshExists), "refreshId", oauthdb.ErrForeignKey},
+		// A token's session is its user's; its refresh token is its client's.
+		check{m.sessionOf(t.SessionID, t.UserID), "sessionId", oauthdb.ErrForeignKey},
+		check{t.RefreshID == "" || hasRefresh && rt.ClientID == t.ClientID, "refreshId", oauthdb.ErrForeignKey},
 	)
 }
 
@@ -324,8 +353,11 @@ func (m *Model) DeleteAccessToken(id string) error {
 // ---- oauthRefreshToken ----
 
 func (m *Model) refreshChecks(t oauthdb.OAuthRefreshToken, insert bool) error {
-	_, exists := m.RefreshTokens[t.ID]
+	old, exists := m.RefreshTokens[t.ID]
 	other, taken := m.refreshByHash(t.Token)
+	// An access token's refresh token is its client's: the client cannot
+	// change under it.
+	keepsClient := !exists || old.ClientID == t.ClientID || len(m.RefreshTokenAccessTokens(old)) == 0
 	return first(oauthdb.TableOAuthRefreshToken,
 		check{validRefreshToken(t), "", oauthdb.ErrInvalid},
 		idCheck(exists, insert),
@@ -333,6 +365,8 @@ func (m *Model) refreshChecks(t oauthdb.OAuthRefreshToken, insert bool) error {
 		check{m.clientExists(t.ClientID), "clientId", oauthdb.ErrForeignKey},
 		check{optionalFK(t.SessionID, m.sessionExists), "sessionId", oauthdb.ErrForeignKey},
 		check{m.userExists(t.UserID), "userId", oauthdb.ErrForeignKey},
+		check{m.sessionOf(t.SessionID, t.UserID), "sessionId", oauthdb.ErrForeignKey},
+		check{keepsClient, "clientId", oauthdb.ErrForeignKey},
 	)
 }
 
