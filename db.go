@@ -69,7 +69,7 @@ func Open(opts ...Option) (*DB, error) {
 	for _, o := range opts {
 		o(&db.cfg)
 	}
-	st, err := store.Open(schema, db)
+	st, err := store.Open(schema, store.Config{Env: db})
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ func TestCompoundIndex(t *testing.T) {
 		func(g *grant) string { return g.Client },
 		func(g *grant) string { return g.User },
 		func(g *grant) string { return g.Ref }).Unique()
-	db, err := store.Open(s, nil)
+	db, err := store.Open(s, store.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

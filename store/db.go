@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-memdb"
 )
@@ -11,22 +12,69 @@ import (
 // for concurrent use: any number of readers run alongside one writer, and a
 // reader never sees part of a write.
 type DB struct {
-	mem     *memdb.MemDB
-	info    *schemaInfo
-	env     any
-	readers sync.Pool
+	info *schemaInfo
+	cfg  Config
+	// mem is the state: replaced whole by Replace, so readers load it.
+	mem atomic.Pointer[memdb.MemDB]
+	// writeMu orders writes and what runs after each commit: go-memdb
+	// releases its own writer lock inside Commit, before OnCommit could run.
+	writeMu sync.Mutex
+	// index counts commits; see Index.
+	index atomic.Uint64
+	// replaced is closed when Replace abandons the state it was made for.
+	replaced atomic.Pointer[chan struct{}]
+	readers  sync.Pool
+}
+
+// Config is what a DB is opened with beside its schema.
+type Config struct {
+	// Env is whatever the layer above wants its delete actions to see of
+	// this database (see Txn.Env); it may be nil.
+	Env any
+	// OnCommit, if set, runs after every commit, in commit order, before
+	// Update returns and before any other write can commit: the place to
+	// invalidate what was derived from the state, or to publish what
+	// changed. It must not call Update.
+	OnCommit func(Commit)
+}
+
+// Commit is what one Update, or one Replace, changed.
+type Commit struct {
+	// Index is the commit's index: 1 for the first commit, one more for each.
+	Index uint64
+	// Changes are the records written, in the order of their last write:
+	// Before is nil for an insert, After nil for a delete.
+	Changes []Change
+	// Replaced is set when the whole state was replaced (Replace): Changes
+	// is then empty, and everything derived from the old state is stale.
+	Replaced bool
+}
+
+// Change is one record's change in a commit: pointers to the stored
+// records, which must not be modified.
+type Change struct {
+	Table         string
+	Before, After any
 }
 
 // Open checks the schema and opens an empty database of it. A broken
 // declaration — a relation to a non-unique index or to another schema's
-// table, two tables of one name — is an error here. env is whatever the
-// layer above wants its delete actions to see of this database (see
-// Txn.Env); it may be nil. Opening fixes the schema's declarations.
-func Open(s *Schema, env any) (*DB, error) {
+// table, two tables of one name — is an error here. Opening fixes the
+// schema's declarations.
+func Open(s *Schema, cfg Config) (*DB, error) {
 	info, err := s.check()
 	if err != nil {
 		return nil, err
 	}
+	db, err := newDB(info, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.opened.Store(true)
+	return db, nil
+}
+
+func newDB(info *schemaInfo, cfg Config) (*DB, error) {
 	ms := &memdb.DBSchema{Tables: make(map[string]*memdb.TableSchema, len(info.tables))}
 	for name, t := range info.tables {
 		ms.Tables[name] = t.memSchema()
@@ -35,10 +83,45 @@ func Open(s *Schema, env any) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	s.opened.Store(true)
-	db := &DB{mem: mem, info: info, env: env}
+	db := &DB{info: info, cfg: cfg}
+	db.mem.Store(mem)
+	ch := make(chan struct{})
+	db.replaced.Store(&ch)
 	db.readers.New = func() any { return db.newTxn(false) }
 	return db, nil
+}
+
+// Index returns the index of the last commit (0 before the first). It is
+// raised after the commit is visible and its OnCommit has run, so an index
+// read before a View starts is at most the state that View sees: what a
+// cache needs to tell whether a value it derived may be stale.
+func (db *DB) Index() uint64 { return db.index.Load() }
+
+// Fresh returns an empty database of db's schema and Env, with no OnCommit:
+// a state built off to the side, to be swapped in whole by Replace.
+func (db *DB) Fresh() (*DB, error) {
+	return newDB(db.info, Config{Env: db.cfg.Env})
+}
+
+// Replace makes the state of other, a database that Fresh made, db's
+// state at once: readers see the old state or the new, never a mix. It is
+// a commit of its own (Commit.Replaced), and what waited on the old state
+// (see Txn.Replaced) is woken. other must not be used afterwards.
+func (db *DB) Replace(other *DB) error {
+	if other.info != db.info {
+		return fmt.Errorf("store: Replace with a database of another schema")
+	}
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	db.mem.Store(other.mem.Load())
+	n := db.index.Load() + 1
+	if db.cfg.OnCommit != nil {
+		db.cfg.OnCommit(Commit{Index: n, Replaced: true})
+	}
+	db.index.Store(n)
+	ch := make(chan struct{})
+	close(*db.replaced.Swap(&ch))
+	return nil
 }
 
 // Txn is a transaction: a consistent snapshot of the database and, in
@@ -53,6 +136,8 @@ type Txn struct {
 	buf  []byte
 	arg  keyArg
 	args []any
+	// replacedCh is closed when Replace abandons the state mem reads.
+	replacedCh *chan struct{}
 }
 
 type keyArg struct{ b []byte }
@@ -67,7 +152,10 @@ func (db *DB) newTxn(write bool) *Txn {
 // take no lock and are reused.
 func (db *DB) View(fn func(tx *Txn) error) error {
 	tx := db.readers.Get().(*Txn)
-	tx.mem = db.mem.Txn(false)
+	// The channel before the state: a Replace between the two loads then
+	// wakes a watcher for nothing, rather than leaving it asleep.
+	tx.replacedCh = db.replaced.Load()
+	tx.mem = db.mem.Load().Txn(false)
 	err := fn(tx)
 	tx.mem = nil
 	db.readers.Put(tx)
@@ -75,21 +163,42 @@ func (db *DB) View(fn func(tx *Txn) error) error {
 }
 
 // Update runs fn in a write transaction, the only one at a time. When fn
-// returns nil the writes commit; when it returns an error (or panics) none
-// of them do.
+// returns nil the writes commit, and OnCommit runs before Update returns;
+// when it returns an error (or panics) none of them do.
 func (db *DB) Update(fn func(tx *Txn) error) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
 	tx := db.newTxn(true)
-	tx.mem = db.mem.Txn(true)
+	tx.replacedCh = db.replaced.Load()
+	tx.mem = db.mem.Load().Txn(true)
 	defer tx.mem.Abort() // after Commit, a no-op
+	if db.cfg.OnCommit != nil {
+		tx.mem.TrackChanges()
+	}
 	if err := fn(tx); err != nil {
 		return err
 	}
+	changes := tx.mem.Changes()
 	tx.mem.Commit()
+	n := db.index.Load() + 1
+	if db.cfg.OnCommit != nil {
+		c := Commit{Index: n, Changes: make([]Change, len(changes))}
+		for i, ch := range changes {
+			c.Changes[i] = Change{Table: ch.Table, Before: ch.Before, After: ch.After}
+		}
+		db.cfg.OnCommit(c)
+	}
+	db.index.Store(n)
 	return nil
 }
 
-// Env returns the env the database was opened with.
-func (tx *Txn) Env() any { return tx.db.env }
+// Env returns the Env the database was opened with.
+func (tx *Txn) Env() any { return tx.db.cfg.Env }
+
+// Replaced returns a channel that is closed when Replace abandons the state
+// this transaction reads: a watch on that state must wake then, since its
+// own channels never will.
+func (tx *Txn) Replaced() <-chan struct{} { return *tx.replacedCh }
 
 // first, get and lowerBound hand a prepared key to go-memdb. The typed
 // query methods build it in tx.buf and keep the buffer if it grew.

@@ -195,7 +195,7 @@ func TestCascadeThroughASelfReferenceEndsOnCycles(t *testing.T) {
 	nodes := store.NewTable(s, "nodes", func(n *Node) string { return n.ID })
 	parent := store.StringIndex(nodes, "parent", func(n *Node) string { return n.Parent }).Optional()
 	store.One("parent", parent, nodes.ID(), store.Cascade)
-	db, err := store.Open(s, nil)
+	db, err := store.Open(s, store.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestTwoSetNullsOnOneRecord(t *testing.T) {
 	to := store.StringIndex(rides, "to", func(r *Ride) string { return r.To }).Optional()
 	store.One("from", from, stops.ID(), store.SetNull).ClearWith(func(_ *store.Txn, r *Ride) { r.From = "" })
 	store.One("to", to, stops.ID(), store.SetNull).ClearWith(func(_ *store.Txn, r *Ride) { r.To = "" })
-	db, err := store.Open(s, nil)
+	db, err := store.Open(s, store.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

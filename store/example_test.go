@@ -33,7 +33,7 @@ func Example() {
 	jarsOn := store.Many("jars", onShelf)
 
 	// Every declaration registered itself with the schema: open a DB on it.
-	db, err := store.Open(schema, nil)
+	db, err := store.Open(schema, store.Config{})
 	if err != nil {
 		panic(err)
 	}

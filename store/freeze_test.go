@@ -15,7 +15,7 @@ func TestDeclarationsAreFixedAtOpen(t *testing.T) {
 	s := store.NewSchema()
 	items := store.NewTable(s, "item", func(i *item) string { return i.ID })
 	byName := store.StringIndex(items, "name", func(i *item) string { return i.Name })
-	if _, err := store.Open(s, nil); err != nil {
+	if _, err := store.Open(s, store.Config{}); err != nil {
 		t.Fatal(err)
 	}
 	for name, late := range map[string]func(){

@@ -47,7 +47,7 @@ func newFlight(t *testing.T) *flight {
 	f.passesOf = store.Many("passes", f.passPassenger)
 	f.passesOnSeat = store.Many("passes", f.passSeat)
 	var err error
-	if f.db, err = store.Open(s, nil); err != nil {
+	if f.db, err = store.Open(s, store.Config{}); err != nil {
 		t.Fatal(err)
 	}
 	update(t, f.db, func(tx *store.Txn) error {

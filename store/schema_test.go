@@ -133,7 +133,7 @@ func TestDeclaredRelationsAreWired(t *testing.T) {
 	shelves := store.NewTable(s, "shelves", func(sh *Shelf) string { return sh.ID })
 	jars := store.NewTable(s, "jars", func(j *Jar) string { return j.ID })
 	store.One("shelf", store.StringIndex(jars, "shelfId", func(j *Jar) string { return j.ShelfID }), shelves.ID(), store.Cascade)
-	db, err := store.Open(s, nil)
+	db, err := store.Open(s, store.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,18 +179,18 @@ func openNoPanic(s *store.Schema) (db *store.DB, err error) {
 			db, err = nil, fmt.Errorf("Open panicked: %v", r)
 		}
 	}()
-	return store.Open(s, nil)
+	return store.Open(s, store.Config{})
 }
 
 func TestOpenAcceptsTheLibrary(t *testing.T) {
 	l := newLibrary()
-	if _, err := store.Open(l.s, nil); err != nil {
+	if _, err := store.Open(l.s, store.Config{}); err != nil {
 		t.Fatal(err)
 	}
 	// Relations are optional in a schema, and a Many is optional beside its One.
 	one := store.NewSchema()
 	store.NewTable(one, "authors", func(a *Author) string { return a.ID })
-	if _, err := store.Open(one, nil); err != nil {
+	if _, err := store.Open(one, store.Config{}); err != nil {
 		t.Errorf("one table, no relations: %v", err)
 	}
 	// A declaration can open more than one database; they share nothing.

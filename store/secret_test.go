@@ -57,7 +57,7 @@ func newBuilding(t *testing.T) *building {
 	store.One("holder", holder, b.holders.ID(), store.Restrict)
 	store.One("card", card, b.keycards.ID(), store.Restrict)
 	var err error
-	b.db, err = store.Open(s, nil)
+	b.db, err = store.Open(s, store.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,7 +140,7 @@ func newLibrary() *library {
 
 func (l *library) open(t testing.TB) *store.DB {
 	t.Helper()
-	db, err := store.Open(l.s, nil)
+	db, err := store.Open(l.s, store.Config{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
