@@ -34,9 +34,9 @@ func New(cfg Config, sink Sink) (*Replica, error) {
 		return nil, err
 	}
 	return &Replica{
-		cfg:  cfg,
-		sink: sink,
-		log:  cfg.Logger.With("slot", cfg.Slot),
+		cfg:     cfg,
+		sink:    sink,
+		log:     cfg.Logger.With("slot", cfg.Slot),
 		pos:     newTracker(cfg.ResumeLSN),
 		columns: make(map[string][]Column),
 	}, nil
