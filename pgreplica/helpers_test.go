@@ -170,10 +170,24 @@ type env struct {
 	dsn string
 }
 
+// newEnv makes a database on the shared server, for a test that does not
+// stop the server; slot names must then be unique across the binary's
+// tests, which slot() takes care of.
 func newEnv(t *testing.T, extraDDL ...string) *env {
 	t.Helper()
-	srv := pgtest.Start(t)
-	db := srv.CreateDatabase(append([]string{pgtest.BetterAuthSchema}, extraDDL...)...)
+	return envOn(t, pgtest.Shared(t), extraDDL...)
+}
+
+// newOwnEnv makes a database on a server of the test's own, which it may
+// stop, kill or configure.
+func newOwnEnv(t *testing.T, settings ...string) *env {
+	t.Helper()
+	return envOn(t, pgtest.Start(t, settings...))
+}
+
+func envOn(t *testing.T, srv *pgtest.Server, extraDDL ...string) *env {
+	t.Helper()
+	db := srv.CreateDatabase(t, append([]string{pgtest.BetterAuthSchema}, extraDDL...)...)
 	return &env{t: t, srv: srv, db: db, dsn: srv.DSN(db)}
 }
 
@@ -279,6 +293,9 @@ func (e *env) startReplica(cfg pgreplica.Config, sink pgreplica.Sink) *replica {
 	if cfg.DSN == "" {
 		cfg.DSN = e.dsn
 	}
+	// Slots are the cluster's, not the database's: the database's name
+	// makes them unique on a shared server.
+	cfg.Slot = e.db + "_" + cfg.Slot
 	if cfg.Logger == nil {
 		cfg.Logger = testLogger(e.t)
 	}
@@ -323,7 +340,10 @@ func (r *replica) stop(t *testing.T) {
 	r.cancel()
 	select {
 	case err, ok := <-r.done:
-		if ok && err != context.Canceled {
+		if !ok {
+			return // stopped before
+		}
+		if err != context.Canceled {
 			t.Errorf("Run returned %v, want context.Canceled", err)
 		}
 		close(r.done)

@@ -180,10 +180,10 @@ func (t *tracker) ended(err error) {
 	t.st.LastError = err
 }
 
-// wait returns a channel closed when the position next moves, and the
-// position now.
-func (t *tracker) wait() (<-chan struct{}, LSN) {
+// wait returns a channel closed when the position next moves or the sink
+// is loaded, and whether the sink holds everything before lsn now.
+func (t *tracker) wait(lsn LSN) (<-chan struct{}, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.changed, t.st.AppliedLSN
+	return t.changed, t.st.Loaded && t.st.AppliedLSN >= lsn
 }

@@ -81,13 +81,14 @@ func (r *Replica) Run(ctx context.Context) error {
 // from any goroutine.
 func (r *Replica) Status() Status { return r.pos.status() }
 
-// WaitApplied waits until the replica's position reaches lsn (every
-// transaction committed before lsn is in the sink), or ctx is done. Take
-// lsn from pg_current_wal_lsn() after a commit to wait for that commit.
+// WaitApplied waits until the sink holds every transaction committed before
+// lsn, or ctx is done. (While a resync is under way it does not: the sink's
+// old state is no measure.) Take lsn from pg_current_wal_lsn() after a commit
+// to wait for that commit.
 func (r *Replica) WaitApplied(ctx context.Context, lsn LSN) error {
 	for {
-		ch, at := r.pos.wait()
-		if at >= lsn {
+		ch, done := r.pos.wait(lsn)
+		if done {
 			return nil
 		}
 		select {

@@ -380,7 +380,11 @@ func (s *streamer) sendStatus(reply bool) error {
 
 // sayGoodbye acknowledges the final position before the connection closes,
 // so that the slot's confirmed position is as fresh as it can be for the
-// next session or a later ResumeLSN. It is best effort.
+// next session or a later ResumeLSN. It is best effort, and skipped on a
+// connection that failed: pgconn is then closing it in a goroutine of its
+// own, which a write would race with.
 func (s *streamer) sayGoodbye() {
-	_ = s.sendStatus(false)
+	if !s.conn.IsClosed() {
+		_ = s.sendStatus(false)
+	}
 }

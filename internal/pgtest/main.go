@@ -8,24 +8,28 @@ import (
 	"testing"
 )
 
-// template is the cluster that Main made for the test binary, copied by
-// every Start instead of running initdb again.
-var template struct {
-	mu  sync.Mutex
-	dir string // the cluster's data directory; "" without Main
+// binary is the process-wide state that Main sets up and tears down.
+var binary struct {
+	mu       sync.Mutex
+	inMain   bool
+	template string // a cluster's data directory to copy; "" without Main
+
+	sharedMu sync.Mutex // held while the shared server starts
+	shared   *Server    // started by the first Shared
+	err      error      // why the shared server could not start
 }
 
 func templateDir() string {
-	template.mu.Lock()
-	defer template.mu.Unlock()
-	return template.dir
+	binary.mu.Lock()
+	defer binary.mu.Unlock()
+	return binary.template
 }
 
 // Main runs a test binary's tests (call it from TestMain) with one initdb
 // for all of them: each Start then copies that cluster, which is several
-// times faster than initdb, and Main removes it before exiting. Without
-// PostgreSQL binaries it runs the tests anyway, and Start skips or fails
-// them as usual.
+// times faster than initdb, and Shared can hand out one server to many
+// tests. Main removes both before exiting. Without PostgreSQL binaries it
+// runs the tests anyway, and Start skips or fails them as usual.
 func Main(m *testing.M) {
 	os.Exit(runMain(m))
 }
@@ -38,11 +42,56 @@ func runMain(m *testing.M) int {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		template.mu.Lock()
-		template.dir = filepath.Join(dir, "data")
-		template.mu.Unlock()
+		binary.mu.Lock()
+		binary.inMain = true
+		binary.template = filepath.Join(dir, "data")
+		binary.mu.Unlock()
 	}
-	return m.Run()
+	code := m.Run()
+	binary.sharedMu.Lock()
+	shared := binary.shared
+	binary.sharedMu.Unlock()
+	if shared != nil {
+		if err := shared.remove(); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: shared server: %v\n", err)
+			return 1
+		}
+	}
+	return code
+}
+
+// Shared returns the test binary's shared server, starting it on first use:
+// tests that neither stop nor reconfigure their server can share one and
+// save its start-up, each in databases of its own (CreateDatabase) with
+// replication slots of its own. Stop, Kill, Start and Restart fail on it.
+// It needs Main; without, it returns a server of the test's own.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	requireBinaries(t)
+	binary.mu.Lock()
+	inMain := binary.inMain
+	binary.mu.Unlock()
+	if !inMain {
+		return Start(t)
+	}
+	binary.sharedMu.Lock()
+	defer binary.sharedMu.Unlock()
+	if binary.shared == nil && binary.err == nil {
+		s, err := newServer(nil)
+		if err != nil {
+			if s != nil {
+				_ = s.remove()
+			}
+			binary.err = err
+		} else {
+			s.shared = true
+			binary.shared = s
+		}
+	}
+	if binary.err != nil {
+		t.Fatalf("pgtest: shared server: %v", binary.err)
+	}
+	return binary.shared
 }
 
 func makeTemplate(bins binaries) (string, error) {

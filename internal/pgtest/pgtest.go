@@ -31,6 +31,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,14 +73,16 @@ var settings = []string{
 	"log_line_prefix=%m [%p] %q%a ",
 }
 
-// Server is one running (or stopped) PostgreSQL cluster of a test.
+// Server is one running (or stopped) PostgreSQL cluster: a test's own
+// (Start), or the test binary's shared one (Shared).
 type Server struct {
-	t       testing.TB
 	dir     string // owns everything below; removed by cleanup
 	dataDir string
 	sockDir string
 	logPath string
 	cred    *syscall.Credential // nil when the test does not run as root
+	extra   []string            // the test's own settings
+	shared  bool                // Shared's: other tests use it too
 
 	mu   sync.Mutex
 	proc *process // nil while stopped
@@ -95,55 +98,89 @@ type process struct {
 }
 
 // Start starts a new PostgreSQL server for the test and arranges for it to be
-// stopped and removed when the test ends.
-func Start(t testing.TB) *Server {
+// stopped and removed when the test ends. Each of extra is a setting as
+// "name=value", added to (or overriding) the harness's own.
+func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
+	requireBinaries(t)
+	for _, kv := range extra {
+		if !strings.Contains(kv, "=") {
+			t.Fatalf("pgtest: setting %q is not name=value", kv)
+		}
+	}
+	s, err := newServer(extra)
+	if s != nil {
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("pgtest: server log (tail):\n%s", s.logTail())
+			}
+			if err := s.remove(); err != nil {
+				t.Errorf("pgtest: cleanup: %v", err)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return s
+}
+
+// requireBinaries skips the test, or fails it under CI, when PostgreSQL is
+// not installed.
+func requireBinaries(t testing.TB) {
+	t.Helper()
+	if _, ok := lookBinaries(); ok {
+		return
+	}
+	msg := "pgtest: PostgreSQL binaries (initdb, postgres) are not in PATH; " +
+		"install PostgreSQL 15 to run this test"
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + " (CI is set: a test that needs Postgres must not be skipped)")
+	}
+	t.Skip("SKIPPED: " + msg)
+}
+
+// newServer makes a cluster and starts it. On error it returns what it made
+// so far (if anything), for the caller to remove.
+func newServer(extra []string) (*Server, error) {
 	bins, ok := lookBinaries()
 	if !ok {
-		msg := "pgtest: PostgreSQL binaries (initdb, postgres) are not in PATH; " +
-			"install PostgreSQL 15 to run this test"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg + " (CI is set: a test that needs Postgres must not be skipped)")
-		}
-		t.Skip("SKIPPED: " + msg)
+		return nil, errors.New("PostgreSQL binaries not in PATH")
 	}
 	cred, err := serverCredential()
 	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return nil, err
 	}
 	dir, err := makeDir("pgtest-", cred)
 	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return nil, err
 	}
 	s := &Server{
-		t:       t,
 		dir:     dir,
 		dataDir: filepath.Join(dir, "data"),
 		sockDir: filepath.Join(dir, "sock"),
 		logPath: filepath.Join(dir, "server.log"),
 		cred:    cred,
+		extra:   extra,
 	}
-	t.Cleanup(s.cleanup)
 	if err := os.Mkdir(s.sockDir, 0o755); err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return s, err
 	}
 	if err := chown(s.sockDir, cred); err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return s, err
 	}
-	if err := s.initCluster(bins); err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
-	s.Start()
-	return s
-}
-
-// initCluster puts a fresh cluster in the data directory: a copy of the
-// process's template when Main made one, else initdb's own output.
-func (s *Server) initCluster(bins binaries) error {
 	if tmpl := templateDir(); tmpl != "" {
-		return copyTree(tmpl, s.dataDir, s.cred)
+		err = copyTree(tmpl, s.dataDir, s.cred)
+	} else {
+		err = initdb(bins, s.dataDir, s.cred)
 	}
-	return initdb(bins, s.dataDir, s.cred)
+	if err != nil {
+		return s, err
+	}
+	if err := s.start(); err != nil {
+		return s, fmt.Errorf("%w\n%s", err, s.logTail())
+	}
+	return s, nil
 }
 
 // DSN returns a connection string for the superuser to database db over the
@@ -153,11 +190,12 @@ func (s *Server) DSN(db string) string {
 	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", s.sockDir, port, Superuser, db)
 }
 
-// CreateDatabase creates a new, empty database, runs each of ddl in it (as
-// one simple-protocol script each, so a script may hold many statements),
-// and returns its name.
-func (s *Server) CreateDatabase(ddl ...string) string {
-	s.t.Helper()
+// CreateDatabase creates a new, empty database for the test, runs each of
+// ddl in it (as one simple-protocol script each, so a script may hold many
+// statements), and returns its name. When the test ends, the database is
+// dropped with the replication slots made in it.
+func (s *Server) CreateDatabase(t testing.TB, ddl ...string) string {
+	t.Helper()
 	s.mu.Lock()
 	s.nextDB++
 	name := fmt.Sprintf("db%d", s.nextDB)
@@ -165,14 +203,44 @@ func (s *Server) CreateDatabase(ddl ...string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := s.Exec(ctx, "postgres", "CREATE DATABASE "+name); err != nil {
-		s.t.Fatalf("pgtest: create database: %v", err)
+		t.Fatalf("pgtest: create database: %v", err)
 	}
+	t.Cleanup(func() { s.dropDatabase(t, name) })
 	for i, script := range ddl {
 		if err := s.Exec(ctx, name, script); err != nil {
-			s.t.Fatalf("pgtest: database %s: DDL script %d: %v", name, i, err)
+			t.Fatalf("pgtest: database %s: DDL script %d: %v", name, i, err)
 		}
 	}
 	return name
+}
+
+// dropDatabase drops a test's database, when its server is shared (an own
+// server goes whole): its slots first, which would keep WAL forever and
+// make DROP DATABASE fail.
+func (s *Server) dropDatabase(t testing.TB, name string) {
+	if !s.shared {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// Three statements, not one script: DROP DATABASE refuses to run in
+	// the transaction a multi-statement query is.
+	var err error
+	for _, sql := range []string{
+		`SELECT pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots WHERE database = '` + name + `' AND active_pid IS NOT NULL`,
+		`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '` + name + `'`,
+		`DROP DATABASE ` + name + ` WITH (FORCE)`,
+	} {
+		if err = s.Exec(ctx, "postgres", sql); err != nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Errorf("pgtest: drop database %s: %v", name, err)
+	}
+	if t.Failed() {
+		t.Logf("pgtest: shared server log (tail):\n%s", s.logTail())
+	}
 }
 
 // Exec runs sql, which may hold several statements, in database db on a
@@ -188,48 +256,67 @@ func (s *Server) Exec(ctx context.Context, db, sql string) error {
 }
 
 // Start starts the server again after Stop or Kill, on the same data
-// directory and socket. (The package-level Start calls it once itself.)
-func (s *Server) Start() {
-	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc != nil {
-		s.t.Fatal("pgtest: Start: the server is already running")
+// directory and socket.
+func (s *Server) Start(t testing.TB) {
+	t.Helper()
+	s.ownedBy(t, "Start")
+	if err := s.start(); err != nil {
+		t.Fatalf("pgtest: %v\n%s", err, s.logTail())
 	}
-	proc, err := s.launch()
-	if err != nil {
-		s.t.Fatalf("pgtest: %v\n%s", err, s.logTail())
-	}
-	s.proc = proc
 }
 
 // Stop shuts the server down the fast way: clients are disconnected, open
 // transactions rolled back, and everything committed stays.
-func (s *Server) Stop() {
-	s.t.Helper()
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	s.ownedBy(t, "Stop")
 	if err := s.stop(syscall.SIGINT); err != nil {
-		s.t.Fatalf("pgtest: stop: %v", err)
+		t.Fatalf("pgtest: stop: %v", err)
 	}
 }
 
-// Kill kills the server and all its processes at once, as a crash would;
-// the next Start recovers from the WAL.
-func (s *Server) Kill() {
-	s.t.Helper()
+// Kill kills the server and all its processes at once, as a crash of
+// Postgres would; the next Start recovers from the WAL.
+func (s *Server) Kill(t testing.TB) {
+	t.Helper()
+	s.ownedBy(t, "Kill")
 	if err := s.stop(syscall.SIGKILL); err != nil {
-		s.t.Fatalf("pgtest: kill: %v", err)
+		t.Fatalf("pgtest: kill: %v", err)
 	}
 }
 
 // Restart stops the server (fast shutdown) and starts it again.
-func (s *Server) Restart() {
-	s.t.Helper()
-	s.Stop()
-	s.Start()
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop(t)
+	s.Start(t)
+}
+
+// ownedBy fails the test that tries to stop or start the shared server,
+// which other tests are using.
+func (s *Server) ownedBy(t testing.TB, what string) {
+	t.Helper()
+	if s.shared {
+		t.Fatalf("pgtest: %s of the shared server: use a server of the test's own (Start)", what)
+	}
 }
 
 // LogTail returns the last lines of the server's log, for a failure message.
 func (s *Server) LogTail() string { return s.logTail() }
+
+func (s *Server) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc != nil {
+		return errors.New("the server is already running")
+	}
+	proc, err := s.launch()
+	if err != nil {
+		return err
+	}
+	s.proc = proc
+	return nil
+}
 
 func (s *Server) launch() (*process, error) {
 	bins, ok := lookBinaries()
@@ -242,7 +329,7 @@ func (s *Server) launch() (*process, error) {
 	}
 	defer logFile.Close() // the child has its own descriptor
 	args := []string{"-D", s.dataDir, "-p", strconv.Itoa(port), "-k", s.sockDir}
-	for _, kv := range settings {
+	for _, kv := range append(slices.Clone(settings), s.extra...) {
 		args = append(args, "-c", kv)
 	}
 	cmd := exec.Command(bins.postgres, args...)
@@ -250,7 +337,8 @@ func (s *Server) launch() (*process, error) {
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		// Its own process group, so that Kill reaches every backend, and
+		// Out of the test's process group, so that a ^C reaches the test
+		// (whose cleanup stops the server) and not Postgres directly; and
 		// the postmaster dies with the test binary instead of outliving it.
 		Setpgid:    true,
 		Pdeathsig:  syscall.SIGKILL,
@@ -265,8 +353,9 @@ func (s *Server) launch() (*process, error) {
 		close(p.done)
 	}()
 	if err := s.waitReady(p); err != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Process.Kill()
 		<-p.done
+		_ = killCluster(s.dataDir)
 		return nil, err
 	}
 	return p, nil
@@ -299,8 +388,8 @@ func (s *Server) waitReady(p *process) error {
 	}
 }
 
-// stop signals the postmaster (SIGINT: fast shutdown) or its whole process
-// group (SIGKILL) and waits for it to exit.
+// stop signals the postmaster (SIGINT: fast shutdown) or kills it and every
+// process of the cluster (SIGKILL), and waits for them to exit.
 func (s *Server) stop(sig syscall.Signal) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -309,58 +398,83 @@ func (s *Server) stop(sig syscall.Signal) error {
 		return errors.New("the server is not running")
 	}
 	s.proc = nil
-	pid := p.cmd.Process.Pid
-	if sig == syscall.SIGKILL {
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-	} else {
-		_ = syscall.Kill(pid, sig)
-	}
+	_ = p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
 	case <-time.After(stopTimeout):
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = p.cmd.Process.Kill()
 		<-p.done
+		_ = killCluster(s.dataDir)
 		return fmt.Errorf("postgres did not stop within %v: killed", stopTimeout)
 	}
 	if sig == syscall.SIGKILL {
-		// The backends were killed with the postmaster, but reaping them is
-		// up to init: wait until none is left attached to the data
-		// directory, or the next start would find its shared memory in use.
-		return waitGroupGone(pid)
+		// Every child of the postmaster is a session leader of its own, so
+		// killing the postmaster reached none of them; one that lingers
+		// keeps the shared memory attached and the next start fails.
+		return killCluster(s.dataDir)
 	}
 	return nil
 }
 
-// waitGroupGone waits until no process of process group pgid is left.
-func waitGroupGone(pgid int) error {
+// killCluster kills every process working in dataDir (the backends run with
+// it as their working directory) until none is left.
+func killCluster(dataDir string) error {
 	deadline := time.Now().Add(stopTimeout)
 	for {
-		// Signal 0 checks for existence; ESRCH means the group is empty.
-		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+		pids := clusterProcesses(dataDir)
+		if len(pids) == 0 {
 			return nil
 		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("processes of group %d still alive after %v", pgid, stopTimeout)
+			return fmt.Errorf("processes %v of the cluster still alive after %v", pids, stopTimeout)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 }
 
-func (s *Server) cleanup() {
+// clusterProcesses lists the live (not zombie) processes whose working
+// directory is dataDir.
+func clusterProcesses(dataDir string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if err != nil || cwd != dataDir {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The state follows the parenthesised command name.
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			continue
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// remove stops the server if it runs and removes its directory.
+func (s *Server) remove() error {
 	s.mu.Lock()
 	running := s.proc != nil
 	s.mu.Unlock()
+	var err error
 	if running {
-		if err := s.stop(syscall.SIGINT); err != nil {
-			s.t.Errorf("pgtest: cleanup: %v", err)
-		}
+		err = s.stop(syscall.SIGINT)
 	}
-	if s.t.Failed() {
-		s.t.Logf("pgtest: server log (tail):\n%s", s.logTail())
-	}
-	if err := os.RemoveAll(s.dir); err != nil {
-		s.t.Errorf("pgtest: cleanup: %v", err)
-	}
+	return errors.Join(err, os.RemoveAll(s.dir))
 }
 
 // logTail returns the last 60 lines of the server's log.
@@ -419,7 +533,10 @@ func serverEnv() []string {
 
 func initdb(bins binaries, dataDir string, cred *syscall.Credential) error {
 	cmd := exec.Command(bins.initdb, "-D", dataDir, "-U", Superuser, "--auth=trust",
-		"--no-locale", "--encoding=UTF8", "--no-sync", "--no-instructions")
+		"--no-locale", "--encoding=UTF8", "--no-sync", "--no-instructions",
+		// 1 MB WAL segments instead of 16: the cluster copies faster, and
+		// tests that need WAL to move on write less of it.
+		"--wal-segsize=1")
 	cmd.Env = serverEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	out, err := cmd.CombinedOutput()

@@ -43,13 +43,13 @@ func TestServerIsReadyForLogicalReplication(t *testing.T) {
 }
 
 func TestCreateDatabaseRunsTheSchema(t *testing.T) {
-	s := pgtest.Start(t)
-	db := s.CreateDatabase(pgtest.BetterAuthSchema)
+	s := pgtest.Shared(t)
+	db := s.CreateDatabase(t, pgtest.BetterAuthSchema)
 	got := query(t, s.DSN(db), `SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'`)
 	if got != "9" {
 		t.Errorf("%s tables in public, want 9", got)
 	}
-	if other := s.CreateDatabase(); other == db {
+	if other := s.CreateDatabase(t); other == db {
 		t.Errorf("two databases named %s", db)
 	}
 }
@@ -58,13 +58,13 @@ func TestCreateDatabaseRunsTheSchema(t *testing.T) {
 // fault tests rely on Kill being a crash of Postgres, not of the disk.
 func TestRestartAndKillKeepCommittedData(t *testing.T) {
 	s := pgtest.Start(t)
-	db := s.CreateDatabase("CREATE TABLE t (n int); INSERT INTO t VALUES (1)")
-	s.Restart()
+	db := s.CreateDatabase(t, "CREATE TABLE t (n int); INSERT INTO t VALUES (1)")
+	s.Restart(t)
 	if err := s.Exec(context.Background(), db, "INSERT INTO t VALUES (2)"); err != nil {
 		t.Fatal(err)
 	}
-	s.Kill()
-	s.Start()
+	s.Kill(t)
+	s.Start(t)
 	if got := query(t, s.DSN(db), "SELECT sum(n) FROM t"); got != "3" {
 		t.Errorf("sum = %s after restart and kill, want 3", got)
 	}
@@ -80,9 +80,37 @@ func TestKillBreaksConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	s.Kill()
+	s.Kill(t)
 	if _, err := conn.Exec(ctx, "SELECT 1").ReadAll(); err == nil {
 		t.Fatal("a query on a connection to a killed server succeeded")
 	}
-	s.Start()
+	s.Start(t)
+}
+
+// The shared server is one for all the tests of the binary, refuses to be
+// stopped, and drops each test's databases, slots included, when it ends.
+func TestSharedServer(t *testing.T) {
+	s := pgtest.Shared(t)
+	if pgtest.Shared(t) != s {
+		t.Fatal("two shared servers")
+	}
+	var db string
+	t.Run("user", func(t *testing.T) {
+		db = s.CreateDatabase(t)
+		ctx := context.Background()
+		conn, err := pgconn.Connect(ctx, s.DSN(db)+" replication=database")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "CREATE_REPLICATION_SLOT kept LOGICAL pgoutput").ReadAll(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got := query(t, s.DSN("postgres"), "SELECT count(*) FROM pg_database WHERE datname = '"+db+"'"); got != "0" {
+		t.Errorf("database %s still there after its test", db)
+	}
+	if got := query(t, s.DSN("postgres"), "SELECT count(*) FROM pg_replication_slots"); got != "0" {
+		t.Errorf("%s slots left after the test that made them", got)
+	}
 }

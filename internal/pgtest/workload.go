@@ -39,6 +39,10 @@ func NewWorkload(conn *pgx.Conn, seed uint64) *Workload {
 	}
 }
 
+// SetConn makes the workload write through conn from now on, as after a
+// reconnect; its random state goes on where it was.
+func (w *Workload) SetConn(conn *pgx.Conn) { w.conn = conn }
+
 // op is one kind of operation and its weight.
 type op struct {
 	name   string
