@@ -14,8 +14,8 @@ const (
 	insertUser    = `INSERT INTO "user" (id, name, email, "emailVerified", "createdAt", "updatedAt") VALUES ($1, $1, $1 || '@example.com', true, now(), now())`
 	insertSession = `INSERT INTO "session" (id, "expiresAt", token, "updatedAt", "userId") VALUES ($1, now() + interval '1 day', $1 || '-token', now(), $2)`
 	insertClient  = `INSERT INTO "oauthClient" (id, "clientId", "redirectUris", metadata) VALUES ($1, $1 || '-cid', '["https://app.example/cb"]', $2::jsonb)`
-	insertRefresh = `INSERT INTO "oauthRefreshToken" (id, token, "clientId", "sessionId", "userId", scopes) VALUES ($1, $1 || '-hash', $2 || '-cid', $3, $4, '["openid"]')`
-	insertAccess  = `INSERT INTO "oauthAccessToken" (id, token, "clientId", "sessionId", "userId", "refreshId", scopes) VALUES ($1, $1 || '-hash', $2 || '-cid', $3, $4, $5, '["openid"]')`
+	insertRefresh = `INSERT INTO "oauthRefreshToken" (id, token, "clientId", "sessionId", "userId", scopes, "expiresAt", "createdAt") VALUES ($1, $1 || '-hash', $2 || '-cid', $3, $4, '["openid"]', now() + interval '30 days', now())`
+	insertAccess  = `INSERT INTO "oauthAccessToken" (id, token, "clientId", "sessionId", "userId", "refreshId", scopes, "expiresAt", "createdAt") VALUES ($1, $1 || '-hash', $2 || '-cid', $3, $4, $5, '["openid"]', now() + interval '1 hour', now())`
 )
 
 // changesOf returns the changes of the transactions applied since the

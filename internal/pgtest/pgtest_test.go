@@ -46,8 +46,8 @@ func TestCreateDatabaseRunsTheSchema(t *testing.T) {
 	s := pgtest.Shared(t)
 	db := s.CreateDatabase(t, pgtest.BetterAuthSchema)
 	got := query(t, s.DSN(db), `SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'`)
-	if got != "9" {
-		t.Errorf("%s tables in public, want 9", got)
+	if got != "12" {
+		t.Errorf("%s tables in public, want 12", got)
 	}
 	if other := s.CreateDatabase(t); other == db {
 		t.Errorf("two databases named %s", db)
