@@ -288,7 +288,9 @@ type replica struct {
 	done   chan error
 }
 
-func (e *env) startReplica(cfg pgreplica.Config, sink pgreplica.Sink) *replica {
+// startReplica starts a replica and waits until it streams; each of before
+// is called on it before it runs.
+func (e *env) startReplica(cfg pgreplica.Config, sink pgreplica.Sink, before ...func(*pgreplica.Replica)) *replica {
 	e.t.Helper()
 	if cfg.DSN == "" {
 		cfg.DSN = e.dsn
@@ -308,6 +310,9 @@ func (e *env) startReplica(cfg pgreplica.Config, sink pgreplica.Sink) *replica {
 	r, err := pgreplica.New(cfg, sink)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	for _, f := range before {
+		f(r)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	rep := &replica{Replica: r, cancel: cancel, done: make(chan error, 1)}

@@ -36,7 +36,9 @@ type Status struct {
 	// transactions applied, Skipped those received again after a reconnect
 	// and skipped, Sessions the connections made.
 	Loads, Applied, Skipped, Sessions uint64
-	// LastError is the error that ended the last session, or nil.
+	// LastError is the error that ended the last session that failed, or
+	// nil if none did. A session ended by Run's context leaves it as it
+	// was.
 	LastError error
 }
 

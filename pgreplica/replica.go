@@ -21,6 +21,12 @@ type Replica struct {
 	// from the last Load, then from relation messages. Only Run's
 	// goroutine uses it.
 	columns map[string][]Column
+
+	// fromSlot makes sessions ask to stream from the slot's confirmed
+	// position instead of the replica's own, as a client that kept no
+	// position would; Postgres then resends what it sent but never saw
+	// acknowledged. Only tests set it, to exercise the skipping.
+	fromSlot bool
 }
 
 // New returns a replica of cfg's tables into sink. It does not connect: Run
@@ -58,7 +64,7 @@ func (r *Replica) Run(ctx context.Context) error {
 	for {
 		streamed, err := r.session(ctx)
 		if ctx.Err() != nil {
-			r.pos.ended(nil)
+			r.pos.connected(false)
 			return ctx.Err()
 		}
 		r.pos.ended(err)

@@ -35,6 +35,9 @@ func (r *Replica) session(ctx context.Context) (streamed bool, err error) {
 	if !loaded {
 		return false, errors.New("pgreplica: internal error: streaming without a load")
 	}
+	if r.fromSlot {
+		from = 0 // Postgres starts from the greater of this and the slot's position
+	}
 	if err := r.startReplication(ctx, repl, from); err != nil {
 		return false, err
 	}
