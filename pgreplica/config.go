@@ -2,6 +2,7 @@ package pgreplica
 
 import (
 	"log/slog"
+	"maps"
 	"regexp"
 	"time"
 
@@ -14,11 +15,14 @@ var DefaultTables = []string{
 	"user", "session", "oauthClient", "oauthRefreshToken", "oauthAccessToken", "oauthConsent", "verification",
 }
 
-// SessionSettings are set on every connection the replica opens, whatever
-// the DSN says, because they decide the text form of values: with them a
-// value reads the same in a Snapshot and in a Txn, and a timestamptz is
-// always in UTC ("2026-01-02 03:04:05.123456+00").
-var SessionSettings = map[string]string{
+// SessionSettings returns the settings of every connection the replica
+// opens, whatever the DSN says, because they decide the text form of values:
+// with them a value reads the same in a Snapshot and in a Txn, and a
+// timestamptz is always in UTC ("2026-01-02 03:04:05.123456+00"). A test that
+// reads the tables itself to compare should use them too.
+func SessionSettings() map[string]string { return maps.Clone(sessionSettings) }
+
+var sessionSettings = map[string]string{
 	"client_encoding":    "UTF8",
 	"DateStyle":          "ISO, MDY",
 	"IntervalStyle":      "postgres",

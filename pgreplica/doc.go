@@ -83,7 +83,7 @@
 // # Values
 //
 // Values are Postgres' text forms, in the same session settings
-// (SessionSettings) for the snapshot and the stream, so that one decoder
+// (SessionSettings()) for the snapshot and the stream, so that one decoder
 // serves both. With better-auth's columns:
 //
 //   - text: as is.

@@ -247,7 +247,7 @@ func (e *env) read(tables []string) Tables {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	maps.Copy(cfg.RuntimeParams, pgreplica.SessionSettings)
+	maps.Copy(cfg.RuntimeParams, pgreplica.SessionSettings())
 	c, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
 		e.t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -82,7 +83,10 @@ func (r *Replica) prepare(ctx context.Context, repl *pgconn.PgConn) error {
 	if err := r.dropSlot(setupCtx, conn); err != nil {
 		return &SetupError{Step: "drop old slot", Err: err}
 	}
-	slot, err := pglogrepl.ParseCreateReplicationSlot(repl.Exec(setupCtx,
+	// Creating the slot waits for the transactions running on the primary
+	// to end, however long they take: only ctx bounds it, as it does the
+	// load.
+	slot, err := pglogrepl.ParseCreateReplicationSlot(repl.Exec(ctx,
 		"CREATE_REPLICATION_SLOT "+r.cfg.Slot+" LOGICAL pgoutput (SNAPSHOT 'export')"))
 	if err != nil {
 		return &SetupError{Step: "create slot", Err: err}
@@ -91,7 +95,6 @@ func (r *Replica) prepare(ctx context.Context, repl *pgconn.PgConn) error {
 	if err != nil {
 		return &SetupError{Step: "create slot", Err: err}
 	}
-	// The load may take longer than setting up: only ctx bounds it.
 	return r.load(ctx, conn, slot.SnapshotName, lsn)
 }
 
@@ -102,9 +105,7 @@ func (r *Replica) connect(ctx context.Context, repl bool) (*pgconn.PgConn, error
 	if err != nil {
 		return nil, errors.New("the DSN cannot be parsed")
 	}
-	for k, v := range SessionSettings {
-		cfg.RuntimeParams[k] = v
-	}
+	maps.Copy(cfg.RuntimeParams, sessionSettings)
 	if repl {
 		cfg.RuntimeParams["replication"] = "database"
 	} else {
