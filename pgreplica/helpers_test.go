@@ -137,7 +137,7 @@ func (r *recorder) snapshot() (loads []pgreplica.Snapshot, txns []pgreplica.Txn,
 // strictly increasing commit order, after the load's LSN, and that no
 // change made no sense: what "every transaction once, in order" looks like
 // from the sink.
-func (r *recorder) checkOrder(t *testing.T) {
+func (r *recorder) checkOrder(t testing.TB) {
 	t.Helper()
 	loads, txns, epochs, faults := r.snapshot()
 	for _, f := range faults {
@@ -164,7 +164,7 @@ func (r *recorder) checkOrder(t *testing.T) {
 
 // env is one test's Postgres database with better-auth's schema.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	srv *pgtest.Server
 	db  string
 	dsn string
@@ -173,19 +173,19 @@ type env struct {
 // newEnv makes a database on the shared server, for a test that does not
 // stop the server; slot names must then be unique across the binary's
 // tests, which slot() takes care of.
-func newEnv(t *testing.T, extraDDL ...string) *env {
+func newEnv(t testing.TB, extraDDL ...string) *env {
 	t.Helper()
 	return envOn(t, pgtest.Shared(t), extraDDL...)
 }
 
 // newOwnEnv makes a database on a server of the test's own, which it may
 // stop, kill or configure.
-func newOwnEnv(t *testing.T, settings ...string) *env {
+func newOwnEnv(t testing.TB, settings ...string) *env {
 	t.Helper()
 	return envOn(t, pgtest.Start(t, settings...))
 }
 
-func envOn(t *testing.T, srv *pgtest.Server, extraDDL ...string) *env {
+func envOn(t testing.TB, srv *pgtest.Server, extraDDL ...string) *env {
 	t.Helper()
 	db := srv.CreateDatabase(t, append([]string{pgtest.BetterAuthSchema}, extraDDL...)...)
 	return &env{t: t, srv: srv, db: db, dsn: srv.DSN(db)}
@@ -324,7 +324,7 @@ func (e *env) startReplica(cfg pgreplica.Config, sink pgreplica.Sink, before ...
 
 // waitStreaming waits until the replica has loaded and streams, so that
 // what the test writes next comes through the stream, not the snapshot.
-func (r *replica) waitStreaming(t *testing.T) {
+func (r *replica) waitStreaming(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -340,7 +340,7 @@ func (r *replica) waitStreaming(t *testing.T) {
 }
 
 // stop cancels Run and waits for it to return; it may be called twice.
-func (r *replica) stop(t *testing.T) {
+func (r *replica) stop(t testing.TB) {
 	t.Helper()
 	r.cancel()
 	select {
@@ -359,7 +359,7 @@ func (r *replica) stop(t *testing.T) {
 
 // waitFor waits until the replica has applied everything committed before
 // lsn, failing the test after a while.
-func (r *replica) waitFor(t *testing.T, lsn pgreplica.LSN) {
+func (r *replica) waitFor(t testing.TB, lsn pgreplica.LSN) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -379,14 +379,14 @@ func (e *env) converged(r *replica, sink sinkUnderTest, tables []string) {
 	}
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-type tWriter struct{ t *testing.T }
+type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))

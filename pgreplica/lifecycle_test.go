@@ -198,3 +198,18 @@ func (f *failingLoad) Load(ctx context.Context, snap pgreplica.Snapshot) error {
 	}
 	return f.recorder.Load(ctx, snap)
 }
+
+// A sink whose position is ahead of the primary's WAL (its state came from
+// elsewhere) is not resumed but loaded.
+func TestResumeAheadOfThePrimaryLoads(t *testing.T) {
+	e := newEnv(t)
+	sink := newRecorder()
+	r := e.startReplica(pgreplica.Config{Slot: "r1"}, sink)
+	r.stop(t)
+	r2 := e.startReplica(pgreplica.Config{Slot: "r1", ResumeLSN: e.walLSN() + 1<<40}, sink)
+	e.exec(insertUser, "u1")
+	e.converged(r2, sink, pgreplica.DefaultTables)
+	if st := r2.Status(); st.Loads != 1 {
+		t.Errorf("%d loads, want 1", st.Loads)
+	}
+}

@@ -180,7 +180,7 @@ func (r *Replica) ensurePublication(ctx context.Context, conn *pgconn.PgConn) (c
 // past applied would skip transactions the sink never saw.
 func (r *Replica) checkSlot(ctx context.Context, conn *pgconn.PgConn, applied LSN) (string, error) {
 	res, err := query(ctx, conn,
-		`SELECT plugin, database = current_database(), confirmed_flush_lsn, wal_status
+		`SELECT plugin, database = current_database(), confirmed_flush_lsn, wal_status, pg_current_wal_lsn()
 		 FROM pg_replication_slots WHERE slot_name = $1 AND slot_type = 'logical'`,
 		r.cfg.Slot)
 	if err != nil {
@@ -204,8 +204,17 @@ func (r *Replica) checkSlot(ctx context.Context, conn *pgconn.PgConn, applied LS
 	if err != nil {
 		return "", err
 	}
-	if confirmed > applied {
+	current, err := pglogrepl.ParseLSN(string(row[4]))
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case confirmed > applied:
 		return fmt.Sprintf("the slot was acknowledged up to %s, past the sink's %s", confirmed, applied), nil
+	case applied > current:
+		// A sink restored from another cluster, or a primary restored from
+		// a backup: its position means nothing here.
+		return fmt.Sprintf("the sink's position %s is ahead of the primary's WAL (%s)", applied, current), nil
 	}
 	return "", nil
 }

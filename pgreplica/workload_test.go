@@ -104,7 +104,7 @@ func (wl *workload) background() (stop func() error) {
 
 // waitSteps waits until the workload has done n more steps than it had
 // when called.
-func (wl *workload) waitSteps(t *testing.T, n int) {
+func (wl *workload) waitSteps(t testing.TB, n int) {
 	t.Helper()
 	target := wl.done.Load() + int64(n)
 	deadline := time.Now().Add(60 * time.Second)
@@ -117,7 +117,7 @@ func (wl *workload) waitSteps(t *testing.T, n int) {
 }
 
 // waitSessions waits until the replica streams in its n-th session.
-func (r *replica) waitSessions(t *testing.T, n uint64) {
+func (r *replica) waitSessions(t testing.TB, n uint64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
