@@ -1,10 +1,14 @@
 package pgtest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -35,6 +39,7 @@ func Main(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	sweepStale()
 	if bins, ok := lookBinaries(); ok {
 		dir, err := makeTemplate(bins)
 		if err != nil {
@@ -108,4 +113,23 @@ func makeTemplate(bins binaries) (string, error) {
 		return "", err
 	}
 	return dir, nil
+}
+
+// sweepStale removes the directories that test binaries which died without
+// cleaning up (a panic skips Main's cleanup) left behind: those whose pid is
+// no longer alive. Their servers died with them (Pdeathsig).
+func sweepStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pgtest-*"))
+	for _, dir := range dirs {
+		name := strings.TrimPrefix(filepath.Base(dir), "pgtest-")
+		name = strings.TrimPrefix(name, "template-")
+		pidText, _, ok := strings.Cut(name, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = os.RemoveAll(dir)
+		}
+	}
 }

@@ -556,9 +556,10 @@ func initdb(bins binaries, dataDir string, cred *syscall.Credential) error {
 }
 
 // makeDir makes a new temporary directory that the server's user can use.
-// (t.TempDir's parent is private to root, so it cannot be used.)
+// (t.TempDir's parent is private to root, so it cannot be used.) Its name
+// carries the process's pid, for sweepStale.
 func makeDir(pattern string, cred *syscall.Credential) (string, error) {
-	dir, err := os.MkdirTemp("", pattern)
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", pattern, os.Getpid()))
 	if err != nil {
 		return "", err
 	}
