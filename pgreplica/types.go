@@ -125,8 +125,8 @@ type Table struct {
 
 // Column is a column's name and type.
 type Column struct {
-	Name    string
-	TypeOID uint32
+	Name    string // as in the table, camelCase for better-auth's
+	TypeOID uint32 // the column's type, as in Value.TypeOID
 }
 
 // Sink receives the replicated tables: a snapshot, then every transaction
