@@ -1,0 +1,116 @@
+package pgtest_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/oauthdb/oauthdb/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func query(t *testing.T, dsn, sql string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgconn.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	res, err := conn.Exec(ctx, sql).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return string(res[len(res)-1].Rows[0][0])
+}
+
+func TestServerIsReadyForLogicalReplication(t *testing.T) {
+	s := pgtest.Start(t)
+	dsn := s.DSN("postgres")
+	if got := query(t, dsn, "SHOW wal_level"); got != "logical" {
+		t.Errorf("wal_level = %q, want logical", got)
+	}
+	if got := query(t, dsn, "SELECT rolreplication AND rolsuper FROM pg_roles WHERE rolname = current_user"); got != "t" {
+		t.Errorf("the role may not replicate: %q", got)
+	}
+	if got := query(t, dsn, "SHOW server_version_num"); got < "150000" {
+		t.Errorf("server_version_num = %s, want PostgreSQL 15 or later", got)
+	}
+}
+
+func TestCreateDatabaseRunsTheSchema(t *testing.T) {
+	s := pgtest.Shared(t)
+	db := s.CreateDatabase(t, pgtest.BetterAuthSchema)
+	got := query(t, s.DSN(db), `SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'`)
+	if got != "12" {
+		t.Errorf("%s tables in public, want 12", got)
+	}
+	if other := s.CreateDatabase(t); other == db {
+		t.Errorf("two databases named %s", db)
+	}
+}
+
+// Data committed before a stop or a kill is there after the restart: the
+// fault tests rely on Kill being a crash of Postgres, not of the disk.
+func TestRestartAndKillKeepCommittedData(t *testing.T) {
+	s := pgtest.Start(t)
+	db := s.CreateDatabase(t, "CREATE TABLE t (n int); INSERT INTO t VALUES (1)")
+	s.Restart(t)
+	if err := s.Exec(context.Background(), db, "INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	s.Kill(t)
+	s.Start(t)
+	if got := query(t, s.DSN(db), "SELECT sum(n) FROM t"); got != "3" {
+		t.Errorf("sum = %s after restart and kill, want 3", got)
+	}
+}
+
+// A connection open when the server is killed is broken, not hung.
+func TestKillBreaksConnections(t *testing.T) {
+	s := pgtest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgconn.Connect(ctx, s.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	s.Kill(t)
+	if _, err := conn.Exec(ctx, "SELECT 1").ReadAll(); err == nil {
+		t.Fatal("a query on a connection to a killed server succeeded")
+	}
+	s.Start(t)
+}
+
+// The shared server is one for all the tests of the binary, refuses to be
+// stopped, and drops each test's databases, slots included, when it ends.
+func TestSharedServer(t *testing.T) {
+	s := pgtest.Shared(t)
+	if pgtest.Shared(t) != s {
+		t.Fatal("two shared servers")
+	}
+	var db string
+	t.Run("user", func(t *testing.T) {
+		db = s.CreateDatabase(t)
+		ctx := context.Background()
+		conn, err := pgconn.Connect(ctx, s.DSN(db)+" replication=database")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "CREATE_REPLICATION_SLOT kept LOGICAL pgoutput").ReadAll(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got := query(t, s.DSN("postgres"), "SELECT count(*) FROM pg_database WHERE datname = '"+db+"'"); got != "0" {
+		t.Errorf("database %s still there after its test", db)
+	}
+	if got := query(t, s.DSN("postgres"), "SELECT count(*) FROM pg_replication_slots"); got != "0" {
+		t.Errorf("%s slots left after the test that made them", got)
+	}
+}

@@ -1,0 +1,104 @@
+// Package pgreplica keeps an in-memory copy of Postgres tables in step with
+// the database through Postgres' own logical replication (the pgoutput
+// plugin), for services that validate better-auth's tokens locally: Postgres
+// stays the one source of truth, and a revocation reaches every replica in
+// milliseconds.
+//
+// The package is the plumbing. What the rows become is up to a Sink, which
+// receives a consistent Snapshot of the tables (Load) and then every
+// committed transaction after it, in commit order, once each (Apply).
+//
+// # How it works
+//
+// Each Replica has a permanent logical replication slot of its own
+// (Config.Slot) on a publication of the tables (Config.Publication, created
+// if absent, extended if it lacks a table). To load, it creates the slot
+// with an exported snapshot (CREATE_REPLICATION_SLOT ... LOGICAL pgoutput
+// (SNAPSHOT 'export')), reads every table in a REPEATABLE READ transaction
+// that imports that snapshot (SET TRANSACTION SNAPSHOT), hands the result to
+// Sink.Load, and starts streaming from the slot's consistent point: the
+// snapshot holds exactly the transactions that committed before that point,
+// and the stream exactly those after, so load and stream meet with nothing
+// lost and nothing twice.
+//
+// The stream (pgoutput protocol version 1: a transaction arrives whole,
+// after its commit) is grouped BEGIN..COMMIT into a Txn and applied with one
+// Sink.Apply. Only then does the replica count it as applied and, in its
+// next status update, acknowledge it to Postgres, which may then recycle
+// its WAL. Changes to tables not in Config.Tables are dropped; a transaction
+// left with no change is not applied (its position still counts).
+//
+// # Positions
+//
+// The replica's position (Status.AppliedLSN) means: every transaction whose
+// commit LSN is below it is in the sink. It moves to a Txn's EndLSN once
+// the sink applied it, to a Snapshot's LSN on Load, and, when a keepalive
+// from the primary finds no transaction pending, to the end of what the
+// primary had sent, so that an idle replica acknowledges WAL that held only
+// other tables' changes. After a reconnect Postgres resends from the slot's
+// last acknowledged position; a transaction whose commit LSN is below the
+// replica's position is skipped (Status.Skipped), so none is applied twice.
+//
+// # Faults
+//
+// Every session (one connection's life) that ends for another reason than
+// Run's context is followed, after a jittered, doubling backoff
+// (Config.MinBackoff to Config.MaxBackoff, reset once a session streams), by
+// another. What the next session does depends on why:
+//
+//   - Connection lost, Postgres restarted or killed, no message for
+//     Config.Timeout (ErrSilent): it resumes the slot from the replica's
+//     position. No resync.
+//   - Slot dropped, invalidated or its WAL removed, or acknowledged past the
+//     replica's position (ErrSlotLost): it makes a new slot and loads again:
+//     a full resync. Sink.Load is expected to swap the new state in.
+//   - Sink.Apply returned an error (ApplyError): the sink cannot go on from
+//     where it is, so the next session resyncs. A sink that merely refuses
+//     a row should count and log it and return nil; an error is for "I
+//     cannot go on", and Apply must then have applied nothing of the
+//     transaction.
+//   - A replicated table's columns changed (ErrSchemaChanged, on a Relation
+//     message that differs from the columns the sink was loaded with): the
+//     stream says nothing of the rows the sink already holds (a dropped
+//     column, a column added with a default), so the next session resyncs.
+//   - Sink.Load failed, or setting up failed (SetupError, LoadError): it
+//     tries again.
+//
+// Run returns only when its context is done (or with ErrRunning): every
+// other failure is retried, recorded in Status.LastError and logged.
+//
+// # Freshness
+//
+// Status.CaughtUpAt is the last local time at which the replica had applied
+// everything the primary had decoded: the time it asked for a keepalive
+// (every Config.StatusInterval, ReplyRequested set) when the answer came
+// with no transaction pending. An idle primary answers every status update,
+// so CaughtUpAt advances every StatusInterval while all is well, and stops
+// when the stream stops or falls behind. Status.Fresh(maxAge, now) is the
+// fail-closed test: the sink is loaded and was caught up at most maxAge ago.
+// It is false during a resync. One limit: the primary's answer vouches for
+// what its WAL sender had decoded, which under a decoding backlog (a huge
+// transaction elsewhere) can trail what it has committed.
+//
+// # Values
+//
+// Values are Postgres' text forms, in the same session settings
+// (SessionSettings()) for the snapshot and the stream, so that one decoder
+// serves both. With better-auth's columns:
+//
+//   - text: as is.
+//   - boolean: "t" or "f".
+//   - timestamptz: "2026-03-04 03:06:07.089+00" (ISO, UTC, as many
+//     fractional digits as needed, none for whole seconds).
+//   - jsonb (better-auth's string[] and json): jsonb's normal form,
+//     `{"a": null, "b": [1, "x"]}` — keys sorted by length then bytes, one
+//     space after each colon and comma — not the text that was written.
+//   - text[] (not used by better-auth): `{a,"b c","d\"e",NULL}`.
+//
+// A DELETE carries only the replica identity (under better-auth's default
+// identity, the primary key "id"); an UPDATE carries the new row (with
+// TOASTed columns it left alone marked Unchanged) and no old values unless
+// the key changed. The foreign keys' ON DELETE CASCADE and SET NULL arrive as
+// Deletes and Updates of their own, in the same transaction, after the
+// change that caused them.
+package pgreplica

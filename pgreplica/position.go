@@ -1,0 +1,191 @@
+package pgreplica
+
+import (
+	"sync"
+	"time"
+)
+
+// Status is a replica's state, for health checks and for validating fail
+// closed: a validator that needs its answers to be at most d old serves
+// only while Fresh(d, time.Now()).
+type Status struct {
+	// Loaded is true once a Load has returned, and false again from a
+	// failed Apply until the resync's Load returns.
+	Loaded bool
+	// Connected is true while the replica streams from the primary.
+	Connected bool
+	// AppliedLSN is the replica's position: every transaction whose commit
+	// LSN is below it is in the sink, and nothing after it. It is what the
+	// replica acknowledges to the primary, and what a sink's saved state
+	// should record for Config.ResumeLSN.
+	AppliedLSN LSN
+	// ServerWALEnd is how far the primary had sent the stream, as of its
+	// last keepalive.
+	ServerWALEnd LSN
+	// LastCommitTime is the commit time, by the primary's clock, of the
+	// last transaction applied (or zero).
+	LastCommitTime time.Time
+	// CaughtUpAt is the last time, by the local clock, at which the replica
+	// had applied everything the primary had decoded: at most the moment it
+	// asked the primary for a keepalive, when the answer came with no
+	// transaction pending. Zero until it first happens. While the primary is
+	// idle it advances every StatusInterval; it stops advancing when the
+	// stream stops or falls behind.
+	CaughtUpAt time.Time
+	// Loads counts Loads (the initial load and every resync), Applied the
+	// transactions applied, Skipped those received again after a reconnect
+	// and skipped, Sessions the connections made.
+	Loads, Applied, Skipped, Sessions uint64
+	// LastError is the error that ended the last session that failed, or
+	// nil if none did. A session ended by Run's context leaves it as it
+	// was.
+	LastError error
+}
+
+// Fresh reports whether, at now, the sink held everything the primary had
+// committed at most maxAge ago.
+func (s Status) Fresh(maxAge time.Duration, now time.Time) bool {
+	return s.Loaded && !s.CaughtUpAt.IsZero() && now.Sub(s.CaughtUpAt) <= maxAge
+}
+
+// tracker is the replica's LSN bookkeeping, in one place: what the sink
+// holds, what may be skipped, and what to acknowledge. The stream goroutine
+// writes it; Status and WaitApplied read it from anywhere.
+type tracker struct {
+	mu      sync.Mutex
+	st      Status
+	changed chan struct{} // closed and replaced whenever AppliedLSN moves
+}
+
+func newTracker(resume LSN) *tracker {
+	t := &tracker{changed: make(chan struct{})}
+	if resume != 0 {
+		t.st.Loaded = true
+		t.st.AppliedLSN = resume
+	}
+	return t
+}
+
+func (t *tracker) status() Status {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.st
+}
+
+// position returns whether the sink holds a consistent state, and its LSN.
+func (t *tracker) position() (loaded bool, applied LSN) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.st.Loaded, t.st.AppliedLSN
+}
+
+// skip reports whether a transaction committed at commitLSN is already in
+// the sink. Postgres resends, after a reconnect, what was sent but not yet
+// acknowledged; this is what keeps those from being applied twice.
+func (t *tracker) skip(commitLSN LSN) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return commitLSN < t.st.AppliedLSN
+}
+
+// advance moves the position forward to lsn (never back) and wakes the
+// waiters. Called with mu held.
+func (t *tracker) advance(lsn LSN) {
+	if lsn > t.st.AppliedLSN {
+		t.st.AppliedLSN = lsn
+		close(t.changed)
+		t.changed = make(chan struct{})
+	}
+}
+
+// loaded records that the sink now holds the snapshot taken at lsn.
+func (t *tracker) loaded(lsn LSN) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.Loaded = true
+	t.st.Loads++
+	// A resync may land before the old position: the new state replaces
+	// the old one, so the position is set, not advanced.
+	t.st.AppliedLSN = lsn
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+// unload records that the sink's state can no longer be followed, so the
+// next session must load.
+func (t *tracker) unload() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.Loaded = false
+}
+
+// applied records that the sink applied tx.
+func (t *tracker) applied(tx *Txn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.Applied++
+	t.st.LastCommitTime = tx.CommitTime
+	t.advance(tx.EndLSN)
+}
+
+// skipped records a transaction that was received again and skipped, or
+// that had no change to the replicated tables.
+func (t *tracker) skipped(tx *Txn, resent bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if resent {
+		t.st.Skipped++
+		return
+	}
+	t.advance(tx.EndLSN)
+}
+
+// caughtUp records a keepalive that came while no transaction was pending:
+// everything the primary had sent up to walEnd is in the sink, as of
+// asOf. The position advances to walEnd too: with nothing pending, no
+// transaction committed before it can still arrive, and acknowledging it
+// lets the primary recycle WAL that held only other tables' changes.
+func (t *tracker) caughtUp(walEnd LSN, asOf time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.ServerWALEnd = walEnd
+	if !t.st.Loaded {
+		return
+	}
+	t.advance(walEnd)
+	if asOf.After(t.st.CaughtUpAt) {
+		t.st.CaughtUpAt = asOf
+	}
+}
+
+// serverWALEnd records the primary's position from a keepalive that came
+// in the middle of a transaction.
+func (t *tracker) serverWALEnd(walEnd LSN) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.ServerWALEnd = walEnd
+}
+
+func (t *tracker) connected(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.Connected = on
+	if on {
+		t.st.Sessions++
+	}
+}
+
+func (t *tracker) ended(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.Connected = false
+	t.st.LastError = err
+}
+
+// wait returns a channel closed when the position next moves or the sink
+// is loaded, and whether the sink holds everything before lsn now.
+func (t *tracker) wait(lsn LSN) (<-chan struct{}, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.changed, t.st.Loaded && t.st.AppliedLSN >= lsn
+}
