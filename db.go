@@ -5,6 +5,7 @@ import (
 	"io"
 	"iter"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oauthdb/oauthdb/store"
@@ -13,19 +14,22 @@ import (
 // DB is an in-memory store of OAuth provider data. It is safe for
 // concurrent use: reads never block, and writes are serialised.
 type DB struct {
-	st  *store.DB
-	cfg config
-	txs sync.Pool
+	st    *store.DB
+	cfg   config
+	txs   sync.Pool
+	cache atomic.Pointer[tokenCache] // nil without a validation cache
 }
 
 type config struct {
 	now             func() time.Time
 	hasher          Hasher
+	sha256          bool // hasher is better-auth's own: SHA256Hasher
 	random          io.Reader
 	randomMu        sync.Mutex
 	lenientSessions bool
 	accessTTL       time.Duration
 	refreshTTL      time.Duration
+	cacheEntries    int
 }
 
 // An Option configures a DB.
@@ -57,23 +61,35 @@ func WithTokenLifetimes(access, refresh time.Duration) Option {
 	return func(c *config) { c.accessTTL, c.refreshTTL = access, refresh }
 }
 
+// WithValidationCache bounds the validation cache to entries tokens; 0
+// turns it off. The cache is on by default, bounded at DefaultCacheEntries;
+// it changes no answer, only how fast one comes (see ValidateAccessToken).
+func WithValidationCache(entries int) Option {
+	return func(c *config) { c.cacheEntries = max(entries, 0) }
+}
+
 // Open opens an empty DB.
 func Open(opts ...Option) (*DB, error) {
 	db := &DB{cfg: config{
-		now:        time.Now,
-		hasher:     SHA256Hasher{},
-		random:     rand.Reader,
-		accessTTL:  time.Hour,
-		refreshTTL: 30 * 24 * time.Hour,
+		now:          time.Now,
+		hasher:       SHA256Hasher{},
+		random:       rand.Reader,
+		accessTTL:    time.Hour,
+		refreshTTL:   30 * 24 * time.Hour,
+		cacheEntries: DefaultCacheEntries,
 	}}
 	for _, o := range opts {
 		o(&db.cfg)
 	}
-	st, err := store.Open(schema, store.Config{Env: db})
+	_, db.cfg.sha256 = db.cfg.hasher.(SHA256Hasher)
+	st, err := store.Open(schema, store.Config{Env: db, OnCommit: db.committed})
 	if err != nil {
 		return nil, err
 	}
 	db.st = st
+	if db.cfg.cacheEntries > 0 {
+		db.cache.Store(newTokenCache(db.cfg.cacheEntries, 0))
+	}
 	db.txs.New = func() any { return &Tx{db: db} }
 	return db, nil
 }

@@ -23,18 +23,21 @@ func (SHA256Hasher) AppendHash(dst []byte, token string) []byte {
 	return appendSHA256(dst, token)
 }
 
-// appendSHA256 hashes without allocating for tokens of ordinary length: the
-// token is copied to the stack rather than converted to a heap []byte.
+// appendSHA256 appends the base64url SHA-256 of token.
 func appendSHA256(dst []byte, token string) []byte {
-	var sum [sha256.Size]byte
-	var in [256]byte
-	if len(token) <= len(in) {
-		n := copy(in[:], token)
-		sum = sha256.Sum256(in[:n])
-	} else {
-		sum = sha256.Sum256([]byte(token))
-	}
+	sum := sum256(token)
 	return base64.RawURLEncoding.AppendEncode(dst, sum[:])
+}
+
+// sum256 hashes without allocating for strings of ordinary length: s is
+// copied to the stack rather than converted to a heap []byte.
+func sum256(s string) [sha256.Size]byte {
+	var in [256]byte
+	if len(s) <= len(in) {
+		n := copy(in[:], s)
+		return sha256.Sum256(in[:n])
+	}
+	return sha256.Sum256([]byte(s))
 }
 
 // HashToken returns the stored form of token under better-auth's default
@@ -75,8 +78,42 @@ func (db *DB) hashString(token string) string {
 
 // hash appends the stored form of token with the DB's hasher.
 func (db *DB) hash(dst []byte, token string) []byte {
-	if _, ok := db.cfg.hasher.(SHA256Hasher); ok {
+	if db.cfg.sha256 {
 		return appendSHA256(dst, token)
 	}
 	return db.cfg.hasher.AppendHash(nil, token)
+}
+
+// cacheKey returns the validation cache's key of a presented token: its
+// SHA-256, which under better-auth's hashing is what its stored hash decodes
+// to; under another hasher, the SHA-256 of its stored form.
+func (db *DB) cacheKey(token string) cacheKey {
+	if db.cfg.sha256 {
+		return sum256(token)
+	}
+	var buf [64]byte
+	return sum256(string(db.cfg.hasher.AppendHash(buf[:0], token)))
+}
+
+// storedForm appends what the token is stored as, given its cache key: the
+// digest in the key, encoded, when the hasher is better-auth's.
+func (db *DB) storedForm(dst []byte, key cacheKey, token string) []byte {
+	if db.cfg.sha256 {
+		return base64.RawURLEncoding.AppendEncode(dst, key[:])
+	}
+	return db.cfg.hasher.AppendHash(dst, token)
+}
+
+// storedKey returns the cache key of a stored token record, from its stored
+// hash; false for a hash that no presented token can match.
+func (db *DB) storedKey(stored string) (cacheKey, bool) {
+	if !db.cfg.sha256 {
+		return sum256(stored), true
+	}
+	var k cacheKey
+	if len(stored) != base64.RawURLEncoding.EncodedLen(sha256.Size) {
+		return k, false
+	}
+	n, err := base64.RawURLEncoding.Decode(k[:], []byte(stored))
+	return k, err == nil && n == sha256.Size
 }

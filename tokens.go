@@ -22,15 +22,35 @@ const MaxTokenLength = 4096
 // checkToken refuses, before any hashing or lookup, a token that cannot be
 // one: empty, too long, or with bytes outside printable ASCII.
 func checkToken(kind, token string) error {
-	if token == "" || len(token) > MaxTokenLength {
+	if token == "" || len(token) > MaxTokenLength || !printable(token) {
 		return &TokenError{Kind: kind, Err: ErrTokenMalformed}
 	}
-	for i := 0; i < len(token); i++ {
-		if c := token[i]; c <= ' ' || c > '~' {
-			return &TokenError{Kind: kind, Err: ErrTokenMalformed}
+	return nil
+}
+
+// printable reports whether every byte of s is printable ASCII but space
+// (0x21 to 0x7e), eight bytes at a time: it is on the validation hot path.
+func printable(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// A byte is bad if its high bit is set, if it is below 0x21, or if it
+		// is 0x7f; the subtractions flag a byte below their constant's in its
+		// high bit (for bytes below 0x80, which the first test has vetted).
+		below := (w - 0x21*ones) & ^w
+		del := w ^ 0x7f*ones
+		if (w|below|((del-ones)&^del))&highs != 0 {
+			return false
 		}
 	}
-	return nil
+	for ; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // AccessTokenInfo is an active access token joined with its client and,
@@ -77,12 +97,11 @@ func (db *DB) IntrospectAccessToken(token, clientID string) (AccessTokenInfo, er
 }
 
 func (db *DB) validateAccess(token, caller string) (AccessTokenInfo, error) {
-	var info AccessTokenInfo
-	err := validate(db, kindAccess, token, caller, accessTokensByHash, accessView, !db.cfg.lenientSessions,
-		func(t *OAuthAccessToken, o owners) {
-			info = AccessTokenInfo{Token: *t, Client: *o.client, User: o.userRecord(), Session: o.sessionRecord()}
-		})
-	return info, err
+	t, o, err := validate(db, accessKind, token, caller, !db.cfg.lenientSessions)
+	if err != nil {
+		return AccessTokenInfo{}, err
+	}
+	return AccessTokenInfo{Token: *t, Client: *o.client, User: o.userRecord(), Session: o.sessionRecord()}, nil
 }
 
 // errNoCaller is the error for an operation that needs the client that
@@ -127,37 +146,78 @@ func (o owners) sessionRecord() Session {
 	return *o.session
 }
 
-// validate checks a token of either kind, from one snapshot: found by its
-// hash, the caller's (if a caller is given), unexpired and unrevoked, and its
-// owners active. sessionBound says whether the token dies with its session
-// (an access token in strict mode) or outlives it. On success it hands the
-// token and its owners to ok, inside the snapshot.
-func validate[T any](db *DB, kind, token, caller string, byHash *store.Index[T, string], view func(*T) tokenView,
-	sessionBound bool, ok func(*T, owners)) error {
-	if err := checkToken(kind, token); err != nil {
-		return err
+// tokenKind is what validation needs to know of a kind of token.
+type tokenKind[T any] struct {
+	name   string // "access token", for errors
+	byHash *store.Index[T, string]
+	view   func(*T) tokenView
+	cache  func(*tokenCache) *kindCache[T]
+}
+
+var (
+	accessKind = &tokenKind[OAuthAccessToken]{kindAccess, accessTokensByHash, accessView,
+		func(c *tokenCache) *kindCache[OAuthAccessToken] { return &c.access }}
+	refreshKind = &tokenKind[OAuthRefreshToken]{kindRefresh, refreshTokensByHash, refreshView,
+		func(c *tokenCache) *kindCache[OAuthRefreshToken] { return &c.refresh }}
+)
+
+// validate checks a token of either kind: found by its hash, the caller's
+// (if a caller is given), unexpired and unrevoked, and its owners active,
+// all read from one snapshot. sessionBound says whether the token dies with
+// its session (an access token in strict mode) or outlives it. It returns
+// the stored token and its owners, which must not be modified.
+//
+// The validation cache answers first (cache.go); what it cannot answer is
+// read from the store and, if active, kept in the cache.
+func validate[T any](db *DB, k *tokenKind[T], token, caller string, sessionBound bool) (*T, owners, error) {
+	if err := checkToken(k.name, token); err != nil {
+		return nil, owners{}, err
 	}
+	now := db.now()
+	key := db.cacheKey(token)
+	cache := db.cache.Load()
+	if cache != nil {
+		if e := k.cache(cache).get(key, now); e != nil {
+			if caller != "" && k.view(&e.token).clientID != caller {
+				return nil, owners{}, &TokenError{Kind: k.name, Err: ErrWrongClient}
+			}
+			o := owners{client: e.client}
+			if e.user.ID != "" {
+				o.user = &e.user
+			}
+			if e.session.ID != "" {
+				o.session = &e.session
+			}
+			return &e.token, o, nil
+		}
+	}
+	index := db.st.Index() // before the snapshot: see tokenCache.keep
 	var buf [64]byte
-	h := db.hash(buf[:0], token)
+	h := db.storedForm(buf[:0], key, token)
+	var t *T
+	var v tokenView
+	var o owners
 	// The hot path reads the engine's snapshot directly rather than through
 	// DB.View: it needs no *Tx, so it need not take one from DB.View's pool
 	// and give it back. Everything else reads through DB.View.
-	return db.st.View(func(tx *store.Txn) error {
-		now := db.now()
-		t, v, err := lookup(tx, kind, byHash, view, h, caller, now)
-		if err != nil {
+	err := db.st.View(func(tx *store.Txn) error {
+		var err error
+		if t, v, err = lookup(tx, k.name, k.byHash, k.view, h, caller, now); err != nil {
 			return err
 		}
 		if !v.revoked.IsZero() {
-			return &TokenError{Kind: kind, ID: v.id, Err: ErrTokenRevoked}
+			return &TokenError{Kind: k.name, ID: v.id, Err: ErrTokenRevoked}
 		}
-		o, err := joinOwners(tx, kind, v, now, sessionBound)
-		if err != nil {
-			return err
-		}
-		ok(t, o)
-		return nil
+		o, err = joinOwners(tx, k.name, v, now, sessionBound)
+		return err
 	})
+	if err != nil {
+		return nil, owners{}, err
+	}
+	if cache != nil {
+		k.cache(cache).keep(cache, db.st, key, t, o, v.expiresAt, index)
+	}
+	return t, o, nil
 }
 
 // lookup finds a token by its hash and checks what the token alone says: it
@@ -251,12 +311,11 @@ func (db *DB) IntrospectRefreshToken(token, clientID string) (RefreshTokenInfo, 
 }
 
 func (db *DB) validateRefresh(token, caller string) (RefreshTokenInfo, error) {
-	var info RefreshTokenInfo
-	err := validate(db, kindRefresh, token, caller, refreshTokensByHash, refreshView, false,
-		func(t *OAuthRefreshToken, o owners) {
-			info = RefreshTokenInfo{Token: *t, Client: *o.client, User: o.userRecord(), Session: o.sessionRecord()}
-		})
-	return info, err
+	t, o, err := validate(db, refreshKind, token, caller, false)
+	if err != nil {
+		return RefreshTokenInfo{}, err
+	}
+	return RefreshTokenInfo{Token: *t, Client: *o.client, User: o.userRecord(), Session: o.sessionRecord()}, nil
 }
 
 // IssueRequest asks for tokens for a client, and for a user and session

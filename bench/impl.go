@@ -109,10 +109,12 @@ func implOrder(name string) int {
 		return 1
 	case "sqlite":
 		return 2
-	case "oauthdb":
+	case "oauthdb-cold":
 		return 3
+	case "oauthdb":
+		return 4
 	}
-	return 4
+	return 5
 }
 
 // Factories returns the registered implementations: map, memdb-reflect,

@@ -13,21 +13,30 @@ import (
 
 func init() {
 	Register(Factory{Name: "oauthdb", New: func(now func() time.Time) (Impl, error) { return NewOauthDB(now) }})
+	Register(Factory{Name: "oauthdb-cold", New: func(now func() time.Time) (Impl, error) {
+		return NewOauthDB(now, oauthdb.WithValidationCache(0))
+	}})
 }
 
-// OauthDB is the oauthdb implementation of [Impl].
+// OauthDB is the oauthdb implementation of [Impl]: "oauthdb" with its
+// validation cache, as a service runs it, and "oauthdb-cold" without, so
+// that both paths stay measured.
 type OauthDB struct {
-	db  *oauthdb.DB
-	now func() time.Time
+	db   *oauthdb.DB
+	name string
+	now  func() time.Time
 	// sweepAt, when not zero, is the time the DB's clock reads: Sweep takes
 	// its time as an argument, oauthdb's SweepExpired reads the clock.
 	sweepAt atomic.Int64
 }
 
-// NewOauthDB opens an empty oauthdb DB whose clock is now.
-func NewOauthDB(now func() time.Time) (*OauthDB, error) {
-	o := &OauthDB{now: now}
-	db, err := oauthdb.Open(oauthdb.WithClock(o.clock))
+// NewOauthDB opens an empty oauthdb DB whose clock is now, with opts.
+func NewOauthDB(now func() time.Time, opts ...oauthdb.Option) (*OauthDB, error) {
+	o := &OauthDB{now: now, name: "oauthdb"}
+	if len(opts) > 0 {
+		o.name = "oauthdb-cold"
+	}
+	db, err := oauthdb.Open(append([]oauthdb.Option{oauthdb.WithClock(o.clock)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +54,8 @@ func (o *OauthDB) clock() time.Time {
 // DB returns the underlying database.
 func (o *OauthDB) DB() *oauthdb.DB { return o.db }
 
-// Name returns "oauthdb".
-func (o *OauthDB) Name() string { return "oauthdb" }
+// Name returns "oauthdb", or "oauthdb-cold" for the one without a cache.
+func (o *OauthDB) Name() string { return o.name }
 
 // Close does nothing: an oauthdb DB holds no resources beyond memory.
 func (o *OauthDB) Close() error { return nil }

@@ -31,10 +31,10 @@ type Config struct {
 	// Env is whatever the layer above wants its delete actions to see of
 	// this database (see Txn.Env); it may be nil.
 	Env any
-	// OnCommit, if set, runs after every commit, in commit order, before
-	// Update returns and before any other write can commit: the place to
-	// invalidate what was derived from the state, or to publish what
-	// changed. It must not call Update.
+	// OnCommit, if set, runs after every commit (once it is visible and
+	// Index counts it), in commit order, before Update returns and before
+	// any other write can commit: the place to invalidate what was derived
+	// from the state, or to publish what changed. It must not call Update.
 	OnCommit func(Commit)
 }
 
@@ -92,9 +92,10 @@ func newDB(info *schemaInfo, cfg Config) (*DB, error) {
 }
 
 // Index returns the index of the last commit (0 before the first). It is
-// raised after the commit is visible and its OnCommit has run, so an index
-// read before a View starts is at most the state that View sees: what a
-// cache needs to tell whether a value it derived may be stale.
+// raised as soon as a commit is visible, before its OnCommit runs: so a View
+// that starts after reading index n sees at least commit n, and a value
+// derived from it is stale only if the index has moved since — what a
+// cache checks before it keeps one, while OnCommit clears those it kept.
 func (db *DB) Index() uint64 { return db.index.Load() }
 
 // Fresh returns an empty database of db's schema and Env, with no OnCommit:
@@ -114,11 +115,10 @@ func (db *DB) Replace(other *DB) error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	db.mem.Store(other.mem.Load())
-	n := db.index.Load() + 1
+	n := db.index.Add(1)
 	if db.cfg.OnCommit != nil {
 		db.cfg.OnCommit(Commit{Index: n, Replaced: true})
 	}
-	db.index.Store(n)
 	ch := make(chan struct{})
 	close(*db.replaced.Swap(&ch))
 	return nil
@@ -180,7 +180,7 @@ func (db *DB) Update(fn func(tx *Txn) error) error {
 	}
 	changes := tx.mem.Changes()
 	tx.mem.Commit()
-	n := db.index.Load() + 1
+	n := db.index.Add(1)
 	if db.cfg.OnCommit != nil {
 		c := Commit{Index: n, Changes: make([]Change, len(changes))}
 		for i, ch := range changes {
@@ -188,7 +188,6 @@ func (db *DB) Update(fn func(tx *Txn) error) error {
 		}
 		db.cfg.OnCommit(c)
 	}
-	db.index.Store(n)
 	return nil
 }
 

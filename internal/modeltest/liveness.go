@@ -14,16 +14,26 @@ import (
 // mistake in it too.
 
 // checkLiveness validates every token the test has seen and fails if one
-// that was seen inactive is active again.
+// that was seen inactive is active again. Each verdict is also held to the
+// model's: with the validation cache on, these validations fill it, and a
+// stale entry shows as a verdict the model does not give.
 func (h *Harness) checkLiveness() error {
 	for _, p := range h.access {
-		_, err := h.DB.ValidateAccessToken(p)
+		got, err := h.DB.ValidateAccessToken(p)
+		want, merr := h.Model.ValidateAccessToken(p)
+		if d := same(got, err, want, merr, h); d != nil {
+			return fmt.Errorf("validating every token, %.12s…: %v", p, d)
+		}
 		if err := h.sawVerdict("access token", p, err); err != nil {
 			return err
 		}
 	}
 	for _, p := range h.refresh {
-		_, err := h.DB.ValidateRefreshToken(p)
+		got, err := h.DB.ValidateRefreshToken(p)
+		want, merr := h.Model.ValidateRefreshToken(p)
+		if d := same(got, err, want, merr, h); d != nil {
+			return fmt.Errorf("validating every token, %.12s…: %v", p, d)
+		}
 		if err := h.sawVerdict("refresh token", p, err); err != nil {
 			return err
 		}
