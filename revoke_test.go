@@ -103,3 +103,41 @@ func TestRevokeRefreshTokenByID(t *testing.T) {
 		t.Errorf("unknown ID: %v", err)
 	}
 }
+
+// A code presented twice revokes every token issued from it, and those
+// rotated from them; other grants' tokens stay.
+func TestRevokeAuthorizationCode(t *testing.T) {
+	db, _ := world(t)
+	grant := oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid"},
+		Refresh: true, AuthorizationCodeID: "code-1"}
+	first := issue(t, db, grant)
+	rotated, err := db.RotateRefreshToken(first.RefreshToken, "cid-2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid"},
+		Refresh: true, AuthorizationCodeID: "code-2"})
+	n, err := db.RevokeAuthorizationCode("code-1")
+	// first's access token, rotated's access and refresh tokens (first's
+	// refresh token was revoked by the rotation already).
+	if err != nil || n != 3 {
+		t.Fatalf("RevokeAuthorizationCode = %d, %v; want 3", n, err)
+	}
+	for _, tok := range []string{first.AccessToken, rotated.AccessToken} {
+		if _, err := db.ValidateAccessToken(tok); !errors.Is(err, oauthdb.ErrTokenNotFound) {
+			t.Errorf("an access token of the code: %v, want ErrTokenNotFound", err)
+		}
+	}
+	if _, err := db.ValidateRefreshToken(rotated.RefreshToken); !errors.Is(err, oauthdb.ErrTokenRevoked) {
+		t.Errorf("the rotated refresh token: %v, want ErrTokenRevoked", err)
+	}
+	if _, err := db.ValidateAccessToken(other.AccessToken); err != nil {
+		t.Errorf("another code's token: %v", err)
+	}
+	if n, err := db.RevokeAuthorizationCode("code-1"); n != 0 || err != nil {
+		t.Errorf("again = %d, %v; want 0", n, err)
+	}
+	if _, err := db.RevokeAuthorizationCode(""); !errors.Is(err, oauthdb.ErrInvalid) {
+		t.Errorf("no code: %v, want ErrInvalid", err)
+	}
+}

@@ -8,10 +8,12 @@ import (
 )
 
 // The records of the data model: the tables of better-auth's oauth-provider
-// plugin, with its field names in JSON. Optional (nullable) fields are the
-// empty string or the zero time; in JSON they are left out, and an absent
-// field or null loads as empty. Fields that better-auth adds and this model
-// does not know are ignored when a row loads.
+// plugin (1.4 to 1.7.5), with its field names in JSON. Optional (nullable)
+// fields are the empty string, the zero time, false or nil; in JSON they are
+// left out, and an absent field or null loads as empty. A field better-auth
+// writes and this model gives no meaning to is kept as it is, so that its
+// rows survive a round trip; fields it does not know are ignored when a row
+// loads.
 //
 // Records read from a DB are copies: changing one changes nothing stored.
 // Their slices are shared with the stored record, though, and must be
@@ -73,6 +75,20 @@ type OAuthClient struct {
 	UserID                  string          `json:"userId,omitzero"`
 	CreatedAt               time.Time       `json:"createdAt"`
 	UpdatedAt               time.Time       `json:"updatedAt"`
+
+	// ClientCredentialsScopes, when set (even empty), are the only scopes a
+	// client-credentials grant may have (better-auth 1.7).
+	ClientCredentialsScopes []string `json:"clientCredentialsScopes,omitzero"`
+	// The other fields of better-auth 1.7, kept as they are.
+	ClientDiscoveryID                string `json:"clientDiscoveryId,omitzero"`
+	SubjectType                      string `json:"subjectType,omitzero"`
+	ApplicationType                  string `json:"applicationType,omitzero"`
+	BackchannelLogoutURI             string `json:"backchannelLogoutUri,omitzero"`
+	BackchannelLogoutSessionRequired bool   `json:"backchannelLogoutSessionRequired,omitzero"`
+	JWKS                             string `json:"jwks,omitzero"`
+	JWKSURI                          string `json:"jwksUri,omitzero"`
+	RequirePKCE                      bool   `json:"requirePKCE,omitzero"`
+	DPoPBoundAccessTokens            bool   `json:"dpopBoundAccessTokens,omitzero"`
 }
 
 // OAuthAccessToken is an issued opaque access token. Token holds the
@@ -90,6 +106,15 @@ type OAuthAccessToken struct {
 	ExpiresAt   time.Time `json:"expiresAt"`
 	CreatedAt   time.Time `json:"createdAt"`
 	Revoked     time.Time `json:"revoked,omitzero"`
+
+	// AuthorizationCodeID is the hash of the authorization code the token
+	// was issued from (better-auth 1.7): a code presented twice revokes its
+	// tokens (DB.RevokeAuthorizationCode).
+	AuthorizationCodeID string `json:"authorizationCodeId,omitzero"`
+	// The other fields of better-auth 1.7, kept as they are.
+	Resources               []string        `json:"resources,omitzero"`
+	RequestedUserInfoClaims []string        `json:"requestedUserInfoClaims,omitzero"`
+	Confirmation            json.RawMessage `json:"confirmation,omitzero"`
 }
 
 // OAuthRefreshToken is an issued refresh token. Token holds its hash. A
@@ -106,6 +131,26 @@ type OAuthRefreshToken struct {
 	ExpiresAt   time.Time `json:"expiresAt"`
 	CreatedAt   time.Time `json:"createdAt"`
 	Revoked     time.Time `json:"revoked,omitzero"`
+
+	// RotatedAt is when the token was redeemed by a rotation (better-auth
+	// 1.7): revoked then too, it tells a rotation from a revocation.
+	RotatedAt time.Time `json:"rotatedAt,omitzero"`
+	// AuthorizationCodeID is the hash of the authorization code its grant
+	// began with, kept through rotations.
+	AuthorizationCodeID string `json:"authorizationCodeId,omitzero"`
+	// AuthTime is when the user signed in for the grant.
+	AuthTime time.Time `json:"authTime,omitzero"`
+	// The other fields of better-auth 1.7, kept as they are.
+	Resources               []string        `json:"resources,omitzero"`
+	RequestedUserInfoClaims []string        `json:"requestedUserInfoClaims,omitzero"`
+	Confirmation            json.RawMessage `json:"confirmation,omitzero"`
+	// RotationReplayExpiresAt ends the grace window after a rotation (see
+	// WithRefreshReuseInterval).
+	RotationReplayExpiresAt time.Time `json:"rotationReplayExpiresAt,omitzero"`
+	// RotationReplayResponse is better-auth's own record of a rotation's
+	// answer, encrypted with its secret, kept as it is: oauthdb never reads
+	// it, and never shows it.
+	RotationReplayResponse string `json:"rotationReplayResponse,omitzero"`
 }
 
 // OAuthConsent records the scopes a user granted a client: one per
@@ -118,6 +163,10 @@ type OAuthConsent struct {
 	Scopes      []string  `json:"scopes"`
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
+
+	// The fields of better-auth 1.7, kept as they are.
+	Resources               []string `json:"resources,omitzero"`
+	RequestedUserInfoClaims []string `json:"requestedUserInfoClaims,omitzero"`
 }
 
 // Verification is better-auth's verification table, which holds pending

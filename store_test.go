@@ -680,7 +680,8 @@ func TestLoadBetterAuthRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const want = `{"id":"at1","token":"ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0","clientId":"cid-1","scopes":["openid"],"expiresAt":"2026-01-02T04:04:05Z","createdAt":"2026-01-02T03:04:05Z"}`
+	// 1.7's authorizationCodeId and resources are kept.
+	const want = `{"id":"at1","token":"ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0","clientId":"cid-1","scopes":["openid"],"expiresAt":"2026-01-02T04:04:05Z","createdAt":"2026-01-02T03:04:05Z","authorizationCodeId":"x","resources":["https://api.example"]}`
 	if string(out) != want {
 		t.Errorf("marshalled token:\n got %s\nwant %s", out, want)
 	}

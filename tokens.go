@@ -330,10 +330,22 @@ type IssueRequest struct {
 	// ReferenceID is better-auth's optional reference (an organisation, say).
 	ReferenceID string
 	// Scopes are the granted scopes. When the client has a list of allowed
-	// scopes, they must all be in it.
+	// scopes, they must all be in it; for a client-credentials grant (no
+	// UserID), the client's clientCredentialsScopes, if it has them.
 	Scopes []string
 	// Refresh asks for a refresh token too; it needs a UserID.
 	Refresh bool
+	// AuthorizationCodeID is the hash of the authorization code the grant
+	// redeems (DB.Hash of the code), kept on its tokens and their
+	// descendants, so that the code presented again can revoke them all
+	// (RevokeAuthorizationCode).
+	AuthorizationCodeID string
+	// AuthTime is when the user signed in, kept on the refresh token.
+	AuthTime time.Time
+	// Resources and RequestedUserInfoClaims are kept on the tokens, as
+	// better-auth 1.7 keeps them.
+	Resources               []string
+	RequestedUserInfoClaims []string
 }
 
 // IssueTokens issues an access token and, when asked, a refresh token that
@@ -368,9 +380,13 @@ func (tx *Tx) IssueTokens(req IssueRequest) (IssuedTokens, error) {
 	if err != nil {
 		return IssuedTokens{}, err
 	}
-	if len(c.Scopes) > 0 {
-		if s, ok := missingScope(req.Scopes, c.Scopes); !ok {
-			return IssuedTokens{}, &Error{Table: TableOAuthClient, Field: "scopes", Value: store.Bound(s), Reason: "scope not allowed for the client", Err: ErrScopeNotGranted}
+	allowed, field := c.Scopes, "scopes"
+	if req.UserID == "" && c.ClientCredentialsScopes != nil {
+		allowed, field = c.ClientCredentialsScopes, "clientCredentialsScopes"
+	}
+	if len(allowed) > 0 || field == "clientCredentialsScopes" {
+		if s, ok := missingScope(req.Scopes, allowed); !ok {
+			return IssuedTokens{}, &Error{Table: TableOAuthClient, Field: field, Value: store.Bound(s), Reason: "scope not allowed for the client", Err: ErrScopeNotGranted}
 		}
 	}
 	if req.UserID != "" {
@@ -393,7 +409,18 @@ func (tx *Tx) IssueTokens(req IssueRequest) (IssuedTokens, error) {
 	if req.Refresh && req.UserID == "" {
 		return IssuedTokens{}, &Error{Table: TableOAuthRefreshToken, Field: "userId", Reason: "a refresh token needs a user", Err: ErrInvalid}
 	}
-	return tx.db.issue(tx, now, req.ClientID, req.UserID, req.SessionID, req.ReferenceID, req.Scopes, req.Refresh)
+	return tx.db.issue(tx, now, grant{client: req.ClientID, user: req.UserID, session: req.SessionID, reference: req.ReferenceID,
+		scopes: req.Scopes, code: req.AuthorizationCodeID, authTime: req.AuthTime,
+		resources: req.Resources, claims: req.RequestedUserInfoClaims}, req.Refresh)
+}
+
+// grant is what the tokens of one issue or rotation share.
+type grant struct {
+	client, user, session, reference string
+	scopes                           []string
+	code                             string
+	authTime                         time.Time
+	resources, claims                []string
 }
 
 // errNotFound is the error of an operation given a key that names no
@@ -425,10 +452,9 @@ func (tx *Tx) knownUser(id string) (*User, error) {
 	return u, nil
 }
 
-// issue stores a new access token and, if refresh, a refresh token it is
-// linked to.
-func (db *DB) issue(tx *Tx, now time.Time, clientID, userID, sessionID, referenceID string,
-	scopes []string, refresh bool) (IssuedTokens, error) {
+// issue stores a new access token of g and, if refresh, a refresh token it
+// is linked to.
+func (db *DB) issue(tx *Tx, now time.Time, g grant, refresh bool) (IssuedTokens, error) {
 	var out IssuedTokens
 	var err error
 	if refresh {
@@ -440,9 +466,11 @@ func (db *DB) issue(tx *Tx, now time.Time, clientID, userID, sessionID, referenc
 			return out, err
 		}
 		out.Refresh = OAuthRefreshToken{
-			ID: id, Token: db.hashString(out.RefreshToken), ClientID: clientID, SessionID: sessionID,
-			UserID: userID, ReferenceID: referenceID, Scopes: slices.Clone(scopes),
+			ID: id, Token: db.hashString(out.RefreshToken), ClientID: g.client, SessionID: g.session,
+			UserID: g.user, ReferenceID: g.reference, Scopes: slices.Clone(g.scopes),
 			ExpiresAt: now.Add(db.cfg.refreshTTL), CreatedAt: now,
+			AuthorizationCodeID: g.code, AuthTime: g.authTime.UTC(),
+			Resources: slices.Clone(g.resources), RequestedUserInfoClaims: slices.Clone(g.claims),
 		}
 		if err := refreshTokens.Insert(tx.st, &out.Refresh); err != nil {
 			return out, err
@@ -456,9 +484,10 @@ func (db *DB) issue(tx *Tx, now time.Time, clientID, userID, sessionID, referenc
 		return out, err
 	}
 	out.Access = OAuthAccessToken{
-		ID: id, Token: db.hashString(out.AccessToken), ClientID: clientID, SessionID: sessionID,
-		UserID: userID, ReferenceID: referenceID, RefreshID: out.Refresh.ID, Scopes: slices.Clone(scopes),
+		ID: id, Token: db.hashString(out.AccessToken), ClientID: g.client, SessionID: g.session,
+		UserID: g.user, ReferenceID: g.reference, RefreshID: out.Refresh.ID, Scopes: slices.Clone(g.scopes),
 		ExpiresAt: now.Add(db.cfg.accessTTL), CreatedAt: now,
+		AuthorizationCodeID: g.code, Resources: slices.Clone(g.resources), RequestedUserInfoClaims: slices.Clone(g.claims),
 	}
 	if err := accessTokens.Insert(tx.st, &out.Access); err != nil {
 		return out, err
@@ -519,11 +548,13 @@ func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (Issue
 			return &Error{Table: TableOAuthRefreshToken, Field: "scopes", Value: store.Bound(sc), Reason: "a refresh cannot widen the scopes", Err: ErrScopeNotGranted}
 		}
 		revoked := *t
-		revoked.Revoked = now
+		revoked.Revoked, revoked.RotatedAt = now, now
 		if err := refreshTokens.Update(tx.st, &revoked); err != nil {
 			return err
 		}
-		out, err = db.issue(tx, now, t.ClientID, t.UserID, o.sessionRecord().ID, t.ReferenceID, scopes, true)
+		out, err = db.issue(tx, now, grant{client: t.ClientID, user: t.UserID, session: o.sessionRecord().ID,
+			reference: t.ReferenceID, scopes: scopes, code: t.AuthorizationCodeID, authTime: t.AuthTime,
+			resources: t.Resources, claims: t.RequestedUserInfoClaims}, true)
 		out.Previous = revoked
 		return err
 	})

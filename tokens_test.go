@@ -442,3 +442,42 @@ func TestIntrospectRefreshToken(t *testing.T) {
 		t.Errorf("by its client = %+v, %v", info.Token, err)
 	}
 }
+
+// better-auth 1.7's fields with meaning: clientCredentialsScopes bounds a
+// client-credentials grant; a rotation sets rotatedAt and carries the
+// grant's code, sign-in time and resources to the new tokens.
+func TestBetterAuth17Fields(t *testing.T) {
+	db, clk := world(t)
+	update(t, db, func(tx *oauthdb.Tx) error {
+		c, _ := tx.Client("c2")
+		c.ClientCredentialsScopes = []string{"api:read"}
+		return tx.UpdateClient(c)
+	})
+	if _, err := db.IssueTokens(oauthdb.IssueRequest{ClientID: "cid-2", Scopes: []string{"api:write"}}); !errors.Is(err, oauthdb.ErrScopeNotGranted) {
+		t.Errorf("a client-credentials scope outside clientCredentialsScopes: %v, want ErrScopeNotGranted", err)
+	}
+	if _, err := db.IssueTokens(oauthdb.IssueRequest{ClientID: "cid-2", Scopes: []string{"api:read"}}); err != nil {
+		t.Errorf("a client-credentials scope in clientCredentialsScopes: %v", err)
+	}
+	// A user's grant is bounded by scopes, not clientCredentialsScopes.
+	if _, err := db.IssueTokens(oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", Scopes: []string{"api:write"}}); err != nil {
+		t.Errorf("a user's grant on that client: %v", err)
+	}
+	signedIn := t0.Add(-time.Hour)
+	tok := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid"},
+		Refresh: true, AuthorizationCodeID: "code-hash", AuthTime: signedIn, Resources: []string{"https://api.example/a"}})
+	clk.Advance(time.Minute)
+	next, err := db.RotateRefreshToken(tok.RefreshToken, "cid-2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at := t0.Add(time.Minute); !next.Previous.RotatedAt.Equal(at) || !next.Previous.Revoked.Equal(at) {
+		t.Errorf("the rotated token: rotatedAt %v, revoked %v; want both %v", next.Previous.RotatedAt, next.Previous.Revoked, at)
+	}
+	if r := next.Refresh; r.AuthorizationCodeID != "code-hash" || !r.AuthTime.Equal(signedIn) || len(r.Resources) != 1 {
+		t.Errorf("the new refresh token lost the grant's fields: %+v", r)
+	}
+	if a := next.Access; a.AuthorizationCodeID != "code-hash" || len(a.Resources) != 1 {
+		t.Errorf("the new access token lost the grant's fields: %+v", a)
+	}
+}

@@ -86,6 +86,30 @@ func (f *fields) time(field string, t time.Time) {
 	}
 }
 
+// json checks a JSON field: valid JSON, valid UTF-8 (normalize made it
+// compact).
+func (f *fields) json(field string, raw json.RawMessage) {
+	if len(raw) > 0 && (!json.Valid(raw) || !utf8.Valid(raw)) {
+		f.fail(field, "", "not valid JSON")
+	}
+}
+
+// compactJSON returns raw as JSON writes it — compact, with <, > and &
+// escaped — so that a snapshot gives back the same bytes; empty or null is
+// absent (nil). Invalid JSON is returned as it is, for the check to refuse.
+func compactJSON(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return nil // empty is absent: an empty RawMessage would not encode
+	}
+	if m, err := json.Marshal(raw); err == nil && utf8.Valid(raw) {
+		if string(m) == "null" {
+			return nil
+		}
+		return m
+	}
+	return append(json.RawMessage(nil), raw...)
+}
+
 // validScope reports whether s is a scope-token of RFC 6749 §3.3:
 // 1*( %x21 / %x23-5B / %x5D-7E ), printable ASCII but for space, the
 // double quote and the backslash.
@@ -156,20 +180,10 @@ func (c *OAuthClient) normalize() {
 	c.GrantTypes = slices.Clone(c.GrantTypes)
 	c.ResponseTypes = slices.Clone(c.ResponseTypes)
 	c.Contacts = slices.Clone(c.Contacts)
+	c.ClientCredentialsScopes = slices.Clone(c.ClientCredentialsScopes)
 	utc(&c.CreatedAt)
 	utc(&c.UpdatedAt)
-	if len(c.Metadata) == 0 {
-		c.Metadata = nil // empty is absent: an empty RawMessage would not encode
-		return
-	}
-	if m, err := json.Marshal(c.Metadata); err == nil && utf8.Valid(c.Metadata) {
-		c.Metadata = m // else validate refuses it
-		if string(m) == "null" {
-			c.Metadata = nil
-		}
-	} else {
-		c.Metadata = append(json.RawMessage(nil), c.Metadata...)
-	}
+	c.Metadata = compactJSON(c.Metadata)
 }
 
 func (c *OAuthClient) validate() error {
@@ -202,17 +216,25 @@ func (c *OAuthClient) validate() error {
 	f.text("softwareStatement", c.SoftwareStatement)
 	f.text("type", c.Type)
 	f.text("referenceId", c.ReferenceID)
-	if len(c.Metadata) > 0 && (!json.Valid(c.Metadata) || !utf8.Valid(c.Metadata)) {
-		f.fail("metadata", "", "not valid JSON")
-	}
+	f.json("metadata", c.Metadata)
 	f.text("userId", c.UserID)
 	f.time("createdAt", c.CreatedAt)
 	f.time("updatedAt", c.UpdatedAt)
+	f.scopes("clientCredentialsScopes", c.ClientCredentialsScopes)
+	f.text("clientDiscoveryId", c.ClientDiscoveryID)
+	f.text("subjectType", c.SubjectType)
+	f.text("applicationType", c.ApplicationType)
+	f.text("backchannelLogoutUri", c.BackchannelLogoutURI)
+	f.text("jwks", c.JWKS)
+	f.text("jwksUri", c.JWKSURI)
 	return f.err
 }
 
 func (t *OAuthAccessToken) normalize() {
 	t.Scopes = slices.Clone(t.Scopes)
+	t.Resources = slices.Clone(t.Resources)
+	t.RequestedUserInfoClaims = slices.Clone(t.RequestedUserInfoClaims)
+	t.Confirmation = compactJSON(t.Confirmation)
 	utc(&t.ExpiresAt)
 	utc(&t.CreatedAt)
 	utc(&t.Revoked)
@@ -231,14 +253,24 @@ func (t *OAuthAccessToken) validate() error {
 	f.time("expiresAt", t.ExpiresAt)
 	f.time("createdAt", t.CreatedAt)
 	f.time("revoked", t.Revoked)
+	f.text("authorizationCodeId", t.AuthorizationCodeID)
+	f.list("resources", t.Resources)
+	f.list("requestedUserInfoClaims", t.RequestedUserInfoClaims)
+	f.json("confirmation", t.Confirmation)
 	return f.err
 }
 
 func (t *OAuthRefreshToken) normalize() {
 	t.Scopes = slices.Clone(t.Scopes)
+	t.Resources = slices.Clone(t.Resources)
+	t.RequestedUserInfoClaims = slices.Clone(t.RequestedUserInfoClaims)
+	t.Confirmation = compactJSON(t.Confirmation)
 	utc(&t.ExpiresAt)
 	utc(&t.CreatedAt)
 	utc(&t.Revoked)
+	utc(&t.RotatedAt)
+	utc(&t.AuthTime)
+	utc(&t.RotationReplayExpiresAt)
 }
 
 func (t *OAuthRefreshToken) validate() error {
@@ -253,11 +285,21 @@ func (t *OAuthRefreshToken) validate() error {
 	f.time("expiresAt", t.ExpiresAt)
 	f.time("createdAt", t.CreatedAt)
 	f.time("revoked", t.Revoked)
+	f.time("rotatedAt", t.RotatedAt)
+	f.text("authorizationCodeId", t.AuthorizationCodeID)
+	f.time("authTime", t.AuthTime)
+	f.list("resources", t.Resources)
+	f.list("requestedUserInfoClaims", t.RequestedUserInfoClaims)
+	f.json("confirmation", t.Confirmation)
+	f.time("rotationReplayExpiresAt", t.RotationReplayExpiresAt)
+	f.text("rotationReplayResponse", t.RotationReplayResponse)
 	return f.err
 }
 
 func (c *OAuthConsent) normalize() {
 	c.Scopes = slices.Clone(c.Scopes)
+	c.Resources = slices.Clone(c.Resources)
+	c.RequestedUserInfoClaims = slices.Clone(c.RequestedUserInfoClaims)
 	utc(&c.CreatedAt)
 	utc(&c.UpdatedAt)
 }
@@ -274,6 +316,8 @@ func (c *OAuthConsent) validate() error {
 	f.scopes("scopes", c.Scopes)
 	f.time("createdAt", c.CreatedAt)
 	f.time("updatedAt", c.UpdatedAt)
+	f.list("resources", c.Resources)
+	f.list("requestedUserInfoClaims", c.RequestedUserInfoClaims)
 	return f.err
 }
 

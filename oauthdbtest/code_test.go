@@ -68,15 +68,18 @@ func TestRedeemCode(t *testing.T) {
 	if err != nil || info.User.ID != w.alice.ID || info.Session.ID != w.laptop.ID || info.Token.RefreshID == "" {
 		t.Fatalf("issued access token: %v %+v", err, info.Token)
 	}
-	// The code is gone; the tokens are stored, linked.
+	// The code is gone; the tokens are stored, linked, and carry the code's
+	// hash and, the refresh token, when the user signed in.
 	now := w.fx.Now()
 	want := before.Clone()
 	want.Verifications = nil
 	scopes := []string{"openid", "offline_access", "read"}
+	codeID := w.fx.Hash(code)
 	want.RefreshTokens = []oauthdb.OAuthRefreshToken{{ClientID: "app", SessionID: w.laptop.ID, UserID: w.alice.ID,
-		Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour)}}
+		Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour),
+		AuthorizationCodeID: codeID, AuthTime: w.laptop.CreatedAt.Truncate(time.Millisecond)}}
 	want.AccessTokens = []oauthdb.OAuthAccessToken{{ClientID: "app", SessionID: w.laptop.ID, UserID: w.alice.ID,
-		Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}
+		Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(time.Hour), AuthorizationCodeID: codeID}}
 	oauthdbtest.AssertState(t, w.fx.DB, want, oauthdbtest.IgnoreGeneratedIDs())
 
 	// Without offline_access there is no refresh token.
@@ -299,5 +302,35 @@ func TestConcurrentRedemptions(t *testing.T) {
 	s := oauthdbtest.Dump(w.fx.DB)
 	if len(s.AccessTokens) != 0 || len(s.RefreshTokens) > 1 || (len(s.RefreshTokens) == 1 && s.RefreshTokens[0].Revoked.IsZero()) {
 		t.Errorf("after a code used %d times: %d access tokens, refresh tokens %+v", n, len(s.AccessTokens), s.RefreshTokens)
+	}
+}
+
+// A code's tokens carry its hash, so the code presented again revokes them
+// through the DB alone: a second server over the same DB, which never saw
+// the code, revokes what the first one issued with it, and what was rotated
+// from that.
+func TestCodeReplayedAtAnotherServer(t *testing.T) {
+	w := newWorld(t)
+	code, verifier := w.code(t, w.app, "openid", "offline_access", "read")
+	first := w.redeem(t, w.app, code, verifier)
+	if first.status != http.StatusOK {
+		t.Fatalf("redeem: %d %v", first.status, first.body)
+	}
+	rotated, err := w.fx.RotateRefreshToken(first.str("refresh_token"), w.app.ClientID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := &world{fx: w.fx, srv: oauthdbtest.NewServer(t, w.fx.DB), app: w.app}
+	again := second.redeem(t, w.app, code, verifier)
+	if again.status != http.StatusBadRequest || again.str("error") != "invalid_grant" {
+		t.Fatalf("the code again, at another server: %d %v", again.status, again.body)
+	}
+	for name, tok := range map[string]string{"first access token": first.str("access_token"), "rotated access token": rotated.AccessToken} {
+		if _, err := w.fx.ValidateAccessToken(tok); err == nil {
+			t.Errorf("the %s of a replayed code is active", name)
+		}
+	}
+	if _, err := w.fx.ValidateRefreshToken(rotated.RefreshToken); !errors.Is(err, oauthdb.ErrTokenRevoked) {
+		t.Errorf("the rotated refresh token of a replayed code: %v, want ErrTokenRevoked", err)
 	}
 }

@@ -122,10 +122,12 @@ func TestOAuth2AuthorizationCodeAndRefresh(t *testing.T) {
 	}
 	scopes := []string{"offline_access", "notes:read"}
 	want.Verifications = nil
+	codeID := fx.Hash(code)
 	want.RefreshTokens = []oauthdb.OAuthRefreshToken{{ClientID: c.ClientID, SessionID: laptop.ID, UserID: alice.ID,
-		Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour)}}
+		Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour),
+		AuthorizationCodeID: codeID, AuthTime: laptop.CreatedAt.Truncate(time.Millisecond)}}
 	want.AccessTokens = []oauthdb.OAuthAccessToken{{ClientID: c.ClientID, SessionID: laptop.ID, UserID: alice.ID,
-		Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}
+		Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(time.Hour), AuthorizationCodeID: codeID}}
 	oauthdbtest.AssertState(t, fx.DB, want, oauthdbtest.IgnoreGeneratedIDs())
 	first := oauthdbtest.Dump(fx.DB)
 
@@ -147,11 +149,13 @@ func TestOAuth2AuthorizationCodeAndRefresh(t *testing.T) {
 		t.Fatalf("the refreshed access token: %v", err)
 	}
 	want = first.Clone()
-	want.RefreshTokens[0].Revoked = later
+	want.RefreshTokens[0].Revoked, want.RefreshTokens[0].RotatedAt = later, later
+	// The grant's code and sign-in time carry on to the rotated tokens.
 	want.RefreshTokens = append(want.RefreshTokens, oauthdb.OAuthRefreshToken{ClientID: c.ClientID, SessionID: laptop.ID,
-		UserID: alice.ID, Scopes: scopes, CreatedAt: later, ExpiresAt: later.Add(30 * 24 * time.Hour)})
+		UserID: alice.ID, Scopes: scopes, CreatedAt: later, ExpiresAt: later.Add(30 * 24 * time.Hour),
+		AuthorizationCodeID: codeID, AuthTime: laptop.CreatedAt.Truncate(time.Millisecond)})
 	want.AccessTokens = append(want.AccessTokens, oauthdb.OAuthAccessToken{ClientID: c.ClientID, SessionID: laptop.ID,
-		UserID: alice.ID, Scopes: scopes, CreatedAt: later, ExpiresAt: later.Add(time.Hour)})
+		UserID: alice.ID, Scopes: scopes, CreatedAt: later, ExpiresAt: later.Add(time.Hour), AuthorizationCodeID: codeID})
 	oauthdbtest.AssertState(t, fx.DB, want, oauthdbtest.IgnoreGeneratedIDs())
 	if got := oauthdbtest.Dump(fx.DB).AccessTokens; !slices.ContainsFunc(got, func(a oauthdb.OAuthAccessToken) bool {
 		return a.Token == oauthdb.HashToken(fresh.AccessToken) && a.RefreshID != "" && a.RefreshID != first.RefreshTokens[0].ID

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/oauthdb/oauthdb"
 	"golang.org/x/oauth2"
@@ -105,10 +104,10 @@ var endpoints = []string{
 // RFCs: a wrong PKCE verifier is invalid_grant (RFC 7636 §4.6), a userinfo
 // request without openid is 403 insufficient_scope (RFC 6750 §3.1), and any
 // other refused request changes nothing in the DB — a code survives a wrong
-// verifier. It remembers which tokens each code issued, and when its user
-// signed in, in memory, not in the DB (whose model has no
-// authorizationCodeId or authTime), so a second Server over the same DB
-// does not know the first one's codes.
+// verifier. Everything it knows is in the DB: the tokens of a code carry
+// its hash (authorizationCodeId) and the refresh tokens when the user signed
+// in (authTime), so a second Server over the same DB knows the first one's
+// codes.
 type Server struct {
 	*httptest.Server
 	db   *oauthdb.DB
@@ -116,25 +115,11 @@ type Server struct {
 	cfg  serverConfig
 	stop chan struct{} // closed when the test ends, to cut injected delays short
 
-	mu        sync.Mutex
-	login     oauthdb.Session       // who is signed in at PathAuthorize
-	grants    map[string]*codeGrant // by hashed authorization code
-	byRefresh map[string]*codeGrant // by refresh token ID
-	keys      []*signingKey         // published at PathJWKS; keys[0] signs
-	faults    map[string][]*fault   // by path, in the order they are met
-	requests  []Request             // as received, secrets masked
-}
-
-// codeGrant remembers the tokens issued with one authorization code, and
-// with the refresh tokens descended from them, so that a second use of the
-// code can revoke them all (RFC 6749 §4.1.2; better-auth records the same
-// as authorizationCodeId). The DB's model has no such field, so the server
-// keeps it.
-type codeGrant struct {
-	redeemed   bool      // set when the code is redeemed again: issue nothing more
-	authTime   time.Time // when the user signed in, for the id_tokens of refreshes
-	accessIDs  []string
-	refreshIDs []string
+	mu       sync.Mutex
+	login    oauthdb.Session     // who is signed in at PathAuthorize
+	keys     []*signingKey       // published at PathJWKS; keys[0] signs
+	faults   map[string][]*fault // by path, in the order they are met
+	requests []Request           // as received, secrets masked
 }
 
 // NewServer starts a fake authorization server over db and closes it when
@@ -154,14 +139,12 @@ func NewServer(t testing.TB, db *oauthdb.DB, opts ...ServerOption) *Server {
 		t.Fatalf("oauthdbtest: NewServer: %v", err)
 	}
 	s := &Server{
-		db:        db,
-		t:         t,
-		cfg:       cfg,
-		stop:      make(chan struct{}),
-		grants:    map[string]*codeGrant{},
-		byRefresh: map[string]*codeGrant{},
-		keys:      []*signingKey{key},
-		faults:    map[string][]*fault{},
+		db:     db,
+		t:      t,
+		cfg:    cfg,
+		stop:   make(chan struct{}),
+		keys:   []*signingKey{key},
+		faults: map[string][]*fault{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(PathAuthorize, s.handleAuthorize)

@@ -162,27 +162,10 @@ func (s *Server) refresh(c authenticated, form url.Values) (tokenResponse, *oaut
 		}
 		return tokenResponse{}, s.serverError(err)
 	}
-	s.mu.Lock()
-	g := s.byRefresh[t.Previous.ID] // the grant of the token rotated, carried to its successor
-	replayed := false
-	var authTime time.Time
-	if g != nil {
-		s.track(g, t)
-		replayed, authTime = g.redeemed, g.authTime
-	}
-	s.mu.Unlock()
-	if replayed {
-		// The code was replayed while this rotation ran: its revocation
-		// missed these tokens.
-		if err := s.revokeGrant(g); err != nil {
-			return tokenResponse{}, s.serverError(err)
-		}
-		return tokenResponse{}, errInvalidGrant("the authorization code of this grant was used twice")
-	}
 	resp := s.respond(t)
 	if wantsIDToken(t.Refresh.Scopes) {
 		var e *oauthError
-		if resp.IDToken, e = s.refreshIDToken(c.client, t, authTime); e != nil {
+		if resp.IDToken, e = s.refreshIDToken(c.client, t, t.Refresh.AuthTime); e != nil {
 			return tokenResponse{}, e
 		}
 	}
@@ -218,45 +201,6 @@ func (s *Server) refreshIDToken(c oauthdb.OAuthClient, t oauthdb.IssuedTokens, a
 	return raw, nil
 }
 
-// track records tokens issued under a code's grant. s.mu is held.
-func (s *Server) track(g *codeGrant, t oauthdb.IssuedTokens) {
-	g.accessIDs = append(g.accessIDs, t.Access.ID)
-	if t.Refresh.ID != "" {
-		g.refreshIDs = append(g.refreshIDs, t.Refresh.ID)
-		s.byRefresh[t.Refresh.ID] = g
-	}
-}
-
-// revokeGrant revokes, in a transaction of its own, every token issued
-// under a code's grant.
-func (s *Server) revokeGrant(g *codeGrant) error {
-	return s.db.Update(func(tx *oauthdb.Tx) error { return s.revokeTokens(tx, g) })
-}
-
-// revokeTokens revokes every token issued under a code's grant: the refresh
-// tokens are marked revoked, as the DB revokes them, and every access token
-// is deleted.
-func (s *Server) revokeTokens(tx *oauthdb.Tx, g *codeGrant) error {
-	s.mu.Lock()
-	accessIDs, refreshIDs := slices.Clone(g.accessIDs), slices.Clone(g.refreshIDs)
-	s.mu.Unlock()
-	for _, id := range refreshIDs {
-		// Gone already (swept, or its client or user deleted): nothing to do.
-		if _, err := tx.RevokeRefreshTokenByID(id); err != nil && !errors.Is(err, oauthdb.ErrNotFound) {
-			return err
-		}
-	}
-	for _, id := range accessIDs {
-		if _, err := tx.AccessToken(id); errors.Is(err, oauthdb.ErrNotFound) {
-			continue
-		}
-		if err := tx.DeleteAccessToken(id); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // errRefused rolls back a transaction that found the request bad.
 var errRefused = errors.New("refused")
 
@@ -265,7 +209,10 @@ var errRefused = errors.New("refused")
 // redirect_uri, PKCE verifier, expiry — and only then deleted, in the same
 // transaction: a refused request leaves it redeemable. A code that is
 // unknown because it was redeemed already is a replay: every token issued
-// with it, and descended from those, is revoked (RFC 6749 §4.1.2).
+// with it, and descended from those, is revoked (RFC 6749 §4.1.2) by the
+// code's hash, which its tokens carry as authorizationCodeId, as
+// better-auth's do — so a second Server over the same DB knows the first
+// one's codes.
 func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *oauthError) {
 	code := form.Get("code")
 	if code == "" {
@@ -284,17 +231,7 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 		v, err := tx.VerificationByIdentifier(hash)
 		if errors.Is(err, oauthdb.ErrNotFound) {
 			refused = errInvalidGrant("invalid code")
-			s.mu.Lock()
-			g := s.grants[hash]
-			if g != nil {
-				g.redeemed = true
-			}
-			s.mu.Unlock()
-			if g == nil {
-				return errRefused
-			}
-			refused = errInvalidGrant("the code was used already: the tokens issued with it are revoked")
-			return s.revokeTokens(tx, g) // and commit the revocation
+			return errRefused // a replay is revoked below, in a write of its own
 		} else if err != nil {
 			return err
 		}
@@ -310,29 +247,37 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 		// Consuming the code and issuing its tokens is one commit: a replay,
 		// which waits for this write, finds the grant with its tokens.
 		scopes := scopeList(codeParam(value, "scope"))
-		t, err = tx.IssueTokens(oauthdb.IssueRequest{
-			ClientID:    c.client.ClientID,
-			UserID:      value.UserID,
-			SessionID:   value.SessionID,
-			ReferenceID: value.ReferenceID,
-			Scopes:      scopes,
+		req := oauthdb.IssueRequest{
+			ClientID:            c.client.ClientID,
+			UserID:              value.UserID,
+			SessionID:           value.SessionID,
+			ReferenceID:         value.ReferenceID,
+			Scopes:              scopes,
+			AuthorizationCodeID: hash,
 			// better-auth issues a refresh token for offline_access only.
 			Refresh: slices.Contains(scopes, "offline_access") && allowsGrant(c.client, GrantRefreshToken),
-		})
+		}
+		if value.AuthTime != 0 {
+			req.AuthTime = time.UnixMilli(value.AuthTime)
+		}
+		t, err = tx.IssueTokens(req)
 		if err != nil {
 			refused = s.issueError(err)
 			return errRefused
 		}
-		g := &codeGrant{}
-		if value.AuthTime != 0 {
-			g.authTime = time.UnixMilli(value.AuthTime)
-		}
-		s.mu.Lock()
-		s.grants[hash] = g
-		s.track(g, t)
-		s.mu.Unlock()
 		return nil
 	})
+	if errors.Is(err, errRefused) && refused != nil && refused.description == "invalid code" {
+		// Unknown: never issued, or redeemed already. A redeemed code's
+		// tokens carry its hash; revoking finds them, or nothing.
+		n, rerr := s.db.RevokeAuthorizationCode(hash)
+		if rerr != nil {
+			return tokenResponse{}, s.serverError(rerr)
+		}
+		if n > 0 {
+			refused = errInvalidGrant("the code was used already: the tokens issued with it are revoked")
+		}
+	}
 	if refused != nil {
 		return tokenResponse{}, refused
 	}

@@ -78,6 +78,8 @@ var (
 	scopeNames  = []string{"openid", "profile", "email", "offline_access"}
 	// badScopes are not RFC 6749 scope-tokens.
 	badScopes = []string{"", "a b", "nul\x00", "crlf\r\n", "é", `quo"te`, `back\slash`}
+	// codeHashes are the authorization codes issues carry.
+	codeHashes = []string{"code-hash-0", "code-hash-1", ""}
 	// clientSecrets are the plaintext secrets of the generated clients:
 	// some stored (hashed), some presented.
 	clientSecrets = []string{secretMark + "cs0", secretMark + "cs1"}
@@ -346,7 +348,9 @@ func (g *Gen) Op(h *Harness) Op {
 		}
 		return RevokeRefresh{Tok: g.tokenRef(refRefresh)}
 	case p < 82:
-		switch g.n(4) {
+		switch g.n(5) {
+		case 4:
+			return RevokeBy{By: "code", ID: oneOf(g, codeHashes...)}
 		case 0:
 			return RevokeBy{By: "session", ID: g.sessionID(m, true)}
 		case 1:
@@ -457,6 +461,9 @@ func (g *Gen) client(m *refmodel.Model) oauthdb.OAuthClient {
 	if g.chance(30) {
 		c.Scopes = g.scopes()
 	}
+	if g.chance(15) {
+		c.ClientCredentialsScopes = g.scopes()
+	}
 	if g.chance(20) {
 		c.ClientSecret = secretMark + "cs"
 	} else if g.chance(40) {
@@ -486,6 +493,11 @@ func (g *Gen) issueRequest(m *refmodel.Model, now time.Time) oauthdb.IssueReques
 	}
 	req := oauthdb.IssueRequest{ClientID: clientID, Scopes: g.scopes(), Refresh: g.chance(60),
 		ReferenceID: g.optional(func() string { return "org0" })}
+	if g.chance(40) {
+		req.AuthorizationCodeID = oneOf(g, codeHashes[:2]...)
+		req.AuthTime = now.Add(-time.Minute)
+		req.Resources = []string{"https://api.example/a"}
+	}
 	switch g.n(10) {
 	case 0, 1, 2, 3, 4, 5:
 		// A user's session, as an authorization code grant has.

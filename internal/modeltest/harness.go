@@ -325,6 +325,9 @@ func (h *Harness) apply(op Op) error {
 		case "client":
 			got, err = db.RevokeClient(op.ClientID)
 			want, merr = m.RevokeClient(op.ClientID)
+		case "code":
+			got, err = db.RevokeAuthorizationCode(op.ID)
+			want, merr = m.RevokeAuthorizationCode(op.ID)
 		default:
 			got, err = db.RevokeClientUser(op.ClientID, op.ID)
 			want, merr = m.RevokeClientUser(op.ClientID, op.ID)

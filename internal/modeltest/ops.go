@@ -105,9 +105,10 @@ type (
 	}
 )
 
-// RevokeBy revokes by session, user, client or client and user.
+// RevokeBy revokes by session, user, client, client and user, or
+// authorization code (ID holds its hash).
 type RevokeBy struct {
-	By       string // "session", "user", "client" or "clientUser"
+	By       string // "session", "user", "client", "clientUser" or "code"
 	ID       string
 	ClientID string
 }

@@ -338,30 +338,42 @@ func validClient(c oauthdb.OAuthClient) bool {
 		return false
 	}
 	texts := strs(c.Scopes, c.RedirectURIs, c.PostLogoutRedirectURIs, c.GrantTypes, c.ResponseTypes, c.Contacts,
+		c.ClientCredentialsScopes,
 		[]string{c.ID, c.ClientID, c.ClientSecret, c.TokenEndpointAuthMethod, c.Name, c.URI, c.Icon, c.TOS,
-			c.Policy, c.SoftwareID, c.SoftwareVersion, c.SoftwareStatement, c.Type, c.ReferenceID, c.UserID})
+			c.Policy, c.SoftwareID, c.SoftwareVersion, c.SoftwareStatement, c.Type, c.ReferenceID, c.UserID,
+			c.ClientDiscoveryID, c.SubjectType, c.ApplicationType, c.BackchannelLogoutURI, c.JWKS, c.JWKSURI})
 	return requiredKeys([]string{c.ID, c.ClientID}, c.UserID) && scopeTokens(c.Scopes) &&
-		storable(texts, c.CreatedAt, c.UpdatedAt)
+		scopeTokens(c.ClientCredentialsScopes) && storable(texts, c.CreatedAt, c.UpdatedAt)
 }
 
 func validAccessToken(t oauthdb.OAuthAccessToken) bool {
 	return !t.ExpiresAt.IsZero() &&
 		requiredKeys([]string{t.ID, t.Token, t.ClientID}, t.SessionID, t.UserID, t.RefreshID) && scopeTokens(t.Scopes) &&
-		storable(strs(t.Scopes, []string{t.ID, t.Token, t.ClientID, t.SessionID, t.UserID, t.ReferenceID, t.RefreshID}),
+		validJSON(t.Confirmation) &&
+		storable(strs(t.Scopes, t.Resources, t.RequestedUserInfoClaims,
+			[]string{t.ID, t.Token, t.ClientID, t.SessionID, t.UserID, t.ReferenceID, t.RefreshID, t.AuthorizationCodeID}),
 			t.ExpiresAt, t.CreatedAt, t.Revoked)
 }
 
 func validRefreshToken(t oauthdb.OAuthRefreshToken) bool {
 	return !t.ExpiresAt.IsZero() &&
 		requiredKeys([]string{t.ID, t.Token, t.ClientID, t.UserID}, t.SessionID) && scopeTokens(t.Scopes) &&
-		storable(strs(t.Scopes, []string{t.ID, t.Token, t.ClientID, t.SessionID, t.UserID, t.ReferenceID}),
-			t.ExpiresAt, t.CreatedAt, t.Revoked)
+		validJSON(t.Confirmation) &&
+		storable(strs(t.Scopes, t.Resources, t.RequestedUserInfoClaims,
+			[]string{t.ID, t.Token, t.ClientID, t.SessionID, t.UserID, t.ReferenceID, t.AuthorizationCodeID, t.RotationReplayResponse}),
+			t.ExpiresAt, t.CreatedAt, t.Revoked, t.RotatedAt, t.AuthTime, t.RotationReplayExpiresAt)
 }
 
 func validConsent(c oauthdb.OAuthConsent) bool {
 	return (c.UserID != "" || c.ReferenceID != "") &&
 		requiredKeys([]string{c.ID, c.ClientID}, c.UserID, c.ReferenceID) && scopeTokens(c.Scopes) &&
-		storable(strs(c.Scopes, []string{c.ID, c.ClientID, c.UserID, c.ReferenceID}), c.CreatedAt, c.UpdatedAt)
+		storable(strs(c.Scopes, c.Resources, c.RequestedUserInfoClaims, []string{c.ID, c.ClientID, c.UserID, c.ReferenceID}),
+			c.CreatedAt, c.UpdatedAt)
+}
+
+// validJSON reports whether a JSON field holds valid JSON in valid UTF-8.
+func validJSON(raw json.RawMessage) bool {
+	return len(raw) == 0 || json.Valid(raw) && utf8.Valid(raw)
 }
 
 func validVerification(v oauthdb.Verification) bool {

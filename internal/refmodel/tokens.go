@@ -160,7 +160,11 @@ func (m *Model) IssueTokens(req oauthdb.IssueRequest, fresh Fresh) (oauthdb.Issu
 	if c.Disabled {
 		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthClient, "clientId", oauthdb.ErrClientDisabled)
 	}
-	if len(c.Scopes) > 0 && !subset(req.Scopes, c.Scopes) {
+	allowed := c.Scopes
+	if req.UserID == "" && c.ClientCredentialsScopes != nil {
+		allowed = c.ClientCredentialsScopes
+	}
+	if (len(allowed) > 0 || req.UserID == "" && c.ClientCredentialsScopes != nil) && !subset(req.Scopes, allowed) {
 		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthClient, "scopes", oauthdb.ErrScopeNotGranted)
 	}
 	if _, ok := m.Users[req.UserID]; req.UserID != "" && !ok {
@@ -180,29 +184,40 @@ func (m *Model) IssueTokens(req oauthdb.IssueRequest, fresh Fresh) (oauthdb.Issu
 	if req.Refresh && req.UserID == "" {
 		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "userId", oauthdb.ErrInvalid)
 	}
-	return m.issue(now, req.ClientID, req.UserID, req.SessionID, req.ReferenceID, req.Scopes, req.Refresh, fresh)
+	return m.issue(now, grant{req.ClientID, req.UserID, req.SessionID, req.ReferenceID, req.Scopes,
+		req.AuthorizationCodeID, req.AuthTime, req.Resources, req.RequestedUserInfoClaims}, req.Refresh, fresh)
+}
+
+// grant is what the tokens of one issue or rotation share.
+type grant struct {
+	client, user, session, reference string
+	scopes                           []string
+	code                             string
+	authTime                         time.Time
+	resources, claims                []string
 }
 
 // issue stores the new tokens of an issue or a rotation, checked as any
 // insert is; if either insert fails, neither is stored.
-func (m *Model) issue(now time.Time, clientID, userID, sessionID, referenceID string, scopes []string,
-	refresh bool, fresh Fresh) (oauthdb.IssuedTokens, error) {
+func (m *Model) issue(now time.Time, g grant, refresh bool, fresh Fresh) (oauthdb.IssuedTokens, error) {
 	out := oauthdb.IssuedTokens{AccessToken: fresh.AccessToken}
 	if refresh {
 		out.RefreshToken = fresh.RefreshToken
 		out.Refresh = oauthdb.OAuthRefreshToken{
-			ID: fresh.RefreshID, Token: m.hash(fresh.RefreshToken), ClientID: clientID, SessionID: sessionID,
-			UserID: userID, ReferenceID: referenceID, Scopes: slices.Clone(scopes),
+			ID: fresh.RefreshID, Token: m.hash(fresh.RefreshToken), ClientID: g.client, SessionID: g.session,
+			UserID: g.user, ReferenceID: g.reference, Scopes: slices.Clone(g.scopes),
 			ExpiresAt: now.Add(m.cfg.RefreshTTL), CreatedAt: now,
+			AuthorizationCodeID: g.code, AuthTime: g.authTime, Resources: g.resources, RequestedUserInfoClaims: g.claims,
 		}
 		if err := m.refreshChecks(out.Refresh, true); err != nil {
 			return oauthdb.IssuedTokens{}, err
 		}
 	}
 	out.Access = oauthdb.OAuthAccessToken{
-		ID: fresh.AccessID, Token: m.hash(fresh.AccessToken), ClientID: clientID, SessionID: sessionID,
-		UserID: userID, ReferenceID: referenceID, RefreshID: out.Refresh.ID, Scopes: slices.Clone(scopes),
+		ID: fresh.AccessID, Token: m.hash(fresh.AccessToken), ClientID: g.client, SessionID: g.session,
+		UserID: g.user, ReferenceID: g.reference, RefreshID: out.Refresh.ID, Scopes: slices.Clone(g.scopes),
 		ExpiresAt: now.Add(m.cfg.AccessTTL), CreatedAt: now,
+		AuthorizationCodeID: g.code, Resources: g.resources, RequestedUserInfoClaims: g.claims,
 	}
 	if refresh {
 		m.RefreshTokens[out.Refresh.ID] = out.Refresh
@@ -253,11 +268,12 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "scopes", oauthdb.ErrScopeNotGranted)
 	}
 	revoked := t
-	revoked.Revoked = now
+	revoked.Revoked, revoked.RotatedAt = now, now
 	m.RefreshTokens[t.ID] = revoked
 	// s is the session the token still has: its own, or none if it is gone
 	// or has expired (a refresh token outlives its session).
-	out, err := m.issue(now, t.ClientID, t.UserID, s.ID, t.ReferenceID, scopes, true, fresh)
+	out, err := m.issue(now, grant{t.ClientID, t.UserID, s.ID, t.ReferenceID, scopes,
+		t.AuthorizationCodeID, t.AuthTime, t.Resources, t.RequestedUserInfoClaims}, true, fresh)
 	if err != nil {
 		m.RefreshTokens[t.ID] = t
 		return oauthdb.IssuedTokens{}, err
@@ -352,6 +368,17 @@ func (m *Model) RevokeClient(clientID string) (int, error) {
 	return m.revoke(
 		func(t oauthdb.OAuthAccessToken) bool { return refers(t.ClientID, clientID) },
 		func(t oauthdb.OAuthRefreshToken) bool { return refers(t.ClientID, clientID) }), nil
+}
+
+// RevokeAuthorizationCode revokes every token issued from a code, by the
+// code's hash.
+func (m *Model) RevokeAuthorizationCode(codeHash string) (int, error) {
+	if codeHash == "" {
+		return 0, fail(oauthdb.TableOAuthAccessToken, "authorizationCodeId", oauthdb.ErrInvalid)
+	}
+	return m.revoke(
+		func(t oauthdb.OAuthAccessToken) bool { return t.AuthorizationCodeID == codeHash },
+		func(t oauthdb.OAuthRefreshToken) bool { return t.AuthorizationCodeID == codeHash }), nil
 }
 
 // RevokeClientUser revokes every token a client holds for a user.
