@@ -30,6 +30,7 @@ type config struct {
 	accessTTL       time.Duration
 	refreshTTL      time.Duration
 	cacheEntries    int
+	reuseInterval   time.Duration
 }
 
 // An Option configures a DB.
@@ -59,6 +60,19 @@ func WithLenientSessions() Option { return func(c *config) { c.lenientSessions =
 // the defaults are better-auth's, one hour and thirty days.
 func WithTokenLifetimes(access, refresh time.Duration) Option {
 	return func(c *config) { c.accessTTL, c.refreshTTL = access, refresh }
+}
+
+// WithRefreshReuseInterval sets a grace window after each rotation, as
+// better-auth's refreshTokenReuseInterval does: for d after a refresh token
+// is rotated, presenting it again is not a replay — clients that refresh
+// the same token concurrently (two tabs, a retried request) each get tokens
+// and the family survives. After d, it is a replay again. The default, 0, is
+// no window. Inside it better-auth answers with the first rotation's tokens
+// again, which it keeps encrypted; oauthdb keeps no token it could give
+// back, so each such rotation issues a new pair. The window is written on
+// the rotated token (rotationReplayExpiresAt), as better-auth writes it.
+func WithRefreshReuseInterval(d time.Duration) Option {
+	return func(c *config) { c.reuseInterval = max(d, 0) }
 }
 
 // WithValidationCache bounds the validation cache to entries tokens; 0

@@ -79,12 +79,21 @@ const ScopeOfflineAccess = "offline_access"
 
 // sessionGoneRefresh is what deleting a session does to its refresh tokens:
 // sessionId is cleared, and in strict mode a refresh token granted without
-// offline_access is revoked, as better-auth 1.7's sign-out revokes it. One
-// with offline_access outlives the session (its sid is dropped).
+// offline_access is revoked, as better-auth 1.7's sign-out revokes it — its
+// grace window closed, if a rotation left it one (see closeGrace). One with
+// offline_access outlives the session (its sid is dropped).
 func sessionGoneRefresh(tx *store.Txn, t *OAuthRefreshToken) {
 	t.SessionID = ""
-	if db := tx.Env().(*DB); !db.cfg.lenientSessions && t.Revoked.IsZero() && !slices.Contains(t.Scopes, ScopeOfflineAccess) {
-		t.Revoked = db.now()
+	db := tx.Env().(*DB)
+	if db.cfg.lenientSessions || slices.Contains(t.Scopes, ScopeOfflineAccess) {
+		return
+	}
+	now := db.now()
+	if t.Revoked.IsZero() {
+		t.Revoked = now
+	}
+	if inGrace(t, now) {
+		t.RotationReplayExpiresAt = now
 	}
 }
 

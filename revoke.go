@@ -208,8 +208,13 @@ func revokeAll(tx *Tx, now time.Time, access iter.Seq[*OAuthAccessToken], refres
 }
 
 // revokeRefresh sets revoked on a refresh token and deletes its access
-// tokens.
+// tokens. It also closes the grace windows of its family (see
+// WithRefreshReuseInterval): a token rotated a moment ago must not get its
+// client a fresh pair once a revocation has ended what that rotation gave.
 func revokeRefresh(tx *Tx, t *OAuthRefreshToken, now time.Time) (int, error) {
+	if err := closeGrace(tx, t.ClientID, t.UserID, now); err != nil {
+		return 0, err
+	}
 	var as []*OAuthAccessToken
 	for a := range refreshTokenAccessTokens.Get(tx.st, t) {
 		as = append(as, a)
@@ -230,6 +235,34 @@ func revokeRefresh(tx *Tx, t *OAuthRefreshToken, now time.Time) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// closeGrace ends the open grace windows of the refresh tokens of a client
+// and user: windows exist only with WithRefreshReuseInterval.
+func closeGrace(tx *Tx, clientID, userID string, now time.Time) error {
+	if tx.db.cfg.reuseInterval <= 0 {
+		return nil
+	}
+	var open []*OAuthRefreshToken
+	for t := range userRefreshTokens.Get(tx.st, &User{ID: userID}) {
+		if t.ClientID == clientID && inGrace(t, now) {
+			open = append(open, t)
+		}
+	}
+	for _, t := range open {
+		c := *t
+		c.RotationReplayExpiresAt = now
+		if err := refreshTokens.Update(tx.st, &c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inGrace reports whether a rotated refresh token may be rotated again
+// without being a replay (see WithRefreshReuseInterval).
+func inGrace(t *OAuthRefreshToken, now time.Time) bool {
+	return !t.RotatedAt.IsZero() && now.Before(t.RotationReplayExpiresAt)
 }
 
 // revokeAccessTokens sets revoked on the access tokens seq yields, keeping

@@ -530,7 +530,8 @@ func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (Issue
 		if err != nil {
 			return err
 		}
-		if !v.revoked.IsZero() {
+		grace := inGrace(t, now)
+		if !v.revoked.IsZero() && !grace {
 			// Commit the family's revocation, then report the replay.
 			if _, err := revokeFamily(tx, t.ClientID, t.UserID, now); err != nil {
 				return err
@@ -548,9 +549,17 @@ func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (Issue
 			return &Error{Table: TableOAuthRefreshToken, Field: "scopes", Value: store.Bound(sc), Reason: "a refresh cannot widen the scopes", Err: ErrScopeNotGranted}
 		}
 		revoked := *t
-		revoked.Revoked, revoked.RotatedAt = now, now
-		if err := refreshTokens.Update(tx.st, &revoked); err != nil {
-			return err
+		if !grace {
+			// The compare-and-swap: the only writer revokes what it read
+			// unrevoked. Inside a grace window the token stays as its
+			// first rotation left it.
+			revoked.Revoked, revoked.RotatedAt = now, now
+			if db.cfg.reuseInterval > 0 {
+				revoked.RotationReplayExpiresAt = now.Add(db.cfg.reuseInterval)
+			}
+			if err := refreshTokens.Update(tx.st, &revoked); err != nil {
+				return err
+			}
 		}
 		out, err = db.issue(tx, now, grant{client: t.ClientID, user: t.UserID, session: o.sessionRecord().ID,
 			reference: t.ReferenceID, scopes: scopes, code: t.AuthorizationCodeID, authTime: t.AuthTime,

@@ -481,3 +481,57 @@ func TestBetterAuth17Fields(t *testing.T) {
 		t.Errorf("the new access token lost the grant's fields: %+v", a)
 	}
 }
+
+// With a reuse interval, refreshes of one token that race each other inside
+// the window all get tokens and the family survives; after the window, the
+// token presented again is a replay.
+func TestRefreshReuseIntervalUnderConcurrency(t *testing.T) {
+	db, clk := world(t, oauthdb.WithRefreshReuseInterval(30*time.Second))
+	tok := issue(t, db, offlineGrant)
+	const racers = 8
+	var wg sync.WaitGroup
+	errs := make([]error, racers)
+	got := make([]oauthdb.IssuedTokens, racers)
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = db.RotateRefreshToken(tok.RefreshToken, "cid-2", nil)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("racer %d: %v", i, err)
+		}
+		if _, err := db.ValidateAccessToken(got[i].AccessToken); err != nil {
+			t.Errorf("racer %d's access token: %v", i, err)
+		}
+	}
+	clk.Advance(31 * time.Second)
+	if _, err := db.RotateRefreshToken(tok.RefreshToken, "cid-2", nil); !errors.Is(err, oauthdb.ErrTokenReplayed) {
+		t.Fatalf("after the window: %v, want ErrTokenReplayed", err)
+	}
+	for i := range got {
+		if _, err := db.ValidateRefreshToken(got[i].RefreshToken); !errors.Is(err, oauthdb.ErrTokenRevoked) {
+			t.Errorf("racer %d's refresh token after the replay: %v, want ErrTokenRevoked", i, err)
+		}
+	}
+}
+
+// A revocation ends the window a rotation left: the rotated token cannot
+// get its client a fresh pair once what the rotation gave is revoked.
+func TestRevocationClosesTheReuseWindow(t *testing.T) {
+	db, _ := world(t, oauthdb.WithRefreshReuseInterval(time.Minute))
+	tok := issue(t, db, offlineGrant)
+	next, err := db.RotateRefreshToken(tok.RefreshToken, "cid-2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RevokeRefreshToken(next.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RotateRefreshToken(tok.RefreshToken, "cid-2", nil); !errors.Is(err, oauthdb.ErrTokenReplayed) {
+		t.Errorf("the rotated token after its successor's revocation: %v, want ErrTokenReplayed", err)
+	}
+}

@@ -132,6 +132,13 @@ func NewHarness(seed uint64, lenient bool) *Harness {
 	if seed/2%2 == 1 {
 		opts = append(opts, oauthdb.WithValidationCache(0))
 	}
+	// One seed in three (not the hasher's third) gives rotations a grace
+	// window.
+	var reuse time.Duration
+	if seed%3 == 1 {
+		reuse = 5 * time.Minute
+		opts = append(opts, oauthdb.WithRefreshReuseInterval(reuse))
+	}
 	hash := refmodel.Hash
 	if seed%3 == 2 {
 		opts = append(opts, oauthdb.WithHasher(prefixHasher{}))
@@ -148,7 +155,7 @@ func NewHarness(seed uint64, lenient bool) *Harness {
 		Lenient: lenient,
 		hash:    hash,
 		Model: refmodel.New(refmodel.Config{Now: clock.Now, Lenient: lenient,
-			AccessTTL: AccessTTL, RefreshTTL: RefreshTTL, Hash: hash}),
+			AccessTTL: AccessTTL, RefreshTTL: RefreshTTL, Hash: hash, ReuseInterval: reuse}),
 	}
 	h.dead = map[string]string{}
 	for _, p := range knownPlaintexts {

@@ -58,6 +58,8 @@ type Config struct {
 	// Hash mirrors oauthdb.WithHasher: how a token is stored. Nil means
 	// better-auth's default, Hash.
 	Hash func(token string) string
+	// ReuseInterval mirrors oauthdb.WithRefreshReuseInterval.
+	ReuseInterval time.Duration
 }
 
 // Model holds every table as a map from record ID to record. The maps are

@@ -204,8 +204,13 @@ func (m *Model) deleteSession(id string) {
 	for tid, t := range m.RefreshTokens {
 		if t.SessionID == id {
 			t.SessionID = ""
-			if !m.cfg.Lenient && t.Revoked.IsZero() && !slices.Contains(t.Scopes, "offline_access") {
-				t.Revoked = m.now()
+			if !m.cfg.Lenient && !slices.Contains(t.Scopes, "offline_access") {
+				if t.Revoked.IsZero() {
+					t.Revoked = m.now()
+				}
+				if inGrace(t, m.now()) {
+					t.RotationReplayExpiresAt = m.now()
+				}
 			}
 			m.RefreshTokens[tid] = t
 		}

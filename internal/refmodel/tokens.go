@@ -253,7 +253,7 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, "", oauthdb.ErrWrongClient)
 	case expired(t.ExpiresAt, now):
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenExpired)
-	case !t.Revoked.IsZero():
+	case !t.Revoked.IsZero() && !inGrace(t, now):
 		m.revoke(func(oauthdb.OAuthAccessToken) bool { return false },
 			func(r oauthdb.OAuthRefreshToken) bool { return r.ClientID == t.ClientID && r.UserID == t.UserID })
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenReplayed)
@@ -268,7 +268,12 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "scopes", oauthdb.ErrScopeNotGranted)
 	}
 	revoked := t
-	revoked.Revoked, revoked.RotatedAt = now, now
+	if !inGrace(t, now) {
+		revoked.Revoked, revoked.RotatedAt = now, now
+		if m.cfg.ReuseInterval > 0 {
+			revoked.RotationReplayExpiresAt = now.Add(m.cfg.ReuseInterval)
+		}
+	}
 	m.RefreshTokens[t.ID] = revoked
 	// s is the session the token still has: its own, or none if it is gone
 	// or has expired (a refresh token outlives its session).
@@ -285,12 +290,35 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 // Revocation. Each returns how many rows it changed: access tokens deleted
 // plus refresh tokens newly revoked.
 
+// inGrace reports whether a rotated refresh token is in its grace window:
+// rotating it again is no replay.
+func inGrace(t oauthdb.OAuthRefreshToken, now time.Time) bool {
+	return !t.RotatedAt.IsZero() && now.Before(t.RotationReplayExpiresAt)
+}
+
+// closeGrace ends the grace windows of the refresh tokens of a client and
+// user: a revocation ends what a rotation gave.
+func (m *Model) closeGrace(clientID, userID string, now time.Time) {
+	for id, t := range m.RefreshTokens {
+		if t.ClientID == clientID && t.UserID == userID && inGrace(t, now) {
+			t.RotationReplayExpiresAt = now
+			m.RefreshTokens[id] = t
+		}
+	}
+}
+
 // revoke deletes the access tokens that matchAccess accepts, revokes the
-// refresh tokens that matchRefresh accepts and deletes their access tokens.
+// refresh tokens that matchRefresh accepts and deletes their access tokens,
+// and closes their families' grace windows.
 func (m *Model) revoke(matchAccess func(oauthdb.OAuthAccessToken) bool, matchRefresh func(oauthdb.OAuthRefreshToken) bool) int {
 	now := m.now()
 	family := map[string]bool{}
 	n := 0
+	for _, t := range m.RefreshTokens {
+		if matchRefresh(t) {
+			m.closeGrace(t.ClientID, t.UserID, now)
+		}
+	}
 	for id, t := range m.RefreshTokens {
 		if !matchRefresh(t) {
 			continue
