@@ -5,22 +5,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/oauthdb/oauthdb/bench"
 )
 
-// Defaults of the bench command, chosen so that a full run (every
-// implementation, every operation) ends in about three minutes on the
-// project's 2-core machine while its medians move by a few percent from one
-// run to the next (measurements in the commit that set them).
+// Defaults of the bench command: a full run (every implementation, every
+// operation) ends in about three minutes on the project's 2-core machine.
+// The time goes mostly to the garbage collection testing forces before every
+// run (a second or so for a go-memdb store of 50k tokens) and to loading,
+// not to -benchtime; so the runs are many and short.
 const (
-	// defaultTokens is a quarter of bench.DefaultConfig: loading the
-	// go-memdb stores and the garbage collections that testing forces
-	// before every measurement grow with the dataset, not with -benchtime.
+	// defaultTokens is a quarter of bench.DefaultConfig: loading and the
+	// forced collections grow with the dataset.
 	defaultTokens    = 50000
 	defaultCount     = 5
 	defaultBenchtime = 300 * time.Millisecond
@@ -31,23 +29,28 @@ const (
 
 const benchHelpHead = `usage: oauthdb bench [flags]
 
-Bench generates one dataset, loads it into oauthdb and into its baselines
+Bench loads one generated dataset into oauthdb and into each of its baselines
 (map: plain Go maps, the floor; memdb-reflect: go-memdb with its reflection
-indexers; sqlite: SQLite in memory) and times the hot paths of an OAuth
-provider on each, with the benchmark bodies "go test -bench . ./bench/" runs.
+indexers; sqlite: SQLite in memory), each in a process of its own, and times
+the hot paths of an OAuth provider on each, with the benchmark bodies that
+"go test -bench . ./bench/" runs.
 
-Every figure is measured -count times, -benchtime each. By default the
-implementations take turns: each round measures every operation on every
-implementation, so a drift of the machine touches them all alike. The table
-gives, per operation and implementation, the median of the runs, its spread
-(± the largest distance of a run from the median, in % of the median), the
-number of runs, and the median divided by each baseline's median (×map,
-×sqlite: "oauthdb is N× the map"). -json prints the same with every run's
-figures, for scripts.
+Every figure is measured -count times, -benchtime each. The implementations
+take turns: each round measures every operation on every implementation, so
+that a drift of the machine touches them all alike. The table gives, per
+operation and implementation, the median of the runs, its spread (± the
+largest distance of a run from the median, in % of the median), the number
+of runs, and the median over each baseline's median (×map, ×sqlite:
+"oauthdb is N× the map"). -json prints the same with every run's figures.
+
+The header names the machine and its 1-minute load average at the start and
+the end. Above about 1 at the start, other work shares the CPU and the
+figures are slower and wider; the write paths of the go-memdb stores most,
+as their garbage collection runs beside them on the other core.
 
 The defaults (50,000 access tokens, -count 5, -benchtime 300ms) end in about
-three minutes on 2 cores. The figures of bench/README.md are at the dataset of
-the go test benchmarks, 200,000 access tokens:
+three minutes on 2 cores. The go test benchmarks and bench/README.md use the
+full dataset, 200,000 access tokens:
 
   oauthdb bench -tokens 200000            # about 8 minutes on 2 cores
 
@@ -92,8 +95,8 @@ func benchFlags(o *benchOptions) *flag.FlagSet {
 		"by default those of them that run")
 	fs.IntVar(&o.count, "count", defaultCount, "runs of every measurement; the table shows their median")
 	fs.DurationVar(&o.benchtime, "benchtime", defaultBenchtime, "measuring time of one run")
-	fs.BoolVar(&o.interleave, "interleave", true, "load every implementation at once and take turns in every round;\n"+
-		"false: load one at a time and run its -count runs in a row, as go test -count does")
+	fs.BoolVar(&o.interleave, "interleave", true, "load every implementation at once (each in a process of its own) and take\n"+
+		"turns in every round; false: one at a time, its -count runs in a row, as go test -count does")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
 	return fs
 }
@@ -240,12 +243,6 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// testing.Benchmark reads its measuring time from the -test.benchtime
-	// flag of the testing package.
-	testing.Init()
-	if err := flag.Set("test.benchtime", p.benchtime.String()); err != nil {
-		return fmt.Errorf("set benchtime: %w", err)
-	}
 	bar := newProgress(stderr)
 	defer bar.clear()
 
@@ -268,10 +265,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 func (p *benchPlan) measure(bar *progress) (*Report, error) {
 	start := time.Now()
 	nf, nc := len(p.factories), len(p.cases)
-	bar.begin(1+nf, p.count*nf*nc)
+	bar.begin(nf, p.count*nf*nc)
 
 	rep := &Report{Machine: thisMachine(), Settings: Settings{Count: p.count, Benchtime: p.benchtime.String(),
 		Interleaved: p.interleave, Baselines: p.baselines, Impls: factoryNames(p.factories)}}
+	if rep.Settings.Baselines == nil {
+		rep.Settings.Baselines = []string{}
+	}
 	for _, c := range p.cases {
 		rep.Settings.Ops = append(rep.Settings.Ops, c.Name)
 	}
@@ -283,75 +283,84 @@ func (p *benchPlan) measure(bar *progress) (*Report, error) {
 		}
 	}
 
-	bar.step(fmt.Sprintf("generate dataset (%d access tokens)", p.cfg.AccessTokens))
-	ds := bench.Generate(p.cfg)
-	rep.Dataset = datasetOf(p.cfg, ds)
-
-	load := func(f bench.Factory) (*bench.Target, error) {
-		bar.step("load " + f.Name)
-		t, err := bench.NewTarget(f, p.cfg, ds)
-		if err != nil {
-			return nil, err
+	workers := make([]*worker, nf)
+	defer func() {
+		for _, w := range workers {
+			if w != nil {
+				w.kill()
+			}
 		}
-		rep.Memory = append(rep.Memory, Memory{Impl: f.Name, BytesPerToken: t.BytesPerToken,
-			RetainedBytes: t.RetainedBytes, LoadSeconds: t.LoadTime.Seconds()})
-		return t, nil
+	}()
+	// Workers are loaded one at a time, so that load times are not
+	// measured against each other.
+	load := func(j int) error {
+		name := p.factories[j].Name
+		bar.step("load " + name)
+		w, err := startWorker(name)
+		if err != nil {
+			return err
+		}
+		workers[j] = w
+		loaded, err := w.load(p.cfg)
+		if err != nil {
+			return err
+		}
+		rep.Memory = append(rep.Memory, loaded.Memory)
+		rep.Dataset = loaded.Dataset
+		return nil
 	}
-	run := func(round, i, j int, t *bench.Target) {
-		c := p.cases[i]
-		bar.measure(fmt.Sprintf("%s %s, run %d/%d", c.Name, p.factories[j].Name, round+1, p.count))
-		results[i*nf+j].add(testing.Benchmark(func(b *testing.B) { c.Run(b, t) }))
+	stop := func(j int) error {
+		w := workers[j]
+		workers[j] = nil
+		return w.close()
+	}
+	run := func(round, i, j int) error {
+		bar.measure(fmt.Sprintf("%s %s, run %d/%d", p.cases[i].Name, p.factories[j].Name, round+1, p.count))
+		r, err := workers[j].run(p.cases[i].Name, p.benchtime)
+		if err != nil {
+			return err
+		}
+		results[i*nf+j].add(r.Result, r.GCCycles)
+		return nil
 	}
 
 	if p.interleave {
-		targets := make([]*bench.Target, nf)
-		defer func() {
-			for _, t := range targets {
-				if t != nil {
-					t.Impl.Close()
-				}
-			}
-		}()
-		for j, f := range p.factories {
-			t, err := load(f)
-			if err != nil {
+		for j := range nf {
+			if err := load(j); err != nil {
 				return nil, err
 			}
-			targets[j] = t
 		}
 		for round := range p.count {
-			for i := range p.cases {
+			for i := range nc {
 				// Each round starts at the next implementation, so that
 				// none is always measured right after the same one.
 				for k := range nf {
-					j := (k + round) % nf
-					run(round, i, j, targets[j])
+					if err := run(round, i, (k+round)%nf); err != nil {
+						return nil, err
+					}
 				}
 			}
 		}
-		for j, t := range targets {
-			targets[j] = nil
-			if err := t.Impl.Close(); err != nil {
-				return nil, fmt.Errorf("%s: close: %w", p.factories[j].Name, err)
+		for j := range nf {
+			if err := stop(j); err != nil {
+				return nil, err
 			}
 		}
 	} else {
-		for j, f := range p.factories {
-			t, err := load(f)
-			if err != nil {
+		for j := range nf {
+			if err := load(j); err != nil {
 				return nil, err
 			}
-			for i := range p.cases {
+			for i := range nc {
 				for round := range p.count {
-					run(round, i, j, t)
+					if err := run(round, i, j); err != nil {
+						return nil, err
+					}
 				}
 			}
-			if err := t.Impl.Close(); err != nil {
-				return nil, fmt.Errorf("%s: close: %w", f.Name, err)
+			if err := stop(j); err != nil {
+				return nil, err
 			}
-			// The next implementation is loaded and measured without
-			// this one's heap.
-			runtime.GC()
 		}
 	}
 
@@ -360,5 +369,6 @@ func (p *benchPlan) measure(bar *progress) (*Report, error) {
 	}
 	addRatios(rep.Results, p.baselines)
 	rep.Seconds = time.Since(start).Seconds()
+	rep.Machine.LoadEnd = loadAverage()
 	return rep, nil
 }

@@ -25,6 +25,9 @@ commands:
 `
 
 func main() {
+	if isWorker() {
+		os.Exit(workerMain(os.Stdin, os.Stdout))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -64,7 +63,7 @@ func TestBenchJSON(t *testing.T) {
 	walk(tree)
 	for _, k := range []string{"machine", "cpu", "numCpu", "gomaxprocs", "goVersion", "os", "arch", "dataset",
 		"accessTokens", "settings", "count", "benchtime", "results", "metrics", "unit", "median", "min", "max",
-		"samples", "ratios", "baseline", "memory", "bytesPerToken"} {
+		"samples", "ratios", "baseline", "memory", "bytesPerToken", "iterations", "gcCycles"} {
 		if !keys[k] {
 			t.Errorf("no key %q in the JSON", k)
 		}
@@ -85,7 +84,7 @@ func TestBenchJSON(t *testing.T) {
 		t.Fatalf("%d results, want 4", len(rep.Results))
 	}
 	for _, r := range rep.Results {
-		if r.Count != count || r.FailedRuns != 0 || len(r.Iterations) != count {
+		if r.Count != count || r.FailedRuns != 0 || len(r.Iterations) != count || len(r.GCCycles) != count {
 			t.Errorf("%s/%s: count %d, failed %d, iterations %v", r.Op, r.Impl, r.Count, r.FailedRuns, r.Iterations)
 		}
 		for _, unit := range builtinUnits {
@@ -160,20 +159,29 @@ func TestBenchEveryOp(t *testing.T) {
 	}
 }
 
-// brokenFactory is the map implementation with a Validate that rejects every
-// token, so that the Validate benchmark body fails.
-var brokenFactory = sync.OnceValue(func() bench.Factory {
+// TestMain registers broken-map, and serves as the bench command's worker
+// when the command under test starts this binary as one.
+func TestMain(m *testing.M) {
+	registerBroken()
+	if isWorker() {
+		os.Exit(workerMain(os.Stdin, os.Stdout))
+	}
+	os.Exit(m.Run())
+}
+
+// registerBroken registers broken-map: the map implementation with a
+// Validate that rejects every token, so that the Validate benchmark body
+// fails.
+func registerBroken() {
 	base, err := bench.Select("map")
 	if err != nil {
 		panic(err)
 	}
-	f := bench.Factory{Name: "broken-map", New: func(now func() time.Time) (bench.Impl, error) {
+	bench.Register(bench.Factory{Name: "broken-map", New: func(now func() time.Time) (bench.Impl, error) {
 		impl, err := base[0].New(now)
 		return rejecting{impl}, err
-	}}
-	bench.Register(f)
-	return f
-})
+	}})
+}
 
 type rejecting struct{ bench.Impl }
 
@@ -182,7 +190,6 @@ func (rejecting) Validate(string) (bool, error) { return false, nil }
 // TestBenchFailure checks that a benchmark body that fails shows in the table
 // and fails the command.
 func TestBenchFailure(t *testing.T) {
-	brokenFactory()
 	code, out, errOut := runCmd("bench", "-tokens", "400", "-benchtime", "1ms", "-count", "2", "-impl", "map,broken-map",
 		"-ops", "Validate,ValidateMiss")
 	if code != exitFail {
@@ -428,5 +435,38 @@ func TestFormats(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
+	}
+}
+
+// TestWorkerFailures checks what the command says when a worker cannot load
+// its store, is asked for an unknown operation or dies.
+func TestWorkerFailures(t *testing.T) {
+	w, err := startWorker("nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.load(bench.TinyConfig()); err == nil || !strings.Contains(err.Error(), `nope: load: unknown implementation "nope"`) {
+		t.Errorf("load of an unknown implementation: %v", err)
+	}
+
+	w, err = startWorker("map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.kill()
+	if _, err := w.load(bench.TinyConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.run("NoSuchOp", time.Millisecond); err == nil || !strings.Contains(err.Error(), `unknown operation "NoSuchOp"`) {
+		t.Errorf("unknown operation: %v", err)
+	}
+	if r, err := w.run("ValidateMiss", time.Millisecond); err != nil || r.Result.N == 0 {
+		t.Errorf("ValidateMiss after an error: %+v, %v", r, err)
+	}
+	if err := w.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.run("Validate", time.Millisecond); err == nil || !strings.Contains(err.Error(), "map worker stopped") {
+		t.Errorf("run on a dead worker: %v", err)
 	}
 }

@@ -26,7 +26,22 @@ func thisMachine() Machine {
 			m.CPU = model
 		}
 	}
+	m.LoadStart = loadAverage()
 	return m
+}
+
+// loadAverage returns the 1-minute load average of /proc/loadavg, or nil.
+func loadAverage() *float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return nil
+	}
+	first, _, _ := strings.Cut(string(b), " ")
+	v, err := strconv.ParseFloat(first, 64)
+	if err != nil {
+		return nil
+	}
+	return &v
 }
 
 // cpuModel returns the first "model name" of a /proc/cpuinfo, or "". (ARM
@@ -58,7 +73,11 @@ func writeJSON(w io.Writer, rep *Report) error {
 
 func printHeader(w io.Writer, rep *Report) {
 	m, d, s := rep.Machine, rep.Dataset, rep.Settings
-	fmt.Fprintf(w, "machine:  %s; %d cores, GOMAXPROCS %d; %s %s/%s\n", m.CPU, m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.OS, m.Arch)
+	fmt.Fprintf(w, "machine:  %s; %d cores, GOMAXPROCS %d; %s %s/%s", m.CPU, m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.OS, m.Arch)
+	if m.LoadStart != nil && m.LoadEnd != nil {
+		fmt.Fprintf(w, "; load average %.2f at the start, %.2f at the end", *m.LoadStart, *m.LoadEnd)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "dataset:  %s access tokens, %s refresh tokens, %s sessions, %s users, %s clients; seed %d\n",
 		thousands(d.AccessTokens), thousands(d.RefreshTokens), thousands(d.Sessions), thousands(d.Users),
 		thousands(d.Clients), d.Seed)

@@ -47,6 +47,11 @@ type Machine struct {
 	GoVersion  string `json:"goVersion"`
 	OS         string `json:"os"`
 	Arch       string `json:"arch"`
+	// LoadStart and LoadEnd are the 1-minute load average of
+	// /proc/loadavg when the run began and ended (absent where there is
+	// none): other work on the machine slows and widens the figures.
+	LoadStart *float64 `json:"loadStart,omitempty"`
+	LoadEnd   *float64 `json:"loadEnd,omitempty"`
 }
 
 // Dataset is the size of the generated dataset.
@@ -88,8 +93,14 @@ type Result struct {
 	// (an implementation gave a wrong answer); any makes the command fail.
 	FailedRuns int `json:"failedRuns"`
 	// Iterations is the operations timed in each successful run.
-	Iterations []int    `json:"iterations"`
-	Metrics    []Metric `json:"metrics"`
+	Iterations []int `json:"iterations"`
+	// GCCycles is, for each successful run, the garbage collections the
+	// runtime started on its own during it, timed or not (the one testing
+	// forces before a run is not counted). A figure whose runs differ here
+	// is wide for that reason: a run that allocates about as much as the
+	// live heap pays for a collection or not by chance.
+	GCCycles []int    `json:"gcCycles"`
+	Metrics  []Metric `json:"metrics"`
 	// Ratios is the median time per operation divided by each
 	// baseline's median for the same operation.
 	Ratios []Ratio `json:"ratios"`
@@ -141,11 +152,12 @@ func (m *Metric) spread() float64 {
 type accumulator struct {
 	op, impl   string
 	iterations []int
+	gcCycles   []int
 	failed     int
 	samples    map[string][]float64
 }
 
-func (a *accumulator) add(r testing.BenchmarkResult) {
+func (a *accumulator) add(r testing.BenchmarkResult, gcCycles int) {
 	// testing.Benchmark returns a zero result when the body failed (or
 	// skipped); its message goes nowhere, so the count is what is left.
 	if r.N <= 0 {
@@ -156,6 +168,7 @@ func (a *accumulator) add(r testing.BenchmarkResult) {
 		a.samples = map[string][]float64{}
 	}
 	a.iterations = append(a.iterations, r.N)
+	a.gcCycles = append(a.gcCycles, gcCycles)
 	figures := map[string]float64{
 		unitTime:   float64(r.T.Nanoseconds()) / float64(r.N),
 		unitAllocs: float64(r.AllocsPerOp()),
@@ -171,9 +184,9 @@ func (a *accumulator) add(r testing.BenchmarkResult) {
 
 func (a *accumulator) result() Result {
 	r := Result{Op: a.op, Impl: a.impl, Count: len(a.iterations), FailedRuns: a.failed,
-		Iterations: a.iterations, Metrics: []Metric{}, Ratios: []Ratio{}}
+		Iterations: a.iterations, GCCycles: a.gcCycles, Metrics: []Metric{}, Ratios: []Ratio{}}
 	if r.Iterations == nil {
-		r.Iterations = []int{}
+		r.Iterations, r.GCCycles = []int{}, []int{}
 	}
 	units := slices.Sorted(maps.Keys(a.samples))
 	units = slices.DeleteFunc(units, func(u string) bool { return slices.Contains(builtinUnits, u) })
