@@ -102,7 +102,7 @@ func printTable(w io.Writer, rep *Report) {
 			}
 		}
 	}
-	t := &table{head: []string{"op", "impl", "time/op", "±", "runs", "allocs/op", "B/op"}, left: 2}
+	t := &table{head: []string{"op", "impl", "time/op", "±", "runs", "GC/run", "allocs/op", "B/op"}, left: 2}
 	t.head = append(t.head, extra...)
 	for _, b := range rep.Settings.Baselines {
 		t.head = append(t.head, "×"+b)
@@ -117,11 +117,11 @@ func printTable(w io.Writer, rep *Report) {
 		tm := r.metric(unitTime)
 		switch {
 		case r.FailedRuns > 0:
-			row = append(row, "FAILED", "", fmt.Sprintf("%d/%d", r.FailedRuns, r.FailedRuns+r.Count))
+			row = append(row, "FAILED", "", fmt.Sprintf("%d/%d", r.FailedRuns, r.FailedRuns+r.Count), "")
 		case tm == nil:
-			row = append(row, "-", "", "0")
+			row = append(row, "-", "", "0", "")
 		default:
-			row = append(row, fmtTime(tm.Median), fmtPercent(tm.spread()), strconv.Itoa(r.Count))
+			row = append(row, fmtTime(tm.Median), fmtPercent(tm.spread()), strconv.Itoa(r.Count), fmtGC(r.GCCycles))
 		}
 		for _, unit := range append([]string{unitAllocs, unitBytes}, extra...) {
 			if m := r.metric(unit); m != nil && r.FailedRuns == 0 {
@@ -136,7 +136,11 @@ func printTable(w io.Writer, rep *Report) {
 		t.rows = append(t.rows, row)
 	}
 	t.write(w)
-	fmt.Fprintln(w, "\ntime/op is the median of the runs; ± the largest distance of a run from it; ×impl the median over impl's.")
+	fmt.Fprint(w, `
+time/op: median of the runs; ±: largest distance of a run from it; ×impl: median over impl's median.
+GC/run: collections the runtime started during a run (median); a run allocating about its live heap
+pays for one or not, so the write paths at 50k tokens include one and at 200k none.
+`)
 
 	fmt.Fprintln(w)
 	mt := &table{head: []string{"impl", "B/token", "retained MiB", "load s"}, left: 1}
@@ -217,6 +221,18 @@ func fmtFigure(v float64) string {
 		return thousands(int(math.Round(v)))
 	}
 	return sig3(v)
+}
+
+// fmtGC prints the median of the collections of each run.
+func fmtGC(cycles []int) string {
+	if len(cycles) == 0 {
+		return ""
+	}
+	s := make([]float64, len(cycles))
+	for i, c := range cycles {
+		s[i] = float64(c)
+	}
+	return fmtFigure(summarize("", s).Median)
 }
 
 func fmtRatio(r float64) string {
