@@ -138,8 +138,8 @@ func printTable(w io.Writer, rep *Report) {
 	t.write(w)
 	fmt.Fprint(w, `
 time/op: median of the runs; ±: largest distance of a run from it; ×impl: median over impl's median.
-GC/run: collections the runtime started during a run (median); a run allocating about its live heap
-pays for one or not, so the write paths at 50k tokens include one and at 200k none.
+GC/run: collections the runtime started during a run (median): a run that allocates about its live
+heap pays for a collection of all of it or not, and a figure can change by as much between sizes.
 `)
 
 	fmt.Fprintln(w)
