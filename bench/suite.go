@@ -185,7 +185,10 @@ func (s *scratchRows) expired(access, refresh int) *Dataset {
 }
 
 // Case is one benchmark body, run against a loaded [Target]. The test
-// binary's Benchmark functions and the `oauthdb bench` command share them.
+// binary's Benchmark functions and the `oauthdb bench` command share them:
+// a Case added to [Cases] is a row of the command's table, and a figure a
+// body reports with b.ReportMetric is a column of it, under its unit, with
+// no change to the command.
 type Case struct {
 	Name string
 	Run  func(b *testing.B, t *Target)

@@ -1,0 +1,374 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/oauthdb/oauthdb/bench"
+)
+
+// Defaults of the bench command: a full run (every implementation, every
+// operation) ends in about three minutes on the project's 2-core machine.
+// The time goes mostly to the garbage collection testing forces before every
+// run (a second or so for a go-memdb store of 50k tokens) and to loading,
+// not to -benchtime; so the runs are many and short.
+const (
+	// defaultTokens is a quarter of bench.DefaultConfig: loading and the
+	// forced collections grow with the dataset.
+	defaultTokens    = 50000
+	defaultCount     = 5
+	defaultBenchtime = 300 * time.Millisecond
+	// defaultBaselines are the implementations the table divides by: the
+	// floor and the usual alternative.
+	defaultBaselines = "map,sqlite"
+)
+
+const benchHelpHead = `usage: oauthdb bench [flags]
+
+Bench loads one generated dataset into oauthdb and into each of its baselines
+(map: plain Go maps, the floor; memdb-reflect: go-memdb with its reflection
+indexers; sqlite: SQLite in memory), each in a process of its own, and times
+the hot paths of an OAuth provider on each, with the benchmark bodies that
+"go test -bench . ./bench/" runs.
+
+Every figure is measured -count times, -benchtime each. The implementations
+take turns: each round measures every operation on every implementation, so
+that a drift of the machine touches them all alike. The table gives, per
+operation and implementation, the median of the runs, its spread (± the
+largest distance of a run from the median, in % of the median), the number
+of runs, and the median over each baseline's median (×map, ×sqlite:
+"oauthdb is N× the map"). -json prints the same with every run's figures.
+
+The header names the machine and its 1-minute load average at the start and
+the end. Above about 1 at the start, other work shares the CPU and the
+figures are slower and wider; the write paths of the go-memdb stores most,
+as their garbage collection runs beside them on the other core.
+
+The defaults (50,000 access tokens, -count 5, -benchtime 300ms) end in about
+three minutes on 2 cores. The go test benchmarks and bench/README.md use the
+full dataset, 200,000 access tokens:
+
+  oauthdb bench -tokens 200000            # about 8 minutes on 2 cores
+
+Other examples:
+
+  oauthdb bench -impl map,oauthdb -ops Validate,Rotate -count 10
+  oauthdb bench -vs memdb-reflect         # ratios to go-memdb with reflection
+  oauthdb bench -json > bench.json
+
+flags:
+`
+
+// benchOptions are the flags of the bench command.
+type benchOptions struct {
+	tokens, clients, users, sessions, refresh int
+	seed                                      uint64
+	impls, ops, baselines                     string
+	count                                     int
+	benchtime                                 time.Duration
+	interleave                                bool
+	json                                      bool
+}
+
+// benchFlags binds the command's flags to o. Parsing and the help share it,
+// so the help always shows the flags that are parsed.
+func benchFlags(o *benchOptions) *flag.FlagSet {
+	def := bench.DefaultConfig()
+	fs := flag.NewFlagSet("oauthdb bench", flag.ContinueOnError)
+	// Errors are reported by run, in one line; the help by printBenchHelp.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.IntVar(&o.tokens, "tokens", defaultTokens, fmt.Sprintf("access tokens in the dataset; the other tables scale with it unless set\n"+
+		"(the go test benchmarks and bench/README.md use %d)", def.AccessTokens))
+	fs.IntVar(&o.clients, "clients", 0, fmt.Sprintf("clients (default %d per %d access tokens)", def.Clients, def.AccessTokens))
+	fs.IntVar(&o.users, "users", 0, fmt.Sprintf("users (default %d per %d access tokens)", def.Users, def.AccessTokens))
+	fs.IntVar(&o.sessions, "sessions", 0, fmt.Sprintf("sessions (default %d per %d access tokens)", def.Sessions, def.AccessTokens))
+	fs.IntVar(&o.refresh, "refresh", 0, fmt.Sprintf("refresh tokens (default %d per %d access tokens)", def.RefreshTokens, def.AccessTokens))
+	fs.Uint64Var(&o.seed, "seed", def.Seed, "dataset seed")
+	fs.StringVar(&o.impls, "impl", "all", "implementations to run, comma-separated: "+strings.Join(implNames(), ", "))
+	fs.StringVar(&o.ops, "ops", "all", "operations to run, comma-separated: "+strings.Join(caseNames(), ", "))
+	fs.StringVar(&o.baselines, "vs", defaultBaselines, "implementations to divide by, comma-separated (\"\": no ratio);\n"+
+		"by default those of them that run")
+	fs.IntVar(&o.count, "count", defaultCount, "runs of every measurement; the table shows their median")
+	fs.DurationVar(&o.benchtime, "benchtime", defaultBenchtime, "measuring time of one run")
+	fs.BoolVar(&o.interleave, "interleave", true, "load every implementation at once (each in a process of its own) and take\n"+
+		"turns in every round; false: one at a time, its -count runs in a row, as go test -count does")
+	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
+	return fs
+}
+
+func printBenchHelp(w io.Writer) {
+	var o benchOptions
+	fs := benchFlags(&o)
+	fmt.Fprint(w, benchHelpHead)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+func implNames() []string {
+	var names []string
+	for _, f := range bench.Factories() {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
+func caseNames() []string {
+	var names []string
+	for _, c := range bench.Cases() {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// benchPlan is a parsed, checked command line.
+type benchPlan struct {
+	benchOptions
+	cfg       bench.Config
+	factories []bench.Factory
+	cases     []bench.Case
+	baselines []string
+}
+
+func parseBench(args []string, stdout io.Writer) (*benchPlan, error) {
+	p := &benchPlan{}
+	fs := benchFlags(&p.benchOptions)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printBenchHelp(stdout)
+			return nil, err
+		}
+		return nil, usagef("bench", "%v", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("bench", "unexpected argument %q", fs.Arg(0))
+	}
+	if p.tokens < 1 || p.clients < 0 || p.users < 0 || p.sessions < 0 || p.refresh < 0 {
+		return nil, usagef("bench", "-tokens must be at least 1 and the other sizes not negative")
+	}
+	if p.count < 1 {
+		return nil, usagef("bench", "-count must be at least 1, got %d", p.count)
+	}
+	if p.benchtime <= 0 {
+		return nil, usagef("bench", "-benchtime must be positive, got %v", p.benchtime)
+	}
+	p.cfg = bench.ScaledConfig(p.tokens)
+	p.cfg.Seed = p.seed
+	for _, s := range []struct {
+		dst *int
+		v   int
+	}{{&p.cfg.Clients, p.clients}, {&p.cfg.Users, p.users}, {&p.cfg.Sessions, p.sessions}, {&p.cfg.RefreshTokens, p.refresh}} {
+		if s.v > 0 {
+			*s.dst = s.v
+		}
+	}
+	var err error
+	if p.factories, err = bench.Select(p.impls); err != nil {
+		return nil, usagef("bench", "-impl: %v", err)
+	}
+	if p.cases, err = selectCases(p.ops); err != nil {
+		return nil, usagef("bench", "-ops: %v", err)
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "vs" })
+	if p.baselines, err = selectBaselines(p.benchOptions.baselines, explicit, p.factories); err != nil {
+		return nil, usagef("bench", "-vs: %v", err)
+	}
+	return p, nil
+}
+
+func selectCases(list string) ([]bench.Case, error) {
+	all := bench.Cases()
+	if list == "" || list == "all" {
+		return all, nil
+	}
+	var out []bench.Case
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		found := false
+		for _, c := range all {
+			if strings.EqualFold(c.Name, name) {
+				out = append(out, c)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown operation %q (have %s)", name, strings.Join(caseNames(), ", "))
+		}
+	}
+	return out, nil
+}
+
+// selectBaselines returns the baselines of list that run. A baseline named
+// on the command line must run; the default ones are dropped when they do
+// not (-impl oauthdb simply has no ratio).
+func selectBaselines(list string, explicit bool, running []bench.Factory) ([]string, error) {
+	var out []string
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		runs := false
+		for _, f := range running {
+			runs = runs || f.Name == name
+		}
+		switch {
+		case runs:
+			out = append(out, name)
+		case explicit:
+			return nil, fmt.Errorf("baseline %q does not run (running: %s)", name, strings.Join(factoryNames(running), ", "))
+		}
+	}
+	return out, nil
+}
+
+func factoryNames(fs []bench.Factory) []string {
+	var names []string
+	for _, f := range fs {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	p, err := parseBench(args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	bar := newProgress(stderr)
+	defer bar.clear()
+
+	rep, err := p.measure(bar)
+	bar.clear()
+	if err != nil {
+		return err
+	}
+	if p.json {
+		if err := writeJSON(stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		printTable(stdout, rep)
+	}
+	return rep.failure()
+}
+
+// measure runs the plan and returns its report.
+func (p *benchPlan) measure(bar *progress) (*Report, error) {
+	start := time.Now()
+	nf, nc := len(p.factories), len(p.cases)
+	bar.begin(nf, p.count*nf*nc)
+
+	rep := &Report{Machine: thisMachine(), Settings: Settings{Count: p.count, Benchtime: p.benchtime.String(),
+		Interleaved: p.interleave, Baselines: p.baselines, Impls: factoryNames(p.factories)}}
+	if rep.Settings.Baselines == nil {
+		rep.Settings.Baselines = []string{}
+	}
+	for _, c := range p.cases {
+		rep.Settings.Ops = append(rep.Settings.Ops, c.Name)
+	}
+	// results[i*nf+j] is case i on implementation j.
+	results := make([]*accumulator, nc*nf)
+	for i, c := range p.cases {
+		for j, f := range p.factories {
+			results[i*nf+j] = &accumulator{op: c.Name, impl: f.Name}
+		}
+	}
+
+	workers := make([]*worker, nf)
+	defer func() {
+		for _, w := range workers {
+			if w != nil {
+				w.kill()
+			}
+		}
+	}()
+	// Workers are loaded one at a time, so that load times are not
+	// measured against each other.
+	load := func(j int) error {
+		name := p.factories[j].Name
+		bar.step("load " + name)
+		w, err := startWorker(name)
+		if err != nil {
+			return err
+		}
+		workers[j] = w
+		loaded, err := w.load(p.cfg)
+		if err != nil {
+			return err
+		}
+		rep.Memory = append(rep.Memory, loaded.Memory)
+		rep.Dataset = loaded.Dataset
+		return nil
+	}
+	stop := func(j int) error {
+		w := workers[j]
+		workers[j] = nil
+		return w.close()
+	}
+	run := func(round, i, j int) error {
+		bar.measure(fmt.Sprintf("%s %s, run %d/%d", p.cases[i].Name, p.factories[j].Name, round+1, p.count))
+		r, err := workers[j].run(p.cases[i].Name, p.benchtime)
+		if err != nil {
+			return err
+		}
+		results[i*nf+j].add(r.Result, r.GCCycles)
+		return nil
+	}
+
+	if p.interleave {
+		for j := range nf {
+			if err := load(j); err != nil {
+				return nil, err
+			}
+		}
+		for round := range p.count {
+			for i := range nc {
+				// Each round starts at the next implementation, so that
+				// none is always measured right after the same one.
+				for k := range nf {
+					if err := run(round, i, (k+round)%nf); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		for j := range nf {
+			if err := stop(j); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		for j := range nf {
+			if err := load(j); err != nil {
+				return nil, err
+			}
+			for i := range nc {
+				for round := range p.count {
+					if err := run(round, i, j); err != nil {
+						return nil, err
+					}
+				}
+			}
+			if err := stop(j); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	for _, a := range results {
+		rep.Results = append(rep.Results, a.result())
+	}
+	addRatios(rep.Results, p.baselines)
+	rep.Seconds = time.Since(start).Seconds()
+	rep.Machine.LoadEnd = loadAverage()
+	return rep, nil
+}
