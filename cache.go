@@ -131,6 +131,27 @@ func (c *tokenCache) clientCell(clientID string) *atomic.Uint64 {
 	return v.(*atomic.Uint64)
 }
 
+// CacheStats is what the validation cache has done since the DB opened.
+type CacheStats struct {
+	// Hits and Misses count the validations (and introspections) the cache
+	// answered, and those that went to the store. Without a cache both are
+	// zero.
+	Hits, Misses uint64
+	// Entries is about how many tokens the cache holds now.
+	Entries int
+}
+
+// CacheStats returns what the validation cache has done: for a service's
+// metrics.
+func (db *DB) CacheStats() CacheStats {
+	s := db.cacheStats.Snapshot()
+	out := CacheStats{Hits: s.Hits, Misses: s.Misses}
+	if c := db.cache.Load(); c != nil {
+		out.Entries = c.access.entries.EstimatedSize() + c.refresh.entries.EstimatedSize()
+	}
+	return out
+}
+
 // committed is the DB's OnCommit: it invalidates what the commit made
 // stale, before Update returns.
 func (db *DB) committed(c store.Commit) {

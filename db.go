@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/maypok86/otter/v2/stats"
 	"github.com/oauthdb/oauthdb/store"
 )
 
@@ -18,6 +19,9 @@ type DB struct {
 	cfg   config
 	txs   sync.Pool
 	cache atomic.Pointer[tokenCache] // nil without a validation cache
+	// cacheStats counts the cache's hits and misses, in striped counters
+	// that parallel validations do not contend on.
+	cacheStats *stats.Counter
 }
 
 type config struct {
@@ -84,7 +88,7 @@ func WithValidationCache(entries int) Option {
 
 // Open opens an empty DB.
 func Open(opts ...Option) (*DB, error) {
-	db := &DB{cfg: config{
+	db := &DB{cacheStats: stats.NewCounter(), cfg: config{
 		now:          time.Now,
 		hasher:       SHA256Hasher{},
 		random:       rand.Reader,

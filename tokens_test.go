@@ -535,3 +535,21 @@ func TestRevocationClosesTheReuseWindow(t *testing.T) {
 		t.Errorf("the rotated token after its successor's revocation: %v, want ErrTokenReplayed", err)
 	}
 }
+
+// The cache's counters: a first validation misses, the next hits.
+func TestCacheStats(t *testing.T) {
+	db, _ := world(t)
+	tok := issue(t, db, userGrant)
+	for range 3 {
+		if _, err := db.ValidateAccessToken(tok.AccessToken); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := db.CacheStats(); s.Misses != 1 || s.Hits != 2 || s.Entries != 1 {
+		t.Errorf("CacheStats = %+v, want 1 miss, 2 hits, 1 entry", s)
+	}
+	off, _ := world(t, oauthdb.WithValidationCache(0))
+	if _, err := off.ValidateAccessToken("x"); err == nil || off.CacheStats() != (oauthdb.CacheStats{}) {
+		t.Errorf("without a cache: %+v", off.CacheStats())
+	}
+}
