@@ -152,9 +152,15 @@ func (db *DB) CacheStats() CacheStats {
 	return out
 }
 
-// committed is the DB's OnCommit: it invalidates what the commit made
-// stale, before Update returns.
+// committed is the DB's OnCommit: before Update returns, it invalidates
+// what the commit made stale, then tells the subscribers (feed.go).
 func (db *DB) committed(c store.Commit) {
+	db.invalidate(c)
+	db.publish(c)
+}
+
+// invalidate deletes the cache entries a commit made stale.
+func (db *DB) invalidate(c store.Commit) {
 	cache := db.cache.Load()
 	if cache == nil {
 		return

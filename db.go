@@ -22,6 +22,9 @@ type DB struct {
 	// cacheStats counts the cache's hits and misses, in striped counters
 	// that parallel validations do not contend on.
 	cacheStats *stats.Counter
+	// feed guards subs, the change feed's subscriptions (feed.go).
+	feed sync.Mutex
+	subs []*Subscription
 }
 
 type config struct {

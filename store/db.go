@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -138,6 +139,11 @@ type Txn struct {
 	args []any
 	// replacedCh is closed when Replace abandons the state mem reads.
 	replacedCh *chan struct{}
+	// watch, in ViewWatch, collects the watch channels of what is read;
+	// tables holds each table's own channel, watched past watchLimit.
+	watch      memdb.WatchSet
+	watchLimit int
+	tables     map[string]<-chan struct{}
 }
 
 type keyArg struct{ b []byte }
@@ -203,13 +209,84 @@ func (tx *Txn) Replaced() <-chan struct{} { return *tx.replacedCh }
 // query methods build it in tx.buf and keep the buffer if it grew.
 func (tx *Txn) first(table, index string, key []byte) any {
 	tx.arg.b = key
-	obj, err := tx.mem.First(table, index, tx.args...)
+	var obj any
+	var err error
+	if tx.watch != nil {
+		var ch <-chan struct{}
+		ch, obj, err = tx.mem.FirstWatch(table, index, tx.args...)
+		tx.watched(table, ch)
+	} else {
+		obj, err = tx.mem.First(table, index, tx.args...)
+	}
 	tx.arg.b = nil
 	if err != nil {
 		// Only an unknown table or index, which Open rules out.
 		panic(err)
 	}
 	return obj
+}
+
+// watched adds a watch channel of table to the transaction's watch set, or
+// past its limit the table's own channel: a large read watches the table
+// rather than a channel per record, so that waiting on it takes few
+// goroutines (go-memdb waits on 32 channels per goroutine).
+func (tx *Txn) watched(table string, ch <-chan struct{}) {
+	if len(tx.watch) < tx.watchLimit {
+		tx.watch.Add(ch)
+		return
+	}
+	all, ok := tx.tables[table]
+	if !ok {
+		it, err := tx.mem.Get(table, "id")
+		if err != nil {
+			panic(err)
+		}
+		all = it.WatchCh()
+		tx.tables[table] = all
+	}
+	tx.watch.Add(all)
+}
+
+// Watch is what a transaction of ViewWatch read, to wait on until it may
+// have changed.
+type Watch struct {
+	set      memdb.WatchSet
+	replaced <-chan struct{}
+}
+
+// ViewWatch runs fn in a read transaction, as View does, and returns a
+// Watch of everything fn read — the records found, the lookups that found
+// nothing, the ranges iterated — watching at most about limit channels
+// before it watches whole tables instead.
+func (db *DB) ViewWatch(limit int, fn func(tx *Txn) error) (*Watch, error) {
+	tx := db.newTxn(false)
+	tx.replacedCh = db.replaced.Load()
+	tx.mem = db.mem.Load().Txn(false)
+	tx.watch, tx.watchLimit, tx.tables = memdb.NewWatchSet(), max(limit, 1), map[string]<-chan struct{}{}
+	if err := fn(tx); err != nil {
+		return nil, err
+	}
+	return &Watch{set: tx.watch, replaced: *tx.replacedCh}, nil
+}
+
+// Wait blocks until something the transaction read may have changed, or the
+// state it read was replaced (nil), or ctx is done (ctx's error).
+func (w *Watch) Wait(ctx context.Context) error {
+	inner, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fired := make(chan error, 1)
+	go func() { fired <- w.set.WatchCtx(inner) }()
+	select {
+	case err := <-fired:
+		if err != nil {
+			return ctx.Err()
+		}
+		return nil
+	case <-w.replaced:
+		cancel()
+		<-fired
+		return nil
+	}
 }
 
 func (tx *Txn) get(table, index string, key []byte) memdb.ResultIterator {
@@ -225,6 +302,9 @@ func (tx *Txn) get(table, index string, key []byte) memdb.ResultIterator {
 	if err != nil {
 		panic(err)
 	}
+	if tx.watch != nil {
+		tx.watched(table, it.WatchCh())
+	}
 	return it
 }
 
@@ -234,6 +314,9 @@ func (tx *Txn) lowerBound(table, index string, key []byte) memdb.ResultIterator 
 	tx.arg.b = nil
 	if err != nil {
 		panic(err)
+	}
+	if tx.watch != nil {
+		tx.watched(table, it.WatchCh())
 	}
 	return it
 }
