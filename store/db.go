@@ -144,6 +144,8 @@ type Txn struct {
 	watch      memdb.WatchSet
 	watchLimit int
 	tables     map[string]<-chan struct{}
+	// mirror, in a Mirror transaction, logs what it wrote (write.go).
+	mirror *mirrorLog
 }
 
 type keyArg struct{ b []byte }

@@ -77,6 +77,9 @@ func (t *Table[T]) upsert(tx *Txn, rec *T) error { return tx.put(t, rec, putUpse
 func (t *Table[T]) Delete(tx *Txn, id string) error {
 	rec, ok := t.Get(tx, id)
 	if !ok {
+		if tx.mirror != nil {
+			return nil // the source's cascade removed it earlier in the transaction
+		}
 		return &Error{Table: t.name, Field: "id", Value: reveal(id, "", t.id), Err: ErrNotFound}
 	}
 	return tx.delete(t, rec)

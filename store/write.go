@@ -30,6 +30,9 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 	idIx := t.idIndex()
 	idKey, _ := tx.keyOf(idIx, obj)
 	existing := tx.first(name, "id", idKey)
+	if tx.mirror != nil {
+		mode = putUpsert // the source wrote it; whether it was here is the source's business
+	}
 	switch {
 	case mode == putInsert && existing != nil:
 		return &Error{Table: name, Field: "id", Value: reveal(id, "", idIx), Reason: "a record with this id exists", Err: ErrConflict}
@@ -48,6 +51,15 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 			return &Error{Table: name, Field: ix.fieldName(), Value: reveal(keyText(k), "", ix),
 				Reason: "value already used by " + recordName(t, other), Err: ErrConflict}
 		}
+	}
+	if tx.mirror != nil {
+		// Foreign keys wait for the end of the transaction (Dangling):
+		// the source's own cascades come as rows of their own, later.
+		tx.mirror.written = append(tx.mirror.written, mirrored{t, id})
+		if err := tx.mem.Insert(name, obj); err != nil {
+			return fmt.Errorf("store: %s: %w", name, err)
+		}
+		return nil
 	}
 	for _, fk := range tx.db.info.outbound[t] {
 		v := fk.fkValue(obj)
@@ -185,6 +197,15 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 	if !tx.write {
 		return errReadOnly
 	}
+	if tx.mirror != nil {
+		// No delete actions: the source's come as rows of their own.
+		tx.mirror.deleted = append(tx.mirror.deleted, obj)
+		tx.mirror.deletedFrom = append(tx.mirror.deletedFrom, t)
+		if err := tx.mem.Delete(t.tableName(), obj); err != nil {
+			return fmt.Errorf("store: %s: %w", t.tableName(), err)
+		}
+		return nil
+	}
 	d := &deletion{doomed: map[rowID]bool{}}
 	tx.plan(d, t, obj)
 	for _, g := range d.guards {
@@ -264,4 +285,102 @@ func (tx *Txn) plan(d *deletion, t anyTable, obj any) {
 			}
 		}
 	}
+}
+
+// mirrorLog is what a Mirror transaction wrote, for Dangling.
+type mirrorLog struct {
+	written     []mirrored
+	deleted     []any
+	deletedFrom []anyTable
+}
+
+type mirrored struct {
+	table anyTable
+	id    string
+}
+
+// Dangler is a record that a Mirror transaction left with a foreign key
+// that names nothing (or names a record it may not refer to: see OneIn).
+type Dangler struct {
+	// Table and ID name the record; Field the foreign key.
+	Table, ID, Field string
+}
+
+// Mirror runs fn in a write transaction for a database that follows
+// another's rows, a replica: writes apply as the source made them. Insert
+// and Update both store the record, whether or not one with its key is
+// there; Delete removes it, with none of the delete actions, and a record
+// already gone is no error; record validation and unique values are checked
+// at once, foreign keys not at all until fn calls Dangling — the source's
+// cascades and set-nulls come as rows of their own, after the change that
+// caused them, so a transaction may be inconsistent until its end. The
+// transaction commits when fn returns nil, as Update's does.
+func (db *DB) Mirror(fn func(tx *Txn) error) error {
+	return db.Update(func(tx *Txn) error {
+		tx.mirror = &mirrorLog{}
+		return fn(tx)
+	})
+}
+
+// Dangling returns, in a Mirror transaction, the records it leaves with a
+// foreign key that names nothing: records it wrote, and the referrers of
+// records it deleted. The caller decides what becomes of them (a replica
+// drops them, counting them as refused) and calls Dangling again, since
+// dropping a record can leave its own referrers dangling.
+func (tx *Txn) Dangling() []Dangler {
+	if tx.mirror == nil {
+		return nil
+	}
+	var out []Dangler
+	seen := map[mirrored]bool{}
+	check := func(t anyTable, obj any) {
+		key := mirrored{t, t.primaryKey(obj)}
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		for _, fk := range tx.db.info.outbound[t] {
+			v := fk.fkValue(obj)
+			if v == "" {
+				continue
+			}
+			if target, ok := fk.target(tx, v); !ok || !fk.matches(obj, target) {
+				out = append(out, Dangler{Table: t.tableName(), ID: key.id, Field: fk.fieldName()})
+				return
+			}
+		}
+	}
+	for _, w := range tx.mirror.written {
+		idKey := appendString(nil, w.id)
+		if obj := tx.first(w.table.tableName(), "id", idKey); obj != nil {
+			check(w.table, obj)
+		}
+	}
+	for i, obj := range tx.mirror.deleted {
+		t := tx.mirror.deletedFrom[i]
+		for _, fk := range tx.db.info.inbound[t] {
+			for _, ref := range fk.referrers(tx, obj) {
+				check(fk.fromTable(), ref)
+			}
+		}
+	}
+	return out
+}
+
+// Drop deletes, in a Mirror transaction, the record of the table named
+// table with the primary key id, as Delete does there: for a replica that
+// drops a record it cannot keep. A record not there is no error.
+func (tx *Txn) Drop(table, id string) error {
+	if tx.mirror == nil {
+		return errors.New("store: Drop outside a Mirror transaction")
+	}
+	t, ok := tx.db.info.tables[table]
+	if !ok {
+		return fmt.Errorf("store: Drop: no table %q", table)
+	}
+	obj := tx.first(table, "id", appendString(nil, id))
+	if obj == nil {
+		return nil
+	}
+	return tx.delete(t, obj)
 }
