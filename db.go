@@ -38,6 +38,7 @@ type config struct {
 	refreshTTL      time.Duration
 	cacheEntries    int
 	reuseInterval   time.Duration
+	replica         bool
 }
 
 // An Option configures a DB.
@@ -140,6 +141,9 @@ func (db *DB) View(fn func(tx *Tx) error) error {
 // that fails (bad input, a conflict) has changed nothing, so fn may handle
 // the error and go on.
 func (db *DB) Update(fn func(tx *Tx) error) error {
+	if db.cfg.replica {
+		return ErrReadOnly
+	}
 	return db.st.Update(func(st *store.Txn) error {
 		return fn(&Tx{db: db, st: st})
 	})

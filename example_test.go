@@ -175,3 +175,42 @@ func ExampleDB_RevokeSession() {
 	fmt.Println(n, errors.Is(err, oauthdb.ErrTokenNotFound))
 	// Output: 2 true
 }
+
+// A replica applies its source's rows with Mirror — pgreplica does it for
+// better-auth's Postgres — and keeps oauthdb's verdicts: here better-auth's
+// sign-out, whose first transaction deletes the session and clears its
+// tokens' sessionId, and whose second revokes them.
+func ExampleDB_Mirror() {
+	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	replica, _ := oauthdb.Open(oauthdb.WithReplica(), oauthdb.WithClock(func() time.Time { return now }))
+	token := "an-opaque-access-token-of-the-source"
+	at := oauthdb.OAuthAccessToken{ID: "a1", Token: oauthdb.HashToken(token), ClientID: "my-app", UserID: "u1",
+		SessionID: "s1", Scopes: []string{"openid"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	refused, err := replica.Mirror(func(mt *oauthdb.MirrorTx) error {
+		return errors.Join(
+			mt.Put(oauthdb.User{ID: "u1", Name: "Ada", Email: "ada@example.com", CreatedAt: now, UpdatedAt: now}),
+			mt.Put(oauthdb.Session{ID: "s1", Token: "cookie", UserID: "u1", ExpiresAt: now.Add(24 * time.Hour), CreatedAt: now, UpdatedAt: now}),
+			mt.Put(oauthdb.OAuthClient{ID: "c1", ClientID: "my-app", RedirectURIs: []string{"https://app.example/cb"}, CreatedAt: now, UpdatedAt: now}),
+			mt.Put(at),
+		)
+	})
+	fmt.Println(len(refused), err)
+	_, err = replica.ValidateAccessToken(token)
+	fmt.Println(err)
+
+	// The sign-out's first transaction: the rows alone would say active.
+	_, _ = replica.Mirror(func(mt *oauthdb.MirrorTx) error {
+		at.SessionID = ""
+		return errors.Join(mt.Delete(oauthdb.TableSession, "s1"), mt.Put(at))
+	})
+	_, err = replica.ValidateAccessToken(token)
+	fmt.Println(errors.Is(err, oauthdb.ErrTokenRevoked))
+
+	// The replica's own writes are refused.
+	fmt.Println(replica.Update(func(tx *oauthdb.Tx) error { return nil }))
+	// Output:
+	// 0 <nil>
+	// <nil>
+	// true
+	// read-only replica: its rows are its source's
+}

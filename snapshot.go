@@ -53,9 +53,12 @@ func (db *DB) Snapshot() Snapshot {
 	return s
 }
 
-// Snapshot returns every record the transaction sees.
+// Snapshot returns every record the transaction sees. On a replica (see
+// WithReplica), a token the replica holds inactive though its row does not
+// say so shows as revoked at the moment the replica marked it, so that a DB
+// restored from the snapshot holds it inactive too.
 func (tx *Tx) Snapshot() Snapshot {
-	return Snapshot{
+	s := Snapshot{
 		Users:         slices.Collect(tx.Users()),
 		Sessions:      slices.Collect(tx.Sessions()),
 		Clients:       slices.Collect(tx.Clients()),
@@ -64,6 +67,8 @@ func (tx *Tx) Snapshot() Snapshot {
 		Consents:      slices.Collect(tx.Consents()),
 		Verifications: slices.Collect(tx.Verifications()),
 	}
+	tx.foldDeaths(&s)
+	return s
 }
 
 // Restore inserts every record of s, in one transaction: all of them or,

@@ -208,7 +208,7 @@ func validate[T any](db *DB, k *tokenKind[T], token, caller string, sessionBound
 		if t, v, err = lookup(tx, k.name, k.byHash, k.view, h, caller, now); err != nil {
 			return err
 		}
-		if !v.revoked.IsZero() {
+		if !v.revoked.IsZero() || db.dead(tx, k.name, v.id) {
 			return &TokenError{Kind: k.name, ID: v.id, Err: ErrTokenRevoked}
 		}
 		o, err = joinOwners(tx, k.name, v, now, sessionBound)

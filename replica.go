@@ -1,0 +1,313 @@
+package oauthdb
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oauthdb/oauthdb/store"
+)
+
+// A replica is a DB that follows another database's rows — better-auth's
+// Postgres, through pgreplica — instead of making its own. Its rows are the
+// source's, as they are: Mirror applies them with none of oauthdb's delete
+// actions, since the source's cascades and set-nulls come as rows of their
+// own. Its verdicts are oauthdb's: where the source's rows alone would let
+// a token that was inactive become active again, the replica keeps a mark of
+// its own (the tokenDeath table, which is in no snapshot), so that
+//
+//   - an access token whose session goes from the stream (better-auth's
+//     sign-out clears sessionId in one transaction and sets revoked in a
+//     later one) is inactive from that transaction on, and so is a refresh
+//     token granted without offline_access;
+//   - a session extended after it expired does not bring its access tokens
+//     back, nor a client enabled again its tokens.
+//
+// A replica refuses every write of its own (ErrReadOnly): one could only make
+// it differ from its source, silently.
+
+// ErrReadOnly: a write was made to a replica (see WithReplica), whose rows
+// are its source's.
+var ErrReadOnly = errors.New("read-only replica: its rows are its source's")
+
+// WithReplica opens a replica: its rows come from Mirror only, and every
+// other write is refused with ErrReadOnly.
+func WithReplica() Option { return func(c *config) { c.replica = true } }
+
+// tokenDeath marks a token that a replica holds inactive although its row
+// does not say so (see above). ID is the token's kind ("a" or "r") and its
+// record ID; At is when the replica marked it.
+type tokenDeath struct {
+	ID string
+	At time.Time
+}
+
+// tableTokenDeath is the replica's table of marks: in no snapshot, since it
+// is derived from the stream, not the source's.
+const tableTokenDeath = "tokenDeath"
+
+var tokenDeaths = store.NewTable(schema, tableTokenDeath, func(d *tokenDeath) string { return d.ID })
+
+func deathID(kind string, id string) string {
+	if kind == kindAccess {
+		return "a" + id
+	}
+	return "r" + id
+}
+
+// dead reports whether a replica holds a token inactive.
+func (db *DB) dead(tx *store.Txn, kind, id string) bool {
+	if !db.cfg.replica {
+		return false
+	}
+	_, ok := tokenDeaths.Get(tx, deathID(kind, id))
+	return ok
+}
+
+// foldDeaths shows in s each token the replica holds inactive as revoked
+// when it was marked, so that a DB restored from s holds it inactive too.
+func (tx *Tx) foldDeaths(s *Snapshot) {
+	if !tx.db.cfg.replica {
+		return
+	}
+	for d := range tokenDeaths.All(tx.st) {
+		kind, id := d.ID[:1], d.ID[1:]
+		if kind == "a" {
+			if i, ok := slices.BinarySearchFunc(s.AccessTokens, id, func(t OAuthAccessToken, id string) int { return strings.Compare(t.ID, id) }); ok && s.AccessTokens[i].Revoked.IsZero() {
+				s.AccessTokens[i].Revoked = d.At
+			}
+			continue
+		}
+		if i, ok := slices.BinarySearchFunc(s.RefreshTokens, id, func(t OAuthRefreshToken, id string) int { return strings.Compare(t.ID, id) }); ok && s.RefreshTokens[i].Revoked.IsZero() {
+			s.RefreshTokens[i].Revoked = d.At
+		}
+	}
+}
+
+// Refusal is a source row a replica could not keep: one the door refuses
+// (see validate.go), or one that names a record the replica does not have.
+type Refusal struct {
+	// Table and ID name the row.
+	Table, ID string
+	// Err says why: an *Error wrapping ErrInvalid, ErrConflict or
+	// ErrForeignKey.
+	Err error
+}
+
+// MirrorTx is a transaction of Mirror.
+type MirrorTx struct {
+	tx      *Tx
+	refused []Refusal
+	// sessions and clients the transaction changed, for the marks.
+	before map[string]any
+}
+
+// Mirror applies, in one transaction, rows of the database a replica
+// follows, as that database wrote them: Put stores a row whether it is new
+// or not, Delete removes one whether or not it is still there, and nothing
+// cascades. A row the replica cannot keep — one the door refuses, or one
+// that at the end still names a record the replica does not have — is
+// refused: left out or dropped, and listed in the result, while the rest
+// applies. An error from fn aborts it all. Mirror works on a replica only.
+func (db *DB) Mirror(fn func(mt *MirrorTx) error) ([]Refusal, error) {
+	if !db.cfg.replica {
+		return nil, fmt.Errorf("oauthdb: Mirror on a DB that is not a replica (WithReplica): %w", ErrInvalid)
+	}
+	var refused []Refusal
+	err := db.st.Mirror(func(st *store.Txn) error {
+		mt := &MirrorTx{tx: &Tx{db: db, st: st}, before: map[string]any{}}
+		if err := fn(mt); err != nil {
+			return err
+		}
+		// What names a record that is not here goes, and then what named
+		// that, until nothing dangles.
+		for d := st.Dangling(); len(d) > 0; d = st.Dangling() {
+			for _, x := range d {
+				if err := st.Drop(x.Table, x.ID); err != nil {
+					return err
+				}
+				mt.refused = append(mt.refused, Refusal{Table: x.Table, ID: x.ID,
+					Err: &Error{Table: x.Table, Field: x.Field, Reason: "names a record the replica does not have", Err: ErrForeignKey}})
+			}
+		}
+		if err := mt.mark(); err != nil {
+			return err
+		}
+		refused = mt.refused
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return refused, nil
+}
+
+// Put stores a row of the source: a *User, *Session, *OAuthClient,
+// *OAuthAccessToken, *OAuthRefreshToken, *OAuthConsent or *Verification,
+// or the same as a value. Its timestamps are kept as they are; what the door
+// refuses is refused, not an error.
+func (mt *MirrorTx) Put(rec any) error {
+	tx := mt.tx
+	var err error
+	var table, id string
+	switch r := deref(rec).(type) {
+	case User:
+		r.normalize()
+		table, id, err = TableUser, r.ID, users.Insert(tx.st, &r)
+	case Session:
+		r.normalize()
+		mt.remember(TableSession, r.ID)
+		table, id, err = TableSession, r.ID, sessions.Insert(tx.st, &r)
+	case OAuthClient:
+		r.normalize()
+		mt.remember(TableOAuthClient, r.ID)
+		table, id, err = TableOAuthClient, r.ID, clients.Insert(tx.st, &r)
+	case OAuthAccessToken:
+		r.normalize()
+		old, _ := accessTokens.Get(tx.st, r.ID)
+		table, id, err = TableOAuthAccessToken, r.ID, accessTokens.Insert(tx.st, &r)
+		if err == nil {
+			err = mt.tokenWritten(kindAccess, r.ID, old == nil, old != nil && old.SessionID != "" && r.SessionID == "" && r.Revoked.IsZero())
+		}
+	case OAuthRefreshToken:
+		r.normalize()
+		old, _ := refreshTokens.Get(tx.st, r.ID)
+		table, id, err = TableOAuthRefreshToken, r.ID, refreshTokens.Insert(tx.st, &r)
+		if err == nil {
+			lost := old != nil && old.SessionID != "" && r.SessionID == "" && r.Revoked.IsZero() &&
+				!slices.Contains(r.Scopes, ScopeOfflineAccess)
+			err = mt.tokenWritten(kindRefresh, r.ID, old == nil, lost)
+		}
+	case OAuthConsent:
+		r.normalize()
+		table, id, err = TableOAuthConsent, r.ID, consents.Insert(tx.st, &r)
+	case Verification:
+		r.normalize()
+		table, id, err = TableVerification, r.ID, verifications.Insert(tx.st, &r)
+	default:
+		return fmt.Errorf("oauthdb: Mirror: a %T is no record: %w", rec, ErrInvalid)
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		mt.refused = append(mt.refused, Refusal{Table: table, ID: store.Bound(id), Err: err})
+		return nil
+	}
+	return err
+}
+
+// Delete removes the source's row of table with the primary key id; one not
+// here (refused before, or gone with a cascade) is no error.
+func (mt *MirrorTx) Delete(table, id string) error {
+	switch table {
+	case TableSession, TableOAuthClient:
+		mt.remember(table, id)
+	case TableOAuthAccessToken, TableOAuthRefreshToken:
+		kind := kindAccess
+		if table == TableOAuthRefreshToken {
+			kind = kindRefresh
+		}
+		if err := mt.tx.st.Drop(tableTokenDeath, deathID(kind, id)); err != nil {
+			return err
+		}
+	}
+	return mt.tx.st.Drop(table, id)
+}
+
+func deref(rec any) any {
+	switch r := rec.(type) {
+	case *User:
+		return *r
+	case *Session:
+		return *r
+	case *OAuthClient:
+		return *r
+	case *OAuthAccessToken:
+		return *r
+	case *OAuthRefreshToken:
+		return *r
+	case *OAuthConsent:
+		return *r
+	case *Verification:
+		return *r
+	}
+	return rec
+}
+
+// remember keeps a session or client as it was before the transaction
+// first changed it.
+func (mt *MirrorTx) remember(table, id string) {
+	key := table + "\x00" + id
+	if _, ok := mt.before[key]; ok {
+		return
+	}
+	var old any
+	switch table {
+	case TableSession:
+		if s, ok := sessions.Get(mt.tx.st, id); ok {
+			old = s
+		}
+	case TableOAuthClient:
+		if c, ok := clients.Get(mt.tx.st, id); ok {
+			old = c
+		}
+	}
+	mt.before[key] = old
+}
+
+// tokenWritten keeps a token's mark as its row's write asks: a new row is a
+// new grant and carries none; a row that lost its session while unrevoked,
+// in strict mode, gets one.
+func (mt *MirrorTx) tokenWritten(kind, id string, inserted, lostSession bool) error {
+	st := mt.tx.st
+	switch {
+	case inserted:
+		return st.Drop(tableTokenDeath, deathID(kind, id))
+	case lostSession && !mt.tx.db.cfg.lenientSessions:
+		if _, ok := tokenDeaths.Get(st, deathID(kind, id)); ok {
+			return nil
+		}
+		return tokenDeaths.Insert(st, &tokenDeath{ID: deathID(kind, id), At: mt.tx.db.now()})
+	}
+	return nil
+}
+
+// mark gives the marks that the transaction's sessions and clients call
+// for, as the commit leaves them: an expired session extended marks its
+// access tokens (strict mode), a disabled client enabled marks its tokens.
+func (mt *MirrorTx) mark() error {
+	tx := mt.tx
+	now := tx.db.now()
+	var marks []string
+	for _, old := range mt.before {
+		switch o := old.(type) {
+		case *Session:
+			s, ok := sessions.Get(tx.st, o.ID)
+			if ok && !tx.db.cfg.lenientSessions && !now.Before(o.ExpiresAt) && now.Before(s.ExpiresAt) {
+				for t := range sessionAccessTokens.Get(tx.st, s) {
+					marks = append(marks, deathID(kindAccess, t.ID))
+				}
+			}
+		case *OAuthClient:
+			c, ok := clients.Get(tx.st, o.ID)
+			if ok && o.Disabled && !c.Disabled {
+				for t := range clientAccessTokens.Get(tx.st, c) {
+					marks = append(marks, deathID(kindAccess, t.ID))
+				}
+				for t := range clientRefreshTokens.Get(tx.st, c) {
+					marks = append(marks, deathID(kindRefresh, t.ID))
+				}
+			}
+		}
+	}
+	for _, m := range marks {
+		if _, ok := tokenDeaths.Get(tx.st, m); ok {
+			continue // the first mark's moment stands
+		}
+		if err := tokenDeaths.Insert(tx.st, &tokenDeath{ID: m, At: now}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,343 @@
+package oauthdb_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/oauthdb/oauthdb"
+)
+
+// follow opens a replica of the primary on the primary's clock and mirrors
+// all of the primary's rows into it.
+func follow(t *testing.T, primary *oauthdb.DB, clk *clock, opts ...oauthdb.Option) *oauthdb.DB {
+	t.Helper()
+	r, err := oauthdb.Open(append([]oauthdb.Option{oauthdb.WithReplica(), oauthdb.WithClock(clk.Now)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catchUp(t, r, primary)
+	return r
+}
+
+func putAll(mt *oauthdb.MirrorTx, s oauthdb.Snapshot) error {
+	var errs []error
+	for _, r := range s.Users {
+		errs = append(errs, mt.Put(r))
+	}
+	for _, r := range s.Sessions {
+		errs = append(errs, mt.Put(r))
+	}
+	for _, r := range s.Clients {
+		errs = append(errs, mt.Put(r))
+	}
+	for _, r := range s.RefreshTokens {
+		errs = append(errs, mt.Put(r))
+	}
+	for _, r := range s.AccessTokens {
+		errs = append(errs, mt.Put(r))
+	}
+	for _, r := range s.Consents {
+		errs = append(errs, mt.Put(r))
+	}
+	for _, r := range s.Verifications {
+		errs = append(errs, mt.Put(r))
+	}
+	return errors.Join(errs...)
+}
+
+// catchUp mirrors into the replica what the primary has now: its rows, and
+// the deletion of those it no longer has.
+func catchUp(t *testing.T, r, primary *oauthdb.DB) {
+	t.Helper()
+	have := r.Snapshot()
+	want := primary.Snapshot()
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error {
+		var errs []error
+		gone := func(table string, ids, keep []string) {
+			for _, id := range ids {
+				if !slices.Contains(keep, id) {
+					errs = append(errs, mt.Delete(table, id))
+				}
+			}
+		}
+		gone(oauthdb.TableOAuthAccessToken, ids(slices.Values(have.AccessTokens), accessID), ids(slices.Values(want.AccessTokens), accessID))
+		gone(oauthdb.TableOAuthRefreshToken, ids(slices.Values(have.RefreshTokens), refreshID), ids(slices.Values(want.RefreshTokens), refreshID))
+		gone(oauthdb.TableSession, ids(slices.Values(have.Sessions), sessionID), ids(slices.Values(want.Sessions), sessionID))
+		return errors.Join(append(errs, putAll(mt, want))...)
+	})
+}
+
+// verdict is what a DB says of an access token: "active" or its error.
+func verdict(db *oauthdb.DB, token string) string {
+	if _, err := db.ValidateAccessToken(token); err != nil {
+		return err.Error()
+	}
+	return "active"
+}
+
+// mirror applies fn to the replica and fails the test on an error or a
+// refusal.
+func mirror(t *testing.T, r *oauthdb.DB, fn func(mt *oauthdb.MirrorTx) error) {
+	t.Helper()
+	refused, err := r.Mirror(fn)
+	if err != nil {
+		t.Fatalf("Mirror: %v", err)
+	}
+	if len(refused) > 0 {
+		t.Fatalf("Mirror refused %v", refused)
+	}
+}
+
+func wantAccess(t *testing.T, db *oauthdb.DB, token string, want error) {
+	t.Helper()
+	_, err := db.ValidateAccessToken(token)
+	if !errors.Is(err, want) && !(want == nil && err == nil) {
+		t.Fatalf("ValidateAccessToken = %v, want %v", err, want)
+	}
+}
+
+func wantRefresh(t *testing.T, db *oauthdb.DB, token string, want error) {
+	t.Helper()
+	_, err := db.ValidateRefreshToken(token)
+	if !errors.Is(err, want) && !(want == nil && err == nil) {
+		t.Fatalf("ValidateRefreshToken = %v, want %v", err, want)
+	}
+}
+
+func TestReplicaFollowsRows(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	r := follow(t, primary, clk)
+
+	if diff := cmp.Diff(primary.Snapshot(), r.Snapshot()); diff != "" {
+		t.Errorf("replica differs from its source (-source +replica):\n%s", diff)
+	}
+	for _, db := range []*oauthdb.DB{primary, r} {
+		a, err := db.ValidateAccessToken(tok.AccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.User.ID != "u1" || a.Session.ID != "s1" || a.Client.ClientID != "cid-1" {
+			t.Errorf("joined view = %+v", a)
+		}
+		wantRefresh(t, db, tok.RefreshToken, nil)
+	}
+
+	// The source revokes; the replica's next verdict says so, cache or not.
+	if _, err := primary.RevokeRefreshToken(tok.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	catchUp(t, r, primary)
+	if got, want := verdict(r, tok.AccessToken), verdict(primary, tok.AccessToken); got != want || want == "active" {
+		t.Errorf("replica says %s, its source %s", got, want)
+	}
+	wantRefresh(t, r, tok.RefreshToken, oauthdb.ErrTokenRevoked)
+	if diff := cmp.Diff(primary.Snapshot(), r.Snapshot()); diff != "" {
+		t.Errorf("replica differs from its source (-source +replica):\n%s", diff)
+	}
+}
+
+// better-auth signs out in two transactions: the session's row goes, and
+// Postgres sets sessionId to null in its tokens' rows; a hook then sets
+// revoked on them. Between the two, the rows alone say active.
+func TestReplicaSignOutInTwoTransactions(t *testing.T) {
+	for _, offline := range []bool{false, true} {
+		t.Run(map[bool]string{false: "online", true: "offline_access"}[offline], func(t *testing.T) {
+			primary, clk := world(t)
+			req := userGrant
+			req.ClientID = "cid-2" // any scope
+			if offline {
+				req.Scopes = append(req.Scopes, oauthdb.ScopeOfflineAccess)
+			}
+			tok := issue(t, primary, req)
+			r := follow(t, primary, clk)
+			wantAccess(t, r, tok.AccessToken, nil) // in the cache now
+			s := primary.Snapshot()
+			at, rt := s.AccessTokens[0], s.RefreshTokens[0]
+
+			mirror(t, r, func(mt *oauthdb.MirrorTx) error {
+				at.SessionID, rt.SessionID = "", ""
+				return errors.Join(mt.Delete(oauthdb.TableSession, "s1"), mt.Put(at), mt.Put(rt))
+			})
+			wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenRevoked)
+			if offline {
+				wantRefresh(t, r, tok.RefreshToken, nil)
+			} else {
+				wantRefresh(t, r, tok.RefreshToken, oauthdb.ErrTokenRevoked)
+			}
+
+			// A snapshot of the replica keeps the verdict: restored into a
+			// DB of its own, the token is still inactive.
+			snap := r.Snapshot()
+			if got := snap.AccessTokens[0].Revoked; !got.Equal(clk.Now()) {
+				t.Errorf("replica snapshot: access token revoked %v, want %v", got, clk.Now())
+			}
+			other, err := oauthdb.Open(oauthdb.WithClock(clk.Now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := other.Restore(snap); err != nil {
+				t.Fatal(err)
+			}
+			wantAccess(t, other, tok.AccessToken, oauthdb.ErrTokenRevoked)
+
+			clk.Advance(time.Second)
+			mirror(t, r, func(mt *oauthdb.MirrorTx) error {
+				at.Revoked = clk.Now()
+				if !offline {
+					rt.Revoked = clk.Now()
+				}
+				return errors.Join(mt.Put(at), mt.Put(rt))
+			})
+			wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenRevoked)
+			if got := r.Snapshot().AccessTokens[0]; !got.Revoked.Equal(at.Revoked) {
+				t.Errorf("after the source's revocation the snapshot says revoked %v, want the source's %v", got.Revoked, at.Revoked)
+			}
+		})
+	}
+}
+
+// A lenient replica follows better-auth to the letter: a token whose
+// session went is inactive only once its row says so.
+func TestReplicaSignOutLenient(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	r := follow(t, primary, clk, oauthdb.WithLenientSessions())
+	at, rt := primary.Snapshot().AccessTokens[0], primary.Snapshot().RefreshTokens[0]
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error {
+		at.SessionID, rt.SessionID = "", ""
+		return errors.Join(mt.Delete(oauthdb.TableSession, "s1"), mt.Put(at), mt.Put(rt))
+	})
+	wantAccess(t, r, tok.AccessToken, nil)
+}
+
+func TestReplicaExtendedSessionDoesNotRevive(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	r := follow(t, primary, clk)
+	s := primary.Snapshot().Sessions[0]
+	s.ExpiresAt = clk.Now().Add(time.Minute)
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error { return mt.Put(s) })
+
+	clk.Advance(2 * time.Minute) // past s1's expiry, not the token's
+	wantAccess(t, r, tok.AccessToken, oauthdb.ErrSessionExpired)
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error {
+		s.ExpiresAt = clk.Now().Add(24 * time.Hour)
+		return mt.Put(s)
+	})
+	wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenRevoked)
+
+	// A new grant on the extended session is active: the mark is the old
+	// token's, not the session's.
+	issued := issue(t, primary, userGrant)
+	catchUp(t, r, primary)
+	wantAccess(t, r, issued.AccessToken, nil)
+	wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenRevoked)
+}
+
+func TestReplicaReenabledClientDoesNotRevive(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	r := follow(t, primary, clk)
+	c := primary.Snapshot().Clients[0]
+	if c.ClientID != "cid-1" {
+		t.Fatalf("first client is %q", c.ClientID)
+	}
+
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error { c.Disabled = true; return mt.Put(c) })
+	wantAccess(t, r, tok.AccessToken, oauthdb.ErrClientDisabled)
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error { c.Disabled = false; return mt.Put(c) })
+	wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenRevoked)
+	wantRefresh(t, r, tok.RefreshToken, oauthdb.ErrTokenRevoked)
+
+	// Disabled and enabled again in one transaction of the source: the
+	// replica never saw it disabled, and neither did a reader.
+	tok2 := issue(t, primary, userGrant)
+	catchUp(t, r, primary)
+	wantAccess(t, r, tok2.AccessToken, nil)
+}
+
+func TestReplicaRefusesWhatItCannotKeep(t *testing.T) {
+	primary, clk := world(t)
+	issue(t, primary, userGrant)
+	r := follow(t, primary, clk)
+	before := r.Snapshot()
+
+	orphan := primary.Snapshot().AccessTokens[0]
+	orphan.ID, orphan.Token, orphan.UserID = "orphan", oauthdb.HashToken("orphan-token"), "no-such-user"
+	bad := oauthdb.User{ID: "bad", Name: "bad\xffname", Email: "bad@example.com"}
+	good := oauthdb.User{ID: "u3", Name: "Cy", Email: "cy@example.com"}
+
+	refused, err := r.Mirror(func(mt *oauthdb.MirrorTx) error {
+		return errors.Join(mt.Put(orphan), mt.Put(bad), mt.Put(good))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]error{}
+	for _, x := range refused {
+		got[x.Table+"/"+x.ID] = x.Err
+	}
+	if !errors.Is(got["oauthAccessToken/orphan"], oauthdb.ErrForeignKey) || !errors.Is(got["user/bad"], oauthdb.ErrInvalid) || len(got) != 2 {
+		t.Errorf("refused = %v, want oauthAccessToken/orphan (foreign key) and user/bad (invalid)", refused)
+	}
+	for _, x := range refused {
+		if strings.Contains(x.Err.Error(), "\xff") {
+			t.Errorf("refusal repeats the bad bytes: %q", x.Err)
+		}
+	}
+	want := before.Clone()
+	want.Users = append(want.Users, good)
+	if diff := cmp.Diff(want, r.Snapshot()); diff != "" {
+		t.Errorf("after refusals (-want +got):\n%s", diff)
+	}
+
+	// An error from fn keeps nothing.
+	boom := errors.New("boom")
+	if _, err := r.Mirror(func(mt *oauthdb.MirrorTx) error {
+		_ = mt.Put(oauthdb.User{ID: "u4", Name: "Di", Email: "di@example.com"})
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("Mirror = %v, want boom", err)
+	}
+	if diff := cmp.Diff(want, r.Snapshot()); diff != "" {
+		t.Errorf("an aborted Mirror changed the replica (-want +got):\n%s", diff)
+	}
+	if _, err := r.Mirror(func(mt *oauthdb.MirrorTx) error { return mt.Put(42) }); !errors.Is(err, oauthdb.ErrInvalid) {
+		t.Errorf("Put(42) = %v, want ErrInvalid", err)
+	}
+}
+
+func TestReplicaIsReadOnly(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	r := follow(t, primary, clk)
+	before := r.Snapshot()
+
+	for name, err := range map[string]error{
+		"Update":      r.Update(func(tx *oauthdb.Tx) error { return nil }),
+		"Restore":     r.Restore(oauthdb.Snapshot{}),
+		"IssueTokens": func() error { _, err := r.IssueTokens(userGrant); return err }(),
+		"RotateRefreshToken": func() error {
+			_, err := r.RotateRefreshToken(tok.RefreshToken, "cid-1", nil)
+			return err
+		}(),
+		"RevokeAccessToken": func() error { _, err := r.RevokeAccessToken(tok.AccessToken); return err }(),
+		"RevokeSession":     func() error { _, err := r.RevokeSession("s1"); return err }(),
+		"SweepExpired":      func() error { _, err := r.SweepExpired(100); return err }(),
+	} {
+		if !errors.Is(err, oauthdb.ErrReadOnly) {
+			t.Errorf("%s on a replica = %v, want ErrReadOnly", name, err)
+		}
+	}
+	if diff := cmp.Diff(before, r.Snapshot()); diff != "" {
+		t.Errorf("refused writes changed the replica (-want +got):\n%s", diff)
+	}
+	if _, err := primary.Mirror(func(*oauthdb.MirrorTx) error { return nil }); !errors.Is(err, oauthdb.ErrInvalid) {
+		t.Errorf("Mirror on a primary = %v, want ErrInvalid", err)
+	}
+}
