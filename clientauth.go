@@ -20,6 +20,9 @@ func (db *DB) AuthenticateClient(clientID, secret string) (OAuthClient, error) {
 	if clientID == "" {
 		return OAuthClient{}, errNoCaller("client authentication")
 	}
+	if db.stale(db.now()) {
+		return OAuthClient{}, &Error{Table: TableOAuthClient, Reason: "cannot authenticate clients now", Err: ErrStale}
+	}
 	var out OAuthClient
 	err := db.View(func(tx *Tx) error {
 		c, err := tx.activeClient(clientID)

@@ -25,6 +25,9 @@ type DB struct {
 	// feed guards subs, the change feed's subscriptions (feed.go).
 	feed sync.Mutex
 	subs []*Subscription
+	// freshUntil is, on a replica, the moment (Unix nanoseconds by the
+	// DB's clock) from which it answers stale (see SetFreshUntil).
+	freshUntil atomic.Int64
 }
 
 type config struct {

@@ -71,6 +71,10 @@ var (
 	// missing, or it is a public client that presented one (see
 	// AuthenticateClient).
 	ErrBadSecret = errors.New("client authentication failed")
+	// ErrStale: the DB is a replica whose rows are not known to be its
+	// source's as they are now (see DB.SetFreshUntil), so it calls no token
+	// active and authenticates no client: it fails closed.
+	ErrStale = errors.New("replica may be stale")
 )
 
 // kindError is a sentinel that is also another sentinel.

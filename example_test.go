@@ -198,6 +198,13 @@ func ExampleDB_Mirror() {
 	_, err = replica.ValidateAccessToken(token)
 	fmt.Println(err)
 
+	// What keeps the replica in step vouches for it (pgreplica's Follower
+	// does, as Postgres confirms it is caught up); until then, and once the
+	// vouching is older than it allows, the replica fails closed.
+	replica.SetFreshUntil(now.Add(5 * time.Second))
+	_, err = replica.ValidateAccessToken(token)
+	fmt.Println(err)
+
 	// The sign-out's first transaction: the rows alone would say active.
 	_, _ = replica.Mirror(func(mt *oauthdb.MirrorTx) error {
 		at.SessionID = ""
@@ -210,6 +217,7 @@ func ExampleDB_Mirror() {
 	fmt.Println(replica.Update(func(tx *oauthdb.Tx) error { return nil }))
 	// Output:
 	// 0 <nil>
+	// access token: replica may be stale
 	// <nil>
 	// true
 	// read-only replica: its rows are its source's

@@ -26,15 +26,50 @@ import (
 //     back, nor a client enabled again its tokens.
 //
 // A replica refuses every write of its own (ErrReadOnly): one could only make
-// it differ from its source, silently.
+// it differ from its source, silently. And it fails closed: it calls no
+// token active, with ErrStale, unless what keeps it in step has vouched,
+// with SetFreshUntil, that its rows are current.
 
 // ErrReadOnly: a write was made to a replica (see WithReplica), whose rows
 // are its source's.
 var ErrReadOnly = errors.New("read-only replica: its rows are its source's")
 
-// WithReplica opens a replica: its rows come from Mirror only, and every
-// other write is refused with ErrReadOnly.
+// WithReplica opens a replica: its rows come from Mirror and Reload only,
+// every other write is refused with ErrReadOnly, and it is stale (ErrStale)
+// until SetFreshUntil says otherwise.
 func WithReplica() Option { return func(c *config) { c.replica = true } }
+
+// SetFreshUntil says, on a replica, that its rows are its source's as they
+// are now and may be taken as current until t, by the DB's clock: from t on,
+// validation, introspection and client authentication fail closed, with
+// ErrStale, until a later call moves t on. A replica opens stale; the zero
+// time makes it stale at once. What keeps the replica in step (pgreplica's
+// Follower) calls it as its source vouches for what it has applied. On a DB
+// that is not a replica it does nothing: such a DB is its own source.
+func (db *DB) SetFreshUntil(t time.Time) {
+	if t.IsZero() {
+		db.freshUntil.Store(0)
+		return
+	}
+	db.freshUntil.Store(t.UnixNano())
+}
+
+// FreshUntil returns the moment from which a replica answers stale (see
+// SetFreshUntil); zero when it is stale now or was never vouched for, and
+// zero on a DB that is not a replica.
+func (db *DB) FreshUntil() time.Time {
+	n := db.freshUntil.Load()
+	if n == 0 || !db.cfg.replica {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// stale reports whether a replica is stale at now. It is on the hot path:
+// one atomic load.
+func (db *DB) stale(now time.Time) bool {
+	return db.cfg.replica && now.UnixNano() >= db.freshUntil.Load()
+}
 
 // tokenDeath marks a token that a replica holds inactive although its row
 // does not say so (see above). ID is the token's kind ("a" or "r") and its
@@ -109,39 +144,100 @@ type MirrorTx struct {
 // or not, Delete removes one whether or not it is still there, and nothing
 // cascades. A row the replica cannot keep — one the door refuses, or one
 // that at the end still names a record the replica does not have — is
-// refused: left out or dropped, and listed in the result, while the rest
-// applies. An error from fn aborts it all. Mirror works on a replica only.
+// refused and listed in the result, while the rest applies. A refused row
+// is not kept in any form: the replica's own row with its key goes too,
+// since keeping that could keep active what the source has just revoked,
+// and so do the rows that name it. An error from fn aborts it all. Mirror
+// works on a replica only.
 func (db *DB) Mirror(fn func(mt *MirrorTx) error) ([]Refusal, error) {
 	if !db.cfg.replica {
 		return nil, fmt.Errorf("oauthdb: Mirror on a DB that is not a replica (WithReplica): %w", ErrInvalid)
 	}
 	var refused []Refusal
 	err := db.st.Mirror(func(st *store.Txn) error {
-		mt := &MirrorTx{tx: &Tx{db: db, st: st}, before: map[string]any{}}
-		if err := fn(mt); err != nil {
-			return err
-		}
-		// What names a record that is not here goes, and then what named
-		// that, until nothing dangles.
-		for d := st.Dangling(); len(d) > 0; d = st.Dangling() {
-			for _, x := range d {
-				if err := st.Drop(x.Table, x.ID); err != nil {
-					return err
-				}
-				mt.refused = append(mt.refused, Refusal{Table: x.Table, ID: x.ID,
-					Err: &Error{Table: x.Table, Field: x.Field, Reason: "names a record the replica does not have", Err: ErrForeignKey}})
-			}
-		}
-		if err := mt.mark(); err != nil {
-			return err
-		}
-		refused = mt.refused
-		return nil
+		var err error
+		refused, err = db.mirrorIn(st, fn)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return refused, nil
+}
+
+// Reload replaces everything a replica holds with the rows fn puts, as
+// Mirror would apply them to an empty replica: the initial load of a
+// replica, or a resync. The new state is built off to the side, while
+// readers go on reading the old one, and swapped in whole; the validation
+// cache starts empty, and what watched the old state is woken. A mark the
+// replica kept (see WithReplica) carries over to the token's row if the
+// row is still there: the new grant that clears a mark is a new row, not
+// the same one read again. An error from fn leaves the replica as it was.
+func (db *DB) Reload(fn func(mt *MirrorTx) error) ([]Refusal, error) {
+	if !db.cfg.replica {
+		return nil, fmt.Errorf("oauthdb: Reload on a DB that is not a replica (WithReplica): %w", ErrInvalid)
+	}
+	side, err := db.st.Fresh()
+	if err != nil {
+		return nil, err
+	}
+	var marks []*tokenDeath
+	_ = db.st.View(func(st *store.Txn) error {
+		marks = slices.Collect(tokenDeaths.All(st))
+		return nil
+	})
+	var refused []Refusal
+	err = side.Mirror(func(st *store.Txn) error {
+		var err error
+		if refused, err = db.mirrorIn(st, fn); err != nil {
+			return err
+		}
+		for _, m := range marks {
+			var ok bool
+			if kind, id := m.ID[:1], m.ID[1:]; kind == "a" {
+				_, ok = accessTokens.Get(st, id)
+			} else {
+				_, ok = refreshTokens.Get(st, id)
+			}
+			if ok {
+				if err := tokenDeaths.Insert(st, m); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := db.st.Replace(side); err != nil {
+		return nil, err
+	}
+	return refused, nil
+}
+
+// mirrorIn runs fn in st, a Mirror transaction, drops what dangles at its
+// end and sets the marks it calls for.
+func (db *DB) mirrorIn(st *store.Txn, fn func(mt *MirrorTx) error) ([]Refusal, error) {
+	mt := &MirrorTx{tx: &Tx{db: db, st: st}, before: map[string]any{}}
+	if err := fn(mt); err != nil {
+		return nil, err
+	}
+	// What names a record that is not here goes, and then what named that,
+	// until nothing dangles.
+	for d := st.Dangling(); len(d) > 0; d = st.Dangling() {
+		for _, x := range d {
+			if err := st.Drop(x.Table, x.ID); err != nil {
+				return nil, err
+			}
+			mt.refused = append(mt.refused, Refusal{Table: x.Table, ID: store.Bound(x.ID),
+				Err: &Error{Table: x.Table, Field: x.Field, Reason: "names a record the replica does not have", Err: ErrForeignKey}})
+		}
+	}
+	if err := mt.mark(); err != nil {
+		return nil, err
+	}
+	return mt.refused, nil
 }
 
 // Put stores a row of the source: a *User, *Session, *OAuthClient,
@@ -190,17 +286,63 @@ func (mt *MirrorTx) Put(rec any) error {
 		return fmt.Errorf("oauthdb: Mirror: a %T is no record: %w", rec, ErrInvalid)
 	}
 	var e *Error
-	if errors.As(err, &e) {
-		mt.refused = append(mt.refused, Refusal{Table: table, ID: store.Bound(id), Err: err})
-		return nil
+	if !errors.As(err, &e) {
+		return err
 	}
-	return err
+	// The row as the replica holds it is no longer the source's: keeping
+	// it could keep active what the source has just revoked or disabled,
+	// so it goes, and with it what names it (see Mirror).
+	if id != "" {
+		if err := mt.Delete(table, id); err != nil {
+			return err
+		}
+	}
+	mt.refused = append(mt.refused, Refusal{Table: table, ID: store.Bound(id), Err: err})
+	return nil
+}
+
+// Truncate removes every row of table, as the source's TRUNCATE does.
+func (mt *MirrorTx) Truncate(table string) error {
+	var ids []string
+	switch table {
+	case TableUser:
+		ids = recordIDs(mt.tx.Users(), func(r User) string { return r.ID })
+	case TableSession:
+		ids = recordIDs(mt.tx.Sessions(), func(r Session) string { return r.ID })
+	case TableOAuthClient:
+		ids = recordIDs(mt.tx.Clients(), func(r OAuthClient) string { return r.ID })
+	case TableOAuthAccessToken:
+		ids = recordIDs(mt.tx.AccessTokens(), func(r OAuthAccessToken) string { return r.ID })
+	case TableOAuthRefreshToken:
+		ids = recordIDs(mt.tx.RefreshTokens(), func(r OAuthRefreshToken) string { return r.ID })
+	case TableOAuthConsent:
+		ids = recordIDs(mt.tx.Consents(), func(r OAuthConsent) string { return r.ID })
+	case TableVerification:
+		ids = recordIDs(mt.tx.Verifications(), func(r Verification) string { return r.ID })
+	default:
+		return fmt.Errorf("oauthdb: Mirror: no table %q: %w", store.Bound(table), ErrInvalid)
+	}
+	for _, id := range ids {
+		if err := mt.Delete(table, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func recordIDs[T any](seq func(func(T) bool), id func(T) string) []string {
+	var ids []string
+	for r := range seq {
+		ids = append(ids, id(r))
+	}
+	return ids
 }
 
 // Delete removes the source's row of table with the primary key id; one not
 // here (refused before, or gone with a cascade) is no error.
 func (mt *MirrorTx) Delete(table, id string) error {
 	switch table {
+	case TableUser, TableOAuthConsent, TableVerification:
 	case TableSession, TableOAuthClient:
 		mt.remember(table, id)
 	case TableOAuthAccessToken, TableOAuthRefreshToken:
@@ -211,6 +353,8 @@ func (mt *MirrorTx) Delete(table, id string) error {
 		if err := mt.tx.st.Drop(tableTokenDeath, deathID(kind, id)); err != nil {
 			return err
 		}
+	default:
+		return fmt.Errorf("oauthdb: Mirror: no table %q: %w", store.Bound(table), ErrInvalid)
 	}
 	return mt.tx.st.Drop(table, id)
 }

@@ -1,6 +1,7 @@
 package oauthdb_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -20,8 +21,11 @@ func follow(t *testing.T, primary *oauthdb.DB, clk *clock, opts ...oauthdb.Optio
 		t.Fatal(err)
 	}
 	catchUp(t, r, primary)
+	r.SetFreshUntil(farFuture)
 	return r
 }
+
+var farFuture = t0.Add(1000 * time.Hour)
 
 func putAll(mt *oauthdb.MirrorTx, s oauthdb.Snapshot) error {
 	var errs []error
@@ -339,5 +343,151 @@ func TestReplicaIsReadOnly(t *testing.T) {
 	}
 	if _, err := primary.Mirror(func(*oauthdb.MirrorTx) error { return nil }); !errors.Is(err, oauthdb.ErrInvalid) {
 		t.Errorf("Mirror on a primary = %v, want ErrInvalid", err)
+	}
+}
+
+func TestReplicaFailsClosedUntilVouchedFor(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	r, err := oauthdb.Open(oauthdb.WithReplica(), oauthdb.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error { return putAll(mt, primary.Snapshot()) })
+
+	stale := func(when string) {
+		t.Helper()
+		wantAccess(t, r, tok.AccessToken, oauthdb.ErrStale)
+		wantRefresh(t, r, tok.RefreshToken, oauthdb.ErrStale)
+		if _, err := r.IntrospectAccessToken(tok.AccessToken, "cid-1"); !errors.Is(err, oauthdb.ErrStale) {
+			t.Errorf("%s: IntrospectAccessToken = %v, want ErrStale", when, err)
+		}
+		if _, err := r.AuthenticateClient("cid-1", "secret-1"); !errors.Is(err, oauthdb.ErrStale) {
+			t.Errorf("%s: AuthenticateClient = %v, want ErrStale", when, err)
+		}
+	}
+	stale("never vouched for")
+	if !r.FreshUntil().IsZero() {
+		t.Errorf("FreshUntil = %v before any vouching", r.FreshUntil())
+	}
+
+	r.SetFreshUntil(clk.Now().Add(time.Second))
+	wantAccess(t, r, tok.AccessToken, nil) // and now in the cache
+	if _, err := r.AuthenticateClient("cid-1", "secret-1"); err != nil {
+		t.Errorf("AuthenticateClient = %v", err)
+	}
+	clk.Advance(time.Second)
+	stale("a second later") // the cache does not answer for a stale replica
+
+	r.SetFreshUntil(clk.Now().Add(time.Minute))
+	wantAccess(t, r, tok.AccessToken, nil)
+	r.SetFreshUntil(time.Time{})
+	stale("made stale")
+
+	// A DB that is not a replica is its own source: never stale.
+	primary.SetFreshUntil(time.Time{})
+	wantAccess(t, primary, tok.AccessToken, nil)
+}
+
+// A change of the source that the replica cannot take must not leave the
+// row it replaces in place: here a client the source disables, in a row
+// the door refuses.
+func TestReplicaRefusedUpdateFailsClosed(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	r := follow(t, primary, clk)
+	c := primary.Snapshot().Clients[0]
+	c.Disabled, c.Name = true, "bad\xffname"
+	refused, err := r.Mirror(func(mt *oauthdb.MirrorTx) error { return mt.Put(c) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for _, x := range refused {
+		tables = append(tables, x.Table)
+	}
+	slices.Sort(tables)
+	if want := []string{"oauthAccessToken", "oauthClient", "oauthRefreshToken"}; !slices.Equal(tables, want) {
+		t.Errorf("refused %v, want the client and the tokens that name it: %v", refused, want)
+	}
+	wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenNotFound)
+	wantRefresh(t, r, tok.RefreshToken, oauthdb.ErrTokenNotFound)
+}
+
+func TestReplicaTruncate(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	r := follow(t, primary, clk)
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error {
+		return errors.Join(mt.Truncate(oauthdb.TableOAuthAccessToken), mt.Truncate(oauthdb.TableOAuthRefreshToken))
+	})
+	wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenNotFound)
+	want := primary.Snapshot()
+	want.AccessTokens, want.RefreshTokens = nil, nil
+	if diff := cmp.Diff(want, r.Snapshot()); diff != "" {
+		t.Errorf("after TRUNCATE (-want +got):\n%s", diff)
+	}
+	if _, err := r.Mirror(func(mt *oauthdb.MirrorTx) error { return mt.Truncate("account") }); !errors.Is(err, oauthdb.ErrInvalid) {
+		t.Errorf("Truncate(account) = %v, want ErrInvalid", err)
+	}
+	if _, err := r.Mirror(func(mt *oauthdb.MirrorTx) error { return mt.Delete("account", "x") }); !errors.Is(err, oauthdb.ErrInvalid) {
+		t.Errorf("Delete(account) = %v, want ErrInvalid", err)
+	}
+}
+
+func TestReplicaReload(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	r := follow(t, primary, clk)
+	// The sign-out's first transaction marks the access token.
+	at := primary.Snapshot().AccessTokens[0]
+	rt := primary.Snapshot().RefreshTokens[0]
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error {
+		at.SessionID, rt.SessionID = "", ""
+		return errors.Join(mt.Delete(oauthdb.TableSession, "s1"), mt.Put(at), mt.Put(rt))
+	})
+	wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenRevoked)
+
+	// The resync reads the rows as they are, between the sign-out's two
+	// transactions, plus a new grant: the old token stays marked.
+	if _, err := primary.RevokeSession("s1"); err != nil {
+		t.Fatal(err)
+	}
+	fresh := issue(t, primary, oauthdb.IssueRequest{ClientID: "cid-1", UserID: "u2", SessionID: "s2", Scopes: []string{"openid"}})
+	rows := primary.Snapshot()
+	for i := range rows.AccessTokens {
+		if rows.AccessTokens[i].ID == at.ID {
+			t.Fatalf("RevokeSession kept the access token row")
+		}
+	}
+	rows.AccessTokens = append(rows.AccessTokens, at)
+	wait, err := r.Watch(func(tx *oauthdb.Tx) error { _, _ = tx.User("u9"); return nil })
+	if err != nil {
+		t.Fatalf("Watch = %v", err)
+	}
+	refused, err := r.Reload(func(mt *oauthdb.MirrorTx) error { return putAll(mt, rows) })
+	if err != nil || len(refused) != 0 {
+		t.Fatalf("Reload = %v, %v", refused, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := wait(ctx); err != nil {
+		t.Errorf("Reload did not wake a watch of the old state: %v", err)
+	}
+	wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenRevoked)
+	wantAccess(t, r, fresh.AccessToken, nil)
+
+	// Without the row, the mark goes: a row with the same ID later is the
+	// source's own, and a new grant.
+	before := r.Snapshot()
+	boom := errors.New("boom")
+	if _, err := r.Reload(func(mt *oauthdb.MirrorTx) error { _ = putAll(mt, oauthdb.Snapshot{}); return boom }); !errors.Is(err, boom) {
+		t.Fatalf("Reload = %v, want boom", err)
+	}
+	if diff := cmp.Diff(before, r.Snapshot()); diff != "" {
+		t.Errorf("a failed Reload changed the replica (-want +got):\n%s", diff)
+	}
+	if _, err := primary.Reload(func(*oauthdb.MirrorTx) error { return nil }); !errors.Is(err, oauthdb.ErrInvalid) {
+		t.Errorf("Reload on a primary = %v, want ErrInvalid", err)
 	}
 }

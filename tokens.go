@@ -174,6 +174,9 @@ func validate[T any](db *DB, k *tokenKind[T], token, caller string, sessionBound
 		return nil, owners{}, err
 	}
 	now := db.now()
+	if db.stale(now) {
+		return nil, owners{}, &TokenError{Kind: k.name, Err: ErrStale}
+	}
 	key := db.cacheKey(token)
 	cache := db.cache.Load()
 	if cache != nil {
