@@ -23,7 +23,8 @@ import (
 //     later one) is inactive from that transaction on, and so is a refresh
 //     token granted without offline_access;
 //   - a session extended after it expired does not bring its access tokens
-//     back, nor a client enabled again its tokens.
+//     back, nor a client enabled again its tokens, nor a token's own row
+//     its revocation undone or its expiry moved past after it passed.
 //
 // A replica refuses every write of its own (ErrReadOnly): one could only make
 // it differ from its source, silently. And it fails closed: it calls no
@@ -223,21 +224,29 @@ func (db *DB) mirrorIn(st *store.Txn, fn func(mt *MirrorTx) error) ([]Refusal, e
 	if err := fn(mt); err != nil {
 		return nil, err
 	}
-	// What names a record that is not here goes, and then what named that,
-	// until nothing dangles.
-	for d := st.Dangling(); len(d) > 0; d = st.Dangling() {
-		for _, x := range d {
-			if err := st.Drop(x.Table, x.ID); err != nil {
-				return nil, err
-			}
-			mt.refused = append(mt.refused, Refusal{Table: x.Table, ID: store.Bound(x.ID),
-				Err: &Error{Table: x.Table, Field: x.Field, Reason: "names a record the replica does not have", Err: ErrForeignKey}})
-		}
+	if err := mt.settle(); err != nil {
+		return nil, err
 	}
 	if err := mt.mark(); err != nil {
 		return nil, err
 	}
 	return mt.refused, nil
+}
+
+// settle drops what names a record that is not here, and then what named
+// that, until nothing dangles.
+func (mt *MirrorTx) settle() error {
+	st := mt.tx.st
+	for d := st.Dangling(); len(d) > 0; d = st.Dangling() {
+		for _, x := range d {
+			if err := st.Drop(x.Table, x.ID); err != nil {
+				return err
+			}
+			mt.refused = append(mt.refused, Refusal{Table: x.Table, ID: store.Bound(x.ID),
+				Err: &Error{Table: x.Table, Field: x.Field, Reason: "names a record the replica does not have", Err: ErrForeignKey}})
+		}
+	}
+	return nil
 }
 
 // Put stores a row of the source: a *User, *Session, *OAuthClient,
@@ -264,17 +273,19 @@ func (mt *MirrorTx) Put(rec any) error {
 		r.normalize()
 		old, _ := accessTokens.Get(tx.st, r.ID)
 		table, id, err = TableOAuthAccessToken, r.ID, accessTokens.Insert(tx.st, &r)
-		if err == nil {
-			err = mt.tokenWritten(kindAccess, r.ID, old == nil, old != nil && old.SessionID != "" && r.SessionID == "" && r.Revoked.IsZero())
+		if err == nil && old != nil {
+			err = mt.tokenWritten(kindAccess, r.ID, accessView(old), accessView(&r), true)
+		} else if err == nil {
+			err = mt.tokenInserted(kindAccess, r.ID)
 		}
 	case OAuthRefreshToken:
 		r.normalize()
 		old, _ := refreshTokens.Get(tx.st, r.ID)
 		table, id, err = TableOAuthRefreshToken, r.ID, refreshTokens.Insert(tx.st, &r)
-		if err == nil {
-			lost := old != nil && old.SessionID != "" && r.SessionID == "" && r.Revoked.IsZero() &&
-				!slices.Contains(r.Scopes, ScopeOfflineAccess)
-			err = mt.tokenWritten(kindRefresh, r.ID, old == nil, lost)
+		if err == nil && old != nil {
+			err = mt.tokenWritten(kindRefresh, r.ID, refreshView(old), refreshView(&r), !slices.Contains(r.Scopes, ScopeOfflineAccess))
+		} else if err == nil {
+			err = mt.tokenInserted(kindRefresh, r.ID)
 		}
 	case OAuthConsent:
 		r.normalize()
@@ -299,6 +310,40 @@ func (mt *MirrorTx) Put(rec any) error {
 	}
 	mt.refused = append(mt.refused, Refusal{Table: table, ID: store.Bound(id), Err: err})
 	return nil
+}
+
+// Get returns the replica's row of table with the primary key id, as the
+// transaction leaves it so far: a User, Session, OAuthClient, ... value, as
+// Put takes them. A source that sends only the columns a change touched
+// (Postgres leaves out a TOASTed value an UPDATE did not change) completes
+// its row from it.
+func (mt *MirrorTx) Get(table, id string) (any, bool) {
+	st := mt.tx.st
+	switch table {
+	case TableUser:
+		return getValue(users, st, id)
+	case TableSession:
+		return getValue(sessions, st, id)
+	case TableOAuthClient:
+		return getValue(clients, st, id)
+	case TableOAuthAccessToken:
+		return getValue(accessTokens, st, id)
+	case TableOAuthRefreshToken:
+		return getValue(refreshTokens, st, id)
+	case TableOAuthConsent:
+		return getValue(consents, st, id)
+	case TableVerification:
+		return getValue(verifications, st, id)
+	}
+	return nil, false
+}
+
+func getValue[T any](t *store.Table[T], st *store.Txn, id string) (any, bool) {
+	r, ok := t.Get(st, id)
+	if !ok {
+		return nil, false
+	}
+	return *r, true
 }
 
 // Truncate removes every row of table, as the source's TRUNCATE does.
@@ -400,21 +445,34 @@ func (mt *MirrorTx) remember(table, id string) {
 	mt.before[key] = old
 }
 
-// tokenWritten keeps a token's mark as its row's write asks: a new row is a
-// new grant and carries none; a row that lost its session while unrevoked,
-// in strict mode, gets one.
-func (mt *MirrorTx) tokenWritten(kind, id string, inserted, lostSession bool) error {
-	st := mt.tx.st
-	switch {
-	case inserted:
-		return st.Drop(tableTokenDeath, deathID(kind, id))
-	case lostSession && !mt.tx.db.cfg.lenientSessions:
-		if _, ok := tokenDeaths.Get(st, deathID(kind, id)); ok {
-			return nil
-		}
-		return tokenDeaths.Insert(st, &tokenDeath{ID: deathID(kind, id), At: mt.tx.db.now()})
+// tokenInserted clears a token's mark: a new row is a new grant.
+func (mt *MirrorTx) tokenInserted(kind, id string) error {
+	return mt.tx.st.Drop(tableTokenDeath, deathID(kind, id))
+}
+
+// tokenWritten marks a token whose row, rewritten from old to row, would
+// make it active again although it was not: its revocation undone, its
+// expiry moved past after it had passed, or, in strict mode, its session
+// cleared while it was unrevoked (a token that dies with its session:
+// sessionBound).
+func (mt *MirrorTx) tokenWritten(kind, id string, old, row tokenView, sessionBound bool) error {
+	now := mt.tx.db.now()
+	unrevoked := !old.revoked.IsZero() && row.revoked.IsZero()
+	unexpired := !now.Before(old.expiresAt) && now.Before(row.expiresAt)
+	lost := sessionBound && !mt.tx.db.cfg.lenientSessions &&
+		old.sessionID != "" && row.sessionID == "" && row.revoked.IsZero()
+	if !unrevoked && !unexpired && !lost {
+		return nil
 	}
-	return nil
+	st := mt.tx.st
+	if _, ok := tokenDeaths.Get(st, deathID(kind, id)); ok {
+		return nil // the first mark's moment stands
+	}
+	at := now
+	if unrevoked {
+		at = old.revoked
+	}
+	return tokenDeaths.Insert(st, &tokenDeath{ID: deathID(kind, id), At: at})
 }
 
 // mark gives the marks that the transaction's sessions and clients call

@@ -491,3 +491,33 @@ func TestReplicaReload(t *testing.T) {
 		t.Errorf("Reload on a primary = %v, want ErrInvalid", err)
 	}
 }
+
+// A token's own row may not bring it back either: a revocation undone, an
+// expiry moved on after it passed. Only a new row is a new grant.
+func TestReplicaTokenRowDoesNotRevive(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	r := follow(t, primary, clk)
+	at, rt := primary.Snapshot().AccessTokens[0], primary.Snapshot().RefreshTokens[0]
+
+	revokedAt := clk.Now()
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error { at.Revoked = revokedAt; return mt.Put(at) })
+	clk.Advance(time.Second)
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error { at.Revoked = time.Time{}; return mt.Put(at) })
+	wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenRevoked)
+	if got := r.Snapshot().AccessTokens[0].Revoked; !got.Equal(revokedAt) {
+		t.Errorf("snapshot: revoked %v, want the first revocation's %v", got, revokedAt)
+	}
+
+	clk.Advance(31 * 24 * time.Hour) // past the refresh token's expiry
+	wantRefresh(t, r, tok.RefreshToken, oauthdb.ErrTokenExpired)
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error { rt.ExpiresAt = clk.Now().Add(time.Hour); return mt.Put(rt) })
+	wantRefresh(t, r, tok.RefreshToken, oauthdb.ErrTokenRevoked)
+
+	// The same token deleted and inserted again is the source's new grant.
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error {
+		return errors.Join(mt.Delete(oauthdb.TableOAuthRefreshToken, rt.ID), mt.Delete(oauthdb.TableOAuthAccessToken, at.ID))
+	})
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error { return mt.Put(rt) })
+	wantRefresh(t, r, tok.RefreshToken, nil)
+}
