@@ -323,10 +323,11 @@ func (sw *snapWriter) end() {
 // and the others), parents first: one the DB would refuse — a missing
 // required field, a foreign key that names no record, a duplicate id or
 // unique value — fails the read. The stream is read as it comes, one record
-// at a time; sizes past the format's limits are refused before they are
-// read. Any failure returns a *SnapshotError that says where (the byte, the
-// table and row, the field) and why (ErrSnapshotTruncated,
-// ErrSnapshotCorrupt, ErrSnapshotVersion, ErrSnapshotMalformed, or the
+// at a time, to its end: a snapshot is the whole stream. Sizes past the
+// format's limits are refused before they are read. Any failure returns a
+// *SnapshotError that says where (the byte, the table and row, the field)
+// and why (ErrSnapshotTruncated, ErrSnapshotCorrupt, ErrSnapshotVersion,
+// ErrSnapshotMalformed, or the
 // record's *Error), and leaves the DB exactly as it was.
 //
 // A snapshot brings back its records as they were, revoked or active: a
