@@ -327,8 +327,8 @@ func (sw *snapWriter) end() {
 // format's limits are refused before they are read. Any failure returns a
 // *SnapshotError that says where (the byte, the table and row, the field)
 // and why (ErrSnapshotTruncated, ErrSnapshotCorrupt, ErrSnapshotVersion,
-// ErrSnapshotMalformed, or the
-// record's *Error), and leaves the DB exactly as it was.
+// ErrSnapshotMalformed, or the record's *Error), and leaves the DB exactly
+// as it was.
 //
 // A snapshot brings back its records as they were, revoked or active: a
 // token revoked since the snapshot was written is active again once it is
