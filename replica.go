@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/oauthdb/oauthdb/store"
@@ -102,23 +101,51 @@ func (db *DB) dead(tx *store.Txn, kind, id string) bool {
 	return ok
 }
 
+// deathAt returns when a replica marked a token it holds inactive (see
+// WithReplica), and whether it did.
+func (tx *Tx) deathAt(kind, id string) (time.Time, bool) {
+	if !tx.db.cfg.replica {
+		return time.Time{}, false
+	}
+	d, ok := tokenDeaths.Get(tx.st, deathID(kind, id))
+	if !ok {
+		return time.Time{}, false
+	}
+	return d.At, true
+}
+
+// foldAccess and foldRefresh return a stored token as a replica's snapshot
+// shows it (see Tx.Snapshot): a copy, revoked when it was marked, if the
+// replica holds it inactive and its row does not say so.
+func foldAccess(tx *Tx, t *OAuthAccessToken) *OAuthAccessToken {
+	if at, ok := tx.deathAt(kindAccess, t.ID); ok && t.Revoked.IsZero() {
+		c := *t
+		c.Revoked = at
+		return &c
+	}
+	return t
+}
+
+func foldRefresh(tx *Tx, t *OAuthRefreshToken) *OAuthRefreshToken {
+	if at, ok := tx.deathAt(kindRefresh, t.ID); ok && t.Revoked.IsZero() {
+		c := *t
+		c.Revoked = at
+		return &c
+	}
+	return t
+}
+
 // foldDeaths shows in s each token the replica holds inactive as revoked
 // when it was marked, so that a DB restored from s holds it inactive too.
 func (tx *Tx) foldDeaths(s *Snapshot) {
 	if !tx.db.cfg.replica {
 		return
 	}
-	for d := range tokenDeaths.All(tx.st) {
-		kind, id := d.ID[:1], d.ID[1:]
-		if kind == "a" {
-			if i, ok := slices.BinarySearchFunc(s.AccessTokens, id, func(t OAuthAccessToken, id string) int { return strings.Compare(t.ID, id) }); ok && s.AccessTokens[i].Revoked.IsZero() {
-				s.AccessTokens[i].Revoked = d.At
-			}
-			continue
-		}
-		if i, ok := slices.BinarySearchFunc(s.RefreshTokens, id, func(t OAuthRefreshToken, id string) int { return strings.Compare(t.ID, id) }); ok && s.RefreshTokens[i].Revoked.IsZero() {
-			s.RefreshTokens[i].Revoked = d.At
-		}
+	for i := range s.AccessTokens {
+		s.AccessTokens[i] = *foldAccess(tx, &s.AccessTokens[i])
+	}
+	for i := range s.RefreshTokens {
+		s.RefreshTokens[i] = *foldRefresh(tx, &s.RefreshTokens[i])
 	}
 }
 

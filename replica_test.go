@@ -1,6 +1,7 @@
 package oauthdb_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -188,6 +189,16 @@ func TestReplicaSignOutInTwoTransactions(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantAccess(t, other, tok.AccessToken, oauthdb.ErrTokenRevoked)
+			// So does its streamed snapshot.
+			var buf bytes.Buffer
+			if err := r.WriteSnapshot(&buf); err != nil {
+				t.Fatal(err)
+			}
+			streamed, _ := oauthdb.Open(oauthdb.WithClock(clk.Now))
+			if _, err := streamed.ReadSnapshot(&buf); err != nil {
+				t.Fatal(err)
+			}
+			wantAccess(t, streamed, tok.AccessToken, oauthdb.ErrTokenRevoked)
 
 			clk.Advance(time.Second)
 			mirror(t, r, func(mt *oauthdb.MirrorTx) error {

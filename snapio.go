@@ -334,6 +334,9 @@ func (sw *snapWriter) end() {
 // token revoked since the snapshot was written is active again once it is
 // read. That is what a warm start wants, and why it is for start-up.
 func (db *DB) ReadSnapshot(r io.Reader) (SnapshotInfo, error) {
+	if db.cfg.replica {
+		return SnapshotInfo{}, ErrReadOnly
+	}
 	sr := &snapReader{br: bufio.NewReaderSize(r, 64<<10), intern: map[string]string{}}
 	info, err := sr.header()
 	if err != nil {
@@ -607,8 +610,10 @@ var snapTables = []snapTable{
 	&snapTableOf[User, *User]{table: users, insert: (*Tx).InsertUser},
 	&snapTableOf[Session, *Session]{table: sessions, insert: (*Tx).InsertSession},
 	&snapTableOf[OAuthClient, *OAuthClient]{table: clients, insert: (*Tx).InsertClient},
-	&snapTableOf[OAuthRefreshToken, *OAuthRefreshToken]{table: refreshTokens, insert: (*Tx).InsertRefreshToken},
-	&snapTableOf[OAuthAccessToken, *OAuthAccessToken]{table: accessTokens, insert: (*Tx).InsertAccessToken},
+	&snapTableOf[OAuthRefreshToken, *OAuthRefreshToken]{table: refreshTokens, insert: (*Tx).InsertRefreshToken,
+		fold: foldRefresh},
+	&snapTableOf[OAuthAccessToken, *OAuthAccessToken]{table: accessTokens, insert: (*Tx).InsertAccessToken,
+		fold: foldAccess},
 	&snapTableOf[OAuthConsent, *OAuthConsent]{table: consents, insert: (*Tx).InsertConsent},
 	&snapTableOf[Verification, *Verification]{table: verifications, insert: (*Tx).InsertVerification},
 }
@@ -631,6 +636,9 @@ type snapRecord[T any] interface {
 type snapTableOf[T any, P snapRecord[T]] struct {
 	table  *store.Table[T]
 	insert func(*Tx, T) error
+	// fold, for a token table, returns the record as a replica's snapshot
+	// shows it (see Tx.Snapshot).
+	fold func(*Tx, *T) *T
 }
 
 func (t *snapTableOf[T, P]) name() string { return t.table.ID().Table() }
@@ -647,6 +655,9 @@ func (t *snapTableOf[T, P]) write(sw *snapWriter, tx *Tx, kind byte) error {
 	row := 0
 	for rec := range t.table.All(tx.st) {
 		row++
+		if t.fold != nil {
+			rec = t.fold(tx, rec)
+		}
 		sw.enc.b = sw.rec[:0]
 		P(rec).fields(&sw.enc)
 		sw.rec = sw.enc.b
@@ -756,6 +767,16 @@ func (o *OAuthClient) fields(c fieldCodec) {
 	c.shared("userId", &o.UserID)
 	c.time("createdAt", &o.CreatedAt)
 	c.time("updatedAt", &o.UpdatedAt)
+	c.list("clientCredentialsScopes", &o.ClientCredentialsScopes)
+	c.text("clientDiscoveryId", &o.ClientDiscoveryID)
+	c.shared("subjectType", &o.SubjectType)
+	c.shared("applicationType", &o.ApplicationType)
+	c.text("backchannelLogoutUri", &o.BackchannelLogoutURI)
+	c.flag("backchannelLogoutSessionRequired", &o.BackchannelLogoutSessionRequired)
+	c.text("jwks", &o.JWKS)
+	c.text("jwksUri", &o.JWKSURI)
+	c.flag("requirePKCE", &o.RequirePKCE)
+	c.flag("dpopBoundAccessTokens", &o.DPoPBoundAccessTokens)
 }
 
 func (t *OAuthRefreshToken) fields(c fieldCodec) {
@@ -769,6 +790,14 @@ func (t *OAuthRefreshToken) fields(c fieldCodec) {
 	c.time("expiresAt", &t.ExpiresAt)
 	c.time("createdAt", &t.CreatedAt)
 	c.time("revoked", &t.Revoked)
+	c.time("rotatedAt", &t.RotatedAt)
+	c.shared("authorizationCodeId", &t.AuthorizationCodeID)
+	c.time("authTime", &t.AuthTime)
+	c.list("resources", &t.Resources)
+	c.list("requestedUserInfoClaims", &t.RequestedUserInfoClaims)
+	c.json("confirmation", &t.Confirmation)
+	c.time("rotationReplayExpiresAt", &t.RotationReplayExpiresAt)
+	c.text("rotationReplayResponse", &t.RotationReplayResponse)
 }
 
 func (t *OAuthAccessToken) fields(c fieldCodec) {
@@ -783,6 +812,10 @@ func (t *OAuthAccessToken) fields(c fieldCodec) {
 	c.time("expiresAt", &t.ExpiresAt)
 	c.time("createdAt", &t.CreatedAt)
 	c.time("revoked", &t.Revoked)
+	c.shared("authorizationCodeId", &t.AuthorizationCodeID)
+	c.list("resources", &t.Resources)
+	c.list("requestedUserInfoClaims", &t.RequestedUserInfoClaims)
+	c.json("confirmation", &t.Confirmation)
 }
 
 func (k *OAuthConsent) fields(c fieldCodec) {
@@ -793,6 +826,8 @@ func (k *OAuthConsent) fields(c fieldCodec) {
 	c.list("scopes", &k.Scopes)
 	c.time("createdAt", &k.CreatedAt)
 	c.time("updatedAt", &k.UpdatedAt)
+	c.list("resources", &k.Resources)
+	c.list("requestedUserInfoClaims", &k.RequestedUserInfoClaims)
 }
 
 func (v *Verification) fields(c fieldCodec) {

@@ -192,7 +192,10 @@ func newFullWorld(t testing.TB) *fullWorld {
 				GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"}, Contacts: []string{"ops@three.example"},
 				TokenEndpointAuthMethod: "client_secret_post", Name: "Three", URI: "https://three.example", Icon: "https://three.example/i.png",
 				TOS: "https://three.example/tos", Policy: "https://three.example/policy", SoftwareID: "sw-3", SoftwareVersion: "3.1",
-				SoftwareStatement: "eyJhbGciOi.x.y", Type: "web", ReferenceID: "org-1", Metadata: []byte(`{"tier":"gold","n":[1,2]}`), UserID: "u3"}),
+				SoftwareStatement: "eyJhbGciOi.x.y", Type: "web", ReferenceID: "org-1", Metadata: []byte(`{"tier":"gold","n":[1,2]}`), UserID: "u3",
+				ClientCredentialsScopes: []string{"read"}, ClientDiscoveryID: "disc-3", SubjectType: "public", ApplicationType: "web",
+				BackchannelLogoutURI: "https://three.example/bcl", BackchannelLogoutSessionRequired: true, JWKSURI: "https://three.example/jwks",
+				RequirePKCE: true, DPoPBoundAccessTokens: true}),
 			tx.InsertClient(oauthdb.OAuthClient{ID: "c4", ClientID: "cid-4", Public: true, Disabled: true, Scopes: []string{},
 				RedirectURIs: []string{"app://four/cb"}}),
 			tx.InsertVerification(oauthdb.Verification{ID: "v1", Identifier: oauthdb.HashToken("code-1"),
@@ -211,7 +214,8 @@ func newFullWorld(t testing.TB) *fullWorld {
 	}
 	a := grant(userGrant)
 	b := grant(oauthdb.IssueRequest{ClientID: "cid-3", UserID: "u3", SessionID: "s3", ReferenceID: "org-1",
-		Scopes: []string{"openid", "offline_access"}, Refresh: true})
+		Scopes: []string{"openid", "offline_access"}, Refresh: true, AuthorizationCodeID: oauthdb.HashToken("code-0"),
+		AuthTime: t0.Add(-time.Minute), Resources: []string{"https://api.example"}, RequestedUserInfoClaims: []string{"email"}})
 	grant(oauthdb.IssueRequest{ClientID: "cid-2", Scopes: []string{"read"}}) // client credentials
 	d := grant(oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u2", SessionID: "s2", Scopes: []string{"openid"}, Refresh: true})
 	e := grant(oauthdb.IssueRequest{ClientID: "cid-1", UserID: "u2", Scopes: []string{"openid"}, Refresh: true})
