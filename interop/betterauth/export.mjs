@@ -657,6 +657,18 @@ async function run() {
   step("sign-out", { session: "S2" });
   await moment("sign-out-after", "after POST /sign-out of S2 returned");
 
+  // The instant A-access expires (issued at T0+8s, 3600 s lifetime): better-auth
+  // compares expiresAt < now, so it still accepts the token at exactly this time.
+  clock.setSystemTime(T0 + (8 + 3600) * 1000);
+  await moment("access-expiry-instant", "T0+1h+8s: exactly A-access's expiresAt");
+  {
+    const hash = out.tokens.find((t) => t.name === "A-access").hash;
+    const row = out.moments.at(-1).tables.oauthAccessToken.find((r) => r.token === hash);
+    if (!row || new Date(row.expiresAt).getTime() !== Date.now()) {
+      fail("access-expiry-instant", "the moment is not A-access's expiresAt");
+    }
+  }
+
   clock.setSystemTime(T0 + 2 * 3600 * 1000);
   await moment("access-expired", "T0+2h: every access token (1h lifetime) has expired; sessions and refresh tokens have not");
 
