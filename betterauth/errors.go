@@ -59,9 +59,12 @@ type RowError struct {
 // Error formats the error as `betterauth: oauthAccessToken row 3 (id
 // "abc"), field scopes: <why>`.
 func (e *RowError) Error() string {
-	s := "betterauth:"
-	if e.Table != "" {
-		s += " " + e.Table
+	s := "betterauth: "
+	switch {
+	case e.Table != "":
+		s += e.Table
+	case e.Index < 0:
+		s += "input"
 	}
 	if e.Index >= 0 {
 		s += " row " + strconv.Itoa(e.Index)

@@ -64,6 +64,10 @@ type moment struct {
 		Status     int            `json:"status"`
 		Response   map[string]any `json:"response"`
 	} `json:"introspections"`
+	Userinfo []struct {
+		Token  string `json:"token"`
+		Status int    `json:"status"`
+	} `json:"userinfo"`
 }
 
 func readExport(t testing.TB, path string) export {
@@ -92,6 +96,19 @@ func (c *clock) Now() time.Time { return c.now }
 // the moment's now.
 func loadMoment(t testing.TB, m moment, opts ...betterauth.Option) (*oauthdb.DB, betterauth.Report) {
 	t.Helper()
+	db, _, rep := load(t, m, opts...)
+	return db, rep
+}
+
+// loadClocked is loadMoment, with the DB's clock to move.
+func loadClocked(t testing.TB, m moment) (*oauthdb.DB, *clock) {
+	t.Helper()
+	db, c, _ := load(t, m)
+	return db, c
+}
+
+func load(t testing.TB, m moment, opts ...betterauth.Option) (*oauthdb.DB, *clock, betterauth.Report) {
+	t.Helper()
 	c := &clock{now: m.Now}
 	db, err := oauthdb.Open(oauthdb.WithClock(c.Now))
 	if err != nil {
@@ -104,7 +121,7 @@ func loadMoment(t testing.TB, m moment, opts ...betterauth.Option) (*oauthdb.DB,
 	if err := db.Verify(); err != nil {
 		t.Fatalf("moment %s: the loaded DB is inconsistent: %v", m.Name, err)
 	}
-	return db, rep
+	return db, c, rep
 }
 
 func openDB(t testing.TB) *oauthdb.DB {
