@@ -61,8 +61,10 @@ type RowError struct {
 func (e *RowError) Error() string {
 	s := "betterauth: "
 	switch {
-	case e.Table != "":
+	case e.Table != "" && plainName(e.Table):
 		s += e.Table
+	case e.Table != "":
+		s += strconv.Quote(e.Table) // an unknown table's name, as the input spelled it
 	case e.Index < 0:
 		s += "input"
 	}
@@ -100,6 +102,16 @@ func (e *RowError) reason() string {
 
 // Unwrap returns Err, for errors.Is and errors.As.
 func (e *RowError) Unwrap() error { return e.Err }
+
+// plainName reports whether a table name can be printed as it is.
+func plainName(s string) bool {
+	for _, c := range s {
+		if !(c == '_' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
 
 // bound cuts a value quoted in an error to its first 64 bytes (on a rune
 // boundary) and says how long it was.

@@ -217,7 +217,10 @@ func read(r io.Reader, cfg *config) (map[string][]decoded, Report, error) {
 		if err != nil {
 			return nil, rep, fail("", -1, err)
 		}
-		name := tok.(string) // an object's keys are strings
+		name, ok := tok.(string) // an object's keys are strings: checked all the same
+		if !ok {
+			return nil, rep, fail("", -1, fmt.Errorf("%w: want a table name", ErrMalformed))
+		}
 		m := modelFor(name)
 		if m == nil {
 			if terr := tableError(name, cfg.skip); terr != ErrNotModeled {
