@@ -19,49 +19,6 @@ import (
 // better-auth's default, 600 seconds.
 const CodeLifetime = 600 * time.Second
 
-// CodeValue is the JSON document that better-auth's oauth-provider stores
-// in verification.value for a pending authorization code — and so does the
-// fake server. The verification's identifier is the code's hash under the
-// DB's hasher (DB.Hash).
-type CodeValue struct {
-	// Type is "authorization_code".
-	Type string `json:"type"`
-	// Query holds the authorization request's parameters: client_id,
-	// redirect_uri, response_type, scope (the client's scopes if the request
-	// had none), state, code_challenge, code_challenge_method, and any
-	// other the request sent.
-	Query map[string]string `json:"query"`
-	// UserID is the user who authorized the request.
-	UserID string `json:"userId"`
-	// SessionID is the session they authorized it in, if any.
-	SessionID string `json:"sessionId,omitempty"`
-	// ReferenceID is better-auth's consent reference, if any.
-	ReferenceID string `json:"referenceId,omitempty"`
-	// AuthTime is when the user signed in: the session's createdAt, in
-	// milliseconds since the Unix epoch.
-	AuthTime int64 `json:"authTime,omitempty"`
-}
-
-// ParseCodeValue decodes the value of a verification that holds an
-// authorization code.
-func ParseCodeValue(v oauthdb.Verification) (CodeValue, error) {
-	var cv CodeValue
-	if err := json.Unmarshal([]byte(v.Value), &cv); err != nil {
-		return CodeValue{}, err
-	}
-	return cv, nil
-}
-
-// JSON encodes c as the server stores it. Query's keys are in sorted order,
-// so equal values encode the same.
-func (c CodeValue) JSON() string {
-	b, err := json.Marshal(c)
-	if err != nil {
-		panic(err) // strings and a number cannot fail to encode
-	}
-	return string(b)
-}
-
 // AuthorizeRequest is an authorization request that a test makes with
 // Server.Authorize, standing for a user who signs in and approves it.
 type AuthorizeRequest struct {
