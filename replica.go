@@ -39,6 +39,9 @@ var ErrReadOnly = errors.New("read-only replica: its rows are its source's")
 // until SetFreshUntil says otherwise.
 func WithReplica() Option { return func(c *config) { c.replica = true } }
 
+// IsReplica reports whether the DB was opened WithReplica.
+func (db *DB) IsReplica() bool { return db.cfg.replica }
+
 // SetFreshUntil says, on a replica, that its rows are its source's as they
 // are now and may be taken as current until t, by the DB's clock: from t on,
 // validation, introspection and client authentication fail closed, with

@@ -7,6 +7,9 @@
 // The package is the plumbing. What the rows become is up to a Sink, which
 // receives a consistent Snapshot of the tables (Load) and then every
 // committed transaction after it, in commit order, once each (Apply).
+// Follower is oauthdb's: it keeps a DB opened with oauthdb.WithReplica in
+// step, decoding rows with package betterauth, and vouches for it only
+// while Postgres confirms it is caught up, so that it fails closed.
 //
 // # How it works
 //

@@ -2,15 +2,52 @@ package pgreplica_test
 
 import (
 	"context"
+	"errors"
 	"log"
 	"os"
 	"os/signal"
 	"time"
 
+	"github.com/oauthdb/oauthdb"
 	"github.com/oauthdb/oauthdb/pgreplica"
 )
 
-// countingSink stands in for a real sink (oauthdb's): it counts rows.
+// Every instance of a service validates better-auth's tokens locally, from
+// a replica of its Postgres database that fails closed when it may be
+// stale.
+func ExampleFollower() {
+	db, err := oauthdb.Open(oauthdb.WithReplica())
+	if err != nil {
+		log.Fatal(err)
+	}
+	f, err := pgreplica.NewFollower(pgreplica.FollowerConfig{
+		Config: pgreplica.Config{
+			DSN:  "host=/var/run/postgresql dbname=auth user=replicator",
+			Slot: "validator_1", // one per instance
+		},
+		MaxLag: 5 * time.Second,
+	}, db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	go func() { _ = f.Run(ctx) }()
+
+	// In a handler: a revocation in Postgres is here within milliseconds,
+	// and a stale replica answers oauthdb.ErrStale, never a stale "active".
+	info, err := db.ValidateAccessToken("the bearer token")
+	switch {
+	case errors.Is(err, oauthdb.ErrStale):
+		log.Print("503: cannot vouch for tokens now")
+	case err != nil:
+		log.Print("401: ", err)
+	default:
+		log.Print("200: ", info.User.ID)
+	}
+}
+
+// countingSink stands in for a real sink (a Follower's): it counts rows.
 type countingSink struct{ rows, changes int }
 
 func (s *countingSink) Load(_ context.Context, snap pgreplica.Snapshot) error {

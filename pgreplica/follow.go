@@ -1,0 +1,352 @@
+package pgreplica
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/betterauth"
+	"github.com/oauthdb/oauthdb/store"
+)
+
+// DefaultMaxLag is how old, by default, a Follower's last proof of being
+// caught up may be before its DB fails closed.
+const DefaultMaxLag = 5 * time.Second
+
+// Follower keeps an oauthdb replica (a DB opened with oauthdb.WithReplica)
+// in step with better-auth's tables in Postgres: a Replica whose sink
+// decodes every row with package betterauth and applies each transaction
+// with one DB.Mirror, and which vouches for the DB (DB.SetFreshUntil) as
+// long as Postgres confirms the replica is caught up.
+//
+// The DB fails closed: until the first load and catch-up, and whenever the
+// last confirmation is older than MaxLag (the stream stopped, fell behind,
+// or is being resynced), it calls no token active (oauthdb.ErrStale). So a
+// token revoked in Postgres is inactive on every follower within MaxLag,
+// whatever happens to the network, and in a few milliseconds while all is
+// well.
+//
+// A row the DB cannot keep (one it cannot decode, one its door refuses, one
+// that names a row it does not have) is refused: counted, logged by table
+// and id (never a value), and not kept in any form, so that a refusal can
+// only make a token inactive, never keep one active. The DB's clock must be
+// the wall clock (its default), against which MaxLag is measured.
+type Follower struct {
+	r       *Replica
+	db      *oauthdb.DB
+	sink    *dbSink
+	maxLag  time.Duration
+	every   time.Duration
+	running atomic.Bool
+}
+
+// FollowerConfig configures a Follower.
+type FollowerConfig struct {
+	// Config is the replica's. Its Tables default to DefaultTables.
+	Config
+	// MaxLag is how old the last confirmation that the replica is caught
+	// up may be while the DB still answers (see Status.Fresh); default
+	// DefaultMaxLag. It must be longer than Config.StatusInterval, since
+	// confirmations come once per interval.
+	MaxLag time.Duration
+}
+
+// NewFollower returns a Follower that keeps db, which must be a replica,
+// in step with cfg's database. It does not connect: Run does.
+func NewFollower(cfg FollowerConfig, db *oauthdb.DB) (*Follower, error) {
+	if db == nil {
+		return nil, &ConfigError{Field: "db", Reason: "is nil"}
+	}
+	if !db.IsReplica() {
+		return nil, &ConfigError{Field: "db", Reason: "is not a replica: open it with oauthdb.WithReplica"}
+	}
+	if cfg.MaxLag == 0 {
+		cfg.MaxLag = DefaultMaxLag
+	}
+	interval := cfg.StatusInterval
+	if interval == 0 {
+		interval = DefaultStatusInterval
+	}
+	if cfg.MaxLag <= interval {
+		return nil, &ConfigError{Field: "MaxLag", Reason: fmt.Sprintf("%v is not longer than StatusInterval (%v)", cfg.MaxLag, interval)}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	sink := &dbSink{db: db, log: log}
+	r, err := New(cfg.Config, sink)
+	if err != nil {
+		return nil, err
+	}
+	return &Follower{r: r, db: db, sink: sink, maxLag: cfg.MaxLag, every: vouchInterval(cfg.MaxLag)}, nil
+}
+
+// vouchInterval is how often a Follower reads the replica's status to
+// vouch for the DB: often enough that the DB goes stale at most a few
+// percent of MaxLag late, or fresh that soon after catching up.
+func vouchInterval(maxLag time.Duration) time.Duration {
+	return min(max(maxLag/50, 5*time.Millisecond), 100*time.Millisecond)
+}
+
+// Run replicates until ctx is done and returns ctx's error, or ErrRunning
+// if the Follower is already running. When it returns, the DB is stale.
+func (f *Follower) Run(ctx context.Context) error {
+	if !f.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer f.running.Store(false)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f.vouch(ctx)
+	}()
+	err := f.r.Run(ctx)
+	cancel()
+	wg.Wait()
+	f.db.SetFreshUntil(time.Time{})
+	return err
+}
+
+// vouch keeps the DB's freshness in step with the replica's status until
+// ctx is done.
+func (f *Follower) vouch(ctx context.Context) {
+	t := time.NewTicker(f.every)
+	defer t.Stop()
+	for {
+		st := f.r.Status()
+		if st.Loaded && !st.CaughtUpAt.IsZero() {
+			// The rows were current at CaughtUpAt: they may serve until
+			// MaxLag after it.
+			f.db.SetFreshUntil(st.CaughtUpAt.Add(f.maxLag))
+		} else {
+			f.db.SetFreshUntil(time.Time{})
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// FollowerStatus is a Follower's state, for health checks and metrics.
+type FollowerStatus struct {
+	// Status is the replica's.
+	Status
+	// Fresh is whether the DB answers now; FreshUntil is when it goes
+	// stale unless vouched for again (zero when it is stale).
+	Fresh      bool
+	FreshUntil time.Time
+	// Refused counts the rows refused since the Follower was made (see
+	// Follower); LastRefusal is the latest, or nil.
+	Refused     uint64
+	LastRefusal *oauthdb.Refusal
+}
+
+// Status returns the Follower's state now. It is safe to call at any time.
+func (f *Follower) Status() FollowerStatus {
+	until := f.db.FreshUntil()
+	st := FollowerStatus{
+		Status:     f.r.Status(),
+		FreshUntil: until,
+		Fresh:      !until.IsZero() && time.Now().Before(until),
+		Refused:    f.sink.refused.Load(),
+	}
+	if last := f.sink.last.Load(); last != nil {
+		r := *last
+		st.LastRefusal = &r
+	}
+	return st
+}
+
+// WaitApplied waits until the DB holds every transaction committed in
+// Postgres before lsn (pg_current_wal_lsn() after the commit), or ctx is
+// done.
+func (f *Follower) WaitApplied(ctx context.Context, lsn LSN) error {
+	return f.r.WaitApplied(ctx, lsn)
+}
+
+// dbSink is the Sink of a Follower: it turns rows into oauthdb records.
+type dbSink struct {
+	db      *oauthdb.DB
+	log     *slog.Logger
+	refused atomic.Uint64
+	last    atomic.Pointer[oauthdb.Refusal]
+	// pending are the refusals of the Load or Apply under way, counted
+	// once it commits.
+	pending []oauthdb.Refusal
+}
+
+// maxLoggedRefusals is how many refusals one Load or Apply logs one by one;
+// the rest are logged as a count.
+const maxLoggedRefusals = 10
+
+// Load replaces the DB's rows with the snapshot's, off to the side.
+func (s *dbSink) Load(ctx context.Context, snap Snapshot) error {
+	n := 0
+	s.pending = s.pending[:0]
+	refused, err := s.db.Reload(func(mt *oauthdb.MirrorTx) error {
+		for _, t := range snap.Tables {
+			for _, row := range t.Rows {
+				if n++; n%4096 == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
+				if err := s.put(mt, t.Name, row, nil); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.count(refused)
+	return nil
+}
+
+// Apply applies one transaction with one Mirror.
+func (s *dbSink) Apply(_ context.Context, tx Txn) error {
+	s.pending = s.pending[:0]
+	refused, err := s.db.Mirror(func(mt *oauthdb.MirrorTx) error {
+		for _, c := range tx.Changes {
+			var err error
+			switch c.Op {
+			case Insert:
+				err = s.put(mt, c.Table, c.New, nil)
+			case Update:
+				if old := c.Key["id"]; !old.Null && old.Text != "" && old.Text != c.New["id"].Text {
+					// The key changed: the old row goes.
+					if err = s.delete(mt, c.Table, old.Text); err != nil {
+						return err
+					}
+					err = s.put(mt, c.Table, c.New, nil)
+				} else {
+					err = s.put(mt, c.Table, c.New, mt)
+				}
+			case Delete:
+				err = s.delete(mt, c.Table, c.Key["id"].Text)
+			case Truncate:
+				err = mt.Truncate(c.Table)
+				if errors.Is(err, oauthdb.ErrInvalid) {
+					err = nil // a table oauthdb does not keep
+				}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.count(refused)
+	return nil
+}
+
+// put decodes a row and stores it. In an Update (from set), a column
+// Postgres left out as Unchanged is filled in from the DB's row.
+func (s *dbSink) put(mt *oauthdb.MirrorTx, table string, row Row, from *oauthdb.MirrorTx) error {
+	id := row["id"].Text
+	vals := make(map[string]betterauth.Value, len(row))
+	var unchanged []string
+	for name, v := range row {
+		switch {
+		case v.Unchanged:
+			unchanged = append(unchanged, name)
+		case v.Null:
+			vals[name] = betterauth.NullValue()
+		default:
+			vals[name] = betterauth.TextValue(v.Text, v.TypeOID)
+		}
+	}
+	if len(unchanged) > 0 && from != nil {
+		old, ok := from.Get(table, id)
+		if !ok {
+			return s.refuse(mt, table, id, "", "an update leaves columns out and the replica has no row to take them from")
+		}
+		cols, err := columnsOf(old)
+		if err != nil {
+			return err
+		}
+		for _, name := range unchanged {
+			if raw, ok := cols[name]; ok {
+				vals[name] = betterauth.JSONValue(raw)
+			}
+		}
+	}
+	rec, err := betterauth.DecodeRow(table, vals)
+	if errors.Is(err, betterauth.ErrNotModeled) || errors.Is(err, betterauth.ErrUnknownTable) {
+		return nil // Config.Tables named a table oauthdb does not keep
+	}
+	if err != nil {
+		field := ""
+		var re *betterauth.RowError
+		if errors.As(err, &re) {
+			field = re.Field
+		}
+		return s.refuse(mt, table, id, field, "cannot be decoded")
+	}
+	return mt.Put(rec)
+}
+
+// columnsOf returns a record's columns as JSON values, by better-auth's
+// column names (the records' JSON names).
+func columnsOf(rec any) (map[string]json.RawMessage, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	var cols map[string]json.RawMessage
+	err = json.Unmarshal(b, &cols)
+	return cols, err
+}
+
+func (s *dbSink) delete(mt *oauthdb.MirrorTx, table, id string) error {
+	err := mt.Delete(table, id)
+	if errors.Is(err, oauthdb.ErrInvalid) {
+		return nil // a table oauthdb does not keep
+	}
+	return err
+}
+
+// refuse drops the DB's row of a change that cannot be applied, so that it
+// keeps nothing the source has changed, and records the refusal.
+func (s *dbSink) refuse(mt *oauthdb.MirrorTx, table, id, field, reason string) error {
+	if err := s.delete(mt, table, id); err != nil {
+		return err
+	}
+	s.pending = append(s.pending, oauthdb.Refusal{Table: table, ID: store.Bound(id),
+		Err: &oauthdb.Error{Table: table, Field: field, Reason: reason, Err: oauthdb.ErrInvalid}})
+	return nil
+}
+
+// count records the refusals of a Load or Apply that committed: the
+// sink's own and the DB's.
+func (s *dbSink) count(refused []oauthdb.Refusal) {
+	all := append(s.pending, refused...)
+	s.pending = s.pending[:0]
+	for i := range all {
+		r := all[i]
+		s.refused.Add(1)
+		s.last.Store(&r)
+		if i < maxLoggedRefusals {
+			s.log.Warn("pgreplica: row refused", "table", r.Table, "id", r.ID, "err", r.Err)
+		}
+	}
+	if len(all) > maxLoggedRefusals {
+		s.log.Warn("pgreplica: more rows refused", "count", len(all)-maxLoggedRefusals)
+	}
+}
