@@ -399,8 +399,6 @@ type cacheLibData struct {
 var (
 	cacheLibOnce   sync.Once
 	cacheLibShared *cacheLibData
-	cacheLibFull   = map[string]benchCache{} // the filled caches hit and parallel share
-	cacheLibMu     sync.Mutex
 )
 
 func cacheLib() *cacheLibData {
@@ -504,18 +502,29 @@ func (d *cacheLibData) missing(c benchCache) int {
 // a shard's count over 64 shards (at 200k keys n/8 is more).
 func roomForAll(n int) int { return n + max(n/8, int(40*math.Sqrt(float64(n)))) }
 
-// fullCache is the candidate's cache holding every key, built once and
-// shared by the read benchmarks (which do not change it).
-func fullCache(b *testing.B, cand cacheCandidate, d *cacheLibData) benchCache {
-	cacheLibMu.Lock()
-	defer cacheLibMu.Unlock()
-	c, ok := cacheLibFull[cand.name]
-	if !ok {
-		c = cand.new(roomForAll(len(d.keys)))
-		d.fill(b, c)
-		cacheLibFull[cand.name] = c
+// fullCache is a candidate's cache holding every key, built on first use by
+// the read benchmarks (which do not change it) and shared by them for one
+// -count round, then dropped: each round measures a cache of its own, and
+// only one candidate's full cache is alive at a time.
+type fullCache struct {
+	cand cacheCandidate
+	d    *cacheLibData
+	c    benchCache
+}
+
+func (f *fullCache) get(b *testing.B) benchCache {
+	if f.c == nil {
+		f.c = f.cand.new(roomForAll(len(f.d.keys)))
+		f.d.fill(b, f.c)
 	}
-	return c
+	return f.c
+}
+
+func (f *fullCache) close() {
+	if f.c != nil {
+		f.c.close()
+		f.c = nil
+	}
 }
 
 // valid is what validation does with a hit: the view must be the token's
@@ -576,8 +585,10 @@ func BenchmarkCacheLib(b *testing.B) {
 	})
 	for _, cand := range cacheCandidates() {
 		b.Run(cand.name, func(b *testing.B) {
-			b.Run("hit", func(b *testing.B) { benchCacheHit(b, cacheFinder(fullCache(b, cand, d)), d) })
-			b.Run("parallel", func(b *testing.B) { benchCacheParallel(b, cacheFinder(fullCache(b, cand, d)), d) })
+			full := &fullCache{cand: cand, d: d}
+			b.Run("hit", func(b *testing.B) { benchCacheHit(b, cacheFinder(full.get(b)), d) })
+			b.Run("parallel", func(b *testing.B) { benchCacheParallel(b, cacheFinder(full.get(b)), d) })
+			full.close()
 			b.Run("zipf10", func(b *testing.B) { benchCacheZipf(b, cand, d) })
 			b.Run("delete", func(b *testing.B) { benchCacheDelete(b, cand, d) })
 			b.Run("clear", func(b *testing.B) { benchCacheClear(b, cand, d) })
