@@ -215,6 +215,11 @@ func revokeRefresh(tx *Tx, t *OAuthRefreshToken, now time.Time) (int, error) {
 	if err := closeGrace(tx, t.ClientID, t.UserID, now); err != nil {
 		return 0, err
 	}
+	// closeGrace may have rewritten t's own row: revoke it as it is now,
+	// or the stale copy would open its window again.
+	if cur, ok := refreshTokens.Get(tx.st, t.ID); ok {
+		t = cur
+	}
 	var as []*OAuthAccessToken
 	for a := range refreshTokenAccessTokens.Get(tx.st, t) {
 		as = append(as, a)

@@ -553,3 +553,29 @@ func TestCacheStats(t *testing.T) {
 		t.Errorf("without a cache: %+v", off.CacheStats())
 	}
 }
+
+// A revocation closes the grace window of a refresh token it revokes, even
+// one whose row says rotated and not revoked (written by hand, or by a
+// source better-auth is not): revokeRefresh wrote back the token as it read
+// it before closing the windows, and so opened the window again. Found by
+// TestModel, seed 610, once it rewrote token rows.
+func TestRevocationClosesAnUnrevokedWindow(t *testing.T) {
+	db, clk := world(t, oauthdb.WithRefreshReuseInterval(5*time.Minute))
+	update(t, db, func(tx *oauthdb.Tx) error {
+		return tx.InsertRefreshToken(oauthdb.OAuthRefreshToken{ID: "r1", Token: oauthdb.HashToken("hand-written"), ClientID: "cid-2",
+			UserID: "u1", Scopes: []string{"openid"}, ExpiresAt: clk.Now().Add(time.Hour),
+			RotatedAt: clk.Now(), RotationReplayExpiresAt: clk.Now().Add(5 * time.Minute)})
+	})
+	if _, err := db.RevokeClient("cid-2"); err != nil {
+		t.Fatal(err)
+	}
+	view(t, db, func(tx *oauthdb.Tx) {
+		r, _ := tx.RefreshToken("r1")
+		if r.Revoked.IsZero() || r.RotationReplayExpiresAt.After(clk.Now()) {
+			t.Errorf("after RevokeClient: revoked %v, window until %v; want revoked and the window closed at %v", r.Revoked, r.RotationReplayExpiresAt, clk.Now())
+		}
+	})
+	if _, err := db.RotateRefreshToken("hand-written", "cid-2", nil); err == nil {
+		t.Error("a revoked refresh token rotated again inside its window")
+	}
+}
