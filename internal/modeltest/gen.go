@@ -2,7 +2,9 @@ package modeltest
 
 import (
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -267,6 +269,12 @@ func (g *Gen) Op(h *Harness) Op {
 			return Update[oauthdb.OAuthClient]{Ref: g.ref(), Rec: c}
 		}
 		return Insert[oauthdb.OAuthClient]{Rec: c}
+	case p < 25 && len(m.AccessTokens) > 0 && g.chance(25):
+		// A token's own row rewritten as a source may: revoked, revoked no
+		// more, its session cleared, its expiry moved on.
+		t := m.AccessTokens[oneOf(g, slices.Sorted(maps.Keys(m.AccessTokens))...)]
+		g.rewrite(&t.Revoked, &t.SessionID, &t.ExpiresAt, now)
+		return Update[oauthdb.OAuthAccessToken]{Ref: g.ref(), Rec: t}
 	case p < 25:
 		t := oauthdb.OAuthAccessToken{ID: g.pick(m, nil, []string{"a0", "a1", "a2"}, false),
 			Token:     g.tokenHash(h),
@@ -283,6 +291,10 @@ func (g *Gen) Op(h *Harness) Op {
 			return Update[oauthdb.OAuthAccessToken]{Ref: g.ref(), Rec: t}
 		}
 		return Insert[oauthdb.OAuthAccessToken]{Rec: t}
+	case p < 29 && len(m.RefreshTokens) > 0 && g.chance(25):
+		t := m.RefreshTokens[oneOf(g, slices.Sorted(maps.Keys(m.RefreshTokens))...)]
+		g.rewrite(&t.Revoked, &t.SessionID, &t.ExpiresAt, now)
+		return Update[oauthdb.OAuthRefreshToken]{Ref: g.ref(), Rec: t}
 	case p < 29:
 		t := oauthdb.OAuthRefreshToken{ID: g.pick(m, nil, []string{"r0", "r1", "r2"}, false),
 			Token:     g.tokenHash(h),
@@ -444,6 +456,20 @@ func (g *Gen) reference(m *refmodel.Model) string {
 
 // tokenHash is the token field of a row stored by hand: the hash of a
 // plaintext the test knows, an opaque secret, or a bad value.
+// rewrite changes one of a token row's revoked, sessionId and expiresAt.
+func (g *Gen) rewrite(revoked *time.Time, sessionID *string, expiresAt *time.Time, now time.Time) {
+	switch g.n(4) {
+	case 0:
+		*revoked = time.Time{}
+	case 1:
+		*revoked = now
+	case 2:
+		*sessionID = ""
+	default:
+		*expiresAt = now.Add(oneOf(g, durations...))
+	}
+}
+
 func (g *Gen) tokenHash(h *Harness) string {
 	if g.chance(50) {
 		return h.hash(oneOf(g, knownPlaintexts...))

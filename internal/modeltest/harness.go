@@ -86,6 +86,8 @@ type Harness struct {
 	// plaintext, the tokens seen inactive and since when (liveness.go).
 	step int
 	dead map[string]string
+	// replica follows DB's rows (replica.go).
+	replica *replica
 }
 
 func (h *Harness) outcomeOf(err error) string {
@@ -158,6 +160,7 @@ func NewHarness(seed uint64, lenient bool) *Harness {
 			AccessTTL: AccessTTL, RefreshTTL: RefreshTTL, Hash: hash, ReuseInterval: reuse}),
 	}
 	h.dead = map[string]string{}
+	h.replica = newReplica(opts)
 	for _, p := range knownPlaintexts {
 		h.sawAccess(p)
 	}
@@ -550,6 +553,9 @@ func (h *Harness) Check() error {
 		return fmt.Errorf("Verify: %v", err)
 	}
 	if err := h.checkLiveness(); err != nil {
+		return err
+	}
+	if err := h.checkReplica(got); err != nil {
 		return err
 	}
 	return NoPlaintext(got, h.plaintexts)

@@ -150,3 +150,22 @@ func TestRevokeRotatedRefreshToken(t *testing.T) {
 		t.Fatalf("its access token after: %v, want ErrTokenNotFound", err)
 	}
 }
+
+// A row written back unrevoked brings its token back on the DB, whose own
+// write it is, but not on a replica that receives the row: there it is a
+// token that was inactive becoming active without a new grant. The same
+// for a row whose session is cleared while it is unrevoked (strict mode),
+// which is how better-auth's sign-out looks between its two transactions.
+func TestRegressionReplicaRowRevivals(t *testing.T) {
+	revoked := oauthdb.OAuthAccessToken{ID: "a0", Token: refmodel.Hash("plain-0"), ClientID: "cid0",
+		UserID: "u0", SessionID: "s0", RefreshID: "r0", ExpiresAt: Epoch.Add(time.Hour), Revoked: Epoch}
+	unrevoked := revoked
+	unrevoked.Revoked = time.Time{}
+	noSession := unrevoked
+	noSession.SessionID = ""
+	replay(t, "", with(
+		Update[oauthdb.OAuthAccessToken]{Ref: -1, Rec: revoked},
+		Update[oauthdb.OAuthAccessToken]{Ref: -1, Rec: unrevoked},
+	)...)
+	replay(t, "", with(Update[oauthdb.OAuthAccessToken]{Ref: -1, Rec: noSession})...)
+}

@@ -1,0 +1,187 @@
+package modeltest
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/oauthdb/oauthdb"
+)
+
+// Every harness also keeps a replica of its DB (oauthdb.WithReplica), fed
+// after each step with what changed, as rows, in one Mirror transaction: a
+// source that sends its rows as they are, the way better-auth's Postgres
+// does. After each step the replica must hold exactly the DB's rows, and
+// its verdicts must be the DB's, except where it is stricter by design: a
+// token it saw inactive stays inactive on the replica until its row is
+// inserted anew, even when the DB's own row write brought it back.
+
+// replicaFresh vouches for the replica for as long as any run lasts.
+var replicaFresh = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// replica is the harness's replica and what it has been sent.
+type replica struct {
+	db   *oauthdb.DB
+	sent oauthdb.Snapshot
+	// dead holds, by kind and plaintext, the tokens the replica answered
+	// inactive since a row last held them anew; marked, by hash, those it
+	// may hold revoked though the DB does not.
+	dead   map[string]bool
+	marked map[string]bool
+}
+
+func newReplica(opts []oauthdb.Option) *replica {
+	db, err := oauthdb.Open(append(slices.Clone(opts), oauthdb.WithReplica())...)
+	if err != nil {
+		panic(err)
+	}
+	db.SetFreshUntil(replicaFresh)
+	return &replica{db: db, dead: map[string]bool{}, marked: map[string]bool{}}
+}
+
+// rawRows returns a DB's rows as they are: on a replica, without its marks.
+func rawRows(db *oauthdb.DB) oauthdb.Snapshot {
+	var s oauthdb.Snapshot
+	_ = db.View(func(tx *oauthdb.Tx) error {
+		s = oauthdb.Snapshot{
+			Users:         slices.Collect(tx.Users()),
+			Sessions:      slices.Collect(tx.Sessions()),
+			Clients:       slices.Collect(tx.Clients()),
+			AccessTokens:  slices.Collect(tx.AccessTokens()),
+			RefreshTokens: slices.Collect(tx.RefreshTokens()),
+			Consents:      slices.Collect(tx.Consents()),
+			Verifications: slices.Collect(tx.Verifications()),
+		}
+		return nil
+	})
+	return s
+}
+
+// follow sends the replica what changed in the DB's rows since the last
+// step, and returns the hashes of the tokens a row holds anew.
+func (r *replica) follow(now oauthdb.Snapshot, at time.Time, lenient bool) (map[string]bool, error) {
+	refused, err := r.db.Mirror(func(mt *oauthdb.MirrorTx) error {
+		return errors.Join(
+			mirrorTable(mt, oauthdb.TableUser, r.sent.Users, now.Users, func(u oauthdb.User) string { return u.ID }),
+			mirrorTable(mt, oauthdb.TableSession, r.sent.Sessions, now.Sessions, func(s oauthdb.Session) string { return s.ID }),
+			mirrorTable(mt, oauthdb.TableOAuthClient, r.sent.Clients, now.Clients, func(c oauthdb.OAuthClient) string { return c.ID }),
+			mirrorTable(mt, oauthdb.TableOAuthRefreshToken, r.sent.RefreshTokens, now.RefreshTokens, func(t oauthdb.OAuthRefreshToken) string { return t.ID }),
+			mirrorTable(mt, oauthdb.TableOAuthAccessToken, r.sent.AccessTokens, now.AccessTokens, func(t oauthdb.OAuthAccessToken) string { return t.ID }),
+			mirrorTable(mt, oauthdb.TableOAuthConsent, r.sent.Consents, now.Consents, func(c oauthdb.OAuthConsent) string { return c.ID }),
+			mirrorTable(mt, oauthdb.TableVerification, r.sent.Verifications, now.Verifications, func(v oauthdb.Verification) string { return v.ID }),
+		)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("replica: Mirror: %v", err)
+	}
+	if len(refused) > 0 {
+		return nil, fmt.Errorf("replica refused rows the DB keeps: %v", refused)
+	}
+	renewed := map[string]bool{}
+	type row struct {
+		token, session   string
+		expires, revoked time.Time
+		sessionBound     bool
+	}
+	rowsOf := func(s oauthdb.Snapshot) map[string]row {
+		m := map[string]row{}
+		for _, t := range s.AccessTokens {
+			m["a"+t.ID] = row{t.Token, t.SessionID, t.ExpiresAt, t.Revoked, true}
+		}
+		for _, t := range s.RefreshTokens {
+			m["r"+t.ID] = row{t.Token, t.SessionID, t.ExpiresAt, t.Revoked, !slices.Contains(t.Scopes, oauthdb.ScopeOfflineAccess)}
+		}
+		return m
+	}
+	before := rowsOf(r.sent)
+	for id, t := range rowsOf(now) {
+		old, ok := before[id]
+		switch {
+		case !ok || old.token != t.token:
+			renewed[t.token] = true
+			delete(r.marked, t.token)
+		case !old.revoked.IsZero() && t.revoked.IsZero(),
+			!at.Before(old.expires) && at.Before(t.expires),
+			t.sessionBound && !lenient && old.session != "" && t.session == "" && t.revoked.IsZero():
+			r.marked[t.token] = true
+		}
+	}
+	r.sent = now
+	return renewed, nil
+}
+
+// mirrorTable sends the difference between one table's rows as sent and as
+// they are now: deletes for rows gone, puts for rows new or changed.
+func mirrorTable[T any](mt *oauthdb.MirrorTx, table string, sent, now []T, id func(T) string) error {
+	before := make(map[string]T, len(sent))
+	for _, r := range sent {
+		before[id(r)] = r
+	}
+	var errs []error
+	for _, r := range now {
+		old, ok := before[id(r)]
+		delete(before, id(r))
+		if ok && reflect.DeepEqual(old, r) {
+			continue
+		}
+		errs = append(errs, mt.Put(r))
+	}
+	for gone := range before {
+		errs = append(errs, mt.Delete(table, gone))
+	}
+	return errors.Join(errs...)
+}
+
+// checkReplica feeds the replica the step's rows and holds it to the DB:
+// the same rows, the same verdicts, or stricter ones for tokens it saw
+// inactive.
+func (h *Harness) checkReplica(now oauthdb.Snapshot) error {
+	r := h.replica
+	renewed, err := r.follow(now, h.Clock.Now(), h.Lenient)
+	if err != nil {
+		return err
+	}
+	if d := diff(rawRows(r.db), now); d != "" {
+		return fmt.Errorf("replica: rows differ from the DB's (-DB +replica):\n%s", d)
+	}
+	if err := r.db.Verify(); err != nil {
+		return fmt.Errorf("replica: Verify: %v", err)
+	}
+	// A row that holds a token anew is a new grant to the replica too.
+	for _, p := range h.access {
+		if renewed[h.hash(p)] {
+			delete(r.dead, "access token "+p)
+		}
+	}
+	for _, p := range h.refresh {
+		if renewed[h.hash(p)] {
+			delete(r.dead, "refresh token "+p)
+		}
+	}
+	verdicts := func(kind string, tokens []string, validate func(db *oauthdb.DB, p string) error) error {
+		for _, p := range tokens {
+			got, want := validate(r.db, p), validate(h.DB, p)
+			key := kind + " " + p
+			switch {
+			case got == nil && want != nil:
+				return fmt.Errorf("replica: the %s %.12s… is active, the DB says %v", kind, p, want)
+			case got == nil && r.dead[key]:
+				return fmt.Errorf("replica: liveness: the %s %.12s… was inactive and is active again at step %d", kind, p, h.step)
+			case got != nil && want == nil && !((r.dead[key] || r.marked[h.hash(p)]) && errors.Is(got, oauthdb.ErrTokenRevoked)):
+				return fmt.Errorf("replica: the %s %.12s… is inactive (%v), the DB says active", kind, p, got)
+			case got != nil && want != nil && !reflect.DeepEqual(KindOf(got), KindOf(want)) && !errors.Is(got, oauthdb.ErrTokenRevoked):
+				return fmt.Errorf("replica: the %s %.12s… is inactive for another reason: %v, the DB's %v", kind, p, got, want)
+			}
+			if got != nil {
+				r.dead[key] = true
+			}
+		}
+		return nil
+	}
+	if err := verdicts("access token", h.access, func(db *oauthdb.DB, p string) error { _, err := db.ValidateAccessToken(p); return err }); err != nil {
+		return err
+	}
+	return verdicts("refresh token", h.refresh, func(db *oauthdb.DB, p string) error { _, err := db.ValidateRefreshToken(p); return err })
+}
