@@ -303,7 +303,7 @@ func (mt *MirrorTx) Put(rec any) error {
 		r.normalize()
 		old, _ := accessTokens.Get(tx.st, r.ID)
 		table, id, err = TableOAuthAccessToken, r.ID, accessTokens.Insert(tx.st, &r)
-		if err == nil && old != nil {
+		if err == nil && old != nil && old.Token == r.Token {
 			err = mt.tokenWritten(kindAccess, r.ID, accessView(old), accessView(&r), true)
 		} else if err == nil {
 			err = mt.tokenInserted(kindAccess, r.ID)
@@ -312,7 +312,7 @@ func (mt *MirrorTx) Put(rec any) error {
 		r.normalize()
 		old, _ := refreshTokens.Get(tx.st, r.ID)
 		table, id, err = TableOAuthRefreshToken, r.ID, refreshTokens.Insert(tx.st, &r)
-		if err == nil && old != nil {
+		if err == nil && old != nil && old.Token == r.Token {
 			err = mt.tokenWritten(kindRefresh, r.ID, refreshView(old), refreshView(&r), !slices.Contains(r.Scopes, ScopeOfflineAccess))
 		} else if err == nil {
 			err = mt.tokenInserted(kindRefresh, r.ID)
@@ -475,7 +475,8 @@ func (mt *MirrorTx) remember(table, id string) {
 	mt.before[key] = old
 }
 
-// tokenInserted clears a token's mark: a new row is a new grant.
+// tokenInserted clears a token's mark: a new row, or a row that holds
+// another token now, is a new grant.
 func (mt *MirrorTx) tokenInserted(kind, id string) error {
 	return mt.tx.st.Drop(tableTokenDeath, deathID(kind, id))
 }
