@@ -413,3 +413,67 @@ func TestNewFollowerRefusesBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// A follower stopped and run again resumes from its slot; a new follower on
+// the same slot, with a DB of its own (a restarted process), loads.
+func TestFollowerRestart(t *testing.T) {
+	e := newEnv(t)
+	wl := e.newWorkload(workloadSeed(t))
+	f := e.startFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "restart"}})
+	if err := wl.run(context.Background(), *steps/3); err != nil {
+		t.Fatal(err)
+	}
+	e.convergedDB(f)
+	f.stop(t)
+	if _, err := f.db.ValidateAccessToken("anything"); !errors.Is(err, oauthdb.ErrStale) {
+		t.Errorf("a stopped follower's DB: %v, want ErrStale", err)
+	}
+
+	if err := wl.run(context.Background(), *steps/3); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	again := &follower{Follower: f.Follower, db: f.db, cancel: cancel, done: make(chan error, 1)}
+	go func() { again.done <- f.Run(ctx) }()
+	t.Cleanup(func() { again.stop(t) })
+	again.waitFresh(t)
+	e.convergedDB(again)
+	if st := again.Status(); st.Loads != 1 {
+		t.Errorf("the follower run again loaded %d times in all, want 1", st.Loads)
+	}
+	again.stop(t)
+
+	if err := wl.run(context.Background(), *steps/3); err != nil {
+		t.Fatal(err)
+	}
+	fresh := e.startFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "restart"}})
+	e.convergedDB(fresh)
+	if st := fresh.Status(); st.Loads != 1 {
+		t.Errorf("a new follower on the slot loaded %d times, want 1", st.Loads)
+	}
+}
+
+// Postgres restarted and killed while the workload runs: the follower
+// resumes from its slot, without a resync, and converges.
+func TestFollowerConvergesAcrossPostgresRestartAndKill(t *testing.T) {
+	e := newOwnEnv(t)
+	wl := e.newWorkload(workloadSeed(t))
+	f := e.startFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "crash"}})
+	stop := wl.background()
+	wl.waitSteps(t, *steps/3)
+	e.srv.Restart(t)
+	wl.waitSteps(t, *steps/3)
+	e.srv.Kill(t)
+	e.srv.Start(t)
+	wl.waitSteps(t, *steps/3)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFresh(t)
+	e.convergedDB(f)
+	st := f.Status()
+	t.Logf("%d transactions applied, %d skipped as resent, %d sessions", st.Applied, st.Skipped, st.Sessions)
+	if st.Loads != 1 || st.Sessions < 3 {
+		t.Errorf("%d loads and %d sessions across a restart and a kill, want 1 and at least 3", st.Loads, st.Sessions)
+	}
+}
