@@ -21,6 +21,7 @@ const usage = `usage: oauthdb <command> [flags]
 
 commands:
   bench   time oauthdb against its baselines and print a table
+  serve   answer token introspection (RFC 7662) from an in-memory oauthdb
   help    print this help, or a command's ("oauthdb help bench")
 `
 
@@ -85,6 +86,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
+	case "serve":
+		return runServe(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		return help(args[1:], stdout)
 	}
@@ -101,6 +104,9 @@ func help(args []string, stdout io.Writer) error {
 		return usagef("", "help takes one command, got %d arguments", len(args))
 	case args[0] == "bench":
 		printBenchHelp(stdout)
+		return nil
+	case args[0] == "serve":
+		printServeHelp(stdout)
 		return nil
 	}
 	return usagef("", "unknown command %q", args[0])

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"regexp"
+	"runtime/pprof"
+	"syscall"
+	"time"
+
+	"github.com/oauthdb/oauthdb"
+)
+
+// Defaults of the serve command.
+const (
+	defaultListen          = "127.0.0.1:8080"
+	defaultMaxLag          = 5 * time.Second
+	defaultShutdownTimeout = 10 * time.Second
+)
+
+// The HTTP server's timeouts. An introspection request is small and is
+// answered in microseconds, so a client that takes seconds to send one is
+// stuck or hostile; keep-alive connections from a service's pool stay
+// open between bursts.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+)
+
+const serveHelpHead = `usage: oauthdb serve [flags]
+
+Serve answers OAuth 2.0 token introspection (RFC 7662) for better-auth's
+tokens from an in-memory oauthdb, as better-auth's /oauth2/introspect does,
+without a network hop or a database query per request. It serves:
+
+  POST /introspect            (also /oauth2/introspect, /api/auth/oauth2/introspect)
+                              token, token_type_hint; the caller authenticates
+                              with client_secret_basic or client_secret_post and
+                              sees only its own tokens
+  GET  /healthz               200 while introspection is answered, 503 before
+                              the data is loaded (and, with a replica, while it
+                              is stale)
+  GET  /metrics               Prometheus text format
+
+The data is, by default, a SAMPLE dataset made up at start-up (users, clients
+of every kind, tokens active, expired and revoked), whose sample credentials
+are printed once, with a curl command to try; or -snapshot FILE, the JSON of
+an oauthdb.Snapshot (better-auth's table and field names). -postgres will
+follow better-auth's Postgres live through logical replication; it is not
+wired yet.
+
+Examples:
+
+  oauthdb serve                                   # the sample, on 127.0.0.1:8080
+  oauthdb serve -snapshot tables.json -issuer https://auth.example.com/api/auth
+  oauthdb serve -listen :9000 -cpuprofile cpu.out
+
+SIGTERM or SIGINT shuts down gracefully: no new connection is accepted, and
+requests in flight finish, for at most -shutdown-timeout.
+
+flags:
+`
+
+// serveOptions are the flags of the serve command.
+type serveOptions struct {
+	listen, issuer, snapshot string
+	postgres, slot           string
+	maxLag, shutdownTimeout  time.Duration
+	lenientSessions          bool
+	cacheEntries             int
+	cpuProfile               string
+}
+
+// serveFlags binds the command's flags to o; parsing and the help share it.
+func serveFlags(o *serveOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet("oauthdb serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.StringVar(&o.listen, "listen", defaultListen, "address to listen on, host:port")
+	fs.StringVar(&o.issuer, "issuer", "", "iss of the answers: better-auth's issuer, its baseURL unless its jwt plugin\n"+
+		"sets one (default the listen URL, http://host:port)")
+	fs.StringVar(&o.snapshot, "snapshot", "", "serve the records of this snapshot file (JSON of an oauthdb.Snapshot)\n"+
+		"instead of the sample")
+	fs.StringVar(&o.postgres, "postgres", "", "follow better-auth's Postgres at this DSN (NOT WIRED YET)")
+	fs.StringVar(&o.slot, "slot", "", "with -postgres: the replica's replication slot")
+	fs.DurationVar(&o.maxLag, "max-lag", defaultMaxLag, "with -postgres: answer 503 once the replica trails Postgres by more")
+	fs.BoolVar(&o.lenientSessions, "lenient-sessions", false, "keep an access token active when its session has expired, as\n"+
+		"better-auth 1.4 to 1.6 did (default: inactive, as 1.7)")
+	fs.IntVar(&o.cacheEntries, "cache", oauthdb.DefaultCacheEntries, "tokens of each kind the validation cache holds; 0 turns it off")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long requests in flight may take to finish on SIGTERM")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	return fs
+}
+
+func printServeHelp(w io.Writer) {
+	var o serveOptions
+	fs := serveFlags(&o)
+	fmt.Fprint(w, serveHelpHead)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+// slotPattern is what Postgres takes as a replication slot's name.
+var slotPattern = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
+
+func parseServe(args []string, stdout io.Writer) (*serveOptions, error) {
+	o := &serveOptions{}
+	fs := serveFlags(o)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printServeHelp(stdout)
+			return nil, err
+		}
+		return nil, usagef("serve", "%v", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("serve", "unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if _, _, err := net.SplitHostPort(o.listen); err != nil {
+		return nil, usagef("serve", "-listen %q: want host:port", o.listen)
+	}
+	if o.issuer != "" {
+		if u, err := url.Parse(o.issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, usagef("serve", "-issuer %q: want an http or https URL", o.issuer)
+		}
+	}
+	if o.cacheEntries < 0 {
+		return nil, usagef("serve", "-cache must not be negative, got %d", o.cacheEntries)
+	}
+	if o.shutdownTimeout <= 0 {
+		return nil, usagef("serve", "-shutdown-timeout must be positive, got %v", o.shutdownTimeout)
+	}
+	switch {
+	case set["postgres"] && set["snapshot"]:
+		return nil, usagef("serve", "-snapshot and -postgres are two sources of data: give one")
+	case set["postgres"]:
+		// The DSN may hold a password: no message quotes it.
+		if o.postgres == "" {
+			return nil, usagef("serve", "-postgres is empty")
+		}
+		if !slotPattern.MatchString(o.slot) {
+			return nil, usagef("serve", "-postgres needs -slot, 1 to 63 of a-z, 0-9 and _")
+		}
+		if o.maxLag <= 0 {
+			return nil, usagef("serve", "-max-lag must be positive, got %v", o.maxLag)
+		}
+	case set["slot"] || set["max-lag"]:
+		return nil, usagef("serve", "-slot and -max-lag go with -postgres")
+	case set["snapshot"] && o.snapshot == "":
+		return nil, usagef("serve", "-snapshot is empty")
+	}
+	return o, nil
+}
+
+// errReplicaNotWired is what -postgres does until the replica is wired
+// into serve.
+var errReplicaNotWired = errors.New("-postgres: the Postgres replica is not wired into serve yet; " +
+	"serve a -snapshot FILE, or the sample (no flag), meanwhile")
+
+// openSource opens the data the options name. The sample comes with its
+// credentials, to print; the other sources with nil.
+func (o *serveOptions) openSource() (source, *sample, string, error) {
+	opts := []oauthdb.Option{oauthdb.WithValidationCache(o.cacheEntries)}
+	if o.lenientSessions {
+		opts = append(opts, oauthdb.WithLenientSessions())
+	}
+	switch {
+	case o.postgres != "":
+		// The replica goes here: a source whose DB a pgreplica.Sink loads
+		// and applies to, whose Run runs the pgreplica.Replica, and whose
+		// Ready is Status().Fresh(o.maxLag, now), kept in an atomic.
+		return nil, nil, "", errReplicaNotWired
+	case o.snapshot != "":
+		db, n, err := loadSnapshot(o.snapshot, opts...)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("-snapshot: %w", err)
+		}
+		return &embedded{db: db}, nil, fmt.Sprintf("snapshot %s, %d records", o.snapshot, n), nil
+	}
+	db, s, err := newSample(opts...)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return &embedded{db: db}, s, "sample dataset", nil
+}
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return serveMain(ctx, args, stdout, stderr)
+}
+
+// serveMain is the serve command until ctx is done, then its graceful
+// shutdown.
+func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseServe(args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	src, smp, what, err := o.openSource()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return err
+	}
+	base := baseURL(ln.Addr())
+	issuer := o.issuer
+	if issuer == "" {
+		issuer = base
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			ln.Close()
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	s := newServer(src, issuer, log)
+	log.Info("oauthdb serve: listening", "url", base, "issuer", issuer, "data", what)
+	if smp != nil {
+		printSample(stderr, smp, base+pathIntrospect)
+	}
+	return s.run(ctx, ln, o.shutdownTimeout)
+}
+
+// baseURL is the URL of a listening address; an unspecified host (":8080")
+// is reached on the loopback address.
+func baseURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// run serves on ln until ctx is done or the source fails, then shuts down:
+// it stops accepting, closes idle connections, and waits for the requests
+// in flight for at most timeout before it closes their connections too.
+func (s *server) run(ctx context.Context, ln net.Listener, timeout time.Duration) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	srcCtx, stopSource := context.WithCancel(context.Background())
+	defer stopSource()
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	failed := make(chan error, 1)
+	go func() {
+		if err := s.src.Run(srcCtx); err != nil && srcCtx.Err() == nil {
+			failed <- err
+		}
+	}()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		s.log.Info("oauthdb serve: shutting down", "timeout", timeout)
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case err := <-failed:
+		runErr = fmt.Errorf("source: %w", err)
+		s.log.Error("oauthdb serve: the source failed; shutting down", "err", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		<-served
+		return errors.Join(runErr, fmt.Errorf("shutdown: requests still in flight after %v were cut off", timeout))
+	}
+	<-served // http.ErrServerClosed, once Shutdown is done
+	stopSource()
+	s.log.Info("oauthdb serve: shut down")
+	return runErr
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/oauthdb/oauthdb"
+)
+
+// A source is where the served data comes from, and how fresh it is: today
+// an embedded dataset (the sample, or a snapshot file) loaded before the
+// server listens; once it is wired, a live replica of better-auth's
+// Postgres (package pgreplica), which loads while the server listens and
+// then follows every commit.
+type source interface {
+	// DB is the store the server reads. It is the same DB for the source's
+	// life: a replica's resync replaces the DB's content, not the DB.
+	DB() *oauthdb.DB
+	// Ready reports whether introspection may be answered now: the data is
+	// loaded and, for a replica, fresh enough (-max-lag). It is asked on
+	// every introspection, so it must be cheap: an atomic load, not a lock.
+	// A source that is not ready makes the server answer 503, failing
+	// closed, and /healthz 503.
+	Ready() bool
+	// Replica reports the replica's state for /healthz and /metrics, and
+	// false when the source is not a replica.
+	Replica() (replicaStatus, bool)
+	// Run does the source's work until ctx is done (a replica streams). It
+	// returns nil at once when there is nothing to run; an error stops the
+	// server.
+	Run(ctx context.Context) error
+}
+
+// replicaStatus is what a replica reports of itself.
+type replicaStatus struct {
+	// Loaded is whether the first load (or the last resync) is done.
+	Loaded bool
+	// Lag is how far the data may trail Postgres: the time since the
+	// replica was last caught up.
+	Lag time.Duration
+	// RowsApplied and RowsRefused count the rows the replica applied and
+	// those it could not apply and skipped.
+	RowsApplied, RowsRefused uint64
+}
+
+// embedded is a source whose data is loaded once, before the server
+// starts, and never changes: the sample dataset, or a snapshot file.
+type embedded struct {
+	db *oauthdb.DB
+}
+
+func (e *embedded) DB() *oauthdb.DB                { return e.db }
+func (e *embedded) Ready() bool                    { return true }
+func (e *embedded) Replica() (replicaStatus, bool) { return replicaStatus{}, false }
+func (e *embedded) Run(ctx context.Context) error  { return nil }
+
+// loadSnapshot opens a DB holding the records of a snapshot file: the JSON
+// of an oauthdb.Snapshot, better-auth's table names as keys.
+func loadSnapshot(path string, opts ...oauthdb.Option) (*oauthdb.DB, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	var snap oauthdb.Snapshot
+	if err := json.NewDecoder(f).Decode(&snap); err != nil {
+		return nil, 0, fmt.Errorf("%s: not the JSON of a snapshot: %w", path, err)
+	}
+	db, err := oauthdb.Open(opts...)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := db.Restore(snap); err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return db, snap.Len(), nil
+}
