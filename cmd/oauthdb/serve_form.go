@@ -5,6 +5,7 @@ import (
 	"errors"
 	"mime"
 	"net/url"
+	"strings"
 )
 
 // introspectForm is what an introspection request's body says: the
@@ -51,21 +52,25 @@ func parseIntrospectForm(body []byte, f *introspectForm) error {
 		if i := bytes.IndexByte(pair, '='); i >= 0 {
 			k, v = pair[:i], pair[i+1:]
 		}
-		key, ok := unescape(k)
-		if !ok {
-			return &formError{"name", errFormEscape}
+		if needsUnescape(k) {
+			name, ok := unescape(k)
+			if !ok {
+				return &formError{"name", errFormEscape}
+			}
+			k = []byte(name)
 		}
+		var key string
 		var dst *string
 		var seen *bool
-		switch key {
+		switch string(k) { // compared without a copy
 		case "token":
-			dst, seen = &f.token, &f.hasToken
+			key, dst, seen = "token", &f.token, &f.hasToken
 		case "token_type_hint":
-			dst, seen = &f.hint, &f.hasHint
+			key, dst, seen = "token_type_hint", &f.hint, &f.hasHint
 		case "client_id":
-			dst, seen = &f.clientID, &f.hasClientID
+			key, dst, seen = "client_id", &f.clientID, &f.hasClientID
 		case "client_secret":
-			dst, seen = &f.clientSecret, &f.hasSecret
+			key, dst, seen = "client_secret", &f.clientSecret, &f.hasSecret
 		default:
 			continue
 		}
@@ -81,21 +86,30 @@ func parseIntrospectForm(body []byte, f *introspectForm) error {
 	return nil
 }
 
+// needsUnescape reports whether a form-encoded name or value has a '+' or
+// a %-escape to decode; most have neither.
+func needsUnescape(b []byte) bool {
+	return bytes.IndexByte(b, '%') >= 0 || bytes.IndexByte(b, '+') >= 0
+}
+
 // unescape decodes one form-encoded name or value: '+' is a space and %XX
-// a byte. Most values have neither, and are copied as they are.
+// a byte.
 func unescape(b []byte) (string, bool) {
-	plain := true
-	for _, c := range b {
-		if c == '%' || c == '+' {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if !needsUnescape(b) {
 		return string(b), true
 	}
 	s, err := url.QueryUnescape(string(b))
 	return s, err == nil
+}
+
+// unescapeString is unescape for a string, which it returns as it is when
+// there is nothing to decode.
+func unescapeString(s string) (string, bool) {
+	if !strings.ContainsAny(s, "%+") {
+		return s, true
+	}
+	u, err := url.QueryUnescape(s)
+	return u, err == nil
 }
 
 // formContentType reports whether a Content-Type is a form's,

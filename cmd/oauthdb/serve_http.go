@@ -190,8 +190,8 @@ func (s *server) authenticate(r *http.Request, f *introspectForm) (string, int, 
 		// The id and secret are form-encoded before they are joined
 		// (RFC 6749 §2.3.1).
 		var ok1, ok2 bool
-		id, ok1 = unescape([]byte(user))
-		secret, ok2 = unescape([]byte(pass))
+		id, ok1 = unescapeString(user)
+		secret, ok2 = unescapeString(pass)
 		if !ok1 || !ok2 {
 			s.m.auth[authMalformed].inc()
 			return "", http.StatusUnauthorized, "the Basic credentials have a malformed %-escape"
