@@ -87,8 +87,7 @@ func (s *server) introspect(w http.ResponseWriter, r *http.Request) int {
 	if !s.src.Ready() {
 		// Fail closed: an answer from data that is not loaded, or stale,
 		// could call a revoked token active.
-		h["Retry-After"] = hdrRetryAfter
-		return s.fail(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the token data is not loaded, or is not fresh")
+		return s.unavailable(w)
 	}
 	if !formContentType(r.Header.Get("Content-Type")) {
 		return s.fail(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
@@ -112,6 +111,8 @@ func (s *server) introspect(w http.ResponseWriter, r *http.Request) int {
 	if status != 0 {
 		code := "invalid_client"
 		switch status {
+		case http.StatusServiceUnavailable:
+			return s.unavailable(w)
 		case http.StatusUnauthorized:
 			h["Www-Authenticate"] = hdrBasic
 		case http.StatusBadRequest:
@@ -128,6 +129,9 @@ func (s *server) introspect(w http.ResponseWriter, r *http.Request) int {
 	}
 	answer, err := s.answer(body[:0], token, f.hint, caller)
 	*bp = answer
+	if errors.Is(err, oauthdb.ErrStale) {
+		return s.unavailable(w)
+	}
 	if err != nil {
 		// Not a reason for a token to be inactive: a fault of the store.
 		// The error names no token (the root package's rule).
@@ -164,6 +168,12 @@ func (s *server) answer(b []byte, token, hint, caller string) ([]byte, error) {
 		if !errors.Is(err, oauthdb.ErrTokenNotFound) {
 			break
 		}
+	}
+	if errors.Is(err, oauthdb.ErrStale) {
+		// A replica that cannot vouch for its rows: no answer, rather than
+		// an inactive one that the caller would take for a revocation.
+		s.m.stale.inc()
+		return b, err
 	}
 	if _, ok := errors.AsType[*oauthdb.TokenError](err); !ok {
 		return b, err
@@ -226,6 +236,9 @@ func (s *server) authenticate(r *http.Request, f *introspectForm) (string, int, 
 		s.m.auth[authBadSecret].inc()
 	case errors.Is(err, oauthdb.ErrClientDisabled):
 		s.m.auth[authDisabled].inc()
+	case errors.Is(err, oauthdb.ErrStale):
+		s.m.auth[authStale].inc()
+		return "", http.StatusServiceUnavailable, ""
 	default:
 		s.log.Error("client authentication failed", "err", err)
 		return "", http.StatusInternalServerError, "client authentication failed"
@@ -261,6 +274,14 @@ func (s *server) putBuf(bp *[]byte) {
 		*bp = (*bp)[:0]
 		s.bufs.Put(bp)
 	}
+}
+
+// unavailable answers 503: the source is not ready, or the replica is
+// stale (oauthdb.ErrStale). The caller should retry, or fall back to
+// better-auth; it must not take the token for inactive.
+func (s *server) unavailable(w http.ResponseWriter) int {
+	w.Header()["Retry-After"] = hdrRetryAfter
+	return s.fail(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the token data is not loaded, or is not fresh")
 }
 
 // fail writes an OAuth error answer (RFC 6749 §5.2) and returns its status.

@@ -86,10 +86,11 @@ const (
 	authBadSecret        // a wrong or missing secret
 	authDisabled         // the client is disabled
 	authPublic           // a public client, which cannot introspect
+	authStale            // a replica that cannot vouch for its rows (oauthdb.ErrStale)
 	numAuth
 )
 
-var authLabels = [numAuth]string{"ok", "missing", "malformed", "unknown_client", "bad_secret", "disabled", "public"}
+var authLabels = [numAuth]string{"ok", "missing", "malformed", "unknown_client", "bad_secret", "disabled", "public", "stale"}
 
 // The paths of oauthdb_http_requests_total, and the status codes it counts
 // apart; other paths and codes are counted as "other".
@@ -103,12 +104,13 @@ var (
 type metrics struct {
 	active   [2]*counter // access, refresh
 	inactive []*counter  // by inactiveReasons
+	stale    *counter    // no answer: the replica is stale
 	auth     [numAuth]*counter
 	requests [][]*counter // by metricPaths, then metricCodes
 }
 
 func newMetrics() *metrics {
-	m := &metrics{}
+	m := &metrics{stale: newCounter()}
 	for i := range m.active {
 		m.active[i] = newCounter()
 	}
@@ -167,12 +169,13 @@ func (m *metrics) expose(w io.Writer, src source, cache oauthdb.CacheStats) erro
 	}
 
 	family("oauthdb_introspections_total", "counter",
-		"Introspections answered: active by token_type, inactive by the reason the store gave.")
+		"Introspections: active by token_type, inactive by the reason the store gave, stale when a replica could not vouch for its rows (503).")
 	sample("oauthdb_introspections_total", `result="active",token_type="access_token"`, m.active[0].load())
 	sample("oauthdb_introspections_total", `result="active",token_type="refresh_token"`, m.active[1].load())
 	for i, r := range inactiveReasons {
 		sample("oauthdb_introspections_total", `result="inactive",reason="`+r.label+`"`, m.inactive[i].load())
 	}
+	sample("oauthdb_introspections_total", `result="stale"`, m.stale.load())
 
 	family("oauthdb_client_authentications_total", "counter",
 		"Client authentications at the introspection endpoint, by result.")

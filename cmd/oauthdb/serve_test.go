@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -790,5 +791,78 @@ func TestServeUsage(t *testing.T) {
 	code, _, errOut = runCmd("serve", "-listen", "127.0.0.1:0", "-snapshot", bad)
 	if code != exitFail || !strings.Contains(errOut, "bad.json") || !strings.Contains(errOut, "clientId") {
 		t.Errorf("a snapshot with a dangling foreign key: exit %d, %q", code, errOut)
+	}
+}
+
+// TestReplicaFailsClosed serves a replica DB (oauthdb.WithReplica) holding
+// the sample's rows: until something vouches for its rows
+// (SetFreshUntil), introspection answers 503, never an answer of either
+// kind; once vouched for, it answers as the sample did.
+func TestReplicaFailsClosed(t *testing.T) {
+	db, smp, err := newSample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := db.Snapshot()
+	replica, err := oauthdb.Open(oauthdb.WithReplica())
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused, err := replica.Reload(func(mt *oauthdb.MirrorTx) error {
+		var errs []error
+		put := func(rec any) { errs = append(errs, mt.Put(rec)) }
+		for _, r := range snap.Users {
+			put(r)
+		}
+		for _, r := range snap.Sessions {
+			put(r)
+		}
+		for _, r := range snap.Clients {
+			put(r)
+		}
+		for _, r := range snap.RefreshTokens {
+			put(r)
+		}
+		for _, r := range snap.AccessTokens {
+			put(r)
+		}
+		return errors.Join(errs...)
+	})
+	if err != nil || len(refused) > 0 {
+		t.Fatalf("reload: %v, refused %v", err, refused)
+	}
+	log := &syncBuffer{}
+	s := newServer(&embedded{db: replica}, testIssuer, slog.New(slog.NewTextHandler(log, nil)))
+	ts := &sampleServer{Server: httptest.NewServer(s), s: s, smp: smp, log: log}
+	defer ts.Close()
+
+	got := ts.introspect(t, smp.Access, "")
+	wantError(t, "a replica never vouched for", got, 503, "temporarily_unavailable")
+	if got.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	// Past client authentication, the token's validation fails closed too.
+	if _, err := s.answer(nil, smp.Access, "", sampleAPI); !errors.Is(err, oauthdb.ErrStale) {
+		t.Errorf("answer on a stale replica: %v, want ErrStale", err)
+	}
+	replica.SetFreshUntil(time.Now().Add(time.Hour))
+	if got := ts.introspect(t, smp.Access, ""); got.status != 200 || got.json["active"] != true {
+		t.Errorf("once vouched for: %d %s", got.status, got.raw)
+	}
+	if got := ts.introspect(t, smp.Revoked, ""); got.raw != `{"active":false}` {
+		t.Errorf("a revoked token once vouched for: %s", got.raw)
+	}
+	m := scrape(t, ts)
+	for series, want := range map[string]float64{
+		`oauthdb_client_authentications_total{result="stale"}`:       1,
+		`oauthdb_introspections_total{result="stale"}`:               1,
+		`oauthdb_http_requests_total{path="/introspect",code="503"}`: 1,
+	} {
+		if m[series] != want {
+			t.Errorf("%s = %v, want %v", series, m[series], want)
+		}
+	}
+	if strings.Contains(log.String(), "level=ERROR") {
+		t.Errorf("staleness is not an error of the server:\n%s", log)
 	}
 }
