@@ -136,7 +136,11 @@ func (s *server) introspect(w http.ResponseWriter, r *http.Request) int {
 		// Not a reason for a token to be inactive: a fault of the store.
 		// The error names no token (the root package's rule).
 		s.log.Error("introspection failed", "err", err)
-		return s.fail(w, http.StatusInternalServerError, "server_error", "introspection failed")
+		desc := "introspection failed"
+		if errors.Is(err, errPairwise) {
+			desc = "pairwise subject identifiers are not supported here"
+		}
+		return s.fail(w, http.StatusInternalServerError, "server_error", desc)
 	}
 	h["Content-Type"] = hdrJSON
 	w.WriteHeader(http.StatusOK)
@@ -155,12 +159,18 @@ func (s *server) answer(b []byte, token, hint, caller string) ([]byte, error) {
 		if (i == 0) != refreshFirst {
 			var info oauthdb.AccessTokenInfo
 			if info, err = s.db.IntrospectAccessToken(token, caller); err == nil {
+				if pairwise(&info.Client, info.User.ID) {
+					return b, errPairwise
+				}
 				s.m.active[0].inc()
 				return appendAccessAnswer(b, &info, s.issuer), nil
 			}
 		} else {
 			var info oauthdb.RefreshTokenInfo
 			if info, err = s.db.IntrospectRefreshToken(token, caller); err == nil {
+				if pairwise(&info.Client, info.User.ID) {
+					return b, errPairwise
+				}
 				s.m.active[1].inc()
 				return appendRefreshAnswer(b, &info, s.issuer), nil
 			}
@@ -180,6 +190,17 @@ func (s *server) answer(b []byte, token, hint, caller string) ([]byte, error) {
 	}
 	s.m.inactive[reasonOf(err)].inc()
 	return append(b, inactiveAnswer...), nil
+}
+
+// errPairwise refuses to answer for a token of a client with pairwise
+// subject identifiers: better-auth then answers sub as an HMAC of the
+// client's sector and the user's ID under its pairwiseSecret, which serve
+// does not have. Answering the user's own ID instead would tell the client
+// what pairwise identifiers exist to hide, so serve fails closed.
+var errPairwise = errors.New("the token's client has pairwise subject identifiers (subjectType pairwise), which serve cannot compute")
+
+func pairwise(c *oauthdb.OAuthClient, user string) bool {
+	return c.SubjectType == "pairwise" && user != ""
 }
 
 // authenticate authenticates the client of an introspection request by

@@ -866,3 +866,40 @@ func TestReplicaFailsClosed(t *testing.T) {
 		t.Errorf("staleness is not an error of the server:\n%s", log)
 	}
 }
+
+// TestPairwiseRefused: for a token of a client with pairwise subject
+// identifiers, better-auth answers a sub that serve cannot compute; serve
+// answers 500 rather than the user's own ID.
+func TestPairwiseRefused(t *testing.T) {
+	ts := startSample(t, nil)
+	db := ts.s.db
+	const secret = "pairwise-secret"
+	var token string
+	err := db.Update(func(tx *oauthdb.Tx) error {
+		if err := tx.InsertClient(oauthdb.OAuthClient{ID: "pw", ClientID: "pairwise-app", ClientSecret: oauthdb.HashSecret(secret),
+			SubjectType: "pairwise", RedirectURIs: []string{"https://pw.example/cb"}}); err != nil {
+			return err
+		}
+		issued, err := tx.IssueTokens(oauthdb.IssueRequest{ClientID: "pairwise-app", UserID: ts.smp.AliceID,
+			SessionID: ts.smp.SessionID, Scopes: []string{"openid"}, Refresh: true})
+		token = issued.AccessToken
+		if err == nil {
+			// The refresh token too: refused by the same rule.
+			token += " " + issued.RefreshToken
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range strings.Fields(token) {
+		got := ts.do(t, req{basic: []string{"pairwise-app", secret}, body: "token=" + tok})
+		wantError(t, "a pairwise client's token", got, 500, "server_error")
+		if strings.Contains(got.raw, ts.smp.AliceID) {
+			t.Errorf("the answer names the user: %s", got.raw)
+		}
+		if strings.Contains(ts.log.String(), tok) {
+			t.Errorf("the log holds the token:\n%s", ts.log)
+		}
+	}
+}
