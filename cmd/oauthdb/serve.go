@@ -93,7 +93,8 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 		"sets one (default the listen URL, http://host:port)")
 	fs.StringVar(&o.snapshot, "snapshot", "", "serve the records of this snapshot file (JSON of an oauthdb.Snapshot)\n"+
 		"instead of the sample")
-	fs.StringVar(&o.postgres, "postgres", "", "follow better-auth's Postgres at this DSN (NOT WIRED YET)")
+	fs.StringVar(&o.postgres, "postgres", "", "follow better-auth's Postgres at this DSN (NOT WIRED YET); pass a password\n"+
+		"in PGPASSWORD rather than here, where ps shows it")
 	fs.StringVar(&o.slot, "slot", "", "with -postgres: the replica's replication slot")
 	fs.DurationVar(&o.maxLag, "max-lag", defaultMaxLag, "with -postgres: answer 503 once the replica trails Postgres by more")
 	fs.BoolVar(&o.lenientSessions, "lenient-sessions", false, "keep an access token active when its session has expired, as\n"+

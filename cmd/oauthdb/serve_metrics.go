@@ -30,7 +30,10 @@ type stripe struct {
 }
 
 func newCounter() *counter {
-	n := 1 << bits.Len(uint(max(2*runtime.GOMAXPROCS(0), 4)-1)) // a power of two ≥ 2×GOMAXPROCS
+	// A power of two ≥ 4×GOMAXPROCS: with as many stripes as cores, two
+	// cores picked the same stripe, and took its line from each other,
+	// often enough to show in a profile.
+	n := 1 << bits.Len(uint(max(4*runtime.GOMAXPROCS(0), 8)-1))
 	n = min(n, 64)
 	return &counter{stripes: make([]stripe, n), mask: uint32(n - 1)}
 }

@@ -140,8 +140,8 @@ func TestParseIntrospectForm(t *testing.T) {
 // TestCounter: concurrent adds are all counted.
 func TestCounter(t *testing.T) {
 	c := newCounter()
-	if n := len(c.stripes); n&(n-1) != 0 || n < 4 {
-		t.Errorf("%d stripes, want a power of two, at least 4", n)
+	if n := len(c.stripes); n&(n-1) != 0 || n < 8 {
+		t.Errorf("%d stripes, want a power of two, at least 8", n)
 	}
 	var wg sync.WaitGroup
 	for range 8 {

@@ -52,10 +52,17 @@ type embedded struct {
 	db *oauthdb.DB
 }
 
-func (e *embedded) DB() *oauthdb.DB                { return e.db }
-func (e *embedded) Ready() bool                    { return true }
+// DB returns the DB the data was loaded into.
+func (e *embedded) DB() *oauthdb.DB { return e.db }
+
+// Ready is always true: the data was loaded before the server started.
+func (e *embedded) Ready() bool { return true }
+
+// Replica reports that an embedded dataset is no replica.
 func (e *embedded) Replica() (replicaStatus, bool) { return replicaStatus{}, false }
-func (e *embedded) Run(ctx context.Context) error  { return nil }
+
+// Run has nothing to run: the data never changes.
+func (e *embedded) Run(ctx context.Context) error { return nil }
 
 // loadSnapshot opens a DB holding the records of a snapshot file: the JSON
 // of an oauthdb.Snapshot, better-auth's table names as keys.
