@@ -68,7 +68,8 @@ Examples:
   oauthdb serve -listen :9000 -cpuprofile cpu.out
 
 SIGTERM or SIGINT shuts down gracefully: no new connection is accepted, and
-requests in flight finish, for at most -shutdown-timeout.
+requests in flight finish, for at most -shutdown-timeout; a second signal ends
+the process at once.
 
 flags:
 `
@@ -202,6 +203,12 @@ func (o *serveOptions) openSource() (source, *sample, string, error) {
 func runServe(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	go func() {
+		// The first signal starts the graceful shutdown; a second one, the
+		// signal's default action: an operator who sends it means now.
+		<-ctx.Done()
+		stop()
+	}()
 	return serveMain(ctx, args, stdout, stderr)
 }
 

@@ -211,3 +211,44 @@ func TestServeSIGTERM(t *testing.T) {
 		t.Errorf("stderr:\n%s", s)
 	}
 }
+
+// TestServeSecondSignal: while a graceful shutdown waits for a request in
+// flight, a second SIGTERM ends the process at once, by the signal.
+func TestServeSecondSignal(t *testing.T) {
+	c, b := startChild(t, "serve", "-listen", "127.0.0.1:0", "-shutdown-timeout", "1m")
+	addr := strings.TrimPrefix(strings.TrimSuffix(b.url, pathIntrospect), "http://")
+	conn := sendHead(t, addr, &sample{secrets: map[string]string{sampleAPI: b.secret}}, 100) // never sent
+	defer conn.Close()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(c.stderr.String(), "shutting down") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no shutdown after SIGTERM:\n%s", c.stderr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The first signal's handler has restored the default action by the
+	// time the log line is out, or very soon after: send until it takes.
+	for {
+		if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			break // the process is gone
+		}
+		select {
+		case err := <-c.done:
+			c.done <- err
+		case <-time.After(20 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatalf("a second SIGTERM did not end the process:\n%s", c.stderr)
+			}
+			continue
+		}
+		break
+	}
+	c.wait(t)
+	ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("the process ended with %v, want killed by SIGTERM", c.cmd.ProcessState)
+	}
+}
