@@ -8,12 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,31 +21,16 @@ import (
 // go build makes of this package, in a process of its own, stopped by a
 // signal.
 
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// oauthdbBinary builds the command once per test run.
+// oauthdbBinary builds the command into the test's temporary directory,
+// which goes with the test. Each test builds its own: go's build cache
+// makes all but the first a link, and no two test runs share a file.
 func oauthdbBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "oauthdb-serve-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "oauthdb")
-		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-		if err != nil {
-			buildErr = errors.New(string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("go build: %v", buildErr)
+	bin := filepath.Join(t.TempDir(), "oauthdb")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return binary
+	return bin
 }
 
 // child is the command running in a process of its own.
