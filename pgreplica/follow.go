@@ -146,10 +146,11 @@ type FollowerStatus struct {
 	// stale unless vouched for again (zero when it is stale).
 	Fresh      bool
 	FreshUntil time.Time
-	// Refused counts the rows refused since the Follower was made (see
-	// Follower); LastRefusal is the latest, or nil.
-	Refused     uint64
-	LastRefusal *oauthdb.Refusal
+	// Rows counts the rows loaded and the row changes applied since the
+	// Follower was made; Refused those refused (see Follower), and
+	// LastRefusal is the latest, or nil.
+	Rows, Refused uint64
+	LastRefusal   *oauthdb.Refusal
 }
 
 // Status returns the Follower's state now. It is safe to call at any time.
@@ -159,6 +160,7 @@ func (f *Follower) Status() FollowerStatus {
 		Status:     f.r.Status(),
 		FreshUntil: until,
 		Fresh:      !until.IsZero() && time.Now().Before(until),
+		Rows:       f.sink.rows.Load(),
 		Refused:    f.sink.refused.Load(),
 	}
 	if last := f.sink.last.Load(); last != nil {
@@ -179,6 +181,7 @@ func (f *Follower) WaitApplied(ctx context.Context, lsn LSN) error {
 type dbSink struct {
 	db      *oauthdb.DB
 	log     *slog.Logger
+	rows    atomic.Uint64
 	refused atomic.Uint64
 	last    atomic.Pointer[oauthdb.Refusal]
 	// pending are the refusals of the Load or Apply under way, counted
@@ -212,6 +215,7 @@ func (s *dbSink) Load(ctx context.Context, snap Snapshot) error {
 	if err != nil {
 		return err
 	}
+	s.rows.Add(uint64(n))
 	s.count(refused)
 	return nil
 }
@@ -252,6 +256,7 @@ func (s *dbSink) Apply(_ context.Context, tx Txn) error {
 	if err != nil {
 		return err
 	}
+	s.rows.Add(uint64(len(tx.Changes)))
 	s.count(refused)
 	return nil
 }

@@ -57,15 +57,17 @@ without a network hop or a database query per request. It serves:
 The data is, by default, a SAMPLE dataset made up at start-up (users, clients
 of every kind, tokens active, expired and revoked), whose sample credentials
 are printed once, with a curl command to try; or -snapshot FILE, the JSON of
-an oauthdb.Snapshot (better-auth's table and field names). -postgres will
-follow better-auth's Postgres live through logical replication; it is not
-wired yet.
+an oauthdb.Snapshot (better-auth's table and field names); or -postgres DSN
+-slot NAME, a live replica of better-auth's Postgres through logical
+replication, which fails closed (503) once it may trail Postgres by more
+than -max-lag.
 
 Examples:
 
   oauthdb serve                                   # the sample, on 127.0.0.1:8080
   oauthdb serve -snapshot tables.json -issuer https://auth.example.com/api/auth
   oauthdb serve -listen :9000 -cpuprofile cpu.out
+  oauthdb serve -postgres "host=db dbname=auth user=replicator" -slot validator_1
 
 SIGTERM or SIGINT shuts down gracefully: no new connection is accepted, and
 requests in flight finish, for at most -shutdown-timeout; a second signal ends
@@ -94,7 +96,7 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 		"sets one (default the listen URL, http://host:port)")
 	fs.StringVar(&o.snapshot, "snapshot", "", "serve the records of this snapshot file (JSON of an oauthdb.Snapshot)\n"+
 		"instead of the sample")
-	fs.StringVar(&o.postgres, "postgres", "", "follow better-auth's Postgres at this DSN (NOT WIRED YET); pass a password\n"+
+	fs.StringVar(&o.postgres, "postgres", "", "follow better-auth's Postgres at this DSN; pass a password\n"+
 		"in PGPASSWORD rather than here, where ps shows it")
 	fs.StringVar(&o.slot, "slot", "", "with -postgres: the replica's replication slot")
 	fs.DurationVar(&o.maxLag, "max-lag", defaultMaxLag, "with -postgres: answer 503 once the replica trails Postgres by more")
@@ -168,24 +170,20 @@ func parseServe(args []string, stdout io.Writer) (*serveOptions, error) {
 	return o, nil
 }
 
-// errReplicaNotWired is what -postgres does until the replica is wired
-// into serve.
-var errReplicaNotWired = errors.New("-postgres: the Postgres replica is not wired into serve yet; " +
-	"serve a -snapshot FILE, or the sample (no flag), meanwhile")
-
 // openSource opens the data the options name. The sample comes with its
 // credentials, to print; the other sources with nil.
-func (o *serveOptions) openSource() (source, *sample, string, error) {
+func (o *serveOptions) openSource(log *slog.Logger) (source, *sample, string, error) {
 	opts := []oauthdb.Option{oauthdb.WithValidationCache(o.cacheEntries)}
 	if o.lenientSessions {
 		opts = append(opts, oauthdb.WithLenientSessions())
 	}
 	switch {
 	case o.postgres != "":
-		// The replica goes here: a source whose DB a pgreplica.Sink loads
-		// and applies to, whose Run runs the pgreplica.Replica, and whose
-		// Ready is Status().Fresh(o.maxLag, now), kept in an atomic.
-		return nil, nil, "", errReplicaNotWired
+		src, err := newFollowing(o, log, opts)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("-postgres: %w", err)
+		}
+		return src, nil, fmt.Sprintf("replica of Postgres, slot %s, max lag %v", o.slot, o.maxLag), nil
 	case o.snapshot != "":
 		db, n, err := loadSnapshot(o.snapshot, opts...)
 		if err != nil {
@@ -223,7 +221,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	src, smp, what, err := o.openSource()
+	src, smp, what, err := o.openSource(log)
 	if err != nil {
 		return err
 	}

@@ -4,17 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/pgreplica"
 )
 
-// A source is where the served data comes from, and how fresh it is: today
-// an embedded dataset (the sample, or a snapshot file) loaded before the
-// server listens; once it is wired, a live replica of better-auth's
-// Postgres (package pgreplica), which loads while the server listens and
-// then follows every commit.
+// A source is where the served data comes from, and how fresh it is: an
+// embedded dataset (the sample, or a snapshot file) loaded before the
+// server listens, or a live replica of better-auth's Postgres (package
+// pgreplica), which loads while the server listens and then follows every
+// commit.
 type source interface {
 	// DB is the store the server reads. It is the same DB for the source's
 	// life: a replica's resync replaces the DB's content, not the DB.
@@ -84,4 +86,55 @@ func loadSnapshot(path string, opts ...oauthdb.Option) (*oauthdb.DB, int, error)
 		return nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	return db, snap.Len(), nil
+}
+
+// following is a source that is a live replica of better-auth's Postgres:
+// a pgreplica.Follower keeps its DB in step, loading it after the server
+// listens and then applying every commit. It is ready while the DB is
+// fresh: the DB itself fails closed (oauthdb.ErrStale) past -max-lag.
+type following struct {
+	db *oauthdb.DB
+	f  *pgreplica.Follower
+}
+
+// newFollowing opens a replica DB and the Follower that keeps it in step.
+func newFollowing(o *serveOptions, log *slog.Logger, opts []oauthdb.Option) (*following, error) {
+	db, err := oauthdb.Open(append(opts, oauthdb.WithReplica())...)
+	if err != nil {
+		return nil, err
+	}
+	f, err := pgreplica.NewFollower(pgreplica.FollowerConfig{
+		Config: pgreplica.Config{DSN: o.postgres, Slot: o.slot, Logger: log},
+		MaxLag: o.maxLag,
+	}, db)
+	if err != nil {
+		return nil, err
+	}
+	return &following{db: db, f: f}, nil
+}
+
+// DB returns the replica DB.
+func (s *following) DB() *oauthdb.DB { return s.db }
+
+// Ready reports whether the replica answers now: loaded and caught up
+// within -max-lag. One atomic load.
+func (s *following) Ready() bool { return time.Now().Before(s.db.FreshUntil()) }
+
+// Replica reports the Follower's state.
+func (s *following) Replica() (replicaStatus, bool) {
+	st := s.f.Status()
+	lag := time.Duration(0)
+	if !st.CaughtUpAt.IsZero() {
+		lag = time.Since(st.CaughtUpAt)
+	}
+	return replicaStatus{Loaded: st.Loaded, Lag: lag, RowsApplied: st.Rows, RowsRefused: st.Refused}, true
+}
+
+// Run streams until ctx is done.
+func (s *following) Run(ctx context.Context) error {
+	err := s.f.Run(ctx)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }

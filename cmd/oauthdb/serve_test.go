@@ -731,8 +731,7 @@ func waitListening(t *testing.T, stderr *syncBuffer, done <-chan error) string {
 }
 
 // TestServeUsage: flag mistakes are usage errors (exit 2, one line and a
-// hint), -postgres says it is not wired without quoting the DSN, and the
-// help lists the flags and endpoints.
+// hint), none quotes a DSN, and the help lists the flags and endpoints.
 func TestServeUsage(t *testing.T) {
 	for _, args := range [][]string{{"help", "serve"}, {"serve", "-h"}, {"serve", "-help"}} {
 		code, out, errOut := runCmd(args...)
@@ -776,11 +775,7 @@ func TestServeUsage(t *testing.T) {
 			t.Errorf("serve %v: the DSN's password is in the message: %q", tt.args, errOut)
 		}
 	}
-	code, _, errOut := runCmd("serve", "-postgres", "postgres://u:hunter2@db/auth", "-slot", "oauthdb_serve")
-	if code != exitFail || !strings.Contains(errOut, "not wired") || strings.Contains(errOut, "hunter2") {
-		t.Errorf("-postgres: exit %d, %q", code, errOut)
-	}
-	code, _, errOut = runCmd("serve", "-listen", "127.0.0.1:0", "-snapshot", filepath.Join(t.TempDir(), "none.json"))
+	code, _, errOut := runCmd("serve", "-listen", "127.0.0.1:0", "-snapshot", filepath.Join(t.TempDir(), "none.json"))
 	if code != exitFail || !strings.Contains(errOut, "-snapshot") {
 		t.Errorf("a missing snapshot: exit %d, %q", code, errOut)
 	}
