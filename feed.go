@@ -129,8 +129,9 @@ func (s *Subscription) deliver(ev Event) {
 	}
 }
 
-// recordValue copies a stored record into a value a subscriber can keep:
-// the stored one is shared and must not change.
+// recordValue copies a stored record into a value a subscriber can keep
+// (the stored one is shared and must not change); it returns nil for nil
+// and for anything that is not a pointer to a record.
 func recordValue(rec any) any {
 	switch r := rec.(type) {
 	case nil:
@@ -150,7 +151,7 @@ func recordValue(rec any) any {
 	case *Verification:
 		return *r
 	}
-	panic("oauthdb: a change to a record of no table")
+	return nil
 }
 
 // watchLimit is how many watch channels a Watch keeps before it watches

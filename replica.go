@@ -434,22 +434,11 @@ func (mt *MirrorTx) Delete(table, id string) error {
 	return mt.tx.st.Drop(table, id)
 }
 
+// deref returns a record given by pointer as its value, and anything else
+// as it is.
 func deref(rec any) any {
-	switch r := rec.(type) {
-	case *User:
-		return *r
-	case *Session:
-		return *r
-	case *OAuthClient:
-		return *r
-	case *OAuthAccessToken:
-		return *r
-	case *OAuthRefreshToken:
-		return *r
-	case *OAuthConsent:
-		return *r
-	case *Verification:
-		return *r
+	if v := recordValue(rec); v != nil {
+		return v
 	}
 	return rec
 }

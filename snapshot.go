@@ -58,7 +58,27 @@ func (db *DB) Snapshot() Snapshot {
 // say so shows as revoked at the moment the replica marked it, so that a DB
 // restored from the snapshot holds it inactive too.
 func (tx *Tx) Snapshot() Snapshot {
-	s := Snapshot{
+	s := tx.Rows()
+	tx.foldDeaths(&s)
+	return s
+}
+
+// Rows returns every record as it is stored, read from one consistent
+// snapshot, each table in ID order: Snapshot without a replica's marks. On
+// a replica these are its source's rows as they are, to compare with the
+// source; on any other DB, Rows is Snapshot.
+func (db *DB) Rows() Snapshot {
+	var s Snapshot
+	_ = db.View(func(tx *Tx) error {
+		s = tx.Rows()
+		return nil
+	})
+	return s
+}
+
+// Rows returns every record the transaction sees, as stored (see DB.Rows).
+func (tx *Tx) Rows() Snapshot {
+	return Snapshot{
 		Users:         slices.Collect(tx.Users()),
 		Sessions:      slices.Collect(tx.Sessions()),
 		Clients:       slices.Collect(tx.Clients()),
@@ -67,8 +87,6 @@ func (tx *Tx) Snapshot() Snapshot {
 		Consents:      slices.Collect(tx.Consents()),
 		Verifications: slices.Collect(tx.Verifications()),
 	}
-	tx.foldDeaths(&s)
-	return s
 }
 
 // Restore inserts every record of s, in one transaction: all of them or,

@@ -118,4 +118,4 @@ INSERT INTO "oauthAccessToken" (id, token, "clientId", "sessionId", "userId", "r
 	b.ReportMetric(float64(rows), "rows")
 }
 
-func rows0(db *oauthdb.DB) int { return rows(db).Len() }
+func rows0(db *oauthdb.DB) int { return db.Rows().Len() }

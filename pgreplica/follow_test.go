@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,21 +28,9 @@ type follower struct {
 // and waits until its DB answers.
 func (e *env) startFollower(cfg pgreplica.FollowerConfig) *follower {
 	e.t.Helper()
-	if cfg.DSN == "" {
-		cfg.DSN = e.dsn
-	}
-	cfg.Slot = e.db + "_" + cfg.Slot
-	if cfg.Logger == nil {
-		cfg.Logger = testLogger(e.t)
-	}
-	if cfg.StatusInterval == 0 {
-		cfg.StatusInterval = 100 * time.Millisecond
-	}
+	cfg.Config = e.testConfig(cfg.Config)
 	if cfg.MaxLag == 0 {
 		cfg.MaxLag = 500 * time.Millisecond
-	}
-	if cfg.MinBackoff == 0 {
-		cfg.MinBackoff, cfg.MaxBackoff = 20*time.Millisecond, 200*time.Millisecond
 	}
 	db, err := oauthdb.Open(oauthdb.WithReplica())
 	if err != nil {
@@ -98,25 +85,6 @@ func (f *follower) waitFor(t testing.TB, lsn pgreplica.LSN) {
 	}
 }
 
-// rows are a DB's rows as they are, without a replica's marks: what the
-// source holds, if the replica is in step.
-func rows(db *oauthdb.DB) oauthdb.Snapshot {
-	var s oauthdb.Snapshot
-	_ = db.View(func(tx *oauthdb.Tx) error {
-		s = oauthdb.Snapshot{
-			Users:         slices.Collect(tx.Users()),
-			Sessions:      slices.Collect(tx.Sessions()),
-			Clients:       slices.Collect(tx.Clients()),
-			AccessTokens:  slices.Collect(tx.AccessTokens()),
-			RefreshTokens: slices.Collect(tx.RefreshTokens()),
-			Consents:      slices.Collect(tx.Consents()),
-			Verifications: slices.Collect(tx.Verifications()),
-		}
-		return nil
-	})
-	return s
-}
-
 // postgresRows reads the tables from Postgres and decodes them as a
 // Follower does, stored through the door of a DB of their own.
 func (e *env) postgresRows() oauthdb.Snapshot {
@@ -151,7 +119,7 @@ func (e *env) postgresRows() oauthdb.Snapshot {
 	if err != nil {
 		e.t.Fatalf("Postgres rows: %v", err)
 	}
-	return rows(db)
+	return db.Rows()
 }
 
 // convergedDB waits for the follower to catch up with the primary and
@@ -159,7 +127,7 @@ func (e *env) postgresRows() oauthdb.Snapshot {
 func (e *env) convergedDB(f *follower) {
 	e.t.Helper()
 	f.waitFor(e.t, e.walLSN())
-	if diff := cmp.Diff(e.postgresRows(), rows(f.db)); diff != "" {
+	if diff := cmp.Diff(e.postgresRows(), f.db.Rows()); diff != "" {
 		e.t.Errorf("follower differs from Postgres (-postgres +follower):\n%s", diff)
 	}
 	if st := f.Status(); st.Refused != 0 {

@@ -292,6 +292,24 @@ type replica struct {
 // is called on it before it runs.
 func (e *env) startReplica(cfg pgreplica.Config, sink pgreplica.Sink, before ...func(*pgreplica.Replica)) *replica {
 	e.t.Helper()
+	r, err := pgreplica.New(e.testConfig(cfg), sink)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, f := range before {
+		f(r)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rep := &replica{Replica: r, cancel: cancel, done: make(chan error, 1)}
+	go func() { rep.done <- r.Run(ctx) }()
+	e.t.Cleanup(func() { rep.stop(e.t) })
+	rep.waitStreaming(e.t)
+	return rep
+}
+
+// testConfig fills in what the tests' replicas share: the env's database,
+// a slot name unique on the server, the test's log, and short intervals.
+func (e *env) testConfig(cfg pgreplica.Config) pgreplica.Config {
 	if cfg.DSN == "" {
 		cfg.DSN = e.dsn
 	}
@@ -307,19 +325,7 @@ func (e *env) startReplica(cfg pgreplica.Config, sink pgreplica.Sink, before ...
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff, cfg.MaxBackoff = 20*time.Millisecond, 200*time.Millisecond
 	}
-	r, err := pgreplica.New(cfg, sink)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, f := range before {
-		f(r)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	rep := &replica{Replica: r, cancel: cancel, done: make(chan error, 1)}
-	go func() { rep.done <- r.Run(ctx) }()
-	e.t.Cleanup(func() { rep.stop(e.t) })
-	rep.waitStreaming(e.t)
-	return rep
+	return cfg
 }
 
 // waitStreaming waits until the replica has loaded and streams, so that

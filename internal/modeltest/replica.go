@@ -41,24 +41,6 @@ func newReplica(opts []oauthdb.Option) *replica {
 	return &replica{db: db, dead: map[string]bool{}, marked: map[string]bool{}}
 }
 
-// rawRows returns a DB's rows as they are: on a replica, without its marks.
-func rawRows(db *oauthdb.DB) oauthdb.Snapshot {
-	var s oauthdb.Snapshot
-	_ = db.View(func(tx *oauthdb.Tx) error {
-		s = oauthdb.Snapshot{
-			Users:         slices.Collect(tx.Users()),
-			Sessions:      slices.Collect(tx.Sessions()),
-			Clients:       slices.Collect(tx.Clients()),
-			AccessTokens:  slices.Collect(tx.AccessTokens()),
-			RefreshTokens: slices.Collect(tx.RefreshTokens()),
-			Consents:      slices.Collect(tx.Consents()),
-			Verifications: slices.Collect(tx.Verifications()),
-		}
-		return nil
-	})
-	return s
-}
-
 // follow sends the replica what changed in the DB's rows since the last
 // step, and returns the hashes of the tokens a row holds anew.
 func (r *replica) follow(now oauthdb.Snapshot, at time.Time, lenient bool) (map[string]bool, error) {
@@ -143,7 +125,7 @@ func (h *Harness) checkReplica(now oauthdb.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	if d := diff(rawRows(r.db), now); d != "" {
+	if d := diff(r.db.Rows(), now); d != "" {
 		return fmt.Errorf("replica: rows differ from the DB's (-DB +replica):\n%s", d)
 	}
 	if err := r.db.Verify(); err != nil {

@@ -2,6 +2,8 @@ package pgtest_test
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +114,21 @@ func TestSharedServer(t *testing.T) {
 	}
 	if got := query(t, s.DSN("postgres"), "SELECT count(*) FROM pg_replication_slots"); got != "0" {
 		t.Errorf("%s slots left after the test that made them", got)
+	}
+}
+
+// BetterAuthSchema is a copy of the DDL the better-auth harness dumps
+// (go:embed cannot reach outside the package): the two must not drift.
+func TestBetterAuthSchemaIsTheHarnessDump(t *testing.T) {
+	dump, err := os.ReadFile("../../interop/betterauth/postgres-schema.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, copied, ok := strings.Cut(pgtest.BetterAuthDump, "below this line. pgtest strips the psql meta-commands (\\restrict, \\unrestrict) before running it.\n")
+	if !ok {
+		t.Fatal("testdata/betterauth-schema.sql lost its header")
+	}
+	if copied != string(dump) {
+		t.Error("testdata/betterauth-schema.sql differs from interop/betterauth/postgres-schema.sql: copy the harness's dump again")
 	}
 }

@@ -1,0 +1,4 @@
+package pgtest
+
+// BetterAuthDump is the embedded dump as committed, header included.
+var BetterAuthDump = betterAuthDump
