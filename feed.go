@@ -97,9 +97,12 @@ func (db *DB) publish(c store.Commit) {
 	if len(subs) == 0 {
 		return
 	}
-	ev := Event{Index: c.Index, Replaced: c.Replaced, Changes: make([]Change, len(c.Changes))}
-	for i, ch := range c.Changes {
-		ev.Changes[i] = Change{Table: ch.Table, Before: recordValue(ch.Before), After: recordValue(ch.After)}
+	ev := Event{Index: c.Index, Replaced: c.Replaced, Changes: make([]Change, 0, len(c.Changes))}
+	for _, ch := range c.Changes {
+		if ch.Table == tableTokenDeath {
+			continue // a replica's own marks are no record of the data model
+		}
+		ev.Changes = append(ev.Changes, Change{Table: ch.Table, Before: recordValue(ch.Before), After: recordValue(ch.After)})
 	}
 	for _, s := range subs {
 		own := ev

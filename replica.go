@@ -3,6 +3,7 @@ package oauthdb
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -50,12 +51,18 @@ func (db *DB) IsReplica() bool { return db.cfg.replica }
 // Follower) calls it as its source vouches for what it has applied. On a DB
 // that is not a replica it does nothing: such a DB is its own source.
 func (db *DB) SetFreshUntil(t time.Time) {
-	if t.IsZero() {
+	switch {
+	case t.IsZero() || t.Before(time.Unix(0, 0)):
 		db.freshUntil.Store(0)
-		return
+	case t.After(maxUnixNano):
+		db.freshUntil.Store(math.MaxInt64) // past what UnixNano can say
+	default:
+		db.freshUntil.Store(t.UnixNano())
 	}
-	db.freshUntil.Store(t.UnixNano())
 }
+
+// maxUnixNano is the last instant UnixNano represents (in 2262).
+var maxUnixNano = time.Unix(0, math.MaxInt64)
 
 // FreshUntil returns the moment from which a replica answers stale (see
 // SetFreshUntil); zero when it is stale now or was never vouched for, and

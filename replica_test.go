@@ -532,3 +532,39 @@ func TestReplicaTokenRowDoesNotRevive(t *testing.T) {
 	mirror(t, r, func(mt *oauthdb.MirrorTx) error { return mt.Put(rt) })
 	wantRefresh(t, r, tok.RefreshToken, nil)
 }
+
+// A replica's subscribers see its source's rows change, never its marks;
+// and a vouching past what a clock can count stays a vouching.
+func TestReplicaFeedAndFarFreshness(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	r := follow(t, primary, clk)
+	sub := r.Subscribe(8)
+	defer sub.Close()
+	at, rt := primary.Snapshot().AccessTokens[0], primary.Snapshot().RefreshTokens[0]
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error {
+		at.SessionID, rt.SessionID = "", ""
+		return errors.Join(mt.Delete(oauthdb.TableSession, "s1"), mt.Put(at), mt.Put(rt))
+	})
+	ev := <-sub.Events()
+	var tables []string
+	for _, c := range ev.Changes {
+		tables = append(tables, c.Table)
+		if c.Before == nil && c.After == nil {
+			t.Errorf("a change with neither before nor after: %+v", c)
+		}
+	}
+	slices.Sort(tables)
+	if want := []string{"oauthAccessToken", "oauthRefreshToken", "session"}; !slices.Equal(tables, want) {
+		t.Errorf("the event's changes are of %v, want %v", tables, want)
+	}
+	wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenRevoked)
+
+	r.SetFreshUntil(time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC))
+	wantRefresh(t, r, tok.RefreshToken, oauthdb.ErrTokenRevoked)
+	if got := r.FreshUntil(); got.Year() != 2262 {
+		t.Errorf("FreshUntil = %v, want the last instant a clock counts, in 2262", got)
+	}
+	r.SetFreshUntil(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC))
+	wantRefresh(t, r, tok.RefreshToken, oauthdb.ErrStale)
+}
