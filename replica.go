@@ -185,7 +185,10 @@ type MirrorTx struct {
 // refused and listed in the result, while the rest applies. A refused row
 // is not kept in any form: the replica's own row with its key goes too,
 // since keeping that could keep active what the source has just revoked,
-// and so do the rows that name it. An error from fn aborts it all. Mirror
+// and so do the rows that name it. Rows must come in the order the source
+// wrote them: unique values are checked as each row is stored, as Postgres
+// checks a unique constraint that is not deferrable (better-auth's are
+// not), and foreign keys at the end. An error from fn aborts it all. Mirror
 // works on a replica only.
 func (db *DB) Mirror(fn func(mt *MirrorTx) error) ([]Refusal, error) {
 	if !db.cfg.replica {

@@ -44,17 +44,29 @@ func newReplica(opts []oauthdb.Option) *replica {
 // follow sends the replica what changed in the DB's rows since the last
 // step, and returns the hashes of the tokens a row holds anew.
 func (r *replica) follow(now oauthdb.Snapshot, at time.Time, lenient bool) (map[string]bool, error) {
-	refused, err := r.db.Mirror(func(mt *oauthdb.MirrorTx) error {
-		return errors.Join(
-			mirrorTable(mt, oauthdb.TableUser, r.sent.Users, now.Users, func(u oauthdb.User) string { return u.ID }),
-			mirrorTable(mt, oauthdb.TableSession, r.sent.Sessions, now.Sessions, func(s oauthdb.Session) string { return s.ID }),
-			mirrorTable(mt, oauthdb.TableOAuthClient, r.sent.Clients, now.Clients, func(c oauthdb.OAuthClient) string { return c.ID }),
-			mirrorTable(mt, oauthdb.TableOAuthRefreshToken, r.sent.RefreshTokens, now.RefreshTokens, func(t oauthdb.OAuthRefreshToken) string { return t.ID }),
-			mirrorTable(mt, oauthdb.TableOAuthAccessToken, r.sent.AccessTokens, now.AccessTokens, func(t oauthdb.OAuthAccessToken) string { return t.ID }),
-			mirrorTable(mt, oauthdb.TableOAuthConsent, r.sent.Consents, now.Consents, func(c oauthdb.OAuthConsent) string { return c.ID }),
-			mirrorTable(mt, oauthdb.TableVerification, r.sent.Verifications, now.Verifications, func(v oauthdb.Verification) string { return v.ID }),
-		)
-	})
+	var refused []oauthdb.Refusal
+	var err error
+	if movesUnique(r.sent, now) {
+		// A unique value went from one row to another within the step: a
+		// source sends such changes in an order its own unique checks pass
+		// (Postgres checks them row by row), which a diff of two states
+		// does not know. Resync instead, as a replica does when it cannot
+		// go on; what the stream told it of revived tokens is gone with it.
+		clear(r.dead)
+		refused, err = r.db.Reload(func(mt *oauthdb.MirrorTx) error { return putAll(mt, now) })
+	} else {
+		refused, err = r.db.Mirror(func(mt *oauthdb.MirrorTx) error {
+			return errors.Join(
+				mirrorTable(mt, oauthdb.TableUser, r.sent.Users, now.Users, func(u oauthdb.User) string { return u.ID }),
+				mirrorTable(mt, oauthdb.TableSession, r.sent.Sessions, now.Sessions, func(s oauthdb.Session) string { return s.ID }),
+				mirrorTable(mt, oauthdb.TableOAuthClient, r.sent.Clients, now.Clients, func(c oauthdb.OAuthClient) string { return c.ID }),
+				mirrorTable(mt, oauthdb.TableOAuthRefreshToken, r.sent.RefreshTokens, now.RefreshTokens, func(t oauthdb.OAuthRefreshToken) string { return t.ID }),
+				mirrorTable(mt, oauthdb.TableOAuthAccessToken, r.sent.AccessTokens, now.AccessTokens, func(t oauthdb.OAuthAccessToken) string { return t.ID }),
+				mirrorTable(mt, oauthdb.TableOAuthConsent, r.sent.Consents, now.Consents, func(c oauthdb.OAuthConsent) string { return c.ID }),
+				mirrorTable(mt, oauthdb.TableVerification, r.sent.Verifications, now.Verifications, func(v oauthdb.Verification) string { return v.ID }),
+			)
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("replica: Mirror: %v", err)
 	}
@@ -92,6 +104,71 @@ func (r *replica) follow(now oauthdb.Snapshot, at time.Time, lenient bool) (map[
 	}
 	r.sent = now
 	return renewed, nil
+}
+
+// movesUnique reports whether a unique value is held by one row in sent and
+// by another in now.
+func movesUnique(sent, now oauthdb.Snapshot) bool {
+	holders := func(s oauthdb.Snapshot) map[string]string {
+		m := map[string]string{}
+		for _, u := range s.Users {
+			m["user.email "+u.Email] = u.ID
+		}
+		for _, x := range s.Sessions {
+			m["session.token "+x.Token] = x.ID
+		}
+		for _, c := range s.Clients {
+			m["oauthClient.clientId "+c.ClientID] = c.ID
+		}
+		for _, t := range s.AccessTokens {
+			m["oauthAccessToken.token "+t.Token] = t.ID
+		}
+		for _, t := range s.RefreshTokens {
+			m["oauthRefreshToken.token "+t.Token] = t.ID
+		}
+		for _, v := range s.Verifications {
+			m["verification.identifier "+v.Identifier] = v.ID
+		}
+		for _, c := range s.Consents {
+			m["oauthConsent "+c.ClientID+"\x00"+c.UserID+"\x00"+c.ReferenceID] = c.ID
+		}
+		return m
+	}
+	before := holders(sent)
+	for k, id := range holders(now) {
+		if was, ok := before[k]; ok && was != id {
+			return true
+		}
+	}
+	return false
+}
+
+// putAll puts every row of s, parents first.
+func putAll(mt *oauthdb.MirrorTx, s oauthdb.Snapshot) error {
+	var errs []error
+	put := func(r any) { errs = append(errs, mt.Put(r)) }
+	for _, r := range s.Users {
+		put(r)
+	}
+	for _, r := range s.Sessions {
+		put(r)
+	}
+	for _, r := range s.Clients {
+		put(r)
+	}
+	for _, r := range s.RefreshTokens {
+		put(r)
+	}
+	for _, r := range s.AccessTokens {
+		put(r)
+	}
+	for _, r := range s.Consents {
+		put(r)
+	}
+	for _, r := range s.Verifications {
+		put(r)
+	}
+	return errors.Join(errs...)
 }
 
 // mirrorTable sends the difference between one table's rows as sent and as
