@@ -48,5 +48,22 @@
 // [ErrNotFound], [ErrConflict], [ErrForeignKey] and [ErrInvalid]; an inactive
 // token is a [*TokenError] around the reason, such as [ErrTokenExpired].
 //
+// # As a cache, and as a replica
+//
+// Validation goes through a bounded cache ([WithValidationCache]) that every
+// commit invalidates before its writer returns, so a revocation is seen by
+// the next validation, cached or not. [DB.Subscribe] delivers every
+// commit's changes in order and [DB.Watch] waits for what a query read to
+// change. A DB writes its state to a stream with [DB.WriteSnapshot], in a
+// versioned, checksummed format, and a new DB starts warm from it with
+// [DB.ReadSnapshot], which loads it off to the side and swaps it in at once.
+//
+// A DB opened [WithReplica] follows another database's rows — better-auth's
+// Postgres, through package pgreplica — with [DB.Mirror] and [DB.Reload]:
+// its rows are the source's, its verdicts oauthdb's (a token the source's
+// rows would let come back stays inactive), its own writes are refused
+// ([ErrReadOnly]), and it fails closed ([ErrStale]) unless what keeps it in
+// step vouches that it is current ([DB.SetFreshUntil]).
+//
 // The design of record is docs/DESIGN.md.
 package oauthdb
