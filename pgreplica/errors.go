@@ -30,6 +30,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error describes the failure.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("pgreplica: config: %s %s", e.Field, e.Reason)
 }
@@ -41,6 +42,7 @@ type SetupError struct {
 	Err  error
 }
 
+// Error describes the failure.
 func (e *SetupError) Error() string { return fmt.Sprintf("pgreplica: %s: %v", e.Step, e.Err) }
 
 // Unwrap returns the underlying error.
@@ -53,6 +55,7 @@ type LoadError struct {
 	Err   error
 }
 
+// Error describes the failure.
 func (e *LoadError) Error() string {
 	if e.Table == "" {
 		return fmt.Sprintf("pgreplica: sink load: %v", e.Err)
@@ -71,6 +74,7 @@ type ApplyError struct {
 	Err       error
 }
 
+// Error describes the failure.
 func (e *ApplyError) Error() string {
 	return fmt.Sprintf("pgreplica: sink apply of transaction %d (commit %s): %v", e.XID, e.CommitLSN, e.Err)
 }
@@ -85,6 +89,7 @@ type ProtocolError struct {
 	What string
 }
 
+// Error describes the failure.
 func (e *ProtocolError) Error() string { return "pgreplica: replication protocol: " + e.What }
 
 // StreamError is a failure of the replication connection while streaming:
@@ -93,6 +98,7 @@ type StreamError struct {
 	Err error
 }
 
+// Error describes the failure.
 func (e *StreamError) Error() string { return fmt.Sprintf("pgreplica: stream: %v", e.Err) }
 
 // Unwrap returns the underlying error.

@@ -341,6 +341,7 @@ type memIndexer[T, Q any] struct{ ix *Index[T, Q] }
 
 var errNoKey = errors.New("store: index queried without a prepared key")
 
+// FromObject is go-memdb's: the key of a record in this index.
 func (m memIndexer[T, Q]) FromObject(raw any) (bool, []byte, error) {
 	rec, ok := raw.(*T)
 	if !ok {
@@ -360,6 +361,8 @@ func (m memIndexer[T, Q]) FromObject(raw any) (bool, []byte, error) {
 	return ok, key, nil
 }
 
+// FromArgs is go-memdb's: the key of a query, which the typed query methods
+// have prepared (a *keyArg); anything else is an error.
 func (m memIndexer[T, Q]) FromArgs(args ...any) ([]byte, error) {
 	if len(args) == 1 {
 		if k, ok := args[0].(*keyArg); ok {
@@ -369,6 +372,7 @@ func (m memIndexer[T, Q]) FromArgs(args ...any) ([]byte, error) {
 	return nil, errNoKey
 }
 
+// PrefixFromArgs is go-memdb's: a prepared key, used as a prefix.
 func (m memIndexer[T, Q]) PrefixFromArgs(args ...any) ([]byte, error) {
 	return m.FromArgs(args...)
 }

@@ -20,6 +20,7 @@ type Failure struct {
 	Err  error
 }
 
+// Error says at which step the run failed, and how.
 func (f *Failure) Error() string { return fmt.Sprintf("step %d: %v", f.Step, f.Err) }
 
 // applySafely applies op, turning a panic into an error.
