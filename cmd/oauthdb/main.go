@@ -1,13 +1,19 @@
 // Command oauthdb runs the jobs a user of the oauthdb store runs from a
-// shell. Today that is the comparative benchmark:
+// shell:
 //
 //	oauthdb bench [flags]
 //
 // builds the benchmark dataset, loads it into every implementation (oauthdb
 // and its baselines: plain maps, go-memdb with reflection indexers, SQLite),
 // times each hot path several times and prints one table of medians, their
-// spread and their ratios to the baselines. "oauthdb help bench" tells more;
-// see also bench/README.md.
+// spread and their ratios to the baselines (see also bench/README.md);
+//
+//	oauthdb serve [flags]
+//
+// answers RFC 7662 token introspection over HTTP from an in-memory oauthdb:
+// a sample dataset, a snapshot file, or a live replica of better-auth's
+// Postgres (-postgres DSN -slot NAME). "oauthdb help bench" and "oauthdb
+// help serve" tell more.
 package main
 
 import (
