@@ -230,15 +230,20 @@ func (s *dbSink) Apply(_ context.Context, tx Txn) error {
 			case Insert:
 				err = s.put(mt, c.Table, c.New, nil)
 			case Update:
-				if old := c.Key["id"]; !old.Null && old.Text != "" && old.Text != c.New["id"].Text {
-					// The key changed: the old row goes.
-					if err = s.delete(mt, c.Table, old.Text); err != nil {
+				// The row as the replica holds it, for the columns Postgres
+				// leaves out (TOAST): under its old key if the key changed,
+				// in which case that row goes.
+				id := c.New["id"].Text
+				if k := c.Key["id"]; !k.Null && k.Text != "" {
+					id = k.Text
+				}
+				old, _ := mt.Get(c.Table, id)
+				if id != c.New["id"].Text {
+					if err = s.delete(mt, c.Table, id); err != nil {
 						return err
 					}
-					err = s.put(mt, c.Table, c.New, nil)
-				} else {
-					err = s.put(mt, c.Table, c.New, mt)
 				}
+				err = s.put(mt, c.Table, c.New, old)
 			case Delete:
 				err = s.delete(mt, c.Table, c.Key["id"].Text)
 			case Truncate:
@@ -261,9 +266,10 @@ func (s *dbSink) Apply(_ context.Context, tx Txn) error {
 	return nil
 }
 
-// put decodes a row and stores it. In an Update (from set), a column
-// Postgres left out as Unchanged is filled in from the DB's row.
-func (s *dbSink) put(mt *oauthdb.MirrorTx, table string, row Row, from *oauthdb.MirrorTx) error {
+// put decodes a row and stores it. A column Postgres left out as Unchanged
+// is filled in from old, the row the update replaces (nil if the replica
+// has none, and then the row is refused).
+func (s *dbSink) put(mt *oauthdb.MirrorTx, table string, row Row, old any) error {
 	id := row["id"].Text
 	vals := make(map[string]betterauth.Value, len(row))
 	var unchanged []string
@@ -277,9 +283,8 @@ func (s *dbSink) put(mt *oauthdb.MirrorTx, table string, row Row, from *oauthdb.
 			vals[name] = betterauth.TextValue(v.Text, v.TypeOID)
 		}
 	}
-	if len(unchanged) > 0 && from != nil {
-		old, ok := from.Get(table, id)
-		if !ok {
+	if len(unchanged) > 0 {
+		if old == nil {
 			return s.refuse(mt, table, id, "", "an update leaves columns out and the replica has no row to take them from")
 		}
 		cols, err := columnsOf(old)

@@ -338,6 +338,15 @@ func TestFollowerKeepsToastedValues(t *testing.T) {
 	if u.Name != "Ada Lovelace" || len(u.Image) < 64000 {
 		t.Errorf("user after the update: name %q, image of %d bytes", u.Name, len(u.Image))
 	}
+
+	// The same when the update changes the key: the value comes from the
+	// row under its old key, which goes.
+	e.exec(`UPDATE "user" SET id = 'ada2' WHERE id = 'ada'`)
+	e.convergedDB(f)
+	_ = f.db.View(func(tx *oauthdb.Tx) error { u, _ = tx.User("ada2"); return nil })
+	if len(u.Image) < 64000 {
+		t.Errorf("user after its key changed: image of %d bytes", len(u.Image))
+	}
 }
 
 // A row the DB's door refuses is counted, and what names it goes with it:
