@@ -22,6 +22,7 @@ func (r *fieldRecorder) add(name string, p any) {
 func (r *fieldRecorder) text(name string, v *string)          { r.add(name, v) }
 func (r *fieldRecorder) shared(name string, v *string)        { r.add(name, v) }
 func (r *fieldRecorder) list(name string, v *[]string)        { r.add(name, v) }
+func (r *fieldRecorder) scopes(name string, v *[]string)      { r.add(name, v) }
 func (r *fieldRecorder) flag(name string, v *bool)            { r.add(name, v) }
 func (r *fieldRecorder) time(name string, v *time.Time)       { r.add(name, v) }
 func (r *fieldRecorder) json(name string, v *json.RawMessage) { r.add(name, v) }
