@@ -358,53 +358,20 @@ func (mt *MirrorTx) Put(rec any) error {
 // (Postgres leaves out a TOASTed value an UPDATE did not change) completes
 // its row from it.
 func (mt *MirrorTx) Get(table, id string) (any, bool) {
-	st := mt.tx.st
-	switch table {
-	case TableUser:
-		return getValue(users, st, id)
-	case TableSession:
-		return getValue(sessions, st, id)
-	case TableOAuthClient:
-		return getValue(clients, st, id)
-	case TableOAuthAccessToken:
-		return getValue(accessTokens, st, id)
-	case TableOAuthRefreshToken:
-		return getValue(refreshTokens, st, id)
-	case TableOAuthConsent:
-		return getValue(consents, st, id)
-	case TableVerification:
-		return getValue(verifications, st, id)
+	if table == tableTokenDeath {
+		return nil, false
 	}
-	return nil, false
-}
-
-func getValue[T any](t *store.Table[T], st *store.Txn, id string) (any, bool) {
-	r, ok := t.Get(st, id)
+	rec, ok := mt.tx.st.Record(table, id)
 	if !ok {
 		return nil, false
 	}
-	return *r, true
+	return recordValue(rec), true
 }
 
 // Truncate removes every row of table, as the source's TRUNCATE does.
 func (mt *MirrorTx) Truncate(table string) error {
-	var ids []string
-	switch table {
-	case TableUser:
-		ids = recordIDs(mt.tx.Users(), func(r User) string { return r.ID })
-	case TableSession:
-		ids = recordIDs(mt.tx.Sessions(), func(r Session) string { return r.ID })
-	case TableOAuthClient:
-		ids = recordIDs(mt.tx.Clients(), func(r OAuthClient) string { return r.ID })
-	case TableOAuthAccessToken:
-		ids = recordIDs(mt.tx.AccessTokens(), func(r OAuthAccessToken) string { return r.ID })
-	case TableOAuthRefreshToken:
-		ids = recordIDs(mt.tx.RefreshTokens(), func(r OAuthRefreshToken) string { return r.ID })
-	case TableOAuthConsent:
-		ids = recordIDs(mt.tx.Consents(), func(r OAuthConsent) string { return r.ID })
-	case TableVerification:
-		ids = recordIDs(mt.tx.Verifications(), func(r Verification) string { return r.ID })
-	default:
+	ids, err := mt.tx.st.IDs(table)
+	if err != nil || table == tableTokenDeath {
 		return fmt.Errorf("oauthdb: Mirror: no table %q: %w", store.Bound(table), ErrInvalid)
 	}
 	for _, id := range ids {
@@ -413,14 +380,6 @@ func (mt *MirrorTx) Truncate(table string) error {
 		}
 	}
 	return nil
-}
-
-func recordIDs[T any](seq func(func(T) bool), id func(T) string) []string {
-	var ids []string
-	for r := range seq {
-		ids = append(ids, id(r))
-	}
-	return ids
 }
 
 // Delete removes the source's row of table with the primary key id; one not

@@ -73,3 +73,31 @@ func TestMirror(t *testing.T) {
 	}
 	verify(t, f.db)
 }
+
+// Record and IDs read tables named at run time, as a replica names them.
+func TestRecordAndIDsByName(t *testing.T) {
+	f := newFlight(t)
+	err := f.db.View(func(tx *store.Txn) error {
+		rec, ok := tx.Record("passengers", "ann")
+		if p, isPassenger := rec.(*Passenger); !ok || !isPassenger || p.ID != "ann" {
+			t.Errorf(`Record("passengers", "ann") = %v, %v`, rec, ok)
+		}
+		if rec, ok := tx.Record("passengers", "nobody"); ok || rec != nil {
+			t.Errorf("Record of no row = %v, %v", rec, ok)
+		}
+		if rec, ok := tx.Record("no such table", "ann"); ok || rec != nil {
+			t.Errorf("Record of no table = %v, %v", rec, ok)
+		}
+		ids, err := tx.IDs("passes")
+		if err != nil || !slices.Equal(ids, []string{"p1", "p2", "p3", "p4"}) {
+			t.Errorf(`IDs("passes") = %v, %v; want p1 to p4`, ids, err)
+		}
+		if _, err := tx.IDs("no such table"); err == nil {
+			t.Error("IDs of no table: no error")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -367,6 +367,33 @@ func (tx *Txn) Dangling() []Dangler {
 	return out
 }
 
+// Record returns the record of the table named table with the primary key
+// id, for a caller that names its tables at run time, as a replica applying
+// another database's rows does; Table.Get is the typed way. An unknown table
+// holds nothing.
+func (tx *Txn) Record(table, id string) (any, bool) {
+	if _, ok := tx.db.info.tables[table]; !ok {
+		return nil, false
+	}
+	obj := tx.first(table, "id", appendString(nil, id))
+	return obj, obj != nil
+}
+
+// IDs returns the primary keys of every record of the table named table, in
+// order; an unknown table is an error.
+func (tx *Txn) IDs(table string) ([]string, error) {
+	t, ok := tx.db.info.tables[table]
+	if !ok {
+		return nil, fmt.Errorf("store: no table %q", Bound(table))
+	}
+	var ids []string
+	it := tx.get(table, "id", nil)
+	for obj := it.Next(); obj != nil; obj = it.Next() {
+		ids = append(ids, t.primaryKey(obj))
+	}
+	return ids, nil
+}
+
 // Drop deletes, in a Mirror transaction, the record of the table named
 // table with the primary key id, as Delete does there: for a replica that
 // drops a record it cannot keep. A record not there is no error.
