@@ -382,6 +382,23 @@ func (mt *MirrorTx) Truncate(table string) error {
 	return nil
 }
 
+// PutAll puts every row of s, as Put does: a replica loaded (with Reload) or
+// brought up to date from a snapshot of its source's rows. It stops at the
+// first error; a refused row is none.
+func (mt *MirrorTx) PutAll(s Snapshot) error {
+	return errors.Join(putRows(mt, s.Users), putRows(mt, s.Sessions), putRows(mt, s.Clients),
+		putRows(mt, s.RefreshTokens), putRows(mt, s.AccessTokens), putRows(mt, s.Consents), putRows(mt, s.Verifications))
+}
+
+func putRows[T any](mt *MirrorTx, recs []T) error {
+	for _, r := range recs {
+		if err := mt.Put(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Delete removes the source's row of table with the primary key id; one not
 // here (refused before, or gone with a cascade) is no error.
 func (mt *MirrorTx) Delete(table, id string) error {

@@ -28,32 +28,6 @@ func follow(t *testing.T, primary *oauthdb.DB, clk *clock, opts ...oauthdb.Optio
 
 var farFuture = t0.Add(1000 * time.Hour)
 
-func putAll(mt *oauthdb.MirrorTx, s oauthdb.Snapshot) error {
-	var errs []error
-	for _, r := range s.Users {
-		errs = append(errs, mt.Put(r))
-	}
-	for _, r := range s.Sessions {
-		errs = append(errs, mt.Put(r))
-	}
-	for _, r := range s.Clients {
-		errs = append(errs, mt.Put(r))
-	}
-	for _, r := range s.RefreshTokens {
-		errs = append(errs, mt.Put(r))
-	}
-	for _, r := range s.AccessTokens {
-		errs = append(errs, mt.Put(r))
-	}
-	for _, r := range s.Consents {
-		errs = append(errs, mt.Put(r))
-	}
-	for _, r := range s.Verifications {
-		errs = append(errs, mt.Put(r))
-	}
-	return errors.Join(errs...)
-}
-
 // catchUp mirrors into the replica what the primary has now: its rows, and
 // the deletion of those it no longer has.
 func catchUp(t *testing.T, r, primary *oauthdb.DB) {
@@ -72,7 +46,7 @@ func catchUp(t *testing.T, r, primary *oauthdb.DB) {
 		gone(oauthdb.TableOAuthAccessToken, ids(slices.Values(have.AccessTokens), accessID), ids(slices.Values(want.AccessTokens), accessID))
 		gone(oauthdb.TableOAuthRefreshToken, ids(slices.Values(have.RefreshTokens), refreshID), ids(slices.Values(want.RefreshTokens), refreshID))
 		gone(oauthdb.TableSession, ids(slices.Values(have.Sessions), sessionID), ids(slices.Values(want.Sessions), sessionID))
-		return errors.Join(append(errs, putAll(mt, want))...)
+		return errors.Join(append(errs, mt.PutAll(want))...)
 	})
 }
 
@@ -364,7 +338,7 @@ func TestReplicaFailsClosedUntilVouchedFor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mirror(t, r, func(mt *oauthdb.MirrorTx) error { return putAll(mt, primary.Snapshot()) })
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error { return mt.PutAll(primary.Snapshot()) })
 
 	stale := func(when string) {
 		t.Helper()
@@ -476,7 +450,7 @@ func TestReplicaReload(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Watch = %v", err)
 	}
-	refused, err := r.Reload(func(mt *oauthdb.MirrorTx) error { return putAll(mt, rows) })
+	refused, err := r.Reload(func(mt *oauthdb.MirrorTx) error { return mt.PutAll(rows) })
 	if err != nil || len(refused) != 0 {
 		t.Fatalf("Reload = %v, %v", refused, err)
 	}
@@ -492,7 +466,7 @@ func TestReplicaReload(t *testing.T) {
 	// source's own, and a new grant.
 	before := r.Snapshot()
 	boom := errors.New("boom")
-	if _, err := r.Reload(func(mt *oauthdb.MirrorTx) error { _ = putAll(mt, oauthdb.Snapshot{}); return boom }); !errors.Is(err, boom) {
+	if _, err := r.Reload(func(mt *oauthdb.MirrorTx) error { _ = mt.PutAll(oauthdb.Snapshot{}); return boom }); !errors.Is(err, boom) {
 		t.Fatalf("Reload = %v, want boom", err)
 	}
 	if diff := cmp.Diff(before, r.Snapshot()); diff != "" {

@@ -803,26 +803,7 @@ func TestReplicaFailsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	refused, err := replica.Reload(func(mt *oauthdb.MirrorTx) error {
-		var errs []error
-		put := func(rec any) { errs = append(errs, mt.Put(rec)) }
-		for _, r := range snap.Users {
-			put(r)
-		}
-		for _, r := range snap.Sessions {
-			put(r)
-		}
-		for _, r := range snap.Clients {
-			put(r)
-		}
-		for _, r := range snap.RefreshTokens {
-			put(r)
-		}
-		for _, r := range snap.AccessTokens {
-			put(r)
-		}
-		return errors.Join(errs...)
-	})
+	refused, err := replica.Reload(func(mt *oauthdb.MirrorTx) error { return mt.PutAll(snap) })
 	if err != nil || len(refused) > 0 {
 		t.Fatalf("reload: %v, refused %v", err, refused)
 	}

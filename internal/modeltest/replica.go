@@ -53,7 +53,7 @@ func (r *replica) follow(now oauthdb.Snapshot, at time.Time, lenient bool) (map[
 		// does not know. Resync instead, as a replica does when it cannot
 		// go on; what the stream told it of revived tokens is gone with it.
 		clear(r.dead)
-		refused, err = r.db.Reload(func(mt *oauthdb.MirrorTx) error { return putAll(mt, now) })
+		refused, err = r.db.Reload(func(mt *oauthdb.MirrorTx) error { return mt.PutAll(now) })
 	} else {
 		refused, err = r.db.Mirror(func(mt *oauthdb.MirrorTx) error {
 			return errors.Join(
@@ -141,34 +141,6 @@ func movesUnique(sent, now oauthdb.Snapshot) bool {
 		}
 	}
 	return false
-}
-
-// putAll puts every row of s, parents first.
-func putAll(mt *oauthdb.MirrorTx, s oauthdb.Snapshot) error {
-	var errs []error
-	put := func(r any) { errs = append(errs, mt.Put(r)) }
-	for _, r := range s.Users {
-		put(r)
-	}
-	for _, r := range s.Sessions {
-		put(r)
-	}
-	for _, r := range s.Clients {
-		put(r)
-	}
-	for _, r := range s.RefreshTokens {
-		put(r)
-	}
-	for _, r := range s.AccessTokens {
-		put(r)
-	}
-	for _, r := range s.Consents {
-		put(r)
-	}
-	for _, r := range s.Verifications {
-		put(r)
-	}
-	return errors.Join(errs...)
 }
 
 // mirrorTable sends the difference between one table's rows as sent and as
