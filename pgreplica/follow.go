@@ -274,14 +274,11 @@ func (s *dbSink) put(mt *oauthdb.MirrorTx, table string, row Row, old any) error
 	vals := make(map[string]betterauth.Value, len(row))
 	var unchanged []string
 	for name, v := range row {
-		switch {
-		case v.Unchanged:
+		if v.Unchanged {
 			unchanged = append(unchanged, name)
-		case v.Null:
-			vals[name] = betterauth.NullValue()
-		default:
-			vals[name] = betterauth.TextValue(v.Text, v.TypeOID)
+			continue
 		}
+		vals[name] = v.BetterAuth()
 	}
 	if len(unchanged) > 0 {
 		if old == nil {
@@ -310,6 +307,15 @@ func (s *dbSink) put(mt *oauthdb.MirrorTx, table string, row Row, old any) error
 		return s.refuse(mt, table, id, field, "cannot be decoded")
 	}
 	return mt.Put(rec)
+}
+
+// BetterAuth returns the value as package betterauth decodes it. An
+// Unchanged value has none: fill it in from the row it replaces first.
+func (v Value) BetterAuth() betterauth.Value {
+	if v.Null {
+		return betterauth.NullValue()
+	}
+	return betterauth.TextValue(v.Text, v.TypeOID)
 }
 
 // columnsOf returns a record's columns as JSON values, by better-auth's

@@ -99,11 +99,7 @@ func (e *env) postgresRows() oauthdb.Snapshot {
 			for _, row := range tables[name] {
 				vals := map[string]betterauth.Value{}
 				for col, v := range row {
-					if v.Null {
-						vals[col] = betterauth.NullValue()
-					} else {
-						vals[col] = betterauth.TextValue(v.Text, v.TypeOID)
-					}
+					vals[col] = v.BetterAuth()
 				}
 				rec, err := betterauth.DecodeRow(name, vals)
 				if err != nil {
