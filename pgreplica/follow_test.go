@@ -432,12 +432,15 @@ func TestFollowerConvergesAcrossPostgresRestartAndKill(t *testing.T) {
 	e := newOwnEnv(t)
 	wl := e.newWorkload(workloadSeed(t))
 	f := e.startFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "crash"}})
+	status := func() pgreplica.Status { return f.Status().Status }
 	stop := wl.background()
 	wl.waitSteps(t, *steps/3)
 	e.srv.Restart(t)
+	waitSessions(t, status, 2)
 	wl.waitSteps(t, *steps/3)
 	e.srv.Kill(t)
 	e.srv.Start(t)
+	waitSessions(t, status, 3)
 	wl.waitSteps(t, *steps/3)
 	if err := stop(); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -27,6 +28,28 @@ type Replica struct {
 	// position would; Postgres then resends what it sent but never saw
 	// acknowledged. Only tests set it, to exercise the skipping.
 	fromSlot bool
+
+	// hold, when set (only tests set it), parks Run's goroutine before it
+	// starts a session or reads a message, as a SIGSTOP of the process
+	// would, until the test releases it.
+	hold atomic.Pointer[holdGate]
+}
+
+// holdGate is a test's hold on a replica (see Replica.hold).
+type holdGate struct {
+	parkOnce sync.Once
+	parked   chan struct{} // closed once Run's goroutine is parked
+	release  chan struct{} // closed by the test to let it go on
+}
+
+// park waits while a test holds the replica.
+func (r *Replica) park() {
+	g := r.hold.Load()
+	if g == nil {
+		return
+	}
+	g.parkOnce.Do(func() { close(g.parked) })
+	<-g.release
 }
 
 // New returns a replica of cfg's tables into sink. It does not connect: Run
@@ -62,6 +85,7 @@ func (r *Replica) Run(ctx context.Context) error {
 	defer r.running.Store(false)
 	bo := backoff{min: r.cfg.MinBackoff, max: r.cfg.MaxBackoff}
 	for {
+		r.park()
 		streamed, err := r.session(ctx)
 		if ctx.Err() != nil {
 			r.pos.connected(false)

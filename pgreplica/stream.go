@@ -26,6 +26,7 @@ func (r *Replica) stream(ctx context.Context, conn *pgconn.PgConn) error {
 	nextStatus := time.Now()
 	lastHeard := time.Now()
 	for {
+		r.park()
 		if now := time.Now(); !now.Before(nextStatus) {
 			if err := s.sendStatus(true); err != nil {
 				return err

@@ -119,13 +119,20 @@ func (wl *workload) waitSteps(t testing.TB, n int) {
 // waitSessions waits until the replica streams in its n-th session.
 func (r *replica) waitSessions(t testing.TB, n uint64) {
 	t.Helper()
+	waitSessions(t, r.Status, n)
+}
+
+// waitSessions waits until a replica whose status is given streams in its
+// n-th session.
+func waitSessions(t testing.TB, status func() pgreplica.Status, n uint64) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if st := r.Status(); st.Connected && st.Sessions >= n {
+		if st := status(); st.Connected && st.Sessions >= n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("replica not streaming in session %d after 30 s: %+v", n, r.Status())
+			t.Fatalf("replica not streaming in session %d after 30 s: %+v", n, status())
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

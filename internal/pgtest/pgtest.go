@@ -80,6 +80,12 @@ var settings = []string{
 	"log_min_messages=warning",
 	"log_connections=off",
 	"log_line_prefix=%m [%p] %q%a ",
+	// A replica's heartbeats (pg_logical_emit_message, not flushed by a
+	// commit of their own) reach the WAL sender when the WAL writer
+	// flushes them: within milliseconds rather than Postgres' default
+	// 200 ms, so that tests can hold replicas to a MaxLag of a fraction
+	// of a second.
+	"wal_writer_delay=10ms",
 }
 
 // Server is one running (or stopped) PostgreSQL cluster: a test's own
