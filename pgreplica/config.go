@@ -75,8 +75,9 @@ type Config struct {
 	ResumeLSN LSN
 
 	// StatusInterval is how often the replica reports its position to the
-	// primary and asks for a reply, which is what keeps Status.CaughtUpAt
-	// fresh while nothing changes. Default DefaultStatusInterval.
+	// primary and asks for a reply, and writes a heartbeat, whose return
+	// proves it caught up (Status.CaughtUpAt). Default
+	// DefaultStatusInterval.
 	StatusInterval time.Duration
 
 	// Timeout is how long the replica waits for any message from the

@@ -9,7 +9,7 @@
 // committed transaction after it, in commit order, once each (Apply).
 // Follower is oauthdb's: it keeps a DB opened with oauthdb.WithReplica in
 // step, decoding rows with package betterauth, and vouches for it only
-// while Postgres confirms it is caught up, so that it fails closed.
+// while the replica can prove it is caught up, so that it fails closed.
 //
 // # How it works
 //
@@ -36,11 +36,12 @@
 // The replica's position (Status.AppliedLSN) means: every transaction whose
 // commit LSN is below it is in the sink. It moves to a Txn's EndLSN once
 // the sink applied it, to a Snapshot's LSN on Load, and, when a keepalive
-// from the primary finds no transaction pending, to the end of what the
-// primary had sent, so that an idle replica acknowledges WAL that held only
-// other tables' changes. After a reconnect Postgres resends from the slot's
-// last acknowledged position; a transaction whose commit LSN is below the
-// replica's position is skipped (Status.Skipped), so none is applied twice.
+// or a logical decoding message arrives with no transaction pending, to
+// the position it carries, so that an idle replica acknowledges WAL that
+// held only other tables' changes. After a reconnect Postgres resends from
+// the slot's last acknowledged position; a transaction whose commit LSN is
+// below the replica's position is skipped (Status.Skipped), so none is
+// applied twice.
 //
 // # Faults
 //
@@ -72,16 +73,31 @@
 //
 // # Freshness
 //
-// Status.CaughtUpAt is the last local time at which the replica had applied
-// everything the primary had decoded: the time it asked for a keepalive
-// (every Config.StatusInterval, ReplyRequested set) when the answer came
-// with no transaction pending. An idle primary answers every status update,
-// so CaughtUpAt advances every StatusInterval while all is well, and stops
-// when the stream stops or falls behind. Status.Fresh(maxAge, now) is the
-// fail-closed test: the sink is loaded and was caught up at most maxAge ago.
-// It is false during a resync. One limit: the primary's answer vouches for
-// what its WAL sender had decoded, which under a decoding backlog (a huge
-// transaction elsewhere) can trail what it has committed.
+// Status.CaughtUpAt is a proof, not an inference: a local time T such that
+// every transaction the primary had committed before T is in the sink.
+// Every StatusInterval, on an ordinary connection beside the stream, the
+// replica writes a heartbeat into the WAL at local time T: a
+// non-transactional logical decoding message (pg_logical_emit_message,
+// which needs no privilege). Its WAL record follows the commit record of
+// every transaction acknowledged before T, and logical decoding sends each
+// transaction when it decodes its commit record and the message when it
+// decodes the message, in WAL order; so when the heartbeat comes back on
+// the stream, all of those have been applied. Status.Fresh(maxAge, now) is
+// the fail-closed test: the sink is loaded and CaughtUpAt is at most maxAge
+// old. It is false during a resync, and until the first heartbeat after a
+// load comes back.
+//
+// A keepalive with no transaction pending is no such proof: a logical WAL
+// sender's keepalive carries how far it has decoded, not how far the
+// primary has written, so right after a reconnect, or between the records
+// of a backlog, it says "caught up" with everything still to decode.
+//
+// A heartbeat comes back once the primary has flushed it: before Postgres
+// 17, by the WAL writer, within wal_writer_delay (200 ms by default); from
+// 17 on, the replica asks for the flush itself. CaughtUpAt is therefore
+// about StatusInterval/2 plus that delay old at any moment while all is
+// well. Heartbeats need Postgres 14 or later (pgoutput's messages option);
+// each is a WAL record of about 100 bytes.
 //
 // # Values
 //

@@ -23,14 +23,15 @@ const DefaultMaxLag = 5 * time.Second
 // in step with better-auth's tables in Postgres: a Replica whose sink
 // decodes every row with package betterauth and applies each transaction
 // with one DB.Mirror, and which vouches for the DB (DB.SetFreshUntil) as
-// long as Postgres confirms the replica is caught up.
+// long as the replica proves it is caught up (Status.CaughtUpAt).
 //
 // The DB fails closed: until the first load and catch-up, and whenever the
-// last confirmation is older than MaxLag (the stream stopped, fell behind,
-// or is being resynced), it calls no token active (oauthdb.ErrStale). So a
-// token revoked in Postgres is inactive on every follower within MaxLag,
-// whatever happens to the network, and in a few milliseconds while all is
-// well.
+// last proof is older than MaxLag (the stream stopped, fell behind, or is
+// being resynced), it calls no token active (oauthdb.ErrStale). An answer
+// at time t reflects every transaction Postgres committed before t -
+// MaxLag: a token revoked in Postgres is inactive on every follower within
+// MaxLag, whatever happens to the network, and in a few milliseconds while
+// all is well.
 //
 // A row the DB cannot keep (one it cannot decode, one its door refuses, one
 // that names a row it does not have) is refused: counted, logged by table
@@ -50,10 +51,11 @@ type Follower struct {
 type FollowerConfig struct {
 	// Config is the replica's. Its Tables default to DefaultTables.
 	Config
-	// MaxLag is how old the last confirmation that the replica is caught
-	// up may be while the DB still answers (see Status.Fresh); default
+	// MaxLag is how old the last proof that the replica is caught up may
+	// be while the DB still answers (see Status.Fresh); default
 	// DefaultMaxLag. It must be longer than Config.StatusInterval, since
-	// confirmations come once per interval.
+	// proofs come once per interval, plus the time a heartbeat takes to
+	// come back (see the package doc).
 	MaxLag time.Duration
 }
 

@@ -1,6 +1,7 @@
 package pgreplica_test
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -161,5 +162,32 @@ func TestReconnectedFollowerNeverAnswersFromBeforeItsBacklog(t *testing.T) {
 	}
 	if st := f.Status(); st.Sessions < 2 {
 		t.Errorf("%d sessions, want a reconnect", st.Sessions)
+	}
+}
+
+// A follower needs no more than REPLICATION, SELECT on the tables and a
+// publication made for it: its heartbeats (pg_logical_emit_message) need
+// no privilege of their own.
+func TestFollowerNeedsOnlyReplicationAndSelect(t *testing.T) {
+	e := newEnv(t)
+	role := e.db + "_replicator"
+	e.exec(`CREATE ROLE ` + role + ` LOGIN REPLICATION`)
+	t.Cleanup(func() { e.exec(`DROP OWNED BY ` + role + `; DROP ROLE ` + role) })
+	e.exec(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ` + role)
+	e.exec(`CREATE PUBLICATION oauthdb FOR TABLE "user", "session", "oauthClient", "oauthRefreshToken", "oauthAccessToken", "oauthConsent", "verification"`)
+	access, _ := e.grant("ada")
+	f := e.startFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "least", DSN: e.dsn + " user=" + role}})
+	if err := verdict(f.db, access); err != nil {
+		t.Fatal(err)
+	}
+	var user string
+	if err := e.conn().QueryRow(context.Background(), `SELECT usename FROM pg_stat_replication WHERE application_name = $1`,
+		"pgreplica "+e.db+"_least").Scan(&user); err != nil || user != role {
+		t.Fatalf("the follower streams as %q (%v), want %q", user, err, role)
+	}
+	e.exec(`UPDATE "oauthAccessToken" SET revoked = now() WHERE id = 'ada-a'`)
+	e.convergedDB(f)
+	if err := verdict(f.db, access); !errors.Is(err, oauthdb.ErrTokenRevoked) {
+		t.Errorf("after the revocation: %v, want ErrTokenRevoked", err)
 	}
 }

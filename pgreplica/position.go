@@ -25,13 +25,16 @@ type Status struct {
 	// LastCommitTime is the commit time, by the primary's clock, of the
 	// last transaction applied (or zero).
 	LastCommitTime time.Time
-	// CaughtUpAt is the last time, by the local clock, at which the replica
-	// had applied everything the primary had decoded: at most the moment it
-	// asked the primary for a keepalive, when the answer came with no
-	// transaction pending. Zero until it first happens. While the primary is
-	// idle it advances every StatusInterval; it stops advancing when the
-	// stream stops or falls behind.
-	CaughtUpAt time.Time
+	// CaughtUpAt is the proof of freshness: a local time T such that
+	// every transaction the primary had committed before T is in the sink,
+	// proven by a heartbeat the replica wrote into the WAL at T and then
+	// received on its stream (see heartbeat.go); CaughtUpLSN is that
+	// heartbeat's position. Zero until the first heartbeat comes back
+	// after a load. While all is well it advances every StatusInterval, a
+	// round trip behind; it stops when the stream stops or falls behind,
+	// and a keepalive never moves it.
+	CaughtUpAt  time.Time
+	CaughtUpLSN LSN
 	// Loads counts Loads (the initial load and every resync), Applied the
 	// transactions applied, Skipped those received again after a reconnect
 	// and skipped, Sessions the connections made.
@@ -55,6 +58,7 @@ type tracker struct {
 	mu      sync.Mutex
 	st      Status
 	changed chan struct{} // closed and replaced whenever AppliedLSN moves
+	beats   []beat        // heartbeats on their way, oldest first
 }
 
 func newTracker(resume LSN) *tracker {
@@ -140,30 +144,52 @@ func (t *tracker) skipped(tx *Txn, resent bool) {
 	t.advance(tx.EndLSN)
 }
 
-// caughtUp records a keepalive that came while no transaction was pending:
-// everything the primary had sent up to walEnd is in the sink, as of
-// asOf. The position advances to walEnd too: with nothing pending, no
-// transaction committed before it can still arrive, and acknowledging it
-// lets the primary recycle WAL that held only other tables' changes.
-func (t *tracker) caughtUp(walEnd LSN, asOf time.Time) {
+// keepalive records a keepalive: the primary had sent the stream up to
+// walEnd. When no transaction is pending (idle), every transaction that
+// committed before walEnd has been received and applied, so the position
+// advances to it: acknowledging it lets the primary recycle WAL that held
+// only other tables' changes. It says nothing of the time: see CaughtUpAt.
+func (t *tracker) keepalive(walEnd LSN, idle bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.st.ServerWALEnd = walEnd
-	if !t.st.Loaded {
-		return
-	}
-	t.advance(walEnd)
-	if asOf.After(t.st.CaughtUpAt) {
-		t.st.CaughtUpAt = asOf
+	if idle && t.st.Loaded {
+		t.advance(walEnd)
 	}
 }
 
-// serverWALEnd records the primary's position from a keepalive that came
-// in the middle of a transaction.
-func (t *tracker) serverWALEnd(walEnd LSN) {
+// emitting records a heartbeat about to be written.
+func (t *tracker) emitting(b beat) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.st.ServerWALEnd = walEnd
+	if len(t.beats) == maxPendingBeats {
+		t.beats = append(t.beats[:0], t.beats[1:]...)
+	}
+	t.beats = append(t.beats, b)
+}
+
+// message records a non-transactional logical decoding message received
+// between transactions, at lsn: every transaction committed before it has
+// been applied. If it is one of the replica's heartbeats, the replica is
+// fresh as of the moment before it was written.
+func (t *tracker) message(nonce string, lsn LSN) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.st.Loaded {
+		return
+	}
+	t.advance(lsn)
+	for i, b := range t.beats {
+		if b.nonce != nonce {
+			continue
+		}
+		// The older ones were written before it: they can only prove less.
+		t.beats = append(t.beats[:0], t.beats[i+1:]...)
+		if b.at.After(t.st.CaughtUpAt) {
+			t.st.CaughtUpAt, t.st.CaughtUpLSN = b.at, lsn
+		}
+		return
+	}
 }
 
 func (t *tracker) connected(on bool) {

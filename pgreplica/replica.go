@@ -18,6 +18,9 @@ type Replica struct {
 	pos     *tracker
 	running atomic.Bool
 
+	// beatPrefix starts the content of this replica's heartbeats.
+	beatPrefix string
+
 	// columns are the replicated tables' columns as the sink knows them:
 	// from the last Load, then from relation messages. Only Run's
 	// goroutine uses it.
@@ -63,11 +66,12 @@ func New(cfg Config, sink Sink) (*Replica, error) {
 		return nil, err
 	}
 	return &Replica{
-		cfg:     cfg,
-		sink:    sink,
-		log:     cfg.Logger.With("slot", cfg.Slot),
-		pos:     newTracker(cfg.ResumeLSN),
-		columns: make(map[string][]Column),
+		cfg:        cfg,
+		sink:       sink,
+		log:        cfg.Logger.With("slot", cfg.Slot),
+		pos:        newTracker(cfg.ResumeLSN),
+		columns:    make(map[string][]Column),
+		beatPrefix: newBeatPrefix(cfg.Slot),
 	}, nil
 }
 

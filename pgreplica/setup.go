@@ -42,9 +42,32 @@ func (r *Replica) session(ctx context.Context) (streamed bool, err error) {
 	if err := r.startReplication(ctx, repl, from); err != nil {
 		return false, err
 	}
+	hb, err := r.connect(ctx, false)
+	if err != nil {
+		return false, &SetupError{Step: "connect for heartbeats", Err: err}
+	}
+	defer closeConn(hb)
 	r.pos.connected(true)
 	r.log.Info("pgreplica: streaming", "from", from)
-	return true, r.stream(ctx, repl)
+
+	// The heartbeats run beside the stream; when they fail, the session
+	// ends with their error.
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	beating := make(chan struct{})
+	go func() {
+		defer close(beating)
+		if err := r.heartbeats(sctx, hb); err != nil {
+			cancel(err)
+		}
+	}()
+	err = r.stream(sctx, repl)
+	if ctx.Err() == nil && sctx.Err() != nil {
+		err = context.Cause(sctx)
+	}
+	cancel(nil)
+	<-beating
+	return true, err
 }
 
 // prepare makes sure the publication exists and the slot can resume the
@@ -320,7 +343,8 @@ func (r *Replica) startReplication(ctx context.Context, conn *pgconn.PgConn, lsn
 	err := pglogrepl.StartReplication(ctx, conn, r.cfg.Slot, lsn, pglogrepl.StartReplicationOptions{
 		Mode: pglogrepl.LogicalReplication,
 		// Protocol 1: each transaction arrives whole, after its commit.
-		PluginArgs: []string{"proto_version '1'", "publication_names '" + r.cfg.Publication + "'"},
+		// Messages (Postgres 14 and later) carry the heartbeats.
+		PluginArgs: []string{"proto_version '1'", "publication_names '" + r.cfg.Publication + "'", "messages 'true'"},
 	})
 	if err == nil {
 		return nil

@@ -22,7 +22,7 @@ func (r *Replica) stream(ctx context.Context, conn *pgconn.PgConn) error {
 	}
 	defer s.sayGoodbye()
 	// The first status update goes out at once, so that the primary's
-	// answer marks the replica caught up as soon as it is.
+	// answer moves an idle replica's position as soon as it can.
 	nextStatus := time.Now()
 	lastHeard := time.Now()
 	for {
@@ -86,10 +86,6 @@ type streamer struct {
 
 	tx     *Txn // the transaction being received, or nil between transactions
 	resent bool // tx was applied before: it is read through and dropped
-
-	// requestedAt is when the oldest status update still unanswered asked
-	// for a reply; zero when none is.
-	requestedAt time.Time
 }
 
 // onCopyData handles one message of the replication stream.
@@ -115,18 +111,10 @@ func (s *streamer) onCopyData(ctx context.Context, data []byte) error {
 }
 
 // onKeepalive: with no transaction pending, everything the primary had sent
-// is in the sink.
+// is in the sink. That moves the position, not the freshness (see
+// heartbeat.go).
 func (s *streamer) onKeepalive(pkm pglogrepl.PrimaryKeepaliveMessage) error {
-	if s.tx != nil {
-		s.r.pos.serverWALEnd(pkm.ServerWALEnd)
-	} else {
-		asOf := time.Now()
-		if !s.requestedAt.IsZero() {
-			asOf = s.requestedAt
-		}
-		s.requestedAt = time.Time{}
-		s.r.pos.caughtUp(pkm.ServerWALEnd, asOf)
-	}
+	s.r.pos.keepalive(pkm.ServerWALEnd, s.tx == nil)
 	if pkm.ReplyRequested {
 		return s.sendStatus(false)
 	}
@@ -153,9 +141,18 @@ func (s *streamer) onXLogData(ctx context.Context, xld pglogrepl.XLogData) error
 		return s.onDelete(m)
 	case *pglogrepl.TruncateMessage:
 		return s.onTruncate(m)
-	case *pglogrepl.TypeMessage, *pglogrepl.OriginMessage, *pglogrepl.LogicalDecodingMessage:
+	case *pglogrepl.LogicalDecodingMessage:
+		if !m.Transactional && s.tx == nil {
+			nonce := ""
+			if m.Prefix == heartbeatPrefix {
+				nonce = string(m.Content)
+			}
+			s.r.pos.message(nonce, m.LSN)
+		}
+		return nil
+	case *pglogrepl.TypeMessage, *pglogrepl.OriginMessage:
 		// Types are described for user-defined types, whose OIDs the
-		// relation already gives; origins and messages concern others.
+		// relation already gives; origins concern others.
 		return nil
 	}
 	return &ProtocolError{What: fmt.Sprintf("unexpected message %T", msg)}
@@ -372,9 +369,6 @@ func (s *streamer) sendStatus(reply bool) error {
 	})
 	if err != nil {
 		return &StreamError{Err: fmt.Errorf("send status update: %w", err)}
-	}
-	if reply && s.requestedAt.IsZero() {
-		s.requestedAt = time.Now()
 	}
 	return nil
 }
