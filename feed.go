@@ -99,8 +99,8 @@ func (db *DB) publish(c store.Commit) {
 	}
 	ev := Event{Index: c.Index, Replaced: c.Replaced, Changes: make([]Change, 0, len(c.Changes))}
 	for _, ch := range c.Changes {
-		if ch.Table == tableTokenDeath {
-			continue // a replica's own marks are no record of the data model
+		if hidden(ch.Table) {
+			continue // a replica's own bookkeeping is no record of the data model
 		}
 		ev.Changes = append(ev.Changes, Change{Table: ch.Table, Before: recordValue(ch.Before), After: recordValue(ch.After)})
 	}

@@ -89,11 +89,73 @@ type tokenDeath struct {
 	At time.Time
 }
 
-// tableTokenDeath is the replica's table of marks: in no snapshot, since it
-// is derived from the stream, not the source's.
+// fields is a mark's field list, for a replica's snapshot.
+func (d *tokenDeath) fields(c fieldCodec) {
+	c.text("id", &d.ID)
+	c.time("at", &d.At)
+}
+
+// tableTokenDeath is the replica's table of marks: none of its source's
+// rows, no event of its feed, and in its snapshot a section of its own (see
+// WriteSnapshot), since it is derived from the stream, not the source's.
 const tableTokenDeath = "tokenDeath"
 
 var tokenDeaths = store.NewTable(schema, tableTokenDeath, func(d *tokenDeath) string { return d.ID })
+
+// sourcePosition is, on a replica, the position in its source's log that
+// its rows are as of (see MirrorTx.SetPosition): one row, written in the
+// transaction that applies what it describes, so that a snapshot, which
+// reads one transaction, carries the rows and their position as of the
+// same moment.
+type sourcePosition struct {
+	ID       string // always positionID
+	Position string
+}
+
+const (
+	tableSourcePosition = "sourcePosition"
+	positionID          = "source"
+)
+
+var sourcePositions = store.NewTable(schema, tableSourcePosition, func(p *sourcePosition) string { return p.ID })
+
+// MaxPositionLen is the longest position a replica keeps (SetPosition).
+const MaxPositionLen = 1024
+
+// hidden reports whether a table is a replica's own bookkeeping rather than
+// its source's rows: no feed event and no MirrorTx.Get shows it.
+func hidden(table string) bool { return table == tableTokenDeath || table == tableSourcePosition }
+
+// SetPosition records, with the rows this transaction applies, the
+// position in the source's log that the replica's rows are as of: what
+// keeps the replica in step says where it would resume from (pgreplica
+// writes the source's identity and an LSN); the DB only keeps it, and
+// WriteSnapshot and ReadSnapshot carry it with the rows. A Reload starts
+// with none. A position longer than MaxPositionLen is ErrInvalid.
+func (mt *MirrorTx) SetPosition(pos string) error {
+	if len(pos) > MaxPositionLen {
+		return fmt.Errorf("oauthdb: Mirror: a position of %d bytes, more than MaxPositionLen: %w", len(pos), ErrInvalid)
+	}
+	return sourcePositions.Insert(mt.tx.st, &sourcePosition{ID: positionID, Position: pos})
+}
+
+// Position returns the position a replica's rows are as of, as the last
+// SetPosition (or a snapshot read) left it; "" if none did.
+func (db *DB) Position() string {
+	var pos string
+	_ = db.st.View(func(st *store.Txn) error {
+		pos = positionIn(st)
+		return nil
+	})
+	return pos
+}
+
+func positionIn(st *store.Txn) string {
+	if p, ok := sourcePositions.Get(st, positionID); ok {
+		return p.Position
+	}
+	return ""
+}
 
 func deathID(kind string, id string) string {
 	if kind == kindAccess {
@@ -358,7 +420,7 @@ func (mt *MirrorTx) Put(rec any) error {
 // (Postgres leaves out a TOASTed value an UPDATE did not change) completes
 // its row from it.
 func (mt *MirrorTx) Get(table, id string) (any, bool) {
-	if table == tableTokenDeath {
+	if hidden(table) {
 		return nil, false
 	}
 	rec, ok := mt.tx.st.Record(table, id)
@@ -371,7 +433,7 @@ func (mt *MirrorTx) Get(table, id string) (any, bool) {
 // Truncate removes every row of table, as the source's TRUNCATE does.
 func (mt *MirrorTx) Truncate(table string) error {
 	ids, err := mt.tx.st.IDs(table)
-	if err != nil || table == tableTokenDeath {
+	if err != nil || hidden(table) {
 		return fmt.Errorf("oauthdb: Mirror: no table %q: %w", store.Bound(table), ErrInvalid)
 	}
 	for _, id := range ids {

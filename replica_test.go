@@ -477,6 +477,62 @@ func TestReplicaReload(t *testing.T) {
 	}
 }
 
+// A replica's streamed snapshot is the replica: read into another replica,
+// it gives back its source's rows as they are (not its marks folded in),
+// its marks and its position; stale until vouched for, then with the same
+// verdicts, and it writes the same bytes again.
+func TestReplicaSnapshotRoundTrip(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	r := follow(t, primary, clk)
+	at, rt := primary.Snapshot().AccessTokens[0], primary.Snapshot().RefreshTokens[0]
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error {
+		at.SessionID, rt.SessionID = "", ""
+		return errors.Join(mt.Delete(oauthdb.TableSession, "s1"), mt.Put(at), mt.Put(rt), mt.SetPosition("source 0/42"))
+	})
+	wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenRevoked)
+	var buf bytes.Buffer
+	if err := r.WriteSnapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Clone(buf.Bytes())
+
+	next, err := oauthdb.Open(oauthdb.WithReplica(), oauthdb.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := next.ReadSnapshot(&buf)
+	if err != nil {
+		t.Fatalf("ReadSnapshot into a replica: %v", err)
+	}
+	if info.Marks != 2 || info.Position != "source 0/42" {
+		t.Errorf("info: %d marks at %q, want 2 (the access token, the refresh token without offline_access) at %q", info.Marks, info.Position, "source 0/42")
+	}
+	if diff := cmp.Diff(r.Rows(), next.Rows()); diff != "" {
+		t.Errorf("rows (-written +read):\n%s", diff)
+	}
+	if got := next.Position(); got != "source 0/42" {
+		t.Errorf("Position = %q", got)
+	}
+	wantAccess(t, next, tok.AccessToken, oauthdb.ErrStale)
+	next.SetFreshUntil(farFuture)
+	wantAccess(t, next, tok.AccessToken, oauthdb.ErrTokenRevoked)
+	wantRefresh(t, next, tok.RefreshToken, oauthdb.ErrTokenRevoked)
+	var again bytes.Buffer
+	if err := next.WriteSnapshot(&again); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.Bytes(), data) {
+		t.Errorf("the replica read writes another snapshot (%d bytes, was %d)", again.Len(), len(data))
+	}
+
+	// A resync of the replica read carries its marks over.
+	if _, err := next.Reload(func(mt *oauthdb.MirrorTx) error { return mt.PutAll(r.Rows()) }); err != nil {
+		t.Fatal(err)
+	}
+	wantAccess(t, next, tok.AccessToken, oauthdb.ErrTokenRevoked)
+}
+
 // A token's own row may not bring it back either: a revocation undone, an
 // expiry moved on after it passed. Only a new row is a new grant.
 func TestReplicaTokenRowDoesNotRevive(t *testing.T) {

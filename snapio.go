@@ -22,9 +22,9 @@ import (
 // writer, its reader and the one list of each record's fields that both
 // follow (the fields methods at the end).
 
-// SnapshotVersion is the format version WriteSnapshot writes, and the only
-// one ReadSnapshot reads so far (see WriteSnapshot for the plan for the next).
-const SnapshotVersion = 1
+// SnapshotVersion is the format version WriteSnapshot writes. ReadSnapshot
+// reads it and every version before it (see WriteSnapshot).
+const SnapshotVersion = 2
 
 // Limits of the format: a reader refuses a file that claims more, before it
 // reads what the claim would need.
@@ -119,6 +119,12 @@ type SnapshotInfo struct {
 	// Rows is the number of rows of each table, by table name (TableUser,
 	// TableSession, ...); every table is present.
 	Rows map[string]int
+	// Marks is the number of tokens a replica held inactive although their
+	// rows do not say so (see WithReplica), and Position the position in
+	// its source's log its rows were as of (see MirrorTx.SetPosition); 0
+	// and "" for a DB that is not a replica.
+	Marks    int
+	Position string
 }
 
 // Total returns the number of rows of every table.
@@ -136,6 +142,9 @@ func (i SnapshotInfo) String() string {
 	for _, t := range snapTables {
 		s += fmt.Sprintf(" %s=%d", t.name(), i.Rows[t.name()])
 	}
+	if i.Marks > 0 || i.Position != "" {
+		s += fmt.Sprintf("; a replica's, %d marks, at %q", i.Marks, i.Position)
+	}
 	return s
 }
 
@@ -145,19 +154,32 @@ func (i SnapshotInfo) LogValue() slog.Value {
 	for _, t := range snapTables {
 		attrs = append(attrs, slog.Int(t.name(), i.Rows[t.name()]))
 	}
+	if i.Marks > 0 || i.Position != "" {
+		attrs = append(attrs, slog.Int("marks", i.Marks), slog.String("position", i.Position))
+	}
 	return slog.GroupValue(attrs...)
 }
 
-// The layout of version 1 (see WriteSnapshot).
+// The layout (see WriteSnapshot).
 const (
 	snapMagic = "\x89oauthdb snapshot\r\n\x1a\n"
-	// snapHeaderLen is the header's length, its checksum included.
-	snapHeaderLen = len(snapMagic) + 2 + 8 + 4 + 8*snapTableCount + 4
-	// snapTableCount is the number of tables of version 1.
+	// snapTableCount is the number of tables of records.
 	snapTableCount = 7
+	// snapSections is the number of sections of rows of version 2: the
+	// tables, then a replica's marks.
+	snapSections = snapTableCount + 1
 	// frameEnd is the kind byte of the end of the stream.
 	frameEnd = 0
 )
+
+// snapHeaderLen returns the length of a header of version v, its
+// checksum included, without the position of version 2.
+func snapHeaderLen(v uint16) int {
+	if v == 1 {
+		return len(snapMagic) + 2 + 8 + 4 + 8*snapTableCount + 4
+	}
+	return len(snapMagic) + 2 + 8 + 4 + 8*snapSections + 4
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -182,18 +204,21 @@ const restoreBatch = 1000
 // kept: a file written by this version is read by every later one. Version 1
 // is, in order (integers big-endian unless said otherwise):
 //
-//	header, 95 bytes:
+//	header, 103 bytes and the position:
 //	  magic     21 bytes  "\x89oauthdb snapshot\r\n\x1a\n"
-//	  version   uint16    1
+//	  version   uint16    2
 //	  written   int64     seconds since 1970-01-01 UTC, by the writing DB's clock
 //	            uint32    and nanoseconds, below 10^9
-//	  rows      7×uint64  the rows of each table, in table order (below)
-//	  crc       uint32    CRC-32C (Castagnoli) of the 91 bytes before it
+//	  rows      8×uint64  the rows of each table, in table order (below), then
+//	                      the number of marks
+//	  position  uvarint   a replica's position's length, 0 to MaxPositionLen
+//	            bytes     and the position (see MirrorTx.SetPosition)
+//	  crc       uint32    CRC-32C (Castagnoli) of every byte before it
 //	one frame per row, the tables in order, each table's rows in ascending
-//	order of their id (bytewise):
+//	order of their id (bytewise), then the marks in the same order:
 //	  kind      byte      the table: 1 user, 2 session, 3 oauthClient,
 //	                      4 oauthRefreshToken, 5 oauthAccessToken,
-//	                      6 oauthConsent, 7 verification
+//	                      6 oauthConsent, 7 verification; 8 a mark
 //	  length    uvarint   the record's length, 1 to MaxSnapshotRecord
 //	  record    bytes     the record's fields (below)
 //	  crc       uint32    CRC-32C of kind, length and record
@@ -218,24 +243,35 @@ const restoreBatch = 1000
 // Every integer takes its shortest encoding and every record the one
 // encoding of its values, so that one state has exactly one file, but for
 // the time it was written: ReadSnapshot refuses any other. A record's times
-// createdAt and updatedAt (where it has one) are present: a snapshot
-// carries them.
+// createdAt and updatedAt (where it has one) are present, but on a replica,
+// whose rows are its source's as they are.
 //
-// Version 2 and on: the magic and the version keep their place, and the
-// rest may change: a new field of a record (when better-auth adds one: the
-// field list of each record says since which version a field is there), a
-// new table (a new kind), compression. A reader reads every version up to
-// its own (a newer file is ErrSnapshotVersion, refused before anything
-// else), and the writer writes the newest.
+// A mark is a token a replica holds inactive although its row does not say
+// so (see WithReplica): its id ("a" and the access token's id, or "r" and
+// the refresh token's) and the time of the mark, as a string and a time.
+// A replica's snapshot holds its rows as its source wrote them, its marks,
+// and its position, so that a replica that reads it is the replica that
+// wrote it; any other DB has no marks and no position. (Tx.Snapshot shows a
+// replica's marks as revocations instead; ReadSnapshot, into a DB that is
+// not a replica, does the same.)
+//
+// Version 1 is version 2 without the marks' count and the position (a
+// header of 95 bytes) and without marks. Later versions keep the magic and
+// the version in their place, and may change the rest: a new field of a
+// record (when better-auth adds one: the field list of each record says
+// since which version a field is there), a new table (a new kind),
+// compression. A reader reads every version up to its own (a newer file is
+// ErrSnapshotVersion, refused before anything else), and the writer writes
+// the newest.
 func (db *DB) WriteSnapshot(w io.Writer) error {
 	return db.View(func(tx *Tx) error {
 		sw := &snapWriter{w: bufio.NewWriterSize(w, 64<<10)}
-		var rows [snapTableCount]uint64
-		for i, t := range snapTables {
+		var rows [snapSections]uint64
+		for i, t := range snapStream {
 			rows[i] = t.count(tx)
 		}
-		sw.header(db.now(), rows)
-		for i, t := range snapTables {
+		sw.header(db.now(), rows, positionIn(tx.st))
+		for i, t := range snapStream {
 			if err := t.write(sw, tx, byte(i+1)); err != nil {
 				return err
 			}
@@ -273,8 +309,8 @@ func (sw *snapWriter) put(b []byte) {
 	sw.err = err
 }
 
-func (sw *snapWriter) header(written time.Time, rows [snapTableCount]uint64) {
-	h := make([]byte, 0, snapHeaderLen)
+func (sw *snapWriter) header(written time.Time, rows [snapSections]uint64, position string) {
+	h := make([]byte, 0, snapHeaderLen(SnapshotVersion)+binary.MaxVarintLen64+len(position))
 	h = append(h, snapMagic...)
 	h = binary.BigEndian.AppendUint16(h, SnapshotVersion)
 	h = binary.BigEndian.AppendUint64(h, uint64(written.Unix()))
@@ -282,6 +318,8 @@ func (sw *snapWriter) header(written time.Time, rows [snapTableCount]uint64) {
 	for _, n := range rows {
 		h = binary.BigEndian.AppendUint64(h, n)
 	}
+	h = binary.AppendUvarint(h, uint64(len(position)))
+	h = append(h, position...)
 	h = binary.BigEndian.AppendUint32(h, crc32.Checksum(h, castagnoli))
 	sw.put(h)
 }
@@ -332,11 +370,14 @@ func (sw *snapWriter) end() {
 //
 // A snapshot brings back its records as they were, revoked or active: a
 // token revoked since the snapshot was written is active again once it is
-// read. That is what a warm start wants, and why it is for start-up.
+// read. That is what a warm start wants, and why it is for start-up. A
+// replica's marks come back as revocations at the time of the mark.
+//
+// On a replica, ReadSnapshot brings back a replica's state: its source's
+// rows as a replica keeps them (through the door of Mirror, where a row it
+// would refuse fails the read), its marks, and its position. It is stale
+// afterwards, until what keeps it in step vouches for it.
 func (db *DB) ReadSnapshot(r io.Reader) (SnapshotInfo, error) {
-	if db.cfg.replica {
-		return SnapshotInfo{}, ErrReadOnly
-	}
 	sr := &snapReader{br: bufio.NewReaderSize(r, 64<<10), intern: map[string]string{}}
 	info, err := sr.header()
 	if err != nil {
@@ -346,16 +387,36 @@ func (db *DB) ReadSnapshot(r io.Reader) (SnapshotInfo, error) {
 	if err != nil {
 		return SnapshotInfo{}, err
 	}
-	for !sr.done {
-		err := side.Update(func(st *store.Txn) error {
-			tx := &Tx{db: db, st: st}
+	for first := true; !sr.done; first = false {
+		batch := func(tx *Tx) error {
 			for range restoreBatch {
 				if err := sr.next(tx); err != nil || sr.done {
 					return err
 				}
 			}
 			return nil
-		})
+		}
+		if !db.cfg.replica {
+			err = side.Update(func(st *store.Txn) error { return batch(&Tx{db: db, st: st}) })
+		} else {
+			err = side.Mirror(func(st *store.Txn) error {
+				if first {
+					if err := sourcePositions.Insert(st, &sourcePosition{ID: positionID, Position: info.Position}); err != nil {
+						return err
+					}
+				}
+				refused, err := db.mirrorIn(st, func(mt *MirrorTx) error {
+					sr.mt = mt
+					return batch(mt.tx)
+				})
+				if err == nil && len(refused) > 0 {
+					// A row the replica could not have kept: not a
+					// replica's snapshot, or not of this version.
+					err = &SnapshotError{Offset: sr.off, Table: refused[0].Table, Err: refused[0].Err}
+				}
+				return err
+			})
+		}
 		if err != nil {
 			return SnapshotInfo{}, err // the side store goes with it
 		}
@@ -374,7 +435,7 @@ type snapReader struct {
 	off  int64
 	sum  uint32
 	buf  []byte
-	rows [snapTableCount]uint64 // from the header
+	rows [snapSections]uint64 // from the header
 	// table and row are the next frame's: the table's index, and how many
 	// of its rows have been read.
 	table int
@@ -385,6 +446,13 @@ type snapReader struct {
 	intern map[string]string
 	dec    decoder
 	enc    encoder
+	// headerLen is the header's length; sections are the sections of rows
+	// of the snapshot's version, and rows their counts from the header.
+	headerLen int64
+	sections  []snapTable
+	// mt is, when a replica reads, the Mirror transaction of the batch
+	// being read: rows go through its door, and marks are the replica's.
+	mt *MirrorTx
 }
 
 // full reads exactly len(p) bytes into p, counting and summing what it
@@ -421,8 +489,8 @@ func (sr *snapReader) fail(off int64, err error, reason string) error {
 		err, reason = ErrSnapshotTruncated, fmt.Sprintf("the stream ends at byte %d", sr.off)
 	}
 	e := &SnapshotError{Offset: off, Err: err, Reason: reason}
-	if !sr.done && sr.table < len(snapTables) && off >= int64(snapHeaderLen) {
-		e.Table, e.Row = snapTables[sr.table].name(), int(sr.row)+1
+	if !sr.done && sr.table < len(sr.sections) && sr.headerLen > 0 && off >= sr.headerLen {
+		e.Table, e.Row = sr.sections[sr.table].name(), int(sr.row)+1
 	}
 	return e
 }
@@ -439,28 +507,50 @@ func (sr *snapReader) header() (SnapshotInfo, error) {
 	if err != nil {
 		return SnapshotInfo{}, sr.fail(int64(len(snapMagic)), err, "")
 	}
-	if version := binary.BigEndian.Uint16(v); version != SnapshotVersion {
+	version := binary.BigEndian.Uint16(v)
+	if version < 1 || version > SnapshotVersion {
 		return SnapshotInfo{}, &SnapshotError{Offset: int64(len(snapMagic)), Err: ErrSnapshotVersion,
-			Reason: fmt.Sprintf("version %d; this reader reads version %d", version, SnapshotVersion)}
+			Reason: fmt.Sprintf("version %d; this reader reads versions 1 to %d", version, SnapshotVersion)}
 	}
-	body, err := sr.read(snapHeaderLen - len(snapMagic) - 2 - 4)
+	sr.sections = snapStream
+	if version == 1 {
+		sr.sections = snapTables
+	}
+	body, err := sr.read(snapHeaderLen(version) - len(snapMagic) - 2 - 4)
 	if err != nil {
 		return SnapshotInfo{}, sr.fail(int64(len(snapMagic)+2), err, "")
 	}
-	sum := sr.sum
-	if c, err := sr.read4(); err != nil {
-		return SnapshotInfo{}, sr.fail(int64(snapHeaderLen-4), err, "")
-	} else if c != sum {
-		return SnapshotInfo{}, &SnapshotError{Offset: int64(snapHeaderLen - 4), Err: ErrSnapshotCorrupt, Reason: "the header's checksum does not match"}
+	body = bytes.Clone(body) // read reuses its buffer
+	info := SnapshotInfo{Version: int(version), Rows: make(map[string]int, len(snapTables))}
+	if version >= 2 {
+		off := sr.off
+		n, err := sr.uvarint()
+		switch {
+		case err != nil:
+			return SnapshotInfo{}, sr.fail(off, err, "the position's length is not a shortest uvarint")
+		case n > MaxPositionLen:
+			return SnapshotInfo{}, sr.fail(off, ErrSnapshotMalformed, fmt.Sprintf("a position of %d bytes, more than MaxPositionLen", n))
+		}
+		pos, err := sr.read(int(n))
+		if err != nil {
+			return SnapshotInfo{}, sr.fail(off, err, "")
+		}
+		info.Position = string(pos)
 	}
+	sum, crcOff := sr.sum, sr.off
+	if c, err := sr.read4(); err != nil {
+		return SnapshotInfo{}, sr.fail(crcOff, err, "")
+	} else if c != sum {
+		return SnapshotInfo{}, &SnapshotError{Offset: crcOff, Err: ErrSnapshotCorrupt, Reason: "the header's checksum does not match"}
+	}
+	sr.headerLen = sr.off
 	sec, nsec := int64(binary.BigEndian.Uint64(body)), binary.BigEndian.Uint32(body[8:])
-	written := time.Unix(sec, int64(nsec)).UTC()
-	if nsec >= 1e9 || written.Before(minTime) || !written.Before(maxTime) {
+	info.Written = time.Unix(sec, int64(nsec)).UTC()
+	if nsec >= 1e9 || info.Written.Before(minTime) || !info.Written.Before(maxTime) {
 		return SnapshotInfo{}, &SnapshotError{Offset: int64(len(snapMagic) + 2), Err: ErrSnapshotMalformed, Reason: "the time written is not a time of the years 0 to 9999"}
 	}
-	info := SnapshotInfo{Version: SnapshotVersion, Written: written, Rows: make(map[string]int, len(snapTables))}
 	var total uint64
-	for i, t := range snapTables {
+	for i, t := range sr.sections {
 		n := binary.BigEndian.Uint64(body[12+8*i:])
 		if n > MaxSnapshotRows || total+n > MaxSnapshotRows {
 			return SnapshotInfo{}, &SnapshotError{Offset: int64(len(snapMagic) + 14 + 8*i), Err: ErrSnapshotMalformed,
@@ -468,7 +558,11 @@ func (sr *snapReader) header() (SnapshotInfo, error) {
 		}
 		total += n
 		sr.rows[i] = n
-		info.Rows[t.name()] = int(n)
+		if i < snapTableCount {
+			info.Rows[t.name()] = int(n)
+		} else {
+			info.Marks = int(n)
+		}
 	}
 	sr.skipFull()
 	return info, nil
@@ -476,7 +570,7 @@ func (sr *snapReader) header() (SnapshotInfo, error) {
 
 // skipFull moves past the tables that have all their rows.
 func (sr *snapReader) skipFull() {
-	for sr.table < len(snapTables) && sr.row == sr.rows[sr.table] {
+	for sr.table < len(sr.sections) && sr.row == sr.rows[sr.table] {
 		sr.table, sr.row, sr.last = sr.table+1, 0, ""
 	}
 }
@@ -514,13 +608,13 @@ func (sr *snapReader) next(tx *Tx) error {
 	if c != sum {
 		return sr.fail(off, ErrSnapshotCorrupt, "the record's checksum does not match")
 	}
-	if sr.table == len(snapTables) {
+	if sr.table == len(sr.sections) {
 		return sr.fail(off, ErrSnapshotMalformed, fmt.Sprintf("a row of kind %d where the end was due: more rows than the header says", kind))
 	}
 	if want := byte(sr.table + 1); kind != want {
 		return sr.fail(off, ErrSnapshotMalformed, fmt.Sprintf("a row of kind %d where one of kind %d was due: not as many rows as the header says", kind, want))
 	}
-	if err := snapTables[sr.table].read(sr, tx, rec); err != nil {
+	if err := sr.sections[sr.table].read(sr, tx, rec); err != nil {
 		return sr.recordError(off, err)
 	}
 	sr.row++
@@ -589,7 +683,7 @@ func (sr *snapReader) end(off int64) error {
 	if c != sum {
 		return sr.fail(off, ErrSnapshotCorrupt, "the stream's checksum does not match")
 	}
-	if sr.table < len(snapTables) {
+	if sr.table < len(sr.sections) {
 		// A flipped kind byte would read as this too, but then the
 		// stream's checksum above does not match.
 		return sr.fail(off, ErrSnapshotMalformed, "the end, where a row was due: not as many rows as the header says")
@@ -605,18 +699,21 @@ func (sr *snapReader) end(off int64) error {
 }
 
 // The tables of a snapshot, in the order a load inserts them: parents
-// before children. A frame's kind is the table's place in this list, from 1.
-var snapTables = []snapTable{
-	&snapTableOf[User, *User]{table: users, insert: (*Tx).InsertUser},
-	&snapTableOf[Session, *Session]{table: sessions, insert: (*Tx).InsertSession},
-	&snapTableOf[OAuthClient, *OAuthClient]{table: clients, insert: (*Tx).InsertClient},
-	&snapTableOf[OAuthRefreshToken, *OAuthRefreshToken]{table: refreshTokens, insert: (*Tx).InsertRefreshToken,
-		fold: foldRefresh},
-	&snapTableOf[OAuthAccessToken, *OAuthAccessToken]{table: accessTokens, insert: (*Tx).InsertAccessToken,
-		fold: foldAccess},
-	&snapTableOf[OAuthConsent, *OAuthConsent]{table: consents, insert: (*Tx).InsertConsent},
-	&snapTableOf[Verification, *Verification]{table: verifications, insert: (*Tx).InsertVerification},
-}
+// before children. A frame's kind is the table's place in snapStream, from
+// 1: the tables, then the marks.
+var (
+	snapTables = snapStream[:snapTableCount]
+	snapStream = []snapTable{
+		&snapTableOf[User, *User]{table: users, insert: (*Tx).InsertUser},
+		&snapTableOf[Session, *Session]{table: sessions, insert: (*Tx).InsertSession},
+		&snapTableOf[OAuthClient, *OAuthClient]{table: clients, insert: (*Tx).InsertClient},
+		&snapTableOf[OAuthRefreshToken, *OAuthRefreshToken]{table: refreshTokens, insert: (*Tx).InsertRefreshToken},
+		&snapTableOf[OAuthAccessToken, *OAuthAccessToken]{table: accessTokens, insert: (*Tx).InsertAccessToken},
+		&snapTableOf[OAuthConsent, *OAuthConsent]{table: consents, insert: (*Tx).InsertConsent},
+		&snapTableOf[Verification, *Verification]{table: verifications, insert: (*Tx).InsertVerification},
+		&snapTableOf[tokenDeath, *tokenDeath]{table: tokenDeaths, insert: foldMark, mirror: (*MirrorTx).restoreMark},
+	}
+)
 
 // snapTable is one table of a snapshot, seen without its record type.
 type snapTable interface {
@@ -634,11 +731,11 @@ type snapRecord[T any] interface {
 }
 
 type snapTableOf[T any, P snapRecord[T]] struct {
-	table  *store.Table[T]
+	table *store.Table[T]
+	// insert stores a record read into a DB that is not a replica; mirror,
+	// into a replica, when MirrorTx.Put does not (nil: it does).
 	insert func(*Tx, T) error
-	// fold, for a token table, returns the record as a replica's snapshot
-	// shows it (see Tx.Snapshot).
-	fold func(*Tx, *T) *T
+	mirror func(*MirrorTx, T) error
 }
 
 func (t *snapTableOf[T, P]) name() string { return t.table.ID().Table() }
@@ -655,9 +752,6 @@ func (t *snapTableOf[T, P]) write(sw *snapWriter, tx *Tx, kind byte) error {
 	row := 0
 	for rec := range t.table.All(tx.st) {
 		row++
-		if t.fold != nil {
-			rec = t.fold(tx, rec)
-		}
 		sw.enc.b = sw.rec[:0]
 		P(rec).fields(&sw.enc)
 		sw.rec = sw.enc.b
@@ -672,7 +766,7 @@ func (t *snapTableOf[T, P]) read(sr *snapReader, tx *Tx, data []byte) error {
 	var rec T
 	sr.dec.reset(data, sr.intern)
 	P(&rec).fields(&sr.dec)
-	if err := sr.dec.finish(); err != nil {
+	if err := sr.dec.finish(sr.mt == nil); err != nil {
 		return err
 	}
 	// One state, one file: the record must be the one encoding of what it
@@ -690,7 +784,56 @@ func (t *snapTableOf[T, P]) read(sr *snapReader, tx *Tx, data []byte) error {
 		return &fieldError{field: "id", reason: "rows out of id order"}
 	}
 	sr.last = id
+	switch {
+	case sr.mt != nil && t.mirror != nil:
+		return t.mirror(sr.mt, rec)
+	case sr.mt != nil:
+		return sr.mt.Put(rec)
+	}
 	return t.insert(tx, rec)
+}
+
+// restoreMark makes a mark of a replica's snapshot the replica's own
+// again. It must name a token of the snapshot: a replica keeps no mark
+// without its token.
+func (mt *MirrorTx) restoreMark(d tokenDeath) error {
+	if err := foldMark(&Tx{db: mt.tx.db, st: mt.tx.st}, d); err != nil {
+		return err
+	}
+	return tokenDeaths.Insert(mt.tx.st, &d)
+}
+
+// foldMark shows a mark of a replica's snapshot, read into a DB that is
+// not a replica, as Tx.Snapshot shows it: its token revoked at the time of
+// the mark, unless the row says it was revoked already. On a replica, tx
+// is of a snapshot's rows being read again and nothing is written.
+func foldMark(tx *Tx, d tokenDeath) error {
+	if len(d.ID) < 2 || d.At.IsZero() {
+		return &fieldError{field: "id", reason: "a mark without a token or a time"}
+	}
+	id := d.ID[1:]
+	switch d.ID[0] {
+	case 'a':
+		return revokedAt(tx, accessTokens, id, d.At, func(t *OAuthAccessToken) *time.Time { return &t.Revoked })
+	case 'r':
+		return revokedAt(tx, refreshTokens, id, d.At, func(t *OAuthRefreshToken) *time.Time { return &t.Revoked })
+	}
+	return &fieldError{field: "id", reason: "a mark of no kind of token"}
+}
+
+// revokedAt checks that the token a mark names is there and, on a DB that
+// is not a replica, revokes it at the mark's time if it is not revoked.
+func revokedAt[T any](tx *Tx, table *store.Table[T], id string, at time.Time, revoked func(*T) *time.Time) error {
+	rec, ok := table.Get(tx.st, id)
+	if !ok {
+		return &fieldError{field: "id", reason: "a mark names no token of the snapshot"}
+	}
+	if tx.db.cfg.replica || !revoked(rec).IsZero() {
+		return nil
+	}
+	c := *rec
+	*revoked(&c) = at
+	return table.Update(tx.st, &c)
 }
 
 // fieldError is a record that does not decode.
@@ -769,14 +912,16 @@ func (d *decoder) fail(name, reason string) {
 	d.b = nil
 }
 
-func (d *decoder) finish() error {
+// finish reports the first fault of the record decoded, and, when timed is
+// set, an absent createdAt or updatedAt.
+func (d *decoder) finish(timed bool) error {
 	if d.reason == "" && len(d.b) > 0 {
 		d.fail("", fmt.Sprintf("bytes left over after the last field (%d)", len(d.b)))
 	}
 	if d.reason != "" {
 		return &fieldError{field: d.field, reason: d.reason}
 	}
-	if d.timeless != "" {
+	if timed && d.timeless != "" {
 		return &fieldError{field: d.timeless, reason: "absent: a snapshot carries every record's createdAt and updatedAt"}
 	}
 	return nil

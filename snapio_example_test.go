@@ -70,7 +70,7 @@ func ExampleDB_ReadSnapshot() {
 	access, err := next.ValidateAccessToken(tokens.AccessToken)
 	fmt.Println(access.User.Email, access.Token.Scopes, err)
 	// Output:
-	// oauthdb snapshot v1 written 2026-01-01T09:00:00Z, 580 bytes: user=1 session=1 oauthClient=1 oauthRefreshToken=1 oauthAccessToken=1 oauthConsent=0 verification=0
+	// oauthdb snapshot v2 written 2026-01-01T09:00:00Z, 589 bytes: user=1 session=1 oauthClient=1 oauthRefreshToken=1 oauthAccessToken=1 oauthConsent=0 verification=0
 	// ada@example.com [openid offline_access] <nil>
 }
 

@@ -27,8 +27,9 @@ import (
 // it and put it back together with its checksums right.
 const (
 	magicLen  = 21
-	headerLen = 95 // magic, version, written, 7 row counts, checksum
+	headerLen = 104 // magic, version, written, 8 row counts, an empty position, checksum
 	tables    = 7
+	sections  = 8 // the tables and the marks
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -66,9 +67,9 @@ func parseSnap(t testing.TB, data []byte) snapFile {
 // bytes puts the file together: row counts from its frames, every
 // checksum computed.
 func (f snapFile) bytes() []byte {
-	var rows [tables]uint64
+	var rows [sections]uint64
 	for _, fr := range f.frames {
-		if fr.kind >= 1 && fr.kind <= tables {
+		if fr.kind >= 1 && fr.kind <= sections {
 			rows[fr.kind-1]++
 		}
 	}
@@ -306,7 +307,7 @@ func TestSnapshotStreamRoundTrip(t *testing.T) {
 	if again := writeSnap(t, warm); !bytes.Equal(again, data) {
 		t.Errorf("the read DB writes another snapshot (%d bytes, was %d)", len(again), len(data))
 	}
-	wantInfo := oauthdb.SnapshotInfo{Version: 1, Written: w.clk.Now(), Size: int64(len(data)), Rows: map[string]int{
+	wantInfo := oauthdb.SnapshotInfo{Version: 2, Written: w.clk.Now(), Size: int64(len(data)), Rows: map[string]int{
 		oauthdb.TableUser: len(want.Users), oauthdb.TableSession: len(want.Sessions), oauthdb.TableOAuthClient: len(want.Clients),
 		oauthdb.TableOAuthAccessToken: len(want.AccessTokens), oauthdb.TableOAuthRefreshToken: len(want.RefreshTokens),
 		oauthdb.TableOAuthConsent: len(want.Consents), oauthdb.TableVerification: len(want.Verifications)}}
@@ -316,12 +317,12 @@ func TestSnapshotStreamRoundTrip(t *testing.T) {
 	if info.Total() != want.Len() {
 		t.Errorf("Total = %d, want %d", info.Total(), want.Len())
 	}
-	if s := info.String(); !strings.Contains(s, "v1") || !strings.Contains(s, "oauthAccessToken="+fmt.Sprint(len(want.AccessTokens))) {
+	if s := info.String(); !strings.Contains(s, "v2") || !strings.Contains(s, "oauthAccessToken="+fmt.Sprint(len(want.AccessTokens))) {
 		t.Errorf("String = %q", s)
 	}
 	var logged bytes.Buffer
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("warm start", "snapshot", info)
-	if !strings.Contains(logged.String(), "snapshot.user=3") || !strings.Contains(logged.String(), "snapshot.version=1") {
+	if !strings.Contains(logged.String(), "snapshot.user=3") || !strings.Contains(logged.String(), "snapshot.version=2") {
 		t.Errorf("logged %q", logged.String())
 	}
 }
@@ -385,8 +386,10 @@ func TestReadSnapshotTruncated(t *testing.T) {
 		case cut < magicLen:
 		case cut < magicLen+2:
 			wantOff = magicLen
-		case cut < headerLen-4:
+		case cut < headerLen-5:
 			wantOff = magicLen + 2
+		case cut < headerLen-4:
+			wantOff = headerLen - 5 // the position's length
 		case cut < headerLen:
 			wantOff = headerLen - 4
 		default:
@@ -513,7 +516,7 @@ func TestReadSnapshotErrorsSayWhere(t *testing.T) {
 	}{
 		{"not a snapshot", []byte(`{"user":[]}`), oauthdb.ErrSnapshotMalformed, 0, "", 0, ""},
 		{"empty", nil, oauthdb.ErrSnapshotTruncated, 0, "", 0, ""},
-		{"a newer version", header(func(h []byte) { h[magicLen+1] = 2 }), oauthdb.ErrSnapshotVersion, magicLen, "", 0, ""},
+		{"a newer version", header(func(h []byte) { h[magicLen+1] = 3 }), oauthdb.ErrSnapshotVersion, magicLen, "", 0, ""},
 		{"header checksum", append(append(bytes.Clone(data[:headerLen-1]), data[headerLen-1]^1), data[headerLen:]...), oauthdb.ErrSnapshotCorrupt, headerLen - 4, "", 0, ""},
 		{"a time of year 10000", header(func(h []byte) {
 			binary.BigEndian.PutUint64(h[magicLen+2:], uint64(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()))
