@@ -237,6 +237,10 @@ type MirrorTx struct {
 	refused []Refusal
 	// sessions and clients the transaction changed, for the marks.
 	before map[string]any
+	// prior is, in a Reload, the state being replaced: the rows as they
+	// were before, which the marks compare the new ones with. In a Mirror,
+	// tx's own state before each write is.
+	prior *store.Txn
 }
 
 // Mirror applies, in one transaction, rows of the database a replica
@@ -268,14 +272,20 @@ func (db *DB) Mirror(fn func(mt *MirrorTx) error) ([]Refusal, error) {
 	return refused, nil
 }
 
-// Reload replaces everything a replica holds with the rows fn puts, as
-// Mirror would apply them to an empty replica: the initial load of a
-// replica, or a resync. The new state is built off to the side, while
-// readers go on reading the old one, and swapped in whole; the validation
-// cache starts empty, and what watched the old state is woken. A mark the
-// replica kept (see WithReplica) carries over to the token's row if the
-// row is still there: the new grant that clears a mark is a new row, not
-// the same one read again. An error from fn leaves the replica as it was.
+// Reload replaces everything a replica holds with the rows fn puts: the
+// initial load of a replica, or a resync. The new state is built off to the
+// side, while readers go on reading the old one, and swapped in whole; the
+// validation cache starts empty, and what watched the old state is woken.
+//
+// Whatever happened at the source between the rows the replica held and
+// the rows fn puts is judged as one transaction of Mirror from the first to
+// the second: a token the replica held inactive stays so (its revocation
+// undone, its session gone while it was unrevoked, its client enabled
+// again, its expired session extended, its expiry moved on after it
+// passed), and a mark the replica kept (see WithReplica) carries over to
+// the token's row if the row is still there. The new grant that clears a
+// mark is a new row, not the same one read again. An error from fn leaves
+// the replica as it was.
 func (db *DB) Reload(fn func(mt *MirrorTx) error) ([]Refusal, error) {
 	if !db.cfg.replica {
 		return nil, fmt.Errorf("oauthdb: Reload on a DB that is not a replica (WithReplica): %w", ErrInvalid)
@@ -284,31 +294,34 @@ func (db *DB) Reload(fn func(mt *MirrorTx) error) ([]Refusal, error) {
 	if err != nil {
 		return nil, err
 	}
-	var marks []*tokenDeath
-	_ = db.st.View(func(st *store.Txn) error {
-		marks = slices.Collect(tokenDeaths.All(st))
-		return nil
-	})
 	var refused []Refusal
-	err = side.Mirror(func(st *store.Txn) error {
-		var err error
-		if refused, err = db.mirrorIn(st, fn); err != nil {
-			return err
-		}
-		for _, m := range marks {
-			var ok bool
-			if kind, id := m.ID[:1], m.ID[1:]; kind == "a" {
-				_, ok = accessTokens.Get(st, id)
-			} else {
-				_, ok = refreshTokens.Get(st, id)
+	err = db.st.View(func(prior *store.Txn) error {
+		return side.Mirror(func(st *store.Txn) error {
+			mt := &MirrorTx{tx: &Tx{db: db, st: st}, before: map[string]any{}, prior: prior}
+			var err error
+			if refused, err = db.mirrorWith(mt, fn); err != nil {
+				return err
 			}
-			if ok {
+			// The marks kept carry over, with their first moment.
+			for m := range tokenDeaths.All(prior) {
+				var ok bool
+				if kind, id := m.ID[:1], m.ID[1:]; kind == "a" {
+					_, ok = accessTokens.Get(st, id)
+				} else {
+					_, ok = refreshTokens.Get(st, id)
+				}
+				if !ok {
+					continue
+				}
+				if err := st.Drop(tableTokenDeath, m.ID); err != nil {
+					return err
+				}
 				if err := tokenDeaths.Insert(st, m); err != nil {
 					return err
 				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -322,7 +335,11 @@ func (db *DB) Reload(fn func(mt *MirrorTx) error) ([]Refusal, error) {
 // mirrorIn runs fn in st, a Mirror transaction, drops what dangles at its
 // end and sets the marks it calls for.
 func (db *DB) mirrorIn(st *store.Txn, fn func(mt *MirrorTx) error) ([]Refusal, error) {
-	mt := &MirrorTx{tx: &Tx{db: db, st: st}, before: map[string]any{}}
+	return db.mirrorWith(&MirrorTx{tx: &Tx{db: db, st: st}, before: map[string]any{}}, fn)
+}
+
+// mirrorWith is mirrorIn with the MirrorTx given.
+func (db *DB) mirrorWith(mt *MirrorTx, fn func(mt *MirrorTx) error) ([]Refusal, error) {
 	if err := fn(mt); err != nil {
 		return nil, err
 	}
@@ -373,7 +390,7 @@ func (mt *MirrorTx) Put(rec any) error {
 		table, id, err = TableOAuthClient, r.ID, clients.Insert(tx.st, &r)
 	case OAuthAccessToken:
 		r.normalize()
-		old, _ := accessTokens.Get(tx.st, r.ID)
+		old, _ := accessTokens.Get(mt.was(), r.ID)
 		table, id, err = TableOAuthAccessToken, r.ID, accessTokens.Insert(tx.st, &r)
 		if err == nil && old != nil && old.Token == r.Token {
 			err = mt.tokenWritten(kindAccess, r.ID, accessView(old), accessView(&r), true)
@@ -382,7 +399,7 @@ func (mt *MirrorTx) Put(rec any) error {
 		}
 	case OAuthRefreshToken:
 		r.normalize()
-		old, _ := refreshTokens.Get(tx.st, r.ID)
+		old, _ := refreshTokens.Get(mt.was(), r.ID)
 		table, id, err = TableOAuthRefreshToken, r.ID, refreshTokens.Insert(tx.st, &r)
 		if err == nil && old != nil && old.Token == r.Token {
 			err = mt.tokenWritten(kindRefresh, r.ID, refreshView(old), refreshView(&r), !slices.Contains(r.Scopes, ScopeOfflineAccess))
@@ -491,6 +508,16 @@ func deref(rec any) any {
 	return rec
 }
 
+// was returns the state that holds a row as it was before the
+// transaction: the one being replaced in a Reload, the transaction's own in
+// a Mirror (read before the row is written).
+func (mt *MirrorTx) was() *store.Txn {
+	if mt.prior != nil {
+		return mt.prior
+	}
+	return mt.tx.st
+}
+
 // remember keeps a session or client as it was before the transaction
 // first changed it.
 func (mt *MirrorTx) remember(table, id string) {
@@ -501,11 +528,11 @@ func (mt *MirrorTx) remember(table, id string) {
 	var old any
 	switch table {
 	case TableSession:
-		if s, ok := sessions.Get(mt.tx.st, id); ok {
+		if s, ok := sessions.Get(mt.was(), id); ok {
 			old = s
 		}
 	case TableOAuthClient:
-		if c, ok := clients.Get(mt.tx.st, id); ok {
+		if c, ok := clients.Get(mt.was(), id); ok {
 			old = c
 		}
 	}

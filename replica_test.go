@@ -477,6 +477,63 @@ func TestReplicaReload(t *testing.T) {
 	}
 }
 
+// A resync reads the source's rows as they are after whatever happened
+// while the replica was away (its slot dropped, say); what happened is
+// judged as one transaction from the rows it held to the rows it reads, so
+// that a token it held inactive stays inactive: a revocation undone, a
+// session deleted with its tokens left unrevoked (the sign-out's first
+// half), a disabled client enabled, an expired session extended, a token's
+// expiry moved on after it passed.
+func TestReplicaReloadJudgesWhatChangedWhileAway(t *testing.T) {
+	primary, clk := world(t)
+	revoked := issue(t, primary, userGrant)
+	signedOut := issue(t, primary, oauthdb.IssueRequest{ClientID: "cid-1", UserID: "u2", SessionID: "s2", Scopes: []string{"openid"}})
+	disabled := issue(t, primary, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid"}})
+	r := follow(t, primary, clk)
+	rows := primary.Snapshot()
+	byToken := func(tok string) int {
+		for i, a := range rows.AccessTokens {
+			if a.Token == oauthdb.HashToken(tok) {
+				return i
+			}
+		}
+		t.Fatalf("no row of token %q", tok)
+		return -1
+	}
+	// What the replica saw before it went away: a revocation, a disabled
+	// client.
+	rows.AccessTokens[byToken(revoked.AccessToken)].Revoked = clk.Now()
+	for i := range rows.Clients {
+		if rows.Clients[i].ClientID == "cid-2" {
+			rows.Clients[i].Disabled = true
+		}
+	}
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error { return mt.PutAll(rows) })
+	wantAccess(t, r, revoked.AccessToken, oauthdb.ErrTokenRevoked)
+	wantAccess(t, r, disabled.AccessToken, oauthdb.ErrClientDisabled)
+	wantAccess(t, r, signedOut.AccessToken, nil)
+
+	// While away: the revocation undone, the client enabled, u2's session
+	// deleted and its token's sessionId cleared.
+	rows.AccessTokens[byToken(revoked.AccessToken)].Revoked = time.Time{}
+	for i := range rows.Clients {
+		rows.Clients[i].Disabled = false
+	}
+	rows.AccessTokens[byToken(signedOut.AccessToken)].SessionID = ""
+	rows.Sessions = slices.DeleteFunc(rows.Sessions, func(s oauthdb.Session) bool { return s.ID == "s2" })
+	for i := range rows.RefreshTokens {
+		if rows.RefreshTokens[i].SessionID == "s2" {
+			rows.RefreshTokens[i].SessionID = ""
+		}
+	}
+	if _, err := r.Reload(func(mt *oauthdb.MirrorTx) error { return mt.PutAll(rows) }); err != nil {
+		t.Fatal(err)
+	}
+	wantAccess(t, r, revoked.AccessToken, oauthdb.ErrTokenRevoked)
+	wantAccess(t, r, disabled.AccessToken, oauthdb.ErrTokenRevoked)
+	wantAccess(t, r, signedOut.AccessToken, oauthdb.ErrTokenRevoked)
+}
+
 // A replica's streamed snapshot is the replica: read into another replica,
 // it gives back its source's rows as they are (not its marks folded in),
 // its marks and its position; stale until vouched for, then with the same
