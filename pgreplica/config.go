@@ -74,6 +74,26 @@ type Config struct {
 	// and has not been acknowledged past it; else it loads.
 	ResumeLSN LSN
 
+	// ResumeSystemID, with ResumeLSN, is the system identifier of the
+	// cluster the sink's state came from (Status.SystemID when it was
+	// saved): a state of another cluster is loaded again, not resumed.
+	ResumeSystemID string
+
+	// TemporarySlot makes the slot temporary: Postgres drops it when the
+	// session's connection closes, so that a replica that dies leaves no
+	// slot behind to hold WAL, and every session loads the sink again.
+	// It is for a sink whose state does not outlive the process;
+	// ResumeLSN is then ignored. A permanent slot of the same name, left
+	// by an earlier run, is dropped.
+	TemporarySlot bool
+
+	// Durable, when set, returns the position of the sink's last durable
+	// state (saved where a restart reads it): the replica acknowledges to
+	// Postgres no further, so that the slot keeps the WAL a restart from
+	// that state replays. Without it the replica acknowledges all it has
+	// applied.
+	Durable func() LSN
+
 	// StatusInterval is how often the replica reports its position to the
 	// primary and asks for a reply, and writes a heartbeat, whose return
 	// proves it caught up (Status.CaughtUpAt). Default

@@ -45,6 +45,13 @@ type Follower struct {
 	maxLag  time.Duration
 	every   time.Duration
 	running atomic.Bool
+
+	// state is the durable state, nil without a StateDir; stateEvery is
+	// how often it is written, and restored whether Run read it already.
+	state      *followerState
+	stateEvery time.Duration
+	restored   bool
+	log        *slog.Logger
 }
 
 // FollowerConfig configures a Follower.
@@ -57,6 +64,18 @@ type FollowerConfig struct {
 	// proofs come once per interval, plus the time a heartbeat takes to
 	// come back (see the package doc).
 	MaxLag time.Duration
+
+	// StateDir, when set, is a directory of the Follower's own where its
+	// state outlives the process: its DB's rows, marks and position
+	// (see follow_state.go). Run reads it at start and resumes the slot,
+	// a permanent one, from there; the answers stay monotonic across a
+	// restart. Without a StateDir the slot is temporary (Config.
+	// TemporarySlot): nothing is left behind, and every session loads.
+	StateDir string
+	// StateInterval is how often the state is written while the position
+	// moves; default DefaultStateInterval. It bounds how much WAL the slot
+	// holds back, and how much a restart after a crash streams again.
+	StateInterval time.Duration
 }
 
 // NewFollower returns a Follower that keeps db, which must be a replica,
@@ -82,12 +101,30 @@ func NewFollower(cfg FollowerConfig, db *oauthdb.DB) (*Follower, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	sink := &dbSink{db: db, log: log}
-	r, err := New(cfg.Config, sink)
+	if cfg.StateInterval <= 0 {
+		cfg.StateInterval = DefaultStateInterval
+	}
+	f := &Follower{db: db, maxLag: cfg.MaxLag, every: vouchInterval(cfg.MaxLag), stateEvery: cfg.StateInterval, log: log}
+	if cfg.StateDir == "" {
+		cfg.TemporarySlot = true
+	} else {
+		st, err := openState(cfg.StateDir)
+		if err != nil {
+			return nil, &ConfigError{Field: "StateDir", Reason: err.Error()}
+		}
+		f.state = st
+		cfg.Durable = st.durableLSN
+	}
+	f.sink = &dbSink{db: db, log: log, loads: make(chan struct{}, 1)}
+	r, err := New(cfg.Config, f.sink)
 	if err != nil {
+		if f.state != nil {
+			f.state.unlock()
+		}
 		return nil, err
 	}
-	return &Follower{r: r, db: db, sink: sink, maxLag: cfg.MaxLag, every: vouchInterval(cfg.MaxLag)}, nil
+	f.r, f.sink.r = r, r
+	return f, nil
 }
 
 // vouchInterval is how often a Follower reads the replica's status to
@@ -99,11 +136,26 @@ func vouchInterval(maxLag time.Duration) time.Duration {
 
 // Run replicates until ctx is done and returns ctx's error, or ErrRunning
 // if the Follower is already running. When it returns, the DB is stale.
+// With a StateDir, the first Run reads the saved state, if any, before it
+// connects (an error reading it is returned: see followerState.read), and
+// every Run writes the state before it returns.
 func (f *Follower) Run(ctx context.Context) error {
 	if !f.running.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
 	defer f.running.Store(false)
+	if f.state != nil && !f.restored {
+		start := time.Now()
+		pos, ok, info, err := f.state.read(f.db)
+		if err != nil {
+			return fmt.Errorf("pgreplica: read the state in %s: %w", f.state.dir, err)
+		}
+		if ok {
+			f.r.resume(pos.lsn, pos.systemID)
+			f.log.Info("pgreplica: read the saved state", "slot", f.r.cfg.Slot, "snapshot", info, "took", time.Since(start))
+		}
+		f.restored = true
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -111,11 +163,51 @@ func (f *Follower) Run(ctx context.Context) error {
 		defer wg.Done()
 		f.vouch(ctx)
 	}()
+	if f.state != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.persist(ctx)
+		}()
+	}
 	err := f.r.Run(ctx)
 	cancel()
 	wg.Wait()
 	f.db.SetFreshUntil(time.Time{})
+	if f.state != nil {
+		if werr := f.state.write(f.db); werr != nil {
+			f.log.Error("pgreplica: cannot write the state", "slot", f.r.cfg.Slot, "dir", f.state.dir, "err", werr)
+		}
+	}
 	return err
+}
+
+// persist writes the state every StateInterval, and soon after a load,
+// until ctx is done.
+func (f *Follower) persist(ctx context.Context) {
+	t := time.NewTicker(f.stateEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-f.sink.loads:
+		}
+		if err := f.state.write(f.db); err != nil {
+			f.log.Error("pgreplica: cannot write the state", "slot", f.r.cfg.Slot, "dir", f.state.dir, "err", err)
+		}
+	}
+}
+
+// Close releases the state directory. A Follower with a StateDir holds it
+// locked from NewFollower on; Close it when done with the Follower (after
+// Run returned).
+func (f *Follower) Close() error {
+	if f.state != nil {
+		f.state.unlock()
+	}
+	return nil
 }
 
 // vouch keeps the DB's freshness in step with the replica's status until
@@ -153,6 +245,14 @@ type FollowerStatus struct {
 	// LastRefusal is the latest, or nil.
 	Rows, Refused uint64
 	LastRefusal   *oauthdb.Refusal
+	// With a StateDir: StateLSN is the position the state on disk covers
+	// (the replica acknowledges no further), StateWritten when it was
+	// written and StateBytes its size, and StateError the last write's
+	// error, nil once one succeeds.
+	StateLSN     LSN
+	StateWritten time.Time
+	StateBytes   int64
+	StateError   error
 }
 
 // Status returns the Follower's state now. It is safe to call at any time.
@@ -169,6 +269,9 @@ func (f *Follower) Status() FollowerStatus {
 		r := *last
 		st.LastRefusal = &r
 	}
+	if f.state != nil {
+		f.state.status(&st)
+	}
 	return st
 }
 
@@ -182,7 +285,9 @@ func (f *Follower) WaitApplied(ctx context.Context, lsn LSN) error {
 // dbSink is the Sink of a Follower: it turns rows into oauthdb records.
 type dbSink struct {
 	db      *oauthdb.DB
+	r       *Replica // whose source the positions name
 	log     *slog.Logger
+	loads   chan struct{} // a send after each Load, for a prompt state write
 	rows    atomic.Uint64
 	refused atomic.Uint64
 	last    atomic.Pointer[oauthdb.Refusal]
@@ -200,6 +305,9 @@ func (s *dbSink) Load(ctx context.Context, snap Snapshot) error {
 	n := 0
 	s.pending = s.pending[:0]
 	refused, err := s.db.Reload(func(mt *oauthdb.MirrorTx) error {
+		if err := mt.SetPosition(s.position(snap.LSN)); err != nil {
+			return err
+		}
 		for _, t := range snap.Tables {
 			for _, row := range t.Rows {
 				if n++; n%4096 == 0 {
@@ -219,13 +327,31 @@ func (s *dbSink) Load(ctx context.Context, snap Snapshot) error {
 	}
 	s.rows.Add(uint64(n))
 	s.count(refused)
+	select {
+	case s.loads <- struct{}{}:
+	default:
+	}
 	return nil
+}
+
+// Advance records a position reached with no transaction to apply.
+func (s *dbSink) Advance(_ context.Context, lsn LSN) error {
+	_, err := s.db.Mirror(func(mt *oauthdb.MirrorTx) error { return mt.SetPosition(s.position(lsn)) })
+	return err
+}
+
+// position is the DB's position for lsn of the replica's source.
+func (s *dbSink) position(lsn LSN) string {
+	return position{systemID: s.r.Status().SystemID, lsn: lsn}.String()
 }
 
 // Apply applies one transaction with one Mirror.
 func (s *dbSink) Apply(_ context.Context, tx Txn) error {
 	s.pending = s.pending[:0]
 	refused, err := s.db.Mirror(func(mt *oauthdb.MirrorTx) error {
+		if err := mt.SetPosition(s.position(tx.EndLSN)); err != nil {
+			return err
+		}
 		for _, c := range tx.Changes {
 			var err error
 			switch c.Op {

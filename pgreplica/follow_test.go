@@ -40,12 +40,37 @@ func (e *env) startFollower(cfg pgreplica.FollowerConfig) *follower {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	fl := &follower{Follower: f, db: db, cancel: cancel, done: make(chan error, 1)}
-	go func() { fl.done <- f.Run(ctx) }()
-	e.t.Cleanup(func() { fl.stop(e.t) })
-	fl.waitFresh(e.t)
+	fl := &follower{Follower: f, db: db}
+	fl.run(e.t)
 	return fl
+}
+
+// run runs the follower until the test ends (or stop or close), and waits
+// until its DB answers.
+func (f *follower) run(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel, f.done = cancel, make(chan error, 1)
+	go func() { f.done <- f.Run(ctx) }()
+	t.Cleanup(func() { f.close(t) })
+	f.waitFresh(t)
+}
+
+// runAgain runs the stopped follower again, as its process would.
+func (f *follower) runAgain(t testing.TB) *follower {
+	t.Helper()
+	again := &follower{Follower: f.Follower, db: f.db}
+	again.run(t)
+	return again
+}
+
+// close stops the follower and releases its state directory.
+func (f *follower) close(t testing.TB) {
+	t.Helper()
+	f.stop(t)
+	if err := f.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 }
 
 func (f *follower) waitFresh(t testing.TB) {
@@ -387,12 +412,16 @@ func TestNewFollowerRefusesBadConfig(t *testing.T) {
 	}
 }
 
-// A follower stopped and run again resumes from its slot; a new follower on
-// the same slot, with a DB of its own (a restarted process), loads.
-func TestFollowerRestart(t *testing.T) {
+// Without a state directory a follower's slot is temporary: it is gone as
+// soon as the follower stops, so that nothing holds WAL back for it, and the
+// follower run again loads again.
+func TestFollowerWithoutStateUsesATemporarySlot(t *testing.T) {
 	e := newEnv(t)
 	wl := e.newWorkload(workloadSeed(t))
-	f := e.startFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "restart"}})
+	f := e.startFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "temporary"}})
+	if !e.slotIs(e.db+"_temporary", "temporary") {
+		t.Errorf("the follower's slot is not temporary")
+	}
 	if err := wl.run(context.Background(), *steps/3); err != nil {
 		t.Fatal(err)
 	}
@@ -401,38 +430,76 @@ func TestFollowerRestart(t *testing.T) {
 	if _, err := f.db.ValidateAccessToken("anything"); !errors.Is(err, oauthdb.ErrStale) {
 		t.Errorf("a stopped follower's DB: %v, want ErrStale", err)
 	}
+	// Postgres drops it once the WAL sender has seen the connection close.
+	deadline := time.Now().Add(10 * time.Second)
+	for !e.slotIs(e.db+"_temporary", "") {
+		if time.Now().After(deadline) {
+			t.Fatal("the slot outlived the follower by 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	if err := wl.run(context.Background(), *steps/3); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	again := &follower{Follower: f.Follower, db: f.db, cancel: cancel, done: make(chan error, 1)}
-	go func() { again.done <- f.Run(ctx) }()
-	t.Cleanup(func() { again.stop(t) })
-	again.waitFresh(t)
+	again := f.runAgain(t)
+	e.convergedDB(again)
+	if st := again.Status(); st.Loads != 2 {
+		t.Errorf("the follower run again loaded %d times in all, want 2", st.Loads)
+	}
+}
+
+// With a state directory the slot is permanent and the follower's state
+// outlives it: stopped and run again, or replaced by a new follower (a new
+// process, with a DB of its own) on the same directory, it resumes from its
+// slot without a load.
+func TestFollowerWithStateResumes(t *testing.T) {
+	e := newEnv(t)
+	wl := e.newWorkload(workloadSeed(t))
+	cfg := pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "durable"}, StateDir: t.TempDir()}
+	f := e.startFollower(cfg)
+	if !e.slotIs(e.db+"_durable", "permanent") {
+		t.Errorf("the follower's slot is not permanent")
+	}
+	if err := wl.run(context.Background(), *steps/3); err != nil {
+		t.Fatal(err)
+	}
+	e.convergedDB(f)
+	f.stop(t)
+
+	if err := wl.run(context.Background(), *steps/3); err != nil {
+		t.Fatal(err)
+	}
+	again := f.runAgain(t)
 	e.convergedDB(again)
 	if st := again.Status(); st.Loads != 1 {
 		t.Errorf("the follower run again loaded %d times in all, want 1", st.Loads)
 	}
-	again.stop(t)
+	again.close(t)
 
 	if err := wl.run(context.Background(), *steps/3); err != nil {
 		t.Fatal(err)
 	}
-	fresh := e.startFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "restart"}})
-	e.convergedDB(fresh)
-	if st := fresh.Status(); st.Loads != 1 {
-		t.Errorf("a new follower on the slot loaded %d times, want 1", st.Loads)
+	next := e.startFollower(cfg)
+	e.convergedDB(next)
+	st := next.Status()
+	if st.Loads != 0 {
+		t.Errorf("a new follower on the state loaded %d times, want 0", st.Loads)
+	}
+	if st.StateWritten.IsZero() || st.StateLSN == 0 || st.StateError != nil {
+		t.Errorf("state: written %v at %s, error %v", st.StateWritten, st.StateLSN, st.StateError)
 	}
 }
 
-// Postgres restarted and killed while the workload runs: the follower
-// resumes from its slot, without a resync, and converges.
+// Postgres restarted and killed while the workload runs: a follower with a
+// state directory resumes from its slot, without a resync; one without,
+// whose slot is temporary, loads again each time. Both converge.
 func TestFollowerConvergesAcrossPostgresRestartAndKill(t *testing.T) {
 	e := newOwnEnv(t)
 	wl := e.newWorkload(workloadSeed(t))
-	f := e.startFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "crash"}})
-	status := func() pgreplica.Status { return f.Status().Status }
+	durable := e.startFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "crash"}, StateDir: t.TempDir()})
+	temporary := e.startFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "crash_tmp"}})
+	status := func() pgreplica.Status { return durable.Status().Status }
 	stop := wl.background()
 	wl.waitSteps(t, *steps/3)
 	e.srv.Restart(t)
@@ -445,11 +512,16 @@ func TestFollowerConvergesAcrossPostgresRestartAndKill(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	f.waitFresh(t)
-	e.convergedDB(f)
-	st := f.Status()
+	for _, f := range []*follower{durable, temporary} {
+		f.waitFresh(t)
+		e.convergedDB(f)
+	}
+	st := durable.Status()
 	t.Logf("%d transactions applied, %d skipped as resent, %d sessions", st.Applied, st.Skipped, st.Sessions)
 	if st.Loads != 1 || st.Sessions < 3 {
 		t.Errorf("%d loads and %d sessions across a restart and a kill, want 1 and at least 3", st.Loads, st.Sessions)
+	}
+	if st := temporary.Status(); st.Loads != st.Sessions {
+		t.Errorf("with a temporary slot: %d loads in %d sessions, want one each", st.Loads, st.Sessions)
 	}
 }

@@ -2,6 +2,7 @@ package pgreplica_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -215,6 +216,21 @@ func (e *env) exec(sql string, args ...any) {
 	if _, err := c.Exec(ctx, sql, args...); err != nil {
 		e.t.Fatalf("%s: %v", sql, err)
 	}
+}
+
+// slotIs reports whether the slot exists and is temporary or permanent, as
+// kind says; kind "" asks whether it does not exist.
+func (e *env) slotIs(slot, kind string) bool {
+	e.t.Helper()
+	var temporary bool
+	err := e.conn().QueryRow(context.Background(), `SELECT temporary FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&temporary)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return kind == ""
+	case err != nil:
+		e.t.Fatal(err)
+	}
+	return kind == map[bool]string{true: "temporary", false: "permanent"}[temporary]
 }
 
 // walLSN returns the primary's current WAL position: waiting for a replica

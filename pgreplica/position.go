@@ -22,6 +22,13 @@ type Status struct {
 	// ServerWALEnd is how far the primary had sent the stream, as of its
 	// last keepalive.
 	ServerWALEnd LSN
+	// Acknowledged is the position last acknowledged to the primary: the
+	// slot's confirmed position, from which Postgres resends after a
+	// reconnect. It trails AppliedLSN when Config.Durable holds it back.
+	Acknowledged LSN
+	// SystemID is the system identifier of the primary's cluster, from its
+	// last session: what a saved state records (Config.ResumeSystemID).
+	SystemID string
 	// LastCommitTime is the commit time, by the primary's clock, of the
 	// last transaction applied (or zero).
 	LastCommitTime time.Time
@@ -64,10 +71,20 @@ type tracker struct {
 func newTracker(resume LSN) *tracker {
 	t := &tracker{changed: make(chan struct{})}
 	if resume != 0 {
-		t.st.Loaded = true
-		t.st.AppliedLSN = resume
+		t.restored(resume)
 	}
 	return t
+}
+
+// restored records that the sink holds the tables as of lsn, from a state
+// saved by an earlier run: loaded, though not by a Load.
+func (t *tracker) restored(lsn LSN) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.Loaded = true
+	t.st.AppliedLSN = lsn
+	close(t.changed)
+	t.changed = make(chan struct{})
 }
 
 func (t *tracker) status() Status {
@@ -190,6 +207,22 @@ func (t *tracker) message(nonce string, lsn LSN) {
 		}
 		return
 	}
+}
+
+// acknowledged records the position acknowledged to the primary.
+func (t *tracker) acknowledged(lsn LSN) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.Acknowledged = lsn
+}
+
+// identified records the primary's system identifier, and reports whether
+// it is the one the sink's resumed state came from (want), if any.
+func (t *tracker) identified(systemID, want string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.SystemID = systemID
+	return want == "" || want == systemID
 }
 
 func (t *tracker) connected(on bool) {

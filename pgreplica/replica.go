@@ -21,6 +21,11 @@ type Replica struct {
 	// beatPrefix starts the content of this replica's heartbeats.
 	beatPrefix string
 
+	// resumeSystemID is the cluster of the state the sink resumes from,
+	// until the first session has checked it. Only Run's goroutine uses
+	// it.
+	resumeSystemID string
+
 	// columns are the replicated tables' columns as the sink knows them:
 	// from the last Load, then from relation messages. Only Run's
 	// goroutine uses it.
@@ -66,13 +71,22 @@ func New(cfg Config, sink Sink) (*Replica, error) {
 		return nil, err
 	}
 	return &Replica{
-		cfg:        cfg,
-		sink:       sink,
-		log:        cfg.Logger.With("slot", cfg.Slot),
-		pos:        newTracker(cfg.ResumeLSN),
-		columns:    make(map[string][]Column),
-		beatPrefix: newBeatPrefix(cfg.Slot),
+		cfg:            cfg,
+		sink:           sink,
+		log:            cfg.Logger.With("slot", cfg.Slot),
+		pos:            newTracker(cfg.ResumeLSN),
+		columns:        make(map[string][]Column),
+		beatPrefix:     newBeatPrefix(cfg.Slot),
+		resumeSystemID: cfg.ResumeSystemID,
 	}, nil
+}
+
+// resume says, before Run, that the sink holds the tables as of lsn in the
+// cluster systemID, as Config.ResumeLSN and ResumeSystemID do: for a sink
+// that reads its saved state only once it runs.
+func (r *Replica) resume(lsn LSN, systemID string) {
+	r.pos.restored(lsn)
+	r.resumeSystemID = systemID
 }
 
 // Run replicates until ctx is done, and returns ctx's error (or ErrRunning

@@ -29,6 +29,15 @@ func (r *Replica) session(ctx context.Context) (streamed bool, err error) {
 		return false, &SetupError{Step: "connect for replication", Err: err}
 	}
 	defer closeConn(repl)
+	sys, err := pglogrepl.IdentifySystem(ctx, repl)
+	if err != nil {
+		return false, &SetupError{Step: "identify the primary", Err: err}
+	}
+	if !r.pos.identified(sys.SystemID, r.resumeSystemID) {
+		r.log.Warn("pgreplica: the state to resume is of another cluster; loading", "state", r.resumeSystemID, "primary", sys.SystemID)
+		r.pos.unload()
+	}
+	r.resumeSystemID = ""
 	if err := r.prepare(ctx, repl); err != nil {
 		return false, err
 	}
@@ -91,6 +100,10 @@ func (r *Replica) prepare(ctx context.Context, repl *pgconn.PgConn) error {
 		// Tables just added to the publication have rows the sink never saw.
 		r.pos.unload()
 	}
+	if r.cfg.TemporarySlot {
+		// The last session's slot went with its connection.
+		r.pos.unload()
+	}
 	loaded, applied := r.pos.position()
 	if loaded {
 		reason, err := r.checkSlot(setupCtx, conn, applied)
@@ -109,8 +122,12 @@ func (r *Replica) prepare(ctx context.Context, repl *pgconn.PgConn) error {
 	// Creating the slot waits for the transactions running on the primary
 	// to end, however long they take: only ctx bounds it, as it does the
 	// load.
+	kind := ""
+	if r.cfg.TemporarySlot {
+		kind = "TEMPORARY "
+	}
 	slot, err := pglogrepl.ParseCreateReplicationSlot(repl.Exec(ctx,
-		"CREATE_REPLICATION_SLOT "+r.cfg.Slot+" LOGICAL pgoutput (SNAPSHOT 'export')"))
+		"CREATE_REPLICATION_SLOT "+r.cfg.Slot+" "+kind+"LOGICAL pgoutput (SNAPSHOT 'export')"))
 	if err != nil {
 		return &SetupError{Step: "create slot", Err: err}
 	}

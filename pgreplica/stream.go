@@ -86,6 +86,9 @@ type streamer struct {
 
 	tx     *Txn // the transaction being received, or nil between transactions
 	resent bool // tx was applied before: it is read through and dropped
+
+	// advancedTo is the position last told to an Advancer sink.
+	advancedTo LSN
 }
 
 // onCopyData handles one message of the replication stream.
@@ -99,7 +102,7 @@ func (s *streamer) onCopyData(ctx context.Context, data []byte) error {
 		if err != nil {
 			return &ProtocolError{What: err.Error()}
 		}
-		return s.onKeepalive(pkm)
+		return s.onKeepalive(ctx, pkm)
 	case pglogrepl.XLogDataByteID:
 		xld, err := pglogrepl.ParseXLogData(data[1:])
 		if err != nil {
@@ -113,8 +116,11 @@ func (s *streamer) onCopyData(ctx context.Context, data []byte) error {
 // onKeepalive: with no transaction pending, everything the primary had sent
 // is in the sink. That moves the position, not the freshness (see
 // heartbeat.go).
-func (s *streamer) onKeepalive(pkm pglogrepl.PrimaryKeepaliveMessage) error {
+func (s *streamer) onKeepalive(ctx context.Context, pkm pglogrepl.PrimaryKeepaliveMessage) error {
 	s.r.pos.keepalive(pkm.ServerWALEnd, s.tx == nil)
+	if err := s.advanced(ctx); err != nil {
+		return err
+	}
 	if pkm.ReplyRequested {
 		return s.sendStatus(false)
 	}
@@ -148,6 +154,7 @@ func (s *streamer) onXLogData(ctx context.Context, xld pglogrepl.XLogData) error
 				nonce = string(m.Content)
 			}
 			s.r.pos.message(nonce, m.LSN)
+			return s.advanced(ctx)
 		}
 		return nil
 	case *pglogrepl.TypeMessage, *pglogrepl.OriginMessage:
@@ -156,6 +163,29 @@ func (s *streamer) onXLogData(ctx context.Context, xld pglogrepl.XLogData) error
 		return nil
 	}
 	return &ProtocolError{What: fmt.Sprintf("unexpected message %T", msg)}
+}
+
+// advanced tells a sink that keeps its position with its state (an
+// Advancer) that the position moved with no transaction to apply: other
+// tables' WAL, heartbeats. Between transactions only.
+func (s *streamer) advanced(ctx context.Context) error {
+	a, ok := s.r.sink.(Advancer)
+	if !ok || s.tx != nil {
+		return nil
+	}
+	loaded, applied := s.r.pos.position()
+	if !loaded || applied <= s.advancedTo {
+		return nil
+	}
+	if err := a.Advance(ctx, applied); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.r.pos.unload()
+		return &ApplyError{CommitLSN: applied, Err: err}
+	}
+	s.advancedTo = applied
+	return nil
 }
 
 // parse parses a pgoutput message. pglogrepl trusts lengths in the message,
@@ -356,20 +386,26 @@ func (rel *relation) keyOf(row Row) Row {
 	return key
 }
 
-// sendStatus acknowledges the replica's position, which only ever covers
-// transactions the sink has applied, and asks for a keepalive in reply
-// when reply is set.
+// sendStatus reports the replica's position and asks for a keepalive in
+// reply when reply is set. It acknowledges (as flushed, which is what
+// moves the slot) only transactions the sink has applied, and no further
+// than its durable state when Config.Durable says where that is.
 func (s *streamer) sendStatus(reply bool) error {
 	_, applied := s.r.pos.position()
+	ack := applied
+	if s.r.cfg.Durable != nil {
+		ack = min(ack, s.r.cfg.Durable())
+	}
 	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), s.conn, pglogrepl.StandbyStatusUpdate{
 		WALWritePosition: applied,
-		WALFlushPosition: applied,
+		WALFlushPosition: ack,
 		WALApplyPosition: applied,
 		ReplyRequested:   reply,
 	})
 	if err != nil {
 		return &StreamError{Err: fmt.Errorf("send status update: %w", err)}
 	}
+	s.r.pos.acknowledged(ack)
 	return nil
 }
 

@@ -150,3 +150,13 @@ type Sink interface {
 	// each exactly once after the Load they follow.
 	Apply(ctx context.Context, tx Txn) error
 }
+
+// An Advancer is a Sink that keeps its position with its state, so that a
+// saved state says where the stream resumes (a Follower's DB does). The
+// replica calls Advance, between transactions, when its position moves
+// with no transaction to apply: WAL that held only other tables' changes,
+// or heartbeats. An error is treated as Apply's.
+type Advancer interface {
+	Sink
+	Advance(ctx context.Context, lsn LSN) error
+}

@@ -1,0 +1,147 @@
+package pgreplica_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/pgreplica"
+)
+
+// markedTokens writes, with SQL, the events after which a follower holds a
+// token inactive that Postgres' rows alone would call active (its marks),
+// and returns those tokens: better-auth's sign-out stopped after its first
+// transaction (the session deleted, the token's sessionId nulled), a
+// revocation undone, a disabled client enabled again. f must follow the
+// database: it sees each event on its own.
+func (e *env) markedTokens(f *follower) []string {
+	e.t.Helper()
+	signedOut, _ := e.grant("signedout")
+	unrevoked, _ := e.grant("unrevoked")
+	reenabled, _ := e.grant("reenabled")
+	f.waitFor(e.t, e.walLSN())
+	for _, tok := range []string{signedOut, unrevoked, reenabled} {
+		if err := verdict(f.db, tok); err != nil {
+			e.t.Fatalf("before the events: %v", err)
+		}
+	}
+	for _, sql := range []string{
+		`DELETE FROM "session" WHERE id = 'signedout-s'`,
+		`UPDATE "oauthAccessToken" SET revoked = now() WHERE id = 'unrevoked-a'`,
+		`UPDATE "oauthAccessToken" SET revoked = NULL WHERE id = 'unrevoked-a'`,
+		`UPDATE "oauthClient" SET disabled = true WHERE id = 'reenabled-c'`,
+		`UPDATE "oauthClient" SET disabled = false WHERE id = 'reenabled-c'`,
+	} {
+		e.exec(sql)
+		f.waitFor(e.t, e.walLSN()) // one at a time: each is a transaction the follower sees
+	}
+	tokens := []string{signedOut, unrevoked, reenabled}
+	e.wantInactive(f, tokens)
+	return tokens
+}
+
+// wantInactive checks that the follower answers each token inactive, and
+// that Postgres' rows alone would not.
+func (e *env) wantInactive(f *follower, tokens []string) {
+	e.t.Helper()
+	f.waitFresh(e.t)
+	for i, tok := range tokens {
+		if err := verdict(f.db, tok); !errors.Is(err, oauthdb.ErrTokenRevoked) {
+			e.t.Errorf("token %d: %v, want ErrTokenRevoked", i, err)
+		}
+	}
+	rows := e.postgresRows()
+	for _, a := range rows.AccessTokens {
+		for _, tok := range tokens {
+			if a.Token == oauthdb.HashToken(tok) && !a.Revoked.IsZero() {
+				e.t.Fatalf("Postgres has token %s revoked: the test shows nothing", a.ID)
+			}
+		}
+	}
+}
+
+// A follower's marks outlive it: stopped and replaced by a new follower (a
+// new process, a DB of its own) on the same state directory, it answers
+// inactive what it answered inactive before, whether it resumes its slot
+// or, the slot dropped while it was down, loads again.
+func TestFollowerMarksOutliveARestart(t *testing.T) {
+	e := newEnv(t)
+	cfg := pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "marks"}, StateDir: t.TempDir()}
+	f := e.startFollower(cfg)
+	tokens := e.markedTokens(f)
+	f.close(t)
+
+	resumed := e.startFollower(cfg)
+	e.wantInactive(resumed, tokens)
+	e.convergedDB(resumed)
+	if st := resumed.Status(); st.Loads != 0 {
+		t.Errorf("the restarted follower loaded %d times, want 0 (resumed)", st.Loads)
+	}
+	resumed.close(t)
+
+	e.dropSlot(e.db + "_marks")
+	e.exec(`UPDATE "user" SET name = 'moved on' WHERE id = 'signedout'`)
+	reloaded := e.startFollower(cfg)
+	e.wantInactive(reloaded, tokens)
+	e.convergedDB(reloaded)
+	if st := reloaded.Status(); st.Loads != 1 {
+		t.Errorf("with its slot dropped, the follower loaded %d times, want 1", st.Loads)
+	}
+}
+
+// copyState copies a follower's state file into a directory of its own, as
+// the state a crash would leave behind: the last one written.
+func copyState(t *testing.T, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := t.TempDir()
+	if err := os.WriteFile(filepath.Join(crashed, "state"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return crashed
+}
+
+// After a crash the state on disk is older than what the follower had
+// applied. The follower acknowledges to Postgres no further than its state
+// covers, so the slot still holds what came after; a restart from that
+// state streams it again and makes the same marks again.
+func TestFollowerCrashReplaysFromItsState(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	// The state is written after the load, and not again until the
+	// follower stops: a crash after the load.
+	cfg := pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "crash"}, StateDir: dir, StateInterval: time.Hour}
+	f := e.startFollower(cfg)
+	waitUntil(t, "the state written after the load", func() bool { return !f.Status().StateWritten.IsZero() })
+	tokens := e.markedTokens(f)
+	crashed := copyState(t, dir)
+	st := f.Status()
+	if st.Acknowledged > st.StateLSN || st.AppliedLSN <= st.StateLSN {
+		t.Errorf("applied %s, acknowledged %s, state at %s: want acknowledged ≤ state < applied", st.AppliedLSN, st.Acknowledged, st.StateLSN)
+	}
+	var confirmed string
+	if err := e.conn().QueryRow(context.Background(), `SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1`,
+		e.db+"_crash").Scan(&confirmed); err != nil {
+		t.Fatal(err)
+	}
+	var c pgreplica.LSN
+	if err := c.Scan(confirmed); err != nil || c > st.StateLSN {
+		t.Errorf("the slot is confirmed up to %s (%v), past the state's %s", confirmed, err, st.StateLSN)
+	}
+	f.close(t)
+
+	cfg.StateDir = crashed
+	replayed := e.startFollower(cfg)
+	e.wantInactive(replayed, tokens)
+	e.convergedDB(replayed)
+	if st := replayed.Status(); st.Loads != 0 || st.Applied == 0 {
+		t.Errorf("after the crash: %d loads, %d transactions applied; want the slot resumed and the transactions streamed again", st.Loads, st.Applied)
+	}
+}
