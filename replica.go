@@ -241,6 +241,31 @@ type MirrorTx struct {
 	// were before, which the marks compare the new ones with. In a Mirror,
 	// tx's own state before each write is.
 	prior *store.Txn
+	// markTime is what the marks that depend on the time are decided as
+	// of (SetMarkTime); zero for the DB's clock now.
+	markTime time.Time
+}
+
+// SetMarkTime sets the moment as of which the transaction's marks that
+// depend on the time are decided, and which they record: an expired session
+// extended, a token's expiry moved on after it passed. The default is the
+// DB's clock now, when the transaction is mirrored.
+//
+// A replica that may mirror a transaction again later (after a crash, from
+// a saved state) needs the same marks both times, so they must not depend
+// on when it runs: pgreplica's Follower sets the source's commit time plus
+// its MaxLag, the last moment at which a replica that was fresh can have
+// answered from the rows the transaction replaces. A row that was expired
+// as of that moment and is extended is marked; one extended before is not,
+// however late it is mirrored.
+func (mt *MirrorTx) SetMarkTime(t time.Time) { mt.markTime = t }
+
+// decidedAt returns the moment the transaction's marks are decided as of.
+func (mt *MirrorTx) decidedAt() time.Time {
+	if mt.markTime.IsZero() {
+		return mt.tx.db.now()
+	}
+	return mt.markTime
 }
 
 // Mirror applies, in one transaction, rows of the database a replica
@@ -547,13 +572,13 @@ func (mt *MirrorTx) tokenInserted(kind, id string) error {
 
 // tokenWritten marks a token whose row, rewritten from old to row, would
 // make it active again although it was not: its revocation undone, its
-// expiry moved past after it had passed, or, in strict mode, its session
-// cleared while it was unrevoked (a token that dies with its session:
-// sessionBound).
+// expiry moved later after it had passed (as of decidedAt), or, in strict
+// mode, its session cleared while it was unrevoked (a token that dies with
+// its session: sessionBound).
 func (mt *MirrorTx) tokenWritten(kind, id string, old, row tokenView, sessionBound bool) error {
-	now := mt.tx.db.now()
+	now := mt.decidedAt()
 	unrevoked := !old.revoked.IsZero() && row.revoked.IsZero()
-	unexpired := !now.Before(old.expiresAt) && now.Before(row.expiresAt)
+	unexpired := !now.Before(old.expiresAt) && old.expiresAt.Before(row.expiresAt)
 	lost := sessionBound && !mt.tx.db.cfg.lenientSessions &&
 		old.sessionID != "" && row.sessionID == "" && row.revoked.IsZero()
 	if !unrevoked && !unexpired && !lost {
@@ -571,17 +596,18 @@ func (mt *MirrorTx) tokenWritten(kind, id string, old, row tokenView, sessionBou
 }
 
 // mark gives the marks that the transaction's sessions and clients call
-// for, as the commit leaves them: an expired session extended marks its
-// access tokens (strict mode), a disabled client enabled marks its tokens.
+// for, as the commit leaves them: a session expired as of decidedAt and
+// extended marks its access tokens (strict mode), a disabled client enabled
+// marks its tokens.
 func (mt *MirrorTx) mark() error {
 	tx := mt.tx
-	now := tx.db.now()
+	now := mt.decidedAt()
 	var marks []string
 	for _, old := range mt.before {
 		switch o := old.(type) {
 		case *Session:
 			s, ok := sessions.Get(tx.st, o.ID)
-			if ok && !tx.db.cfg.lenientSessions && !now.Before(o.ExpiresAt) && now.Before(s.ExpiresAt) {
+			if ok && !tx.db.cfg.lenientSessions && !now.Before(o.ExpiresAt) && o.ExpiresAt.Before(s.ExpiresAt) {
 				for t := range sessionAccessTokens.Get(tx.st, s) {
 					marks = append(marks, deathID(kindAccess, t.ID))
 				}

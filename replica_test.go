@@ -534,6 +534,47 @@ func TestReplicaReloadJudgesWhatChangedWhileAway(t *testing.T) {
 	wantAccess(t, r, signedOut.AccessToken, oauthdb.ErrTokenRevoked)
 }
 
+// With SetMarkTime the marks are a function of the transaction, not of when
+// it is mirrored: mirrored at once, or again an hour later (a replay after a
+// crash), a session extended before its expiry as of the mark time marks
+// nothing, and one extended after marks its tokens.
+func TestReplicaMarkTime(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	s := primary.Snapshot().Sessions[0]
+	expiry := clk.Now().Add(time.Minute)
+	var snaps []oauthdb.Snapshot
+	for _, late := range []time.Duration{0, time.Hour} {
+		later := &clock{now: clk.Now().Add(late)}
+		r := follow(t, primary, later)
+		mirror(t, r, func(mt *oauthdb.MirrorTx) error { s.ExpiresAt = expiry; return mt.Put(s) })
+		mirror(t, r, func(mt *oauthdb.MirrorTx) error {
+			mt.SetMarkTime(expiry.Add(-time.Second)) // before the old expiry
+			s.ExpiresAt = expiry.Add(24 * time.Hour)
+			return mt.Put(s)
+		})
+		snaps = append(snaps, r.Snapshot())
+		if late == 0 {
+			wantAccess(t, r, tok.AccessToken, nil)
+		}
+	}
+	if diff := cmp.Diff(snaps[0], snaps[1]); diff != "" {
+		t.Errorf("mirrored an hour later, the replica differs (-at once +later):\n%s", diff)
+	}
+
+	r := follow(t, primary, clk)
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error { s.ExpiresAt = expiry; return mt.Put(s) })
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error {
+		mt.SetMarkTime(expiry) // as of the old expiry: expired
+		s.ExpiresAt = expiry.Add(48 * time.Hour)
+		return mt.Put(s)
+	})
+	wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenRevoked)
+	if got := r.Snapshot().AccessTokens[0].Revoked; !got.Equal(expiry) {
+		t.Errorf("the mark's time is %v, want the mark time %v", got, expiry)
+	}
+}
+
 // A replica's streamed snapshot is the replica: read into another replica,
 // it gives back its source's rows as they are (not its marks folded in),
 // its marks and its position; stale until vouched for, then with the same

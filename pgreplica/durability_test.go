@@ -145,3 +145,51 @@ func TestFollowerCrashReplaysFromItsState(t *testing.T) {
 		t.Errorf("after the crash: %d loads, %d transactions applied; want the slot resumed and the transactions streamed again", st.Loads, st.Applied)
 	}
 }
+
+// The marks a transaction calls for depend on the stream alone, not on when
+// it is applied: a restart that streams a transaction again, after a crash,
+// makes exactly the marks the first run made. A session extended before it
+// expired marks nothing, even when the replay comes after the old expiry
+// (else the restart would revoke a token better-auth holds active); one
+// extended after it expired marks its token, in both runs.
+func TestFollowerReplayMakesTheSameMarks(t *testing.T) {
+	e := newEnv(t)
+	early, _ := e.grant("early") // extended before its session expires
+	late, _ := e.grant("late")   // extended after
+	dir := t.TempDir()
+	cfg := pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "replay"}, StateDir: dir, StateInterval: time.Hour}
+	f := e.startFollower(cfg)
+	waitUntil(t, "the state written after the load", func() bool { return !f.Status().StateWritten.IsZero() })
+	// Both are streamed again after the crash. The early session is
+	// extended well within its last seconds (more than MaxLag and a second
+	// of slack before they end).
+	e.exec(`UPDATE "session" SET "expiresAt" = now() + interval '4 seconds' WHERE id = 'early-s'`)
+	e.exec(`UPDATE "session" SET "expiresAt" = now() + interval '1 second' WHERE id = 'late-s'`)
+	e.exec(`UPDATE "session" SET "expiresAt" = now() + interval '1 day' WHERE id = 'early-s'`)
+	waitUntil(t, "the late session to expire", func() bool { return errors.Is(verdict(f.db, late), oauthdb.ErrSessionExpired) })
+	e.exec(`UPDATE "session" SET "expiresAt" = now() + interval '1 day' WHERE id = 'late-s'`)
+	f.waitFor(t, e.walLSN())
+	f.waitFresh(t)
+	if err := verdict(f.db, early); err != nil {
+		t.Fatalf("a session extended before it expired: %v, want active", err)
+	}
+	if err := verdict(f.db, late); !errors.Is(err, oauthdb.ErrTokenRevoked) {
+		t.Fatalf("a session extended after it expired: %v, want ErrTokenRevoked", err)
+	}
+	crashed := copyState(t, dir)
+	f.close(t)
+
+	// Streamed again once the early session's old expiry has passed.
+	time.Sleep(4 * time.Second)
+	cfg.StateDir = crashed
+	replayed := e.startFollower(cfg)
+	if err := verdict(replayed.db, early); err != nil {
+		t.Errorf("replayed, a session extended before it expired: %v, want active as before the crash", err)
+	}
+	if err := verdict(replayed.db, late); !errors.Is(err, oauthdb.ErrTokenRevoked) {
+		t.Errorf("replayed, a session extended after it expired: %v, want ErrTokenRevoked as before the crash", err)
+	}
+	if st := replayed.Status(); st.Loads != 0 {
+		t.Errorf("the replay loaded %d times, want 0", st.Loads)
+	}
+}

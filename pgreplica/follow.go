@@ -115,7 +115,7 @@ func NewFollower(cfg FollowerConfig, db *oauthdb.DB) (*Follower, error) {
 		f.state = st
 		cfg.Durable = st.durableLSN
 	}
-	f.sink = &dbSink{db: db, log: log, loads: make(chan struct{}, 1)}
+	f.sink = &dbSink{db: db, log: log, loads: make(chan struct{}, 1), maxLag: cfg.MaxLag}
 	r, err := New(cfg.Config, f.sink)
 	if err != nil {
 		if f.state != nil {
@@ -286,6 +286,7 @@ func (f *Follower) WaitApplied(ctx context.Context, lsn LSN) error {
 type dbSink struct {
 	db      *oauthdb.DB
 	r       *Replica // whose source the positions name
+	maxLag  time.Duration
 	log     *slog.Logger
 	loads   chan struct{} // a send after each Load, for a prompt state write
 	rows    atomic.Uint64
@@ -295,6 +296,11 @@ type dbSink struct {
 	// once it commits.
 	pending []oauthdb.Refusal
 }
+
+// markSlack widens the moment a transaction's marks are decided as of
+// (its commit time plus MaxLag) by what the primary's clock, which stamps
+// the commit, and the follower's, which answers, may disagree by.
+const markSlack = time.Second
 
 // maxLoggedRefusals is how many refusals one Load or Apply logs one by one;
 // the rest are logged as a count.
@@ -352,6 +358,11 @@ func (s *dbSink) Apply(_ context.Context, tx Txn) error {
 		if err := mt.SetPosition(s.position(tx.EndLSN)); err != nil {
 			return err
 		}
+		// The marks are decided as of the last moment a fresh follower
+		// can have answered from the rows before tx (see markSlack): a
+		// function of the stream, the same when tx is streamed again
+		// after a crash.
+		mt.SetMarkTime(tx.CommitTime.Add(s.maxLag + markSlack))
 		for _, c := range tx.Changes {
 			var err error
 			switch c.Op {
