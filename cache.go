@@ -170,7 +170,13 @@ func (db *DB) invalidate(c store.Commit) {
 		return
 	}
 	var owners []any // users and sessions updated: their tokens' entries go
+	var marked []string
 	for _, ch := range c.Changes {
+		if ch.Table == tableTokenDeath && ch.After != nil {
+			// A replica's mark, which a shared mark can make alone.
+			marked = append(marked, ch.After.(*tokenDeath).ID)
+			continue
+		}
 		if ch.Before == nil {
 			continue // an insert makes no cached answer wrong
 		}
@@ -187,12 +193,21 @@ func (db *DB) invalidate(c store.Commit) {
 			}
 		}
 	}
-	if len(owners) == 0 {
+	if len(owners) == 0 && len(marked) == 0 {
 		return
 	}
 	// The owners' tokens as the commit left them: those that still refer
 	// to them, which are all those a cached view can hold them for.
 	_ = db.st.View(func(tx *store.Txn) error {
+		for _, id := range marked {
+			if id[0] == 'a' {
+				if t, ok := accessTokens.Get(tx, id[1:]); ok {
+					db.forget(cache, t)
+				}
+			} else if t, ok := refreshTokens.Get(tx, id[1:]); ok {
+				db.forget(cache, t)
+			}
+		}
 		for _, o := range owners {
 			switch o := o.(type) {
 			case *User:

@@ -186,6 +186,76 @@ func (tx *Tx) deathAt(kind, id string) (time.Time, bool) {
 	return d.At, true
 }
 
+// Mark is a token a replica holds inactive although its row does not say so
+// (see WithReplica): what a replica shares with the others of its fleet,
+// which may not have seen what made it (pgreplica's shared marks).
+type Mark struct {
+	// Table is TableOAuthAccessToken or TableOAuthRefreshToken, and ID the
+	// token's record ID.
+	Table, ID string
+	// Token is the token's stored hash: a mark is of that row only, not of
+	// a new grant that came to use the same ID.
+	Token string
+	// At is the moment of the mark.
+	At time.Time
+}
+
+// Marks returns the marks of a replica, in ID order; none on another DB.
+func (db *DB) Marks() []Mark {
+	var out []Mark
+	_ = db.st.View(func(st *store.Txn) error {
+		for d := range tokenDeaths.All(st) {
+			m := Mark{ID: d.ID[1:], At: d.At}
+			if d.ID[0] == 'a' {
+				t, ok := accessTokens.Get(st, m.ID)
+				if !ok {
+					continue
+				}
+				m.Table, m.Token = TableOAuthAccessToken, t.Token
+			} else {
+				t, ok := refreshTokens.Get(st, m.ID)
+				if !ok {
+					continue
+				}
+				m.Table, m.Token = TableOAuthRefreshToken, t.Token
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out
+}
+
+// Mark marks a token inactive as m says, as though the replica had made
+// the mark itself: a mark shared by another replica. A mark whose token is
+// not here, or is here with another token (a new grant), is of no row of
+// this replica and changes nothing; the first mark's moment stands.
+func (mt *MirrorTx) Mark(m Mark) error {
+	st := mt.tx.st
+	var kind, token string
+	switch m.Table {
+	case TableOAuthAccessToken:
+		kind = kindAccess
+		if t, ok := accessTokens.Get(st, m.ID); ok {
+			token = t.Token
+		}
+	case TableOAuthRefreshToken:
+		kind = kindRefresh
+		if t, ok := refreshTokens.Get(st, m.ID); ok {
+			token = t.Token
+		}
+	default:
+		return fmt.Errorf("oauthdb: Mirror: a mark of table %q: %w", store.Bound(m.Table), ErrInvalid)
+	}
+	if token == "" || token != m.Token || m.At.IsZero() {
+		return nil
+	}
+	if _, ok := tokenDeaths.Get(st, deathID(kind, m.ID)); ok {
+		return nil
+	}
+	return tokenDeaths.Insert(st, &tokenDeath{ID: deathID(kind, m.ID), At: m.At.UTC()})
+}
+
 // foldAccess and foldRefresh return a stored token as a replica's snapshot
 // shows it (see Tx.Snapshot): a copy, revoked when it was marked, if the
 // replica holds it inactive and its row does not say so.

@@ -575,6 +575,47 @@ func TestReplicaMarkTime(t *testing.T) {
 	}
 }
 
+// A replica lists its marks, for the others of its fleet, and takes theirs:
+// a mark of a token it has, with the same token, makes it inactive; one of
+// a token it does not have, or has under a new grant, changes nothing.
+func TestReplicaSharesMarks(t *testing.T) {
+	primary, clk := world(t)
+	tok := issue(t, primary, userGrant)
+	other := issue(t, primary, oauthdb.IssueRequest{ClientID: "cid-1", UserID: "u2", SessionID: "s2", Scopes: []string{"openid"}})
+	r := follow(t, primary, clk)
+	var at oauthdb.OAuthAccessToken
+	for _, a := range primary.Snapshot().AccessTokens {
+		if a.Token == oauthdb.HashToken(tok.AccessToken) {
+			at = a
+		}
+	}
+	revokedAt := clk.Now()
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error { at.Revoked = revokedAt; return mt.Put(at) })
+	mirror(t, r, func(mt *oauthdb.MirrorTx) error { at.Revoked = time.Time{}; return mt.Put(at) })
+	marks := r.Marks()
+	want := []oauthdb.Mark{{Table: oauthdb.TableOAuthAccessToken, ID: at.ID, Token: at.Token, At: revokedAt}}
+	if diff := cmp.Diff(want, marks); diff != "" {
+		t.Fatalf("Marks (-want +got):\n%s", diff)
+	}
+
+	fresh := follow(t, primary, clk) // a replica that never saw the revocation
+	mirror(t, fresh, func(mt *oauthdb.MirrorTx) error { return mt.PutAll(r.Rows()) })
+	wantAccess(t, fresh, tok.AccessToken, nil)
+	mirror(t, fresh, func(mt *oauthdb.MirrorTx) error {
+		return errors.Join(mt.Mark(marks[0]),
+			mt.Mark(oauthdb.Mark{Table: oauthdb.TableOAuthAccessToken, ID: "no-such-token", Token: "x", At: revokedAt}),
+			mt.Mark(oauthdb.Mark{Table: oauthdb.TableOAuthAccessToken, ID: other.AccessToken, Token: "another grant's", At: revokedAt}))
+	})
+	wantAccess(t, fresh, tok.AccessToken, oauthdb.ErrTokenRevoked)
+	wantAccess(t, fresh, other.AccessToken, nil)
+	if diff := cmp.Diff(marks, fresh.Marks()); diff != "" {
+		t.Errorf("the marks taken (-shared +taken):\n%s", diff)
+	}
+	if _, err := fresh.Mirror(func(mt *oauthdb.MirrorTx) error { return mt.Mark(oauthdb.Mark{Table: "user"}) }); !errors.Is(err, oauthdb.ErrInvalid) {
+		t.Errorf("a mark of a user: %v, want ErrInvalid", err)
+	}
+}
+
 // A replica's streamed snapshot is the replica: read into another replica,
 // it gives back its source's rows as they are (not its marks folded in),
 // its marks and its position; stale until vouched for, then with the same
