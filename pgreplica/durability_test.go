@@ -193,3 +193,32 @@ func TestFollowerReplayMakesTheSameMarks(t *testing.T) {
 		t.Errorf("the replay loaded %d times, want 0", st.Loads)
 	}
 }
+
+// With shared marks, a brand-new follower (no state, a load of the rows as
+// they are) holds inactive what the fleet held inactive: the marks another
+// follower made reach it through a table in Postgres. Without, it knows
+// nothing of them. A row of the table goes once its token does.
+func TestSharedMarksReachANewFollower(t *testing.T) {
+	e := newEnv(t)
+	shared := pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "first"}, SharedMarks: true}
+	first := e.startFollower(shared)
+	tokens := e.markedTokens(first)
+	want := len(first.db.Marks())
+	waitUntil(t, "the marks in Postgres", func() bool { return e.count(`SELECT count(*) FROM `+pgreplica.MarksTable) == want })
+
+	shared.Slot = "second"
+	second := e.startFollower(shared)
+	e.wantInactive(second, tokens)
+	e.convergedDB(second)
+	lone := e.startFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "lone"}})
+	for i, tok := range tokens {
+		if err := verdict(lone.db, tok); err != nil {
+			t.Errorf("token %d, without shared marks: %v; the test shows nothing if a new follower knows the marks without them", i, err)
+		}
+	}
+
+	e.exec(`DELETE FROM "oauthAccessToken" WHERE id = 'unrevoked-a'`)
+	waitUntil(t, "the mark of a deleted token to go", func() bool {
+		return e.count(`SELECT count(*) FROM `+pgreplica.MarksTable+` WHERE token_id = 'unrevoked-a'`) == 0
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,10 +49,11 @@ type Follower struct {
 
 	// state is the durable state, nil without a StateDir; stateEvery is
 	// how often it is written, and restored whether Run read it already.
-	state      *followerState
-	stateEvery time.Duration
-	restored   bool
-	log        *slog.Logger
+	state       *followerState
+	stateEvery  time.Duration
+	restored    bool
+	sharedMarks bool
+	log         *slog.Logger
 }
 
 // FollowerConfig configures a Follower.
@@ -76,6 +78,13 @@ type FollowerConfig struct {
 	// moves; default DefaultStateInterval. It bounds how much WAL the slot
 	// holds back, and how much a restart after a crash streams again.
 	StateInterval time.Duration
+
+	// SharedMarks makes the Follower share its marks with the others of
+	// its fleet through a table of oauthdb's own in Postgres, MarksTable,
+	// added to the replicated tables: a Follower that starts later then
+	// knows what the others held inactive (see follow_fleet.go). Opt-in:
+	// the role needs to write that table.
+	SharedMarks bool
 }
 
 // NewFollower returns a Follower that keeps db, which must be a replica,
@@ -104,7 +113,16 @@ func NewFollower(cfg FollowerConfig, db *oauthdb.DB) (*Follower, error) {
 	if cfg.StateInterval <= 0 {
 		cfg.StateInterval = DefaultStateInterval
 	}
-	f := &Follower{db: db, maxLag: cfg.MaxLag, every: vouchInterval(cfg.MaxLag), stateEvery: cfg.StateInterval, log: log}
+	if cfg.SharedMarks {
+		// Last, after the tokens its rows name.
+		tables := cfg.Tables
+		if len(tables) == 0 {
+			tables = DefaultTables
+		}
+		cfg.Tables = append(slices.Clip(tables), MarksTable)
+	}
+	f := &Follower{db: db, maxLag: cfg.MaxLag, every: vouchInterval(cfg.MaxLag), stateEvery: cfg.StateInterval, log: log,
+		sharedMarks: cfg.SharedMarks}
 	if cfg.StateDir == "" {
 		cfg.TemporarySlot = true
 	} else {
@@ -168,6 +186,13 @@ func (f *Follower) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			f.persist(ctx)
+		}()
+	}
+	if f.sharedMarks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.shareMarks(ctx)
 		}()
 	}
 	err := f.r.Run(ctx)
@@ -409,6 +434,14 @@ func (s *dbSink) Apply(_ context.Context, tx Txn) error {
 // is filled in from old, the row the update replaces (nil if the replica
 // has none, and then the row is refused).
 func (s *dbSink) put(mt *oauthdb.MirrorTx, table string, row Row, old any) error {
+	if table == MarksTable {
+		// Another Follower's mark (or this one's, back).
+		m, ok := markOf(row)
+		if !ok {
+			return s.refuse(mt, table, row["token_id"].Text, "", "is not a mark")
+		}
+		return mt.Mark(m)
+	}
 	id := row["id"].Text
 	vals := make(map[string]betterauth.Value, len(row))
 	var unchanged []string

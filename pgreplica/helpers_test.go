@@ -223,7 +223,7 @@ func (e *env) exec(sql string, args ...any) {
 func (e *env) slotIs(slot, kind string) bool {
 	e.t.Helper()
 	var temporary bool
-	err := e.conn().QueryRow(context.Background(), `SELECT temporary FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&temporary)
+	err := e.queryRow(`SELECT temporary FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&temporary)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return kind == ""
@@ -231,6 +231,39 @@ func (e *env) slotIs(slot, kind string) bool {
 		e.t.Fatal(err)
 	}
 	return kind == map[bool]string{true: "temporary", false: "permanent"}[temporary]
+}
+
+// count runs a query that counts, failing the test on error.
+func (e *env) count(sql string) int {
+	e.t.Helper()
+	var n int
+	if err := e.queryRow(sql).Scan(&n); err != nil {
+		e.t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// queryRow runs a query on a connection of its own, closed once the row is
+// read: for tests that poll.
+func (e *env) queryRow(sql string, args ...any) pgx.Row {
+	e.t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, e.dsn)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return closingRow{c.QueryRow(ctx, sql, args...), c}
+}
+
+// closingRow closes its connection once scanned.
+type closingRow struct {
+	pgx.Row
+	conn *pgx.Conn
+}
+
+func (r closingRow) Scan(dest ...any) error {
+	defer r.conn.Close(context.Background())
+	return r.Row.Scan(dest...)
 }
 
 // walLSN returns the primary's current WAL position: waiting for a replica
