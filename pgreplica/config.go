@@ -87,6 +87,18 @@ type Config struct {
 	// by an earlier run, is dropped.
 	TemporarySlot bool
 
+	// SlotTTL and SlotPrefix reclaim the slots of dead replicas: a replica
+	// drops a logical slot of its database whose name starts with
+	// SlotPrefix (not its own) once it has seen it unused — inactive, its
+	// position still — for SlotTTL, since a slot no one streams holds WAL
+	// on the primary until someone drops it. A replica that restarts
+	// within SlotTTL finds its slot and resumes. Both must be set; a zero
+	// SlotTTL reclaims nothing. SlotTTL must be well above MaxBackoff (a
+	// replica reconnecting leaves its slot inactive meanwhile); at least a
+	// minute.
+	SlotTTL    time.Duration
+	SlotPrefix string
+
 	// Durable, when set, returns the position of the sink's last durable
 	// state (saved where a restart reads it): the replica acknowledges to
 	// Postgres no further, so that the slot keeps the WAL a restart from
@@ -176,6 +188,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBackoff < c.MinBackoff {
 		return c, &ConfigError{Field: "MaxBackoff", Reason: "is below MinBackoff"}
+	}
+	if c.SlotTTL != 0 && (c.SlotTTL < time.Minute || c.SlotTTL < 3*c.MaxBackoff) {
+		return c, &ConfigError{Field: "SlotTTL", Reason: "must be at least a minute and three MaxBackoffs"}
+	}
+	if c.SlotTTL != 0 && !slotName.MatchString(c.SlotPrefix) {
+		return c, &ConfigError{Field: "SlotPrefix", Reason: "must be 1 to 63 of a-z, 0-9 and _ with SlotTTL"}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -27,3 +27,7 @@ func Hold(r *Replica) (release func()) {
 
 // HoldFollower holds f's replica (see Hold).
 func HoldFollower(f *Follower) (release func()) { return Hold(f.r) }
+
+// SetSlotTTL sets f's Config.SlotTTL past its validation, which asks for a
+// minute at least: tests reclaim slots within seconds.
+func SetSlotTTL(f *Follower, ttl time.Duration) { f.r.cfg.SlotTTL = ttl }

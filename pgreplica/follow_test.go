@@ -28,6 +28,15 @@ type follower struct {
 // and waits until its DB answers.
 func (e *env) startFollower(cfg pgreplica.FollowerConfig) *follower {
 	e.t.Helper()
+	f := e.newFollower(cfg)
+	f.run(e.t)
+	return f
+}
+
+// newFollower makes a Follower with the test settings of startReplica,
+// into a DB of its own, without running it.
+func (e *env) newFollower(cfg pgreplica.FollowerConfig) *follower {
+	e.t.Helper()
 	cfg.Config = e.testConfig(cfg.Config)
 	if cfg.MaxLag == 0 {
 		cfg.MaxLag = 500 * time.Millisecond
@@ -40,9 +49,7 @@ func (e *env) startFollower(cfg pgreplica.FollowerConfig) *follower {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	fl := &follower{Follower: f, db: db}
-	fl.run(e.t)
-	return fl
+	return &follower{Follower: f, db: db}
 }
 
 // run runs the follower until the test ends (or stop or close), and waits

@@ -60,8 +60,11 @@ func newBeatPrefix(slot string) string {
 // heartbeats writes a heartbeat at once and then every StatusInterval on
 // conn, an ordinary connection, until ctx is done (nil) or a heartbeat
 // cannot be written (the error: the replica cannot prove itself fresh
-// without them, so the session ends and says why).
+// without them, so the session ends and says why). With each, it reads
+// what the slot costs the primary and reclaims dead replicas' slots
+// (slots.go).
 func (r *Replica) heartbeats(ctx context.Context, conn *pgconn.PgConn) error {
+	w := &slotWatch{r: r, unused: map[string]unusedSlot{}}
 	emit := `SELECT pg_logical_emit_message(false, $1, $2)`
 	if serverMajor(conn) >= 17 {
 		// Flushed at once, rather than by the WAL writer within
@@ -85,6 +88,7 @@ func (r *Replica) heartbeats(ctx context.Context, conn *pgconn.PgConn) error {
 		if err != nil {
 			return fmt.Errorf("pgreplica: write a heartbeat (pg_logical_emit_message): %w", err)
 		}
+		w.look(ctx, conn)
 		select {
 		case <-ctx.Done():
 			return nil

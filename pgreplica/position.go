@@ -29,6 +29,15 @@ type Status struct {
 	// SystemID is the system identifier of the primary's cluster, from its
 	// last session: what a saved state records (Config.ResumeSystemID).
 	SystemID string
+	// SlotRetainedBytes is how much WAL the replica's slot holds on the
+	// primary (pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)), and
+	// SlotWALStatus its wal_status (reserved, extended, unreserved, lost):
+	// what the slot costs the primary, read with each heartbeat.
+	SlotRetainedBytes int64
+	SlotWALStatus     string
+	// SlotsReclaimed counts the slots of dead replicas this one dropped
+	// (Config.SlotTTL).
+	SlotsReclaimed uint64
 	// LastCommitTime is the commit time, by the primary's clock, of the
 	// last transaction applied (or zero).
 	LastCommitTime time.Time
@@ -223,6 +232,20 @@ func (t *tracker) identified(systemID, want string) bool {
 	defer t.mu.Unlock()
 	t.st.SystemID = systemID
 	return want == "" || want == systemID
+}
+
+// slotCost records what the replica's slot holds back on the primary.
+func (t *tracker) slotCost(retained int64, walStatus string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.SlotRetainedBytes, t.st.SlotWALStatus = retained, walStatus
+}
+
+// reclaimed counts a dead replica's slot dropped.
+func (t *tracker) reclaimed() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.SlotsReclaimed++
 }
 
 func (t *tracker) connected(on bool) {
