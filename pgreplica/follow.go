@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"slices"
 	"sync"
@@ -331,24 +332,40 @@ const markSlack = time.Second
 // the rest are logged as a count.
 const maxLoggedRefusals = 10
 
-// Load replaces the DB's rows with the snapshot's, off to the side.
+// Load replaces the DB's rows with the snapshot's: the Sink's door, which
+// the replica does not use (see LoadStream).
 func (s *dbSink) Load(ctx context.Context, snap Snapshot) error {
+	return s.LoadStream(ctx, snap.LSN, func(yield func(Change, error) bool) {
+		for _, t := range snap.Tables {
+			for _, row := range t.Rows {
+				if !yield(Change{Table: t.Name, Op: Insert, New: row}, nil) {
+					return
+				}
+			}
+		}
+	})
+}
+
+// LoadStream replaces the DB's rows with the snapshot's, off to the side,
+// row by row as they are read.
+func (s *dbSink) LoadStream(ctx context.Context, lsn LSN, rows iter.Seq2[Change, error]) error {
 	n := 0
 	s.pending = s.pending[:0]
 	refused, err := s.db.Reload(func(mt *oauthdb.MirrorTx) error {
-		if err := mt.SetPosition(s.position(snap.LSN)); err != nil {
+		if err := mt.SetPosition(s.position(lsn)); err != nil {
 			return err
 		}
-		for _, t := range snap.Tables {
-			for _, row := range t.Rows {
-				if n++; n%4096 == 0 {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-				if err := s.put(mt, t.Name, row, nil); err != nil {
+		for c, err := range rows {
+			if err != nil {
+				return err
+			}
+			if n++; n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
 					return err
 				}
+			}
+			if err := s.put(mt, c.Table, c.New, nil); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -376,57 +393,80 @@ func (s *dbSink) position(lsn LSN) string {
 	return position{systemID: s.r.Status().SystemID, lsn: lsn}.String()
 }
 
-// Apply applies one transaction with one Mirror.
-func (s *dbSink) Apply(_ context.Context, tx Txn) error {
-	s.pending = s.pending[:0]
-	refused, err := s.db.Mirror(func(mt *oauthdb.MirrorTx) error {
-		if err := mt.SetPosition(s.position(tx.EndLSN)); err != nil {
-			return err
+// Apply applies one whole transaction: the Sink's door, which the replica
+// does not use (see ApplyStream).
+func (s *dbSink) Apply(ctx context.Context, tx Txn) error {
+	return s.ApplyStream(ctx, &tx, func(yield func(Change, error) bool) {
+		for _, c := range tx.Changes {
+			if !yield(c, nil) {
+				return
+			}
 		}
+	})
+}
+
+// ApplyStream applies one transaction with one Mirror, change by change as
+// the stream delivers them: the DB's write transaction stays open while the
+// transaction arrives, and a change is garbage once applied, so that a
+// transaction of any size costs no more than its rows in the DB.
+func (s *dbSink) ApplyStream(_ context.Context, tx *Txn, changes iter.Seq2[Change, error]) error {
+	s.pending = s.pending[:0]
+	n := 0
+	refused, err := s.db.Mirror(func(mt *oauthdb.MirrorTx) error {
 		// The marks are decided as of the last moment a fresh follower
 		// can have answered from the rows before tx (see markSlack): a
 		// function of the stream, the same when tx is streamed again
 		// after a crash.
 		mt.SetMarkTime(tx.CommitTime.Add(s.maxLag + markSlack))
-		for _, c := range tx.Changes {
-			var err error
-			switch c.Op {
-			case Insert:
-				err = s.put(mt, c.Table, c.New, nil)
-			case Update:
-				// The row as the replica holds it, for the columns Postgres
-				// leaves out (TOAST): under its old key if the key changed,
-				// in which case that row goes.
-				id := c.New["id"].Text
-				if k := c.Key["id"]; !k.Null && k.Text != "" {
-					id = k.Text
-				}
-				old, _ := mt.Get(c.Table, id)
-				if id != c.New["id"].Text {
-					if err = s.delete(mt, c.Table, id); err != nil {
-						return err
-					}
-				}
-				err = s.put(mt, c.Table, c.New, old)
-			case Delete:
-				err = s.delete(mt, c.Table, c.Key["id"].Text)
-			case Truncate:
-				err = mt.Truncate(c.Table)
-				if errors.Is(err, oauthdb.ErrInvalid) {
-					err = nil // a table oauthdb does not keep
-				}
-			}
+		for c, err := range changes {
 			if err != nil {
 				return err
 			}
+			n++
+			if err := s.applyChange(mt, c); err != nil {
+				return err
+			}
 		}
-		return nil
+		// Known once the transaction has ended.
+		return mt.SetPosition(s.position(tx.EndLSN))
 	})
 	if err != nil {
 		return err
 	}
-	s.rows.Add(uint64(len(tx.Changes)))
+	s.rows.Add(uint64(n))
 	s.count(refused)
+	return nil
+}
+
+// applyChange applies one row change.
+func (s *dbSink) applyChange(mt *oauthdb.MirrorTx, c Change) error {
+	switch c.Op {
+	case Insert:
+		return s.put(mt, c.Table, c.New, nil)
+	case Update:
+		// The row as the replica holds it, for the columns Postgres leaves
+		// out (TOAST): under its old key if the key changed, in which case
+		// that row goes.
+		id := c.New["id"].Text
+		if k := c.Key["id"]; !k.Null && k.Text != "" {
+			id = k.Text
+		}
+		old, _ := mt.Get(c.Table, id)
+		if id != c.New["id"].Text {
+			if err := s.delete(mt, c.Table, id); err != nil {
+				return err
+			}
+		}
+		return s.put(mt, c.Table, c.New, old)
+	case Delete:
+		return s.delete(mt, c.Table, c.Key["id"].Text)
+	case Truncate:
+		err := mt.Truncate(c.Table)
+		if errors.Is(err, oauthdb.ErrInvalid) {
+			return nil // a table oauthdb does not keep
+		}
+		return err
+	}
 	return nil
 }
 

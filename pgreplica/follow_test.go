@@ -56,11 +56,17 @@ func (e *env) newFollower(cfg pgreplica.FollowerConfig) *follower {
 // until its DB answers.
 func (f *follower) run(t testing.TB) {
 	t.Helper()
+	f.start(t)
+	f.waitFresh(t)
+}
+
+// start runs the follower until the test ends (or stop or close).
+func (f *follower) start(t testing.TB) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel, f.done = cancel, make(chan error, 1)
 	go func() { f.done <- f.Run(ctx) }()
 	t.Cleanup(func() { f.close(t) })
-	f.waitFresh(t)
 }
 
 // runAgain runs the stopped follower again, as its process would.

@@ -274,8 +274,9 @@ var snapshotName = regexp.MustCompile(`^[0-9A-Fa-f-]+$`)
 
 // load reads every table in the snapshot the slot exported, which is the
 // database exactly as of the slot's consistent point lsn, and hands it to the
-// sink. The exported snapshot lives only while the replication connection
-// stays idle, which it does until streaming starts.
+// sink: row by row as it is read to a StreamingSink, whole to another. The
+// exported snapshot lives only while the replication connection stays idle,
+// which it does until streaming starts.
 func (r *Replica) load(ctx context.Context, conn *pgconn.PgConn, snapshot string, lsn LSN) error {
 	if !snapshotName.MatchString(snapshot) {
 		return &SetupError{Step: "create slot", Err: errors.New("the exported snapshot has an unexpected name")}
@@ -285,42 +286,86 @@ func (r *Replica) load(ctx context.Context, conn *pgconn.PgConn, snapshot string
 	if err != nil {
 		return &LoadError{Err: fmt.Errorf("import snapshot: %w", err)}
 	}
-	snap := Snapshot{LSN: lsn, Tables: make([]Table, 0, len(r.cfg.Tables))}
-	rows := 0
-	for _, name := range r.cfg.Tables {
-		t, err := r.readTable(ctx, conn, name)
-		if err != nil {
-			return &LoadError{Table: name, Err: err}
+	columns := make(map[string][]Column, len(r.cfg.Tables))
+	n := 0
+	var readErr error
+	rows := func(yield func(Change, error) bool) {
+		for _, name := range r.cfg.Tables {
+			more := true
+			cols, err := r.scanTable(ctx, conn, name, func(row Row) bool {
+				n++
+				more = yield(Change{Table: name, Op: Insert, New: row}, nil)
+				return more
+			})
+			if err != nil {
+				readErr = &LoadError{Table: name, Err: err}
+				yield(Change{}, readErr)
+				return
+			}
+			if !more {
+				return
+			}
+			columns[name] = cols
 		}
-		rows += len(t.Rows)
-		snap.Tables = append(snap.Tables, t)
+	}
+	if ss, ok := r.sink.(StreamingSink); ok {
+		err = ss.LoadStream(ctx, lsn, rows)
+	} else {
+		snap := Snapshot{LSN: lsn}
+		for c, cerr := range rows {
+			if cerr != nil {
+				break
+			}
+			if len(snap.Tables) == 0 || snap.Tables[len(snap.Tables)-1].Name != c.Table {
+				snap.Tables = append(snap.Tables, Table{Name: c.Table})
+			}
+			t := &snap.Tables[len(snap.Tables)-1]
+			t.Rows = append(t.Rows, c.New)
+		}
+		if readErr == nil {
+			// Every table, empty ones too, with its columns, in order.
+			tables := make([]Table, len(r.cfg.Tables))
+			for i, name := range r.cfg.Tables {
+				tables[i] = Table{Name: name, Columns: columns[name]}
+				for _, t := range snap.Tables {
+					if t.Name == name {
+						tables[i].Rows = t.Rows
+					}
+				}
+			}
+			snap.Tables = tables
+			err = r.sink.Load(ctx, snap)
+		}
+	}
+	if readErr != nil {
+		return readErr
+	}
+	if err != nil {
+		return &LoadError{Err: err}
+	}
+	if len(columns) != len(r.cfg.Tables) {
+		return &LoadError{Err: errors.New("the sink returned before the snapshot's end")}
 	}
 	if _, err := conn.Exec(ctx, "COMMIT").ReadAll(); err != nil {
 		return &LoadError{Err: fmt.Errorf("end snapshot transaction: %w", err)}
 	}
-	read := time.Since(start)
-	if err := r.sink.Load(ctx, snap); err != nil {
-		return &LoadError{Err: err}
-	}
-	r.columns = make(map[string][]Column, len(snap.Tables))
-	for _, t := range snap.Tables {
-		r.columns[t.Name] = t.Columns
-	}
+	r.columns = columns
 	r.pos.loaded(lsn)
-	r.log.Info("pgreplica: loaded", "lsn", lsn, "rows", rows, "read", read, "total", time.Since(start))
+	r.log.Info("pgreplica: loaded", "lsn", lsn, "rows", n, "took", time.Since(start))
 	return nil
 }
 
-// readTable reads a whole table in text format, the format of the stream,
+// scanTable reads a whole table in text format, the format of the stream,
 // and exactly the columns the stream carries (pgoutput leaves out generated
-// columns).
-func (r *Replica) readTable(ctx context.Context, conn *pgconn.PgConn, name string) (Table, error) {
+// columns), handing each row to fn until fn says no more. It returns the
+// table's columns.
+func (r *Replica) scanTable(ctx context.Context, conn *pgconn.PgConn, name string, fn func(Row) bool) ([]Column, error) {
 	qualified := quoteIdent(r.cfg.Schema) + "." + quoteIdent(name)
 	res, err := query(ctx, conn, `SELECT attname FROM pg_attribute
 		WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
 		ORDER BY attnum`, qualified)
 	if err != nil {
-		return Table{}, err
+		return nil, err
 	}
 	cols := make([]string, len(res.Rows))
 	for i, row := range res.Rows {
@@ -328,27 +373,29 @@ func (r *Replica) readTable(ctx context.Context, conn *pgconn.PgConn, name strin
 	}
 	rr := conn.ExecParams(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+qualified, nil, nil, nil, nil)
 	fds := rr.FieldDescriptions()
-	t := Table{Name: name, Columns: make([]Column, len(fds))}
+	columns := make([]Column, len(fds))
 	for i, fd := range fds {
-		t.Columns[i] = Column{Name: fd.Name, TypeOID: fd.DataTypeOID}
+		columns[i] = Column{Name: fd.Name, TypeOID: fd.DataTypeOID}
 	}
 	for rr.NextRow() {
 		vals := rr.Values()
 		row := make(Row, len(vals))
 		for i, v := range vals {
-			c := t.Columns[i]
+			c := columns[i]
 			if v == nil {
 				row[c.Name] = Value{Null: true, TypeOID: c.TypeOID}
 			} else {
 				row[c.Name] = Value{Text: string(v), TypeOID: c.TypeOID}
 			}
 		}
-		t.Rows = append(t.Rows, row)
+		if !fn(row) {
+			break
+		}
 	}
 	if _, err := rr.Close(); err != nil {
-		return Table{}, err
+		return nil, err
 	}
-	return t, nil
+	return columns, nil
 }
 
 // startReplication starts streaming the slot from lsn. Errors saying that

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"time"
 
@@ -16,48 +17,81 @@ import (
 // messages, hands each to the function for its kind, and sends a status
 // update every StatusInterval. It returns why it stopped.
 func (r *Replica) stream(ctx context.Context, conn *pgconn.PgConn) error {
-	s := &streamer{r: r, conn: conn, rels: make(map[uint32]*relation), tables: make(map[string]bool)}
+	s := &streamer{r: r, conn: conn, rels: make(map[uint32]*relation), tables: make(map[string]bool),
+		// The first status update goes out at once, so that the primary's
+		// answer moves an idle replica's position as soon as it can.
+		nextStatus: time.Now(), lastHeard: time.Now()}
 	for _, t := range r.cfg.Tables {
 		s.tables[t] = true
 	}
 	defer s.sayGoodbye()
-	// The first status update goes out at once, so that the primary's
-	// answer moves an idle replica's position as soon as it can.
-	nextStatus := time.Now()
-	lastHeard := time.Now()
 	for {
-		r.park()
-		if now := time.Now(); !now.Before(nextStatus) {
-			if err := s.sendStatus(true); err != nil {
-				return err
-			}
-			nextStatus = now.Add(r.cfg.StatusInterval)
+		msg, err := s.next(ctx)
+		if err != nil {
+			return err
 		}
-		recvCtx, cancel := context.WithDeadline(ctx, nextStatus)
-		msg, err := conn.ReceiveMessage(recvCtx)
+		switch m := msg.(type) {
+		case *pglogrepl.BeginMessage:
+			err = s.transaction(ctx, m)
+		case *pglogrepl.RelationMessage:
+			err = s.onRelation(m)
+		case *pglogrepl.LogicalDecodingMessage:
+			if !m.Transactional {
+				nonce := ""
+				if m.Prefix == heartbeatPrefix {
+					nonce = string(m.Content)
+				}
+				s.r.pos.message(nonce, m.LSN)
+				err = s.advanced(ctx)
+			}
+		case *pglogrepl.TypeMessage, *pglogrepl.OriginMessage:
+			// Types are described for user-defined types, whose OIDs the
+			// relation already gives; origins concern others.
+		default:
+			err = &ProtocolError{What: fmt.Sprintf("%T outside a transaction", msg)}
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// next returns the next pgoutput message, sending status updates when
+// they are due and answering keepalives on the way.
+func (s *streamer) next(ctx context.Context) (pglogrepl.Message, error) {
+	for {
+		s.r.park()
+		if now := time.Now(); !now.Before(s.nextStatus) {
+			if err := s.sendStatus(true); err != nil {
+				return nil, err
+			}
+			s.nextStatus = now.Add(s.r.cfg.StatusInterval)
+		}
+		recvCtx, cancel := context.WithDeadline(ctx, s.nextStatus)
+		msg, err := s.conn.ReceiveMessage(recvCtx)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return nil, ctx.Err()
 			}
 			if pgconn.Timeout(err) {
-				if time.Since(lastHeard) > r.cfg.Timeout {
-					return ErrSilent
+				if time.Since(s.lastHeard) > s.r.cfg.Timeout {
+					return nil, ErrSilent
 				}
 				continue
 			}
-			return &StreamError{Err: err}
+			return nil, &StreamError{Err: err}
 		}
-		lastHeard = time.Now()
+		s.lastHeard = time.Now()
 		switch msg := msg.(type) {
 		case *pgproto3.CopyData:
-			if err := s.onCopyData(ctx, msg.Data); err != nil {
-				return err
+			if m, err := s.onCopyData(ctx, msg.Data); m != nil || err != nil {
+				return m, err
 			}
 		case *pgproto3.ErrorResponse:
-			return &StreamError{Err: pgconn.ErrorResponseToPgError(msg)}
+			return nil, &StreamError{Err: pgconn.ErrorResponseToPgError(msg)}
 		case *pgproto3.CopyDone:
-			return &StreamError{Err: errors.New("the primary ended the stream")}
+			return nil, &StreamError{Err: errors.New("the primary ended the stream")}
 		default:
 			// Notices and parameter changes carry nothing for the replica.
 		}
@@ -84,40 +118,42 @@ type streamer struct {
 	rels   map[uint32]*relation
 	tables map[string]bool // Config.Tables, to drop other tables' changes
 
-	tx     *Txn // the transaction being received, or nil between transactions
-	resent bool // tx was applied before: it is read through and dropped
+	nextStatus time.Time // when the next status update is due
+	lastHeard  time.Time // when the primary was last heard from
+	inTx       bool      // a transaction is being received
 
 	// advancedTo is the position last told to an Advancer sink.
 	advancedTo LSN
 }
 
-// onCopyData handles one message of the replication stream.
-func (s *streamer) onCopyData(ctx context.Context, data []byte) error {
+// onCopyData handles one message of the replication stream: a keepalive,
+// or the pgoutput message it returns.
+func (s *streamer) onCopyData(ctx context.Context, data []byte) (pglogrepl.Message, error) {
 	if len(data) == 0 {
-		return &ProtocolError{What: "empty message"}
+		return nil, &ProtocolError{What: "empty message"}
 	}
 	switch data[0] {
 	case pglogrepl.PrimaryKeepaliveMessageByteID:
 		pkm, err := pglogrepl.ParsePrimaryKeepaliveMessage(data[1:])
 		if err != nil {
-			return &ProtocolError{What: err.Error()}
+			return nil, &ProtocolError{What: err.Error()}
 		}
-		return s.onKeepalive(ctx, pkm)
+		return nil, s.onKeepalive(ctx, pkm)
 	case pglogrepl.XLogDataByteID:
 		xld, err := pglogrepl.ParseXLogData(data[1:])
 		if err != nil {
-			return &ProtocolError{What: err.Error()}
+			return nil, &ProtocolError{What: err.Error()}
 		}
-		return s.onXLogData(ctx, xld)
+		return parse(xld.WALData)
 	}
-	return &ProtocolError{What: fmt.Sprintf("unknown message kind %q", data[0])}
+	return nil, &ProtocolError{What: fmt.Sprintf("unknown message kind %q", data[0])}
 }
 
 // onKeepalive: with no transaction pending, everything the primary had sent
 // is in the sink. That moves the position, not the freshness (see
 // heartbeat.go).
 func (s *streamer) onKeepalive(ctx context.Context, pkm pglogrepl.PrimaryKeepaliveMessage) error {
-	s.r.pos.keepalive(pkm.ServerWALEnd, s.tx == nil)
+	s.r.pos.keepalive(pkm.ServerWALEnd, !s.inTx)
 	if err := s.advanced(ctx); err != nil {
 		return err
 	}
@@ -127,50 +163,12 @@ func (s *streamer) onKeepalive(ctx context.Context, pkm pglogrepl.PrimaryKeepali
 	return nil
 }
 
-func (s *streamer) onXLogData(ctx context.Context, xld pglogrepl.XLogData) error {
-	msg, err := parse(xld.WALData)
-	if err != nil {
-		return err
-	}
-	switch m := msg.(type) {
-	case *pglogrepl.BeginMessage:
-		return s.onBegin(m)
-	case *pglogrepl.CommitMessage:
-		return s.onCommit(ctx, m)
-	case *pglogrepl.RelationMessage:
-		return s.onRelation(m)
-	case *pglogrepl.InsertMessage:
-		return s.onInsert(m)
-	case *pglogrepl.UpdateMessage:
-		return s.onUpdate(m)
-	case *pglogrepl.DeleteMessage:
-		return s.onDelete(m)
-	case *pglogrepl.TruncateMessage:
-		return s.onTruncate(m)
-	case *pglogrepl.LogicalDecodingMessage:
-		if !m.Transactional && s.tx == nil {
-			nonce := ""
-			if m.Prefix == heartbeatPrefix {
-				nonce = string(m.Content)
-			}
-			s.r.pos.message(nonce, m.LSN)
-			return s.advanced(ctx)
-		}
-		return nil
-	case *pglogrepl.TypeMessage, *pglogrepl.OriginMessage:
-		// Types are described for user-defined types, whose OIDs the
-		// relation already gives; origins concern others.
-		return nil
-	}
-	return &ProtocolError{What: fmt.Sprintf("unexpected message %T", msg)}
-}
-
 // advanced tells a sink that keeps its position with its state (an
 // Advancer) that the position moved with no transaction to apply: other
 // tables' WAL, heartbeats. Between transactions only.
 func (s *streamer) advanced(ctx context.Context) error {
 	a, ok := s.r.sink.(Advancer)
-	if !ok || s.tx != nil {
+	if !ok || s.inTx {
 		return nil
 	}
 	loaded, applied := s.r.pos.position()
@@ -207,35 +205,124 @@ func parse(data []byte) (msg pglogrepl.Message, err error) {
 	return msg, nil
 }
 
-func (s *streamer) onBegin(m *pglogrepl.BeginMessage) error {
-	if s.tx != nil {
-		return &ProtocolError{What: fmt.Sprintf("BEGIN of transaction %d inside transaction %d", m.Xid, s.tx.XID)}
+// transaction receives the transaction begun by m and hands it to the sink:
+// change by change as they arrive to a StreamingSink, whole to another.
+func (s *streamer) transaction(ctx context.Context, m *pglogrepl.BeginMessage) error {
+	tx := &Txn{XID: m.Xid, CommitLSN: m.FinalLSN, CommitTime: m.CommitTime}
+	rd := &txnReader{s: s, tx: tx, resent: s.r.pos.skip(m.FinalLSN)}
+	s.inTx = true
+	defer func() { s.inTx = false }()
+	changes := rd.changes(ctx)
+	var err error
+	ss, streaming := s.r.sink.(StreamingSink)
+	switch {
+	case rd.resent:
+		for range changes {
+		}
+	case streaming:
+		err = ss.ApplyStream(ctx, tx, changes)
+	default:
+		for c, cerr := range changes {
+			if cerr != nil {
+				err = cerr
+				break
+			}
+			tx.Changes = append(tx.Changes, c)
+		}
+		if err == nil && rd.done && len(tx.Changes) > 0 {
+			err = s.r.sink.Apply(ctx, *tx)
+		}
 	}
-	s.tx = &Txn{XID: m.Xid, CommitLSN: m.FinalLSN, CommitTime: m.CommitTime}
-	s.resent = s.r.pos.skip(m.FinalLSN)
-	return nil
-}
-
-func (s *streamer) onCommit(ctx context.Context, m *pglogrepl.CommitMessage) error {
-	tx := s.tx
-	if tx == nil {
-		return &ProtocolError{What: "COMMIT outside a transaction"}
+	if rd.err != nil {
+		return rd.err // the stream's fault, not the sink's
 	}
-	s.tx = nil
-	tx.CommitLSN, tx.EndLSN, tx.CommitTime = m.CommitLSN, m.TransactionEndLSN, m.CommitTime
-	if s.resent || len(tx.Changes) == 0 {
-		s.r.pos.skipped(tx, s.resent)
-		return nil
+	if err == nil && !rd.done {
+		err = errors.New("the sink returned before the transaction's end")
 	}
-	if err := s.r.sink.Apply(ctx, *tx); err != nil {
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		s.r.pos.unload()
 		return &ApplyError{XID: tx.XID, CommitLSN: tx.CommitLSN, Err: err}
 	}
-	s.r.pos.applied(tx)
+	if rd.resent || rd.n == 0 {
+		s.r.pos.skipped(tx, rd.resent)
+	} else {
+		s.r.pos.applied(tx)
+	}
+	if rd.n >= bigTxn {
+		s.r.log.Info("pgreplica: applied a large transaction", "xid", tx.XID, "changes", rd.n,
+			"took", time.Since(rd.began), "streaming", streaming)
+	}
 	return nil
+}
+
+// bigTxn is the number of changes from which a transaction's apply is
+// logged.
+const bigTxn = 10000
+
+// txnReader reads one transaction's changes from the stream, for the sink
+// to pull.
+type txnReader struct {
+	s      *streamer
+	tx     *Txn
+	resent bool // applied before: read through, nothing yielded
+	began  time.Time
+	n      int   // changes yielded
+	done   bool  // the COMMIT was read: tx is complete
+	err    error // the stream failed: the session ends
+}
+
+// changes yields the transaction's changes to the replicated tables, in
+// order, until its COMMIT, which completes tx. A failure of the stream is
+// yielded as an error, and ends it.
+func (rd *txnReader) changes(ctx context.Context) iter.Seq2[Change, error] {
+	rd.began = time.Now()
+	return func(yield func(Change, error) bool) {
+		s := rd.s
+		for !rd.done && rd.err == nil {
+			msg, err := s.next(ctx)
+			var out []Change
+			switch m := msg.(type) {
+			case nil:
+			case *pglogrepl.CommitMessage:
+				rd.tx.CommitLSN, rd.tx.EndLSN, rd.tx.CommitTime = m.CommitLSN, m.TransactionEndLSN, m.CommitTime
+				rd.done = true
+				return
+			case *pglogrepl.RelationMessage:
+				err = s.onRelation(m)
+			case *pglogrepl.InsertMessage:
+				out, err = s.onInsert(m)
+			case *pglogrepl.UpdateMessage:
+				out, err = s.onUpdate(m)
+			case *pglogrepl.DeleteMessage:
+				out, err = s.onDelete(m)
+			case *pglogrepl.TruncateMessage:
+				out, err = s.onTruncate(m)
+			case *pglogrepl.BeginMessage:
+				err = &ProtocolError{What: fmt.Sprintf("BEGIN of transaction %d inside transaction %d", m.Xid, rd.tx.XID)}
+			case *pglogrepl.TypeMessage, *pglogrepl.OriginMessage, *pglogrepl.LogicalDecodingMessage:
+				// A transactional message concerns others.
+			default:
+				err = &ProtocolError{What: fmt.Sprintf("unexpected message %T", msg)}
+			}
+			if err != nil {
+				rd.err = err
+				yield(Change{}, err)
+				return
+			}
+			if rd.resent {
+				continue
+			}
+			for _, c := range out {
+				rd.n++
+				if !yield(c, nil) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // onRelation records a table's description. Postgres sends one before the
@@ -263,42 +350,38 @@ func (s *streamer) onRelation(m *pglogrepl.RelationMessage) error {
 }
 
 // change starts a row change: the relation, or nil when the change is to be
-// dropped (a resent transaction, a table not replicated).
+// dropped (a table not replicated).
 func (s *streamer) change(kind string, relID uint32) (*relation, error) {
-	if s.tx == nil {
-		return nil, &ProtocolError{What: kind + " outside a transaction"}
-	}
 	rel, ok := s.rels[relID]
 	if !ok {
 		return nil, &ProtocolError{What: fmt.Sprintf("%s on relation %d, never described", kind, relID)}
 	}
-	if s.resent || rel.schema != s.r.cfg.Schema || !s.tables[rel.name] {
+	if rel.schema != s.r.cfg.Schema || !s.tables[rel.name] {
 		return nil, nil
 	}
 	return rel, nil
 }
 
-func (s *streamer) onInsert(m *pglogrepl.InsertMessage) error {
+func (s *streamer) onInsert(m *pglogrepl.InsertMessage) ([]Change, error) {
 	rel, err := s.change("INSERT", m.RelationID)
 	if rel == nil || err != nil {
-		return err
+		return nil, err
 	}
 	row, err := rel.row(m.Tuple, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.tx.Changes = append(s.tx.Changes, Change{Table: rel.name, Op: Insert, New: row})
-	return nil
+	return []Change{{Table: rel.name, Op: Insert, New: row}}, nil
 }
 
-func (s *streamer) onUpdate(m *pglogrepl.UpdateMessage) error {
+func (s *streamer) onUpdate(m *pglogrepl.UpdateMessage) ([]Change, error) {
 	rel, err := s.change("UPDATE", m.RelationID)
 	if rel == nil || err != nil {
-		return err
+		return nil, err
 	}
 	row, err := rel.row(m.NewTuple, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var key Row
 	switch m.OldTupleType {
@@ -311,36 +394,35 @@ func (s *streamer) onUpdate(m *pglogrepl.UpdateMessage) error {
 		key = rel.keyOf(row)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.tx.Changes = append(s.tx.Changes, Change{Table: rel.name, Op: Update, Key: key, New: row})
-	return nil
+	return []Change{{Table: rel.name, Op: Update, Key: key, New: row}}, nil
 }
 
-func (s *streamer) onDelete(m *pglogrepl.DeleteMessage) error {
+func (s *streamer) onDelete(m *pglogrepl.DeleteMessage) ([]Change, error) {
 	rel, err := s.change("DELETE", m.RelationID)
 	if rel == nil || err != nil {
-		return err
+		return nil, err
 	}
 	key, err := rel.row(m.OldTuple, m.OldTupleType == pglogrepl.DeleteMessageTupleTypeKey)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.tx.Changes = append(s.tx.Changes, Change{Table: rel.name, Op: Delete, Key: key})
-	return nil
+	return []Change{{Table: rel.name, Op: Delete, Key: key}}, nil
 }
 
-func (s *streamer) onTruncate(m *pglogrepl.TruncateMessage) error {
+func (s *streamer) onTruncate(m *pglogrepl.TruncateMessage) ([]Change, error) {
+	var out []Change
 	for _, id := range m.RelationIDs {
 		rel, err := s.change("TRUNCATE", id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if rel != nil {
-			s.tx.Changes = append(s.tx.Changes, Change{Table: rel.name, Op: Truncate})
+			out = append(out, Change{Table: rel.name, Op: Truncate})
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // row converts a tuple to a Row; keyOnly keeps only the replica identity

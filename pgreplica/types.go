@@ -2,6 +2,7 @@ package pgreplica
 
 import (
 	"context"
+	"iter"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -149,6 +150,26 @@ type Sink interface {
 	// Apply applies one transaction. Transactions come in commit order,
 	// each exactly once after the Load they follow.
 	Apply(ctx context.Context, tx Txn) error
+}
+
+// A StreamingSink is a Sink that takes rows as they arrive, so that a
+// transaction or a snapshot of any size costs it the memory of a row rather
+// than of all of them (a Follower's sink is one). The replica calls
+// ApplyStream instead of Apply, and LoadStream instead of Load.
+//
+// ApplyStream is called for every transaction, empty ones included: changes
+// yields its changes in order and ends with it; tx's EndLSN, and its final
+// CommitLSN and CommitTime, are set once changes has ended (its Changes stay
+// nil). LoadStream replaces everything the sink holds with the snapshot
+// taken at lsn: rows yields its rows as Inserts, table by table in
+// Config.Tables order, as they are read. A non-nil error yielded means the
+// stream or the read failed: the sink must then keep nothing of it and
+// return an error. As with Apply and Load, all of it or nothing, and it
+// counts only if the sink read the sequence to its end and returned nil.
+type StreamingSink interface {
+	Sink
+	ApplyStream(ctx context.Context, tx *Txn, changes iter.Seq2[Change, error]) error
+	LoadStream(ctx context.Context, lsn LSN, rows iter.Seq2[Change, error]) error
 }
 
 // An Advancer is a Sink that keeps its position with its state, so that a
