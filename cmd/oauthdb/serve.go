@@ -12,12 +12,14 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"runtime/pprof"
 	"syscall"
 	"time"
 
 	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/pgreplica"
 )
 
 // Defaults of the serve command.
@@ -25,7 +27,12 @@ const (
 	defaultListen          = "127.0.0.1:8080"
 	defaultMaxLag          = 5 * time.Second
 	defaultShutdownTimeout = 10 * time.Second
+	defaultSlotTTL         = 15 * time.Minute
 )
+
+// fleetSlotPrefix names the slots of serve's fleet: an instance drops one
+// that has been unused for -slot-ttl (see pgreplica.Config.SlotTTL).
+const fleetSlotPrefix = "oauthdb_"
 
 // The HTTP server's timeouts. An introspection request is small and is
 // answered in microseconds, so a client that takes seconds to send one is
@@ -59,15 +66,23 @@ of every kind, tokens active, expired and revoked), whose sample credentials
 are printed once, with a curl command to try; or -snapshot FILE, the JSON of
 an oauthdb.Snapshot (better-auth's table and field names); or -postgres DSN
 -slot NAME, a live replica of better-auth's Postgres through logical
-replication, which fails closed (503) once it may trail Postgres by more
-than -max-lag.
+replication, which fails closed (503) once it cannot prove it trails
+Postgres by less than -max-lag.
+
+A replica keeps its state in -state-dir (by default $XDG_STATE_HOME/oauthdb/
+SLOT, or ~/.local/state/oauthdb/SLOT): its rows, the marks that keep a token
+it answered inactive from ever answering active again, and its position. A
+restart reads it and resumes the slot, a permanent one; -state-dir "" keeps
+nothing, and the slot is then temporary (gone with the connection; every
+reconnect loads again). An instance drops the slots named oauthdb_* that
+have been unused for -slot-ttl: those of instances that are gone.
 
 Examples:
 
   oauthdb serve                                   # the sample, on 127.0.0.1:8080
   oauthdb serve -snapshot tables.json -issuer https://auth.example.com/api/auth
   oauthdb serve -listen :9000 -cpuprofile cpu.out
-  oauthdb serve -postgres "host=db dbname=auth user=replicator" -slot validator_1
+  oauthdb serve -postgres "host=db dbname=auth user=replicator" -slot oauthdb_validator_1
 
 SIGTERM or SIGINT shuts down gracefully: no new connection is accepted, and
 requests in flight finish, for at most -shutdown-timeout; a second signal ends
@@ -80,6 +95,9 @@ flags:
 type serveOptions struct {
 	listen, issuer, snapshot string
 	postgres, slot           string
+	stateDir                 string
+	slotTTL                  time.Duration
+	sharedMarks              bool
 	maxLag, shutdownTimeout  time.Duration
 	lenientSessions          bool
 	cacheEntries             int
@@ -100,6 +118,13 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 		"in PGPASSWORD rather than here, where ps shows it")
 	fs.StringVar(&o.slot, "slot", "", "with -postgres: the replica's replication slot")
 	fs.DurationVar(&o.maxLag, "max-lag", defaultMaxLag, "with -postgres: answer 503 once the replica trails Postgres by more")
+	fs.StringVar(&o.stateDir, "state-dir", "", "with -postgres: the replica's state, which outlives the process (default\n"+
+		"$XDG_STATE_HOME/oauthdb/SLOT, else ~/.local/state/oauthdb/SLOT); \"\" for none,\n"+
+		"and a temporary slot")
+	fs.DurationVar(&o.slotTTL, "slot-ttl", defaultSlotTTL, "with -postgres: drop a slot named "+fleetSlotPrefix+"* unused for this long,\n"+
+		"a gone instance's; 0 never")
+	fs.BoolVar(&o.sharedMarks, "shared-marks", false, "with -postgres: share the replica's marks with the other instances\n"+
+		"through the table "+pgreplica.MarksTable+" in Postgres, which the role must be able to write")
 	fs.BoolVar(&o.lenientSessions, "lenient-sessions", false, "keep an access token active when its session has expired, as\n"+
 		"better-auth 1.4 to 1.6 did (default: inactive, as 1.7)")
 	fs.IntVar(&o.cacheEntries, "cache", oauthdb.DefaultCacheEntries, "tokens of each kind the validation cache holds; 0 turns it off")
@@ -162,12 +187,36 @@ func parseServe(args []string, stdout io.Writer) (*serveOptions, error) {
 		if o.maxLag <= 0 {
 			return nil, usagef("serve", "-max-lag must be positive, got %v", o.maxLag)
 		}
-	case set["slot"] || set["max-lag"]:
-		return nil, usagef("serve", "-slot and -max-lag go with -postgres")
+		if o.slotTTL != 0 && o.slotTTL < time.Minute {
+			return nil, usagef("serve", "-slot-ttl must be 0 or at least a minute, got %v", o.slotTTL)
+		}
+		if !set["state-dir"] {
+			dir, err := defaultStateDir(o.slot)
+			if err != nil {
+				return nil, usagef("serve", "no directory for the replica's state (%v): give -state-dir, or -state-dir \"\" for none", err)
+			}
+			o.stateDir = dir
+		}
+	case set["slot"] || set["max-lag"] || set["state-dir"] || set["slot-ttl"] || set["shared-marks"]:
+		return nil, usagef("serve", "-slot, -max-lag, -state-dir, -slot-ttl and -shared-marks go with -postgres")
 	case set["snapshot"] && o.snapshot == "":
 		return nil, usagef("serve", "-snapshot is empty")
 	}
 	return o, nil
+}
+
+// defaultStateDir is where a replica keeps its state when -state-dir is not
+// given: $XDG_STATE_HOME/oauthdb/SLOT, or ~/.local/state/oauthdb/SLOT.
+func defaultStateDir(slot string) (string, error) {
+	base := os.Getenv("XDG_STATE_HOME")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		base = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(base, "oauthdb", slot), nil
 }
 
 // openSource opens the data the options name. The sample comes with its
@@ -183,7 +232,11 @@ func (o *serveOptions) openSource(log *slog.Logger) (source, *sample, string, er
 		if err != nil {
 			return nil, nil, "", fmt.Errorf("-postgres: %w", err)
 		}
-		return src, nil, fmt.Sprintf("replica of Postgres, slot %s, max lag %v", o.slot, o.maxLag), nil
+		state := "state in " + o.stateDir
+		if o.stateDir == "" {
+			state = "no state, a temporary slot"
+		}
+		return src, nil, fmt.Sprintf("replica of Postgres, slot %s, max lag %v, %s", o.slot, o.maxLag, state), nil
 	case o.snapshot != "":
 		db, n, err := loadSnapshot(o.snapshot, opts...)
 		if err != nil {
@@ -286,7 +339,12 @@ func (s *server) run(ctx context.Context, ln net.Listener, timeout time.Duration
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	failed := make(chan error, 1)
+	// The source ends before the process does: a replica writes its state
+	// on the way out.
+	srcDone := make(chan struct{})
+	defer func() { stopSource(); <-srcDone }()
 	go func() {
+		defer close(srcDone)
 		if err := s.src.Run(srcCtx); err != nil && srcCtx.Err() == nil {
 			failed <- err
 		}

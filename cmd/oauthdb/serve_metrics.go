@@ -218,5 +218,13 @@ func (m *metrics) expose(w io.Writer, src source, cache oauthdb.CacheStats) erro
 	sample("oauthdb_replica_rows_applied_total", "", rs.RowsApplied)
 	family("oauthdb_replica_rows_refused_total", "counter", "Rows the replica could not apply and skipped; 0 without a replica.")
 	sample("oauthdb_replica_rows_refused_total", "", rs.RowsRefused)
+	family("oauthdb_replica_slot_retained_bytes", "gauge", "WAL the replica's replication slot holds on Postgres; 0 without a replica.")
+	sample("oauthdb_replica_slot_retained_bytes", "", uint64(max(rs.SlotRetainedBytes, 0)))
+	written := 0.0
+	if !rs.StateWritten.IsZero() {
+		written = float64(rs.StateWritten.UnixNano()) / 1e9
+	}
+	family("oauthdb_replica_state_written_timestamp_seconds", "gauge", "When the replica's state was last written to -state-dir; 0 without one.")
+	fmt.Fprintf(b, "oauthdb_replica_state_written_timestamp_seconds %s\n", strconv.FormatFloat(written, 'f', -1, 64))
 	return b.Flush()
 }

@@ -49,7 +49,8 @@ func TestServePostgres(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- serveMain(ctx, []string{"-listen", "127.0.0.1:0", "-postgres", dsn, "-slot", "serve_test", "-max-lag", "2s"}, &stderr, &stderr)
+		done <- serveMain(ctx, []string{"-listen", "127.0.0.1:0", "-postgres", dsn, "-slot", "serve_test", "-max-lag", "2s",
+			"-state-dir", t.TempDir()}, &stderr, &stderr)
 	}()
 	base := waitListening(t, &stderr, done)
 	client := &http.Client{Timeout: 10 * time.Second}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/oauthdb/oauthdb"
@@ -46,6 +47,11 @@ type replicaStatus struct {
 	// RowsApplied and RowsRefused count the rows the replica applied and
 	// those it could not apply and skipped.
 	RowsApplied, RowsRefused uint64
+	// SlotRetainedBytes is the WAL the replica's slot holds on the
+	// primary; StateWritten when its state was last written (zero with
+	// none).
+	SlotRetainedBytes int64
+	StateWritten      time.Time
 }
 
 // embedded is a source whose data is loaded once, before the server
@@ -104,11 +110,21 @@ func newFollowing(o *serveOptions, log *slog.Logger, opts []oauthdb.Option) (*fo
 		return nil, err
 	}
 	f, err := pgreplica.NewFollower(pgreplica.FollowerConfig{
-		Config: pgreplica.Config{DSN: o.postgres, Slot: o.slot, Logger: log},
-		MaxLag: o.maxLag,
+		Config: pgreplica.Config{DSN: o.postgres, Slot: o.slot, Logger: log,
+			// A proof every fifth of -max-lag, at most every second: the
+			// replica stays fresh with room for a heartbeat's round trip.
+			StatusInterval: min(pgreplica.DefaultStatusInterval, o.maxLag/5),
+			SlotTTL:        o.slotTTL, SlotPrefix: fleetSlotPrefix},
+		MaxLag:      o.maxLag,
+		StateDir:    o.stateDir,
+		SharedMarks: o.sharedMarks,
 	}, db)
 	if err != nil {
 		return nil, err
+	}
+	if o.slotTTL > 0 && o.stateDir != "" && !strings.HasPrefix(o.slot, fleetSlotPrefix) {
+		log.Warn("oauthdb serve: the slot's name does not start with "+fleetSlotPrefix+
+			": the other instances will not reclaim it if this one is gone for good", "slot", o.slot)
 	}
 	return &following{db: db, f: f}, nil
 }
@@ -127,12 +143,15 @@ func (s *following) Replica() (replicaStatus, bool) {
 	if !st.CaughtUpAt.IsZero() {
 		lag = time.Since(st.CaughtUpAt)
 	}
-	return replicaStatus{Loaded: st.Loaded, Lag: lag, RowsApplied: st.Rows, RowsRefused: st.Refused}, true
+	return replicaStatus{Loaded: st.Loaded, Lag: lag, RowsApplied: st.Rows, RowsRefused: st.Refused,
+		SlotRetainedBytes: st.SlotRetainedBytes, StateWritten: st.StateWritten}, true
 }
 
-// Run streams until ctx is done.
+// Run streams until ctx is done, and then writes the replica's state and
+// releases its directory.
 func (s *following) Run(ctx context.Context) error {
 	err := s.f.Run(ctx)
+	s.f.Close()
 	if ctx.Err() != nil {
 		return nil
 	}

@@ -739,7 +739,8 @@ func TestServeUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}
 		for _, want := range []string{"usage: oauthdb serve [flags]", "POST /introspect", "/healthz", "/metrics",
-			"-listen", "-snapshot", "-postgres", "-slot", "-max-lag", "-issuer", "-shutdown-timeout", "SAMPLE"} {
+			"-listen", "-snapshot", "-postgres", "-slot", "-max-lag", "-issuer", "-shutdown-timeout", "SAMPLE",
+			"-state-dir", "-slot-ttl", "-shared-marks"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%v: the help lacks %q", args, want)
 			}
@@ -759,7 +760,9 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"-cache", "-1"}, "-cache must not be negative"},
 		{[]string{"-shutdown-timeout", "0s"}, "-shutdown-timeout must be positive"},
 		{[]string{"-max-lag", "x"}, `invalid value "x" for flag -max-lag`},
-		{[]string{"-slot", "s"}, "-slot and -max-lag go with -postgres"},
+		{[]string{"-slot", "s"}, "-slot, -max-lag, -state-dir, -slot-ttl and -shared-marks go with -postgres"},
+		{[]string{"-state-dir", "x"}, "go with -postgres"},
+		{[]string{"-postgres", "postgres://u:hunter2@db/auth", "-slot", "s", "-slot-ttl", "30s"}, "-slot-ttl must be 0 or at least a minute"},
 		{[]string{"-postgres", "postgres://u:hunter2@db/auth"}, "-postgres needs -slot"},
 		{[]string{"-postgres", "postgres://u:hunter2@db/auth", "-slot", "Bad-Slot"}, "-postgres needs -slot"},
 		{[]string{"-postgres", "postgres://u:hunter2@db/auth", "-slot", "s", "-max-lag", "0s"}, "-max-lag must be positive"},
@@ -877,5 +880,31 @@ func TestPairwiseRefused(t *testing.T) {
 		if strings.Contains(ts.log.String(), tok) {
 			t.Errorf("the log holds the token:\n%s", ts.log)
 		}
+	}
+}
+
+// With -postgres, the replica's state goes under $XDG_STATE_HOME (else
+// ~/.local/state), in a directory named after the slot, unless -state-dir
+// says where, or "" for none.
+func TestServeStateDir(t *testing.T) {
+	dsn := []string{"-postgres", "host=/nowhere dbname=auth"}
+	t.Setenv("XDG_STATE_HOME", "/var/lib/state")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-slot", "oauthdb_a"}, "/var/lib/state/oauthdb/oauthdb_a"},
+		{[]string{"-slot", "oauthdb_a", "-state-dir", "/srv/oauthdb"}, "/srv/oauthdb"},
+		{[]string{"-slot", "oauthdb_a", "-state-dir", ""}, ""},
+	} {
+		o, err := parseServe(append(dsn, tt.args...), io.Discard)
+		if err != nil || o.stateDir != tt.want {
+			t.Errorf("%v: state dir %q (%v), want %q", tt.args, o.stateDir, err, tt.want)
+		}
+	}
+	t.Setenv("XDG_STATE_HOME", "")
+	t.Setenv("HOME", "/home/ada")
+	if o, err := parseServe(append(dsn, "-slot", "oauthdb_b"), io.Discard); err != nil || o.stateDir != "/home/ada/.local/state/oauthdb/oauthdb_b" {
+		t.Errorf("without XDG_STATE_HOME: %q (%v)", o.stateDir, err)
 	}
 }
