@@ -78,13 +78,57 @@ func BenchmarkFollowerRevocation(b *testing.B) {
 }
 
 // BenchmarkFollowerLoad measures a Follower's initial load of a database of
-// about 330,000 rows — 10,000 users with 20,000 sessions, 1,000 clients,
-// 150,000 refresh and 150,000 access tokens — from Run until its DB
-// answers: the snapshot read from Postgres, every row decoded and stored
-// through the door, the swap. Each operation loads into a new DB, on a
-// slot of its own.
+// about 330,000 rows (benchDataset) from Run until its DB answers: the
+// snapshot read from Postgres, every row decoded and stored through the
+// door, the swap. Each operation loads into a new DB, on a temporary slot
+// of its own.
 func BenchmarkFollowerLoad(b *testing.B) {
 	e := newEnv(b)
+	e.benchDataset()
+	var rows int
+	i := 0
+	for b.Loop() {
+		i++
+		f := e.newFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: fmt.Sprintf("bench_load_%d", i)}})
+		f.start(b)
+		f.waitFreshWithin(b, 10*time.Minute)
+		b.StopTimer()
+		rows = e.benchLoaded(b, f, 1)
+		f.stop(b)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(rows), "rows")
+}
+
+// BenchmarkFollowerRestart measures the restart of a Follower with a state
+// directory over the same database: from Run until its DB answers, the
+// state read back from its file, and the slot resumed. It is the other
+// path to BenchmarkFollowerLoad's; run them side by side.
+func BenchmarkFollowerRestart(b *testing.B) {
+	e := newEnv(b)
+	e.benchDataset()
+	cfg := pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: "bench_restart"}, StateDir: b.TempDir()}
+	first := e.newFollower(cfg)
+	first.start(b)
+	first.waitFreshWithin(b, 10*time.Minute)
+	first.close(b)
+	var rows int
+	for b.Loop() {
+		f := e.newFollower(cfg)
+		f.start(b)
+		f.waitFreshWithin(b, 10*time.Minute)
+		b.StopTimer()
+		rows = e.benchLoaded(b, f, 0)
+		b.ReportMetric(float64(f.Status().StateBytes)/float64(rows), "state-B/row")
+		f.close(b)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(rows), "rows")
+}
+
+// benchDataset writes about 330,000 rows: 10,000 users with 20,000
+// sessions, 1,000 clients, 150,000 refresh and 150,000 access tokens.
+func (e *env) benchDataset() {
 	e.exec(`
 INSERT INTO "user" (id, name, email, "emailVerified", "createdAt", "updatedAt")
 	SELECT 'u' || g, 'User ' || g, 'u' || g || '@example.com', true, now(), now() FROM generate_series(1, 10000) g;
@@ -97,25 +141,15 @@ INSERT INTO "oauthRefreshToken" (id, token, "clientId", "sessionId", "userId", s
 INSERT INTO "oauthAccessToken" (id, token, "clientId", "sessionId", "userId", "refreshId", scopes, "expiresAt", "createdAt")
 	SELECT 'a' || g, md5('a' || g) || md5('y' || g), 'cid-' || (g % 1000 + 1), 's' || (g % 20000 + 1), 'u' || ((g % 20000 + 1) % 10000 + 1), 'r' || g, '["openid","profile","offline_access"]', now() + interval '1 hour', now() FROM generate_series(1, 150000) g;
 `)
-	var rows int
-	i := 0
-	for b.Loop() {
-		i++
-		f := e.startFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{Slot: fmt.Sprintf("bench_load_%d", i)}})
-		b.StopTimer()
-		s := rows0(f.db)
-		rows = s
-		if st := f.Status(); st.Refused != 0 {
-			b.Fatalf("refused %d rows: %+v", st.Refused, st.LastRefusal)
-		}
-		f.stop(b)
-		e.exec(`SELECT pg_drop_replication_slot($1)`, e.db+"_"+fmt.Sprintf("bench_load_%d", i))
-		b.StartTimer()
-	}
-	if rows < 330000 {
-		b.Fatalf("loaded %d rows, want 331000", rows)
-	}
-	b.ReportMetric(float64(rows), "rows")
 }
 
-func rows0(db *oauthdb.DB) int { return db.Rows().Len() }
+// benchLoaded checks that the follower holds the whole dataset, refused
+// nothing, and loaded as many times as it should; it returns its rows.
+func (e *env) benchLoaded(b *testing.B, f *follower, loads uint64) int {
+	rows := f.db.Rows().Len()
+	st := f.Status()
+	if rows < 330000 || st.Refused != 0 || st.Loads != loads {
+		b.Fatalf("%d rows, %d refused (%+v), %d loads; want 331,000, none, %d", rows, st.Refused, st.LastRefusal, st.Loads, loads)
+	}
+	return rows
+}

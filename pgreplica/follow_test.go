@@ -88,10 +88,16 @@ func (f *follower) close(t testing.TB) {
 
 func (f *follower) waitFresh(t testing.TB) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	f.waitFreshWithin(t, 30*time.Second)
+}
+
+// waitFreshWithin waits until the follower's DB answers, for at most d.
+func (f *follower) waitFreshWithin(t testing.TB, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !f.Status().Fresh {
 		if time.Now().After(deadline) {
-			t.Fatalf("follower not fresh after 30 s: %+v", f.Status())
+			t.Fatalf("follower not fresh after %v: %+v", d, f.Status())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
