@@ -13,9 +13,11 @@
 //
 // # How it works
 //
-// Each Replica has a permanent logical replication slot of its own
-// (Config.Slot) on a publication of the tables (Config.Publication, created
-// if absent, extended if it lacks a table). To load, it creates the slot
+// Each Replica has a logical replication slot of its own (Config.Slot) on a
+// publication of the tables (Config.Publication, created if absent,
+// extended if it lacks a table): a permanent one, which a restart resumes,
+// or with Config.TemporarySlot one that Postgres drops with its connection
+// (see Slots). To load, it creates the slot
 // with an exported snapshot (CREATE_REPLICATION_SLOT ... LOGICAL pgoutput
 // (SNAPSHOT 'export')), reads every table in a REPEATABLE READ transaction
 // that imports that snapshot (SET TRANSACTION SNAPSHOT), hands the result to
@@ -26,10 +28,14 @@
 //
 // The stream (pgoutput protocol version 1: a transaction arrives whole,
 // after its commit) is grouped BEGIN..COMMIT into a Txn and applied with one
-// Sink.Apply. Only then does the replica count it as applied and, in its
-// next status update, acknowledge it to Postgres, which may then recycle
-// its WAL. Changes to tables not in Config.Tables are dropped; a transaction
-// left with no change is not applied (its position still counts).
+// Sink.Apply, or, for a StreamingSink, handed over change by change as it
+// arrives (ApplyStream; a load likewise, LoadStream), so that a transaction
+// of any size costs the sink no more memory than the rows it keeps. Only
+// then does the replica count it as applied and, in its next status
+// update, acknowledge it to Postgres, which may then recycle its WAL (no
+// further than Config.Durable says the sink's saved state covers). Changes
+// to tables not in Config.Tables are dropped; a transaction left with no
+// change is not applied (its position still counts).
 //
 // # Positions
 //
@@ -52,7 +58,8 @@
 //
 //   - Connection lost, Postgres restarted or killed, no message for
 //     Config.Timeout (ErrSilent): it resumes the slot from the replica's
-//     position. No resync.
+//     position. No resync (with a temporary slot, gone with the
+//     connection, it loads again).
 //   - Slot dropped, invalidated or its WAL removed, or acknowledged past the
 //     replica's position (ErrSlotLost): it makes a new slot and loads again:
 //     a full resync. Sink.Load is expected to swap the new state in.
@@ -98,6 +105,27 @@
 // about StatusInterval/2 plus that delay old at any moment while all is
 // well. Heartbeats need Postgres 14 or later (pgoutput's messages option);
 // each is a WAL record of about 100 bytes.
+//
+// # Slots
+//
+// A permanent slot makes Postgres keep the WAL from its restart_lsn on for
+// as long as it exists, streamed from or not: that is what lets a replica
+// resume after a restart, and what a replica that dies leaves behind.
+// Status.SlotRetainedBytes says how much WAL the slot holds, read with each
+// heartbeat. Three things bound the cost:
+//
+//   - Config.TemporarySlot: for a sink whose state does not outlive the
+//     process (a Follower without a StateDir), the slot goes with its
+//     connection, and a reconnect loads again.
+//   - Config.SlotTTL and SlotPrefix: a replica drops the slots of its fleet
+//     that it has seen unused (inactive, their position still) for SlotTTL.
+//     Postgres 15 does not record how long a slot has been unused, so this
+//     is what a live replica observes; a replica back within the TTL finds
+//     its slot.
+//   - max_slot_wal_keep_size on the server: past it Postgres invalidates
+//     the slot (wal_status "lost", its WAL sender ended) and recycles the
+//     WAL; the replica then fails closed and resyncs (ErrSlotLost), as for
+//     a dropped slot.
 //
 // # Values
 //

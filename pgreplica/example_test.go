@@ -23,16 +23,22 @@ func ExampleFollower() {
 	f, err := pgreplica.NewFollower(pgreplica.FollowerConfig{
 		Config: pgreplica.Config{
 			DSN:  "host=/var/run/postgresql dbname=auth user=replicator",
-			Slot: "validator_1", // one per instance
+			Slot: "oauthdb_validator_1", // one per instance
+			// Drop the slots of instances gone for good.
+			SlotTTL: 15 * time.Minute, SlotPrefix: "oauthdb_",
 		},
 		MaxLag: 5 * time.Second,
+		// The replica's state outlives the process: a restart resumes the
+		// slot, and what was answered inactive stays inactive.
+		StateDir: "/var/lib/validator/oauthdb",
 	}, db)
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer f.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	go func() { _ = f.Run(ctx) }()
+	go func() { _ = f.Run(ctx) }() // on the way out, Run writes the state: wait for it before exiting
 
 	// In a handler: a revocation in Postgres is here within milliseconds,
 	// and a stale replica answers oauthdb.ErrStale, never a stale "active".
