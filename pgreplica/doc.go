@@ -91,8 +91,8 @@
 // decodes the message, in WAL order; so when the heartbeat comes back on
 // the stream, all of those have been applied. Status.Fresh(maxAge, now) is
 // the fail-closed test: the sink is loaded and CaughtUpAt is at most maxAge
-// old. It is false during a resync, and until the first heartbeat after a
-// load comes back.
+// old. It is false during a resync, and until the first heartbeat comes
+// back.
 //
 // A keepalive with no transaction pending is no such proof: a logical WAL
 // sender's keepalive carries how far it has decoded, not how far the
@@ -105,6 +105,24 @@
 // about StatusInterval/2 plus that delay old at any moment while all is
 // well. Heartbeats need Postgres 14 or later (pgoutput's messages option);
 // each is a WAL record of about 100 bytes.
+//
+// # A Follower's state
+//
+// A Follower's marks (the tokens it holds inactive although their rows say
+// otherwise: see oauthdb.WithReplica) are what keep its answers monotonic,
+// so with FollowerConfig.StateDir they outlive the process: its DB — rows,
+// marks, position — is written to one file with oauthdb's DB.WriteSnapshot,
+// atomically, every StateInterval while the position moves, after each
+// load and when Run returns, and read back when Run starts, which then
+// resumes the slot. The replica acknowledges no further than the file
+// covers (Config.Durable), so after a crash the slot streams again what the
+// file lacks, and the marks it calls for are made again: they are decided
+// as of each transaction's commit time plus MaxLag, a function of the
+// stream, not of when it is applied. A load (a resync, or a restart whose
+// slot is gone) judges the rows it reads against the rows the DB held, as
+// one transaction. With FollowerConfig.SharedMarks the marks also go to a
+// table in Postgres (MarksTable), from which every Follower takes the
+// others': a Follower that starts later knows them too.
 //
 // # Slots
 //

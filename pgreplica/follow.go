@@ -69,11 +69,12 @@ type FollowerConfig struct {
 	MaxLag time.Duration
 
 	// StateDir, when set, is a directory of the Follower's own where its
-	// state outlives the process: its DB's rows, marks and position
-	// (see follow_state.go). Run reads it at start and resumes the slot,
-	// a permanent one, from there; the answers stay monotonic across a
-	// restart. Without a StateDir the slot is temporary (Config.
-	// TemporarySlot): nothing is left behind, and every session loads.
+	// state outlives the process: its DB's rows, marks and position (see
+	// the package doc, A Follower's state). Run reads it at start and
+	// resumes the slot, a permanent one, from there; the answers stay
+	// monotonic across a restart. Without a StateDir the slot is temporary
+	// (Config.TemporarySlot): nothing is left behind, and every session
+	// loads.
 	StateDir string
 	// StateInterval is how often the state is written while the position
 	// moves; default DefaultStateInterval. It bounds how much WAL the slot

@@ -44,11 +44,12 @@ type Status struct {
 	// CaughtUpAt is the proof of freshness: a local time T such that
 	// every transaction the primary had committed before T is in the sink,
 	// proven by a heartbeat the replica wrote into the WAL at T and then
-	// received on its stream (see heartbeat.go); CaughtUpLSN is that
-	// heartbeat's position. Zero until the first heartbeat comes back
-	// after a load. While all is well it advances every StatusInterval, a
-	// round trip behind; it stops when the stream stops or falls behind,
-	// and a keepalive never moves it.
+	// received on its stream (see the package doc, Freshness);
+	// CaughtUpLSN is that heartbeat's position. Zero until the first
+	// heartbeat comes back. (A resync keeps it: a slot made after T loads
+	// everything committed before T too.) While all is well it advances
+	// every StatusInterval, a round trip behind; it stops when the stream
+	// stops or falls behind, and a keepalive never moves it.
 	CaughtUpAt  time.Time
 	CaughtUpLSN LSN
 	// Loads counts Loads (the initial load and every resync), Applied the
