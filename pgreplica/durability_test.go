@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/internal/pgtest"
 	"github.com/oauthdb/oauthdb/pgreplica"
 )
 
@@ -29,13 +30,7 @@ func (e *env) markedTokens(f *follower) []string {
 			e.t.Fatalf("before the events: %v", err)
 		}
 	}
-	for _, sql := range []string{
-		`DELETE FROM "session" WHERE id = 'signedout-s'`,
-		`UPDATE "oauthAccessToken" SET revoked = now() WHERE id = 'unrevoked-a'`,
-		`UPDATE "oauthAccessToken" SET revoked = NULL WHERE id = 'unrevoked-a'`,
-		`UPDATE "oauthClient" SET disabled = true WHERE id = 'reenabled-c'`,
-		`UPDATE "oauthClient" SET disabled = false WHERE id = 'reenabled-c'`,
-	} {
+	for _, sql := range pgtest.MarkingEvents("signedout", "unrevoked", "reenabled") {
 		e.exec(sql)
 		f.waitFor(e.t, e.walLSN()) // one at a time: each is a transaction the follower sees
 	}

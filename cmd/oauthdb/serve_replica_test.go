@@ -221,13 +221,7 @@ func (p *pgServe) markedIDs(s *serving) []string {
 	for _, id := range ids {
 		p.grant(id)
 	}
-	for _, sql := range []string{
-		`DELETE FROM "session" WHERE id = 'signedout-s'`,
-		`UPDATE "oauthAccessToken" SET revoked = now() WHERE id = 'unrevoked-a'`,
-		`UPDATE "oauthAccessToken" SET revoked = NULL WHERE id = 'unrevoked-a'`,
-		`UPDATE "oauthClient" SET disabled = true WHERE id = 'reenabled-c'`,
-		`UPDATE "oauthClient" SET disabled = false WHERE id = 'reenabled-c'`,
-	} {
+	for _, sql := range pgtest.MarkingEvents(ids[0], ids[1], ids[2]) {
 		p.exec(sql)
 		time.Sleep(300 * time.Millisecond) // one at a time: each is a transaction serve sees
 	}

@@ -418,3 +418,22 @@ func (w *Workload) deleteClient(ctx context.Context) error {
 	_, err = w.conn.Exec(ctx, `DELETE FROM "oauthClient" WHERE id = $1`, client)
 	return err
 }
+
+// MarkingEvents returns SQL statements, each to run as a transaction of its
+// own, after which a replica holds inactive three tokens that Postgres' rows
+// alone call active: better-auth's sign-out stopped after its first
+// transaction (grant signedOut's session deleted, its access token's
+// sessionId nulled by the foreign key), a revocation undone (grant
+// unrevoked's access token), a disabled client enabled again (grant
+// reenabled's). A grant's rows are named after it: its session id+"-s", its
+// access token id+"-a", its client id+"-c". The names go into the SQL as
+// they are: tests' own, never input.
+func MarkingEvents(signedOut, unrevoked, reenabled string) []string {
+	return []string{
+		`DELETE FROM "session" WHERE id = '` + signedOut + `-s'`,
+		`UPDATE "oauthAccessToken" SET revoked = now() WHERE id = '` + unrevoked + `-a'`,
+		`UPDATE "oauthAccessToken" SET revoked = NULL WHERE id = '` + unrevoked + `-a'`,
+		`UPDATE "oauthClient" SET disabled = true WHERE id = '` + reenabled + `-c'`,
+		`UPDATE "oauthClient" SET disabled = false WHERE id = '` + reenabled + `-c'`,
+	}
+}
