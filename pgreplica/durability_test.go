@@ -217,3 +217,31 @@ func TestSharedMarksReachANewFollower(t *testing.T) {
 		return e.count(`SELECT count(*) FROM `+pgreplica.MarksTable+` WHERE token_id = 'unrevoked-a'`) == 0
 	})
 }
+
+// A state directory is one Follower's: a second one on it is refused until
+// the first is closed. (Two would each hold the other's slot back.)
+func TestStateDirIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	cfg := pgreplica.FollowerConfig{Config: pgreplica.Config{DSN: "host=/nowhere dbname=auth", Slot: "locked"}, StateDir: dir}
+	open := func() (*pgreplica.Follower, error) {
+		db, err := oauthdb.Open(oauthdb.WithReplica())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pgreplica.NewFollower(cfg, db)
+	}
+	first, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *pgreplica.ConfigError
+	if _, err := open(); !errors.As(err, &ce) || ce.Field != "StateDir" {
+		t.Errorf("a second follower on the directory: %v, want a ConfigError on StateDir", err)
+	}
+	first.Close()
+	second, err := open()
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	second.Close()
+}

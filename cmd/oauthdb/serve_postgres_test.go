@@ -102,7 +102,8 @@ func TestServePostgres(t *testing.T) {
 	var metrics bytes.Buffer
 	_, _ = metrics.ReadFrom(res.Body)
 	res.Body.Close()
-	for _, want := range []string{"oauthdb_ready 1", "oauthdb_replica_rows_refused_total 0"} {
+	for _, want := range []string{"oauthdb_ready 1", "oauthdb_replica_rows_refused_total 0", "# TYPE oauthdb_replica_slot_retained_bytes gauge",
+		"# TYPE oauthdb_replica_state_written_timestamp_seconds gauge"} {
 		if !strings.Contains(metrics.String(), want+"\n") {
 			t.Errorf("/metrics lacks %q:\n%s", want, metrics.String())
 		}
