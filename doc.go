@@ -43,8 +43,9 @@
 // snapshot. So invalid UTF-8, times outside the years 0 to 9999 and scopes
 // that are not RFC 6749 scope-tokens are ErrInvalid; times are kept in UTC.
 //
-// Errors for bad input are an [*Error] naming the table, the field and the
-// value (never a secret, never more than a short prefix of it) around one of
+// Errors for bad input are an [*Error] naming the table, the field, the
+// value (never a secret, never more than a short prefix of it) and the row
+// written or deleted, by its id, around one of
 // [ErrNotFound], [ErrConflict], [ErrForeignKey] and [ErrInvalid]; an inactive
 // token is a [*TokenError] around the reason, such as [ErrTokenExpired].
 //

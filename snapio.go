@@ -69,6 +69,10 @@ type SnapshotError struct {
 	// Row is the record's row number in its table, from 1; 0 when the
 	// fault is not in a record.
 	Row int
+	// ID is the record's id, once its record decoded far enough to have
+	// one; for a duplicate, the id of the row refused, not of the one
+	// read before it.
+	ID string
 	// Field is the record's field at fault, when it is known.
 	Field string
 	// Reason says what was wrong, in a few words and bounded numbers.
@@ -80,7 +84,7 @@ type SnapshotError struct {
 	Err error
 }
 
-// Error formats the error as "snapshot byte N, table row R: what".
+// Error formats the error as `snapshot byte N, table row R (id "x"): what`.
 func (e *SnapshotError) Error() string {
 	s := "oauthdb: snapshot byte " + strconv.FormatInt(e.Offset, 10)
 	if e.Table != "" {
@@ -89,11 +93,14 @@ func (e *SnapshotError) Error() string {
 			s += " row " + strconv.Itoa(e.Row)
 		}
 	}
-	s += ": "
 	var de *Error
 	if errors.As(e.Err, &de) {
-		return s + e.Err.Error() // names its table and field itself
+		return s + ": " + e.Err.Error() // names its table, row and field itself
 	}
+	if e.ID != "" {
+		s += " (id " + strconv.Quote(e.ID) + ")"
+	}
+	s += ": "
 	if e.Field != "" {
 		s += e.Field + ": "
 	}
@@ -536,9 +543,9 @@ func (sr *snapReader) recordError(off int64, err error) error {
 	var de *Error
 	switch {
 	case errors.As(err, &fe):
-		e.Field, e.Reason, e.Err = fe.field, fe.reason, ErrSnapshotMalformed
+		e.ID, e.Field, e.Reason, e.Err = store.Bound(fe.id), fe.field, fe.reason, ErrSnapshotMalformed
 	case errors.As(err, &de):
-		e.Field = de.Field
+		e.ID, e.Field = de.ID, de.Field
 	}
 	return e
 }
@@ -672,7 +679,10 @@ func (t *snapTableOf[T, P]) read(sr *snapReader, tx *Tx, data []byte) error {
 	var rec T
 	sr.dec.reset(data, sr.intern)
 	P(&rec).fields(&sr.dec)
+	// The id is the first field: whatever fails after it, it names the row.
+	id := t.table.Key(&rec)
 	if err := sr.dec.finish(); err != nil {
+		err.id = id
 		return err
 	}
 	// One state, one file: the record must be the one encoding of what it
@@ -680,21 +690,22 @@ func (t *snapTableOf[T, P]) read(sr *snapReader, tx *Tx, data []byte) error {
 	sr.enc.b = sr.enc.b[:0]
 	P(&rec).fields(&sr.enc)
 	if !bytes.Equal(sr.enc.b, data) {
-		return &fieldError{reason: "not in the one encoding of its values (a longer varint, a present zero time, a bool other than 0 or 1)"}
+		return &fieldError{id: id, reason: "not in the one encoding of its values (a longer varint, a present zero time, a bool other than 0 or 1)"}
 	}
 	if err := sr.dec.canonical(); err != nil {
+		err.id = id
 		return err
 	}
-	id := t.table.Key(&rec)
 	if sr.row > 0 && id < sr.last {
-		return &fieldError{field: "id", reason: "rows out of id order"}
+		return &fieldError{id: id, field: "id", reason: "rows out of id order"}
 	}
 	sr.last = id
 	return t.insert(tx, rec)
 }
 
-// fieldError is a record that does not decode.
-type fieldError struct{ field, reason string }
+// fieldError is a record that does not decode: its id, when that decoded,
+// the field at fault and why.
+type fieldError struct{ id, field, reason string }
 
 func (e *fieldError) Error() string { return e.field + ": " + e.reason }
 
@@ -769,7 +780,7 @@ func (d *decoder) fail(name, reason string) {
 	d.b = nil
 }
 
-func (d *decoder) finish() error {
+func (d *decoder) finish() *fieldError {
 	if d.reason == "" && len(d.b) > 0 {
 		d.fail("", fmt.Sprintf("bytes left over after the last field (%d)", len(d.b)))
 	}
@@ -784,7 +795,7 @@ func (d *decoder) finish() error {
 
 // canonical checks what the encoding alone does not fix: metadata in the
 // form the DB keeps, which Insert would otherwise rewrite.
-func (d *decoder) canonical() error {
+func (d *decoder) canonical() *fieldError {
 	if len(d.meta) == 0 || !json.Valid(d.meta) {
 		return nil // valid or not, the door says
 	}

@@ -131,14 +131,14 @@ func TestFixtureMisuseFailsTheTest(t *testing.T) {
 			func(fx *oauthdbtest.Fixtures) {
 				fx.Session(fx.User(), oauthdbtest.Edit(func(*oauthdb.User) {}))
 			}},
-		{"duplicate email", `User: user.email "a@example.com": value already used by`,
+		{"duplicate email", `User: user.email "a@example.com" (id "`,
 			func(fx *oauthdbtest.Fixtures) {
 				fx.User(oauthdbtest.Email("a@example.com"))
 				fx.User(oauthdbtest.Email("a@example.com"))
 			}},
 		{"unknown user", "Session: session.userId",
 			func(fx *oauthdbtest.Fixtures) { fx.Session(oauthdb.User{ID: "nobody"}) }},
-		{"refresh token without a user", "RefreshToken: oauthRefreshToken.userId: required",
+		{"refresh token without a user", "RefreshToken: oauthRefreshToken.userId (id ",
 			func(fx *oauthdbtest.Fixtures) { fx.RefreshToken(fx.Client(), oauthdb.Session{}) }},
 		{"secret of a stranger", `Secret: client "elsewhere" was not made by Fixtures.Client`,
 			func(fx *oauthdbtest.Fixtures) { fx.Secret(oauthdb.OAuthClient{ClientID: "elsewhere"}) }},
