@@ -289,3 +289,24 @@ func revokeAccessTokens(tx *Tx, seq iter.Seq[*OAuthAccessToken], now time.Time) 
 	}
 	return nil
 }
+
+// endRefreshTokens writes down, on the refresh tokens seq yields that are
+// bound to their session, that they ended with it (endedWithSession),
+// keeping their rows, as revokeAccessTokens does for access tokens. The
+// rows are collected before anything changes.
+func endRefreshTokens(tx *Tx, seq iter.Seq[*OAuthRefreshToken], now time.Time) error {
+	var rs []*OAuthRefreshToken
+	for t := range seq {
+		if tx.db.boundToSession(refreshView(t)) {
+			rs = append(rs, t)
+		}
+	}
+	for _, t := range rs {
+		r := *t
+		endedWithSession(&r, now)
+		if err := refreshTokens.Update(tx.st, &r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

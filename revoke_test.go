@@ -108,14 +108,14 @@ func TestRevokeRefreshTokenByID(t *testing.T) {
 // rotated from them; other grants' tokens stay.
 func TestRevokeAuthorizationCode(t *testing.T) {
 	db, _ := world(t)
-	grant := oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid"},
+	grant := oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid", "offline_access"},
 		Refresh: true, AuthorizationCodeID: "code-1"}
 	first := issue(t, db, grant)
 	rotated, err := db.RotateRefreshToken(first.RefreshToken, "cid-2", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid"},
+	other := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid", "offline_access"},
 		Refresh: true, AuthorizationCodeID: "code-2"})
 	n, err := db.RevokeAuthorizationCode("code-1")
 	// first's access token, rotated's access and refresh tokens (first's

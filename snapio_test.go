@@ -181,7 +181,7 @@ func newFullWorld(t testing.TB) *fullWorld {
 			tx.InsertSession(oauthdb.Session{ID: "s1", Token: "cookie-1", UserID: "u1", ExpiresAt: t0.Add(24 * time.Hour)}),
 			tx.InsertSession(oauthdb.Session{ID: "s2", Token: "cookie-2", UserID: "u2", ExpiresAt: t0.Add(24 * time.Hour)}),
 			tx.InsertClient(oauthdb.OAuthClient{ID: "c1", ClientID: "cid-1", ClientSecret: oauthdb.HashSecret("secret-1"),
-				Scopes: []string{"openid", "profile", "email"}, RedirectURIs: []string{"https://one.example/cb"}}),
+				Scopes: []string{"openid", "profile", "email", "offline_access"}, RedirectURIs: []string{"https://one.example/cb"}}),
 			tx.InsertClient(oauthdb.OAuthClient{ID: "c2", ClientID: "cid-2", RedirectURIs: []string{"https://two.example/cb"}}),
 			tx.InsertUser(oauthdb.User{ID: "u3", Name: "Cy", Email: "cy@example.com", EmailVerified: true, Image: "https://img.example/cy.png"}),
 			tx.InsertSession(oauthdb.Session{ID: "s3", Token: "cookie-3", UserID: "u3", ExpiresAt: t0.Add(48 * time.Hour),

@@ -218,8 +218,8 @@ func TestReusedCodeRevokesItsTokens(t *testing.T) {
 
 func TestRefreshRotationAndReplay(t *testing.T) {
 	w := newWorld(t)
-	rt1, r1 := w.fx.RefreshToken(w.app, w.laptop, oauthdbtest.Scopes("read", "write"))
-	at1, _ := w.fx.AccessToken(w.app, w.laptop, oauthdbtest.WithRefresh(r1), oauthdbtest.Scopes("read", "write"))
+	rt1, r1 := w.fx.RefreshToken(w.app, w.laptop, oauthdbtest.Scopes("offline_access", "read", "write"))
+	at1, _ := w.fx.AccessToken(w.app, w.laptop, oauthdbtest.WithRefresh(r1), oauthdbtest.Scopes("offline_access", "read", "write"))
 	// Another client's family is not this one's.
 	otherRT, _ := w.fx.RefreshToken(w.other, w.laptop)
 	refresh := func(c oauthdb.OAuthClient, tok string, kv ...string) response {
@@ -232,8 +232,8 @@ func TestRefreshRotationAndReplay(t *testing.T) {
 	})
 
 	w.fx.Clock.Advance(time.Minute)
-	got := refresh(w.app, rt1, "scope", "read")
-	if got.status != http.StatusOK || got.str("scope") != "read" || got.str("refresh_token") == "" {
+	got := refresh(w.app, rt1, "scope", "offline_access read")
+	if got.status != http.StatusOK || got.str("scope") != "offline_access read" || got.str("refresh_token") == "" {
 		t.Fatalf("rotation: %d %v", got.status, got.body)
 	}
 	rt2 := got.str("refresh_token")

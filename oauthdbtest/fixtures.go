@@ -258,9 +258,12 @@ func (f *Fixtures) AccessToken(c oauthdb.OAuthClient, s oauthdb.Session, opts ..
 // RefreshToken inserts a refresh token issued to c for the session s and
 // its user, and returns the plaintext token with the stored record. A
 // refresh token needs a user: without a session, give one with ForUser. By
-// default the token has the client's scopes and lives thirty days. Options:
-// WithID, ForUser, Scopes, Reference, ExpiresAt, ExpiresIn, Expired, Revoked,
-// CreatedAt, Edit.
+// default the token has the client's scopes and offline_access — better-auth
+// issues a refresh token for offline_access only, and such a token outlives
+// its session and is rotated when redeemed (give other Scopes for one bound
+// to its session; see oauthdb.DB.ValidateRefreshToken) — and lives thirty
+// days. Options: WithID, ForUser, Scopes, Reference, ExpiresAt, ExpiresIn,
+// Expired, Revoked, CreatedAt, Edit.
 func (f *Fixtures) RefreshToken(c oauthdb.OAuthClient, s oauthdb.Session, opts ...FixtureOption) (string, oauthdb.OAuthRefreshToken) {
 	f.t.Helper()
 	now := f.Clock.Now()
@@ -271,7 +274,7 @@ func (f *Fixtures) RefreshToken(c oauthdb.OAuthClient, s oauthdb.Session, opts .
 		ClientID:  c.ClientID,
 		SessionID: s.ID,
 		UserID:    s.UserID,
-		Scopes:    slices.Clone(c.Scopes),
+		Scopes:    offline(c.Scopes),
 		ExpiresAt: now.Add(refreshLifetime),
 		CreatedAt: now,
 	}
@@ -279,6 +282,16 @@ func (f *Fixtures) RefreshToken(c oauthdb.OAuthClient, s oauthdb.Session, opts .
 	f.apply(b, "RefreshToken", opts)
 	f.insert("RefreshToken", b)
 	return token, r
+}
+
+// offline returns scopes with offline_access, added at the end if it is
+// not there.
+func offline(scopes []string) []string {
+	out := slices.Clone(scopes)
+	if !slices.Contains(out, oauthdb.ScopeOfflineAccess) {
+		out = append(out, oauthdb.ScopeOfflineAccess)
+	}
+	return out
 }
 
 // Consent inserts the consent of u to the client c and returns it. By

@@ -2,6 +2,7 @@ package oauthdbtest_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,11 @@ func TestFixtureDefaults(t *testing.T) {
 	}
 	if !r.ExpiresAt.Equal(now.Add(30 * 24 * time.Hour)) {
 		t.Errorf("refresh token expires at %v", r.ExpiresAt)
+	}
+	// As better-auth issues them: with offline_access, so it outlives the
+	// session and is rotated when redeemed.
+	if !slices.Equal(r.Scopes, []string{oauthdb.ScopeOfflineAccess}) {
+		t.Errorf("refresh token scopes %v, want the client's (any) and offline_access", r.Scopes)
 	}
 	if a.Token != oauthdb.HashToken(atok) || r.Token != oauthdb.HashToken(rtok) {
 		t.Errorf("stored tokens are not the plaintexts' hashes")
