@@ -178,7 +178,9 @@ func (f *Fixtures) Session(u oauthdb.User, opts ...FixtureOption) oauthdb.Sessio
 // the response type code and client_secret_basic authentication; it allows
 // any scope, asks for consent and has no owner. Options: WithID, ClientID,
 // Name, WithOwner, Disabled, SkipConsent, Public, WithSecret, Scopes,
-// RedirectURIs, GrantTypes, EndSession, Reference, CreatedAt, Edit.
+// ClientCredentialsScopes (none by default: the fake server refuses such a
+// client the client_credentials grant, as better-auth does), RedirectURIs,
+// GrantTypes, EndSession, Reference, CreatedAt, Edit.
 func (f *Fixtures) Client(opts ...FixtureOption) oauthdb.OAuthClient {
 	f.t.Helper()
 	n := f.next(oauthdb.TableOAuthClient)
@@ -475,6 +477,16 @@ func RedirectURIs(uris ...string) FixtureOption {
 func GrantTypes(grants ...string) FixtureOption {
 	return on("GrantTypes", func(rec *oauthdb.OAuthClient, _ *building) {
 		rec.GrantTypes = slices.Clone(grants)
+	})
+}
+
+// ClientCredentialsScopes sets the scopes a client may be granted for
+// itself, by the client_credentials grant (oauthClient.clientCredentialsScopes):
+// the fake server grants them when no scope is asked, and refuses the grant
+// to a client that has none, as better-auth 1.7.29 does.
+func ClientCredentialsScopes(scopes ...string) FixtureOption {
+	return on("ClientCredentialsScopes", func(rec *oauthdb.OAuthClient, _ *building) {
+		rec.ClientCredentialsScopes = slices.Clone(scopes)
 	})
 }
 

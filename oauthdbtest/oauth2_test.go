@@ -33,7 +33,7 @@ func wantRetrieveError(t *testing.T, err error, code string) {
 func TestOAuth2ClientCredentials(t *testing.T) {
 	fx := oauthdbtest.New(t)
 	srv := oauthdbtest.NewServer(t, fx.DB)
-	c := fx.Client(oauthdbtest.Scopes("reports:read", "reports:write"))
+	c := fx.Client(oauthdbtest.ClientCredentialsScopes("reports:read", "reports:write"))
 	ctx := clientContext(t, srv)
 
 	want := oauthdbtest.Dump(fx.DB)

@@ -119,6 +119,7 @@ func newOIDCWorld(t *testing.T, opts ...oauthdbtest.ServerOption) *oidcWorld {
 	w.laptop = fx.Session(w.alice)
 	w.app = fx.Client(oauthdbtest.ClientID("app"), oauthdbtest.SkipConsent(),
 		oauthdbtest.Scopes("openid", "profile", "email", "offline_access", "notes:read"),
+		oauthdbtest.ClientCredentialsScopes("notes:read"),
 		oauthdbtest.EndSession("https://app.example.com/logged-out"))
 	fx.Clock.Advance(5 * time.Minute)
 	w.srv.LoginAs(w.laptop)
@@ -447,7 +448,7 @@ func TestOIDCUserInfoFollowsTheStore(t *testing.T) {
 	}
 	// A client-credentials token acts for no user.
 	cc := do(t, w.srv, request{path: oauthdbtest.PathToken, basic: []string{"app", w.fx.Secret(w.app)},
-		form: form("grant_type", "client_credentials", "scope", "openid")})
+		form: form("grant_type", "client_credentials", "scope", "notes:read")})
 	if got := bearer(t, w.srv, cc.str("access_token")); got.status != http.StatusUnauthorized || got.str("error") != "invalid_token" {
 		t.Errorf("client-credentials token: %d %v", got.status, got.body)
 	}
