@@ -46,9 +46,11 @@ var endpoints = []string{
 // It serves:
 //
 //   - PathToken: the token endpoint (RFC 6749 §3.2) for the grants
-//     client_credentials, refresh_token (rotating the refresh token, with
+//     client_credentials (for the client's clientCredentialsScopes),
+//     refresh_token (rotating a refresh token granted offline_access, with
 //     replay detection: oauthdb.DB.RotateRefreshToken) and
-//     authorization_code (with PKCE, S256 only);
+//     authorization_code (with PKCE, S256 only), each answering as
+//     better-auth 1.7.29 does;
 //   - PathIntrospect: token introspection (RFC 7662), for an authenticated
 //     client, of the tokens issued to it;
 //   - PathRevoke: token revocation (RFC 7009), with token_type_hint;
@@ -98,7 +100,10 @@ var endpoints = []string{
 // tokens deleted, its refresh tokens marked revoked, as oauthdb's own
 // revocation does (better-auth deletes those too). A refresh token presented
 // after its rotation is refused and its family revoked, by
-// oauthdb.DB.RotateRefreshToken.
+// oauthdb.DB.RotateRefreshToken (better-auth deletes the family). Revoking a
+// refresh token that is revoked already answers 200 and changes nothing
+// (RFC 7009 §2.2), where better-auth answers 400 and, for its owner, deletes
+// its family.
 //
 // Where better-auth's behaviour and the RFCs differ, the fake follows the
 // RFCs: a wrong PKCE verifier is invalid_grant (RFC 7636 §4.6), a userinfo
