@@ -59,11 +59,16 @@ func issue(t *testing.T, db *oauthdb.DB, req oauthdb.IssueRequest) oauthdb.Issue
 var userGrant = oauthdb.IssueRequest{ClientID: "cid-1", UserID: "u1", SessionID: "s1",
 	Scopes: []string{"openid", "profile", oauthdb.ScopeOfflineAccess}, Refresh: true}
 
-func expireSession(t *testing.T, db *oauthdb.DB, id string) {
+// expireSession makes a session expire at t0.
+func expireSession(t *testing.T, db *oauthdb.DB, id string) { setSessionExpiry(t, db, id, t0) }
+
+// setSessionExpiry moves a session's expiresAt to at, as a session refresh
+// does.
+func setSessionExpiry(t *testing.T, db *oauthdb.DB, id string, at time.Time) {
 	t.Helper()
 	update(t, db, func(tx *oauthdb.Tx) error {
 		s, _ := tx.Session(id)
-		s.ExpiresAt = t0
+		s.ExpiresAt = at
 		return tx.UpdateSession(s)
 	})
 }

@@ -156,11 +156,7 @@ func TestExtendingAnExpiredSessionDoesNotReviveTokens(t *testing.T) {
 	if !w.deadA {
 		t.Fatal("the token of an expired session is active")
 	}
-	update(t, db, func(tx *oauthdb.Tx) error {
-		s, _ := tx.Session("s1")
-		s.ExpiresAt = t0.Add(48 * time.Hour)
-		return tx.UpdateSession(s)
-	})
+	setSessionExpiry(t, db, "s1", t0.Add(48*time.Hour))
 	w.step("the session's extension")
 	// A token issued in the extended session is a new grant: active.
 	fresh := issue(t, db, userGrant)

@@ -310,11 +310,7 @@ func TestExtendingAnExpiredSessionDoesNotReviveRefreshTokens(t *testing.T) {
 	if !w.deadR {
 		t.Fatal("the online refresh token of an expired session is active")
 	}
-	update(t, db, func(tx *oauthdb.Tx) error {
-		s, _ := tx.Session("s1")
-		s.ExpiresAt = t0.Add(48 * time.Hour)
-		return tx.UpdateSession(s)
-	})
+	setSessionExpiry(t, db, "s1", t0.Add(48*time.Hour))
 	w.step("the session's extension")
 	if _, err := db.ValidateRefreshToken(online.RefreshToken); !errors.Is(err, oauthdb.ErrTokenRevoked) {
 		t.Errorf("the online refresh token after the extension: %v, want ErrTokenRevoked", err)

@@ -16,20 +16,14 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// query runs a query and returns the first column of its first row.
 func query(t *testing.T, dsn, sql string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgconn.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
+	r := rows(t, dsn, sql)
+	if len(r) == 0 {
+		t.Fatalf("%s: no row", sql)
 	}
-	defer conn.Close(ctx)
-	res, err := conn.Exec(ctx, sql).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return string(res[len(res)-1].Rows[0][0])
+	return r[0][0]
 }
 
 func TestServerIsReadyForLogicalReplication(t *testing.T) {

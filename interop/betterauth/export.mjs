@@ -389,6 +389,32 @@ async function refresh(stepName, from, { scope, names = [], expect = 200 }) {
   return tok;
 }
 
+/**
+ * A code flow of the confidential client with offline_access, whose consent
+ * is on record: authorize (clock +1 s), redeem (+1 s), and the tokens named
+ * <letter>-access and <letter>-refresh.
+ */
+async function offlineCodeFlow(letter, { cookie, session }) {
+  const confidential = clientByName("confidential");
+  clock.tick(1000);
+  const c = await authorize(`flow ${letter}`, {
+    client: confidential,
+    cookie,
+    scope: "openid offline_access",
+    state: `state-${letter}`,
+    consent: false,
+  });
+  out.codes.push({ name: `code-${letter}`, ...c, redeemed: true, hash: sha256b64url(c.code) });
+  clock.tick(1000);
+  const tok = await redeem(`flow ${letter} token`, confidential, c);
+  if (!tok.refresh_token) fail(`flow ${letter} token`, "no refresh_token with offline_access");
+  const names = [`${letter}-access`, `${letter}-refresh`];
+  const extra = { grant: "authorization_code", session, code: `code-${letter}` };
+  addToken(names[0], "access", tok.access_token, "confidential", extra);
+  addToken(names[1], "refresh", tok.refresh_token, "confidential", extra);
+  step("token", { grant: "authorization_code", code: `code-${letter}`, tokens: names, response: redactTokens(tok) });
+}
+
 // ---------------------------------------------------------------- moments
 
 let storage;
@@ -603,40 +629,14 @@ async function run() {
   step("token", { grant: "authorization_code", code: "code-C", tokens: ["C-access"], response: redactTokens(tok) });
 
   // Flow D: confidential client, session S1, offline_access; its refresh token is revoked below.
-  clock.tick(1000);
-  const codeD = await authorize("flow D", {
-    client: confidential,
-    cookie: s1,
-    scope: "openid offline_access",
-    state: "state-D",
-    consent: false,
-  });
-  out.codes.push({ name: "code-D", ...codeD, redeemed: true, hash: sha256b64url(codeD.code) });
-  clock.tick(1000);
-  tok = await redeem("flow D token", confidential, codeD);
-  addToken("D-access", "access", tok.access_token, "confidential", { grant: "authorization_code", session: "S1", code: "code-D" });
-  addToken("D-refresh", "refresh", tok.refresh_token, "confidential", { grant: "authorization_code", session: "S1", code: "code-D" });
-  step("token", { grant: "authorization_code", code: "code-D", tokens: ["D-access", "D-refresh"], response: redactTokens(tok) });
+  await offlineCodeFlow("D", { cookie: s1, session: "S1" });
 
   // Flow E: confidential client, session S2, offline_access; then a refresh
   // that narrows offline_access away. E2-refresh, without offline_access, is
   // bound to S2 (better-auth 1.7.29's isSessionBoundRefreshToken) and is not
   // rotated when used: each use mints an access token only, and using it
   // again is no replay.
-  clock.tick(1000);
-  const codeE = await authorize("flow E", {
-    client: confidential,
-    cookie: s2,
-    scope: "openid offline_access",
-    state: "state-E",
-    consent: false,
-  });
-  out.codes.push({ name: "code-E", ...codeE, redeemed: true, hash: sha256b64url(codeE.code) });
-  clock.tick(1000);
-  tok = await redeem("flow E token", confidential, codeE);
-  addToken("E-access", "access", tok.access_token, "confidential", { grant: "authorization_code", session: "S2", code: "code-E" });
-  addToken("E-refresh", "refresh", tok.refresh_token, "confidential", { grant: "authorization_code", session: "S2", code: "code-E" });
-  step("token", { grant: "authorization_code", code: "code-E", tokens: ["E-access", "E-refresh"], response: redactTokens(tok) });
+  await offlineCodeFlow("E", { cookie: s2, session: "S2" });
   clock.tick(1000);
   await refresh("narrow E", "E-refresh", { scope: "openid", names: ["E2-access", "E2-refresh"] });
   clock.tick(1000);
@@ -645,20 +645,7 @@ async function run() {
   await refresh("use E2 again", "E2-refresh", { names: ["E4-access"] });
 
   // Flow F: the same on session S1, whose expiry ends F2-refresh.
-  clock.tick(1000);
-  const codeF = await authorize("flow F", {
-    client: confidential,
-    cookie: s1,
-    scope: "openid offline_access",
-    state: "state-F",
-    consent: false,
-  });
-  out.codes.push({ name: "code-F", ...codeF, redeemed: true, hash: sha256b64url(codeF.code) });
-  clock.tick(1000);
-  tok = await redeem("flow F token", confidential, codeF);
-  addToken("F-access", "access", tok.access_token, "confidential", { grant: "authorization_code", session: "S1", code: "code-F" });
-  addToken("F-refresh", "refresh", tok.refresh_token, "confidential", { grant: "authorization_code", session: "S1", code: "code-F" });
-  step("token", { grant: "authorization_code", code: "code-F", tokens: ["F-access", "F-refresh"], response: redactTokens(tok) });
+  await offlineCodeFlow("F", { cookie: s1, session: "S1" });
   clock.tick(1000);
   await refresh("narrow F", "F-refresh", { scope: "openid", names: ["F2-access", "F2-refresh"] });
 
