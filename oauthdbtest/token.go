@@ -344,7 +344,9 @@ func checkCode(tx *oauthdb.Tx, v oauthdb.Verification, now time.Time, clientID, 
 	case challenge != "" && verifier == "":
 		return errInvalidRequest("code_verifier is required")
 	case challenge == "" && verifier != "":
-		return errInvalidGrant("code_verifier sent, but the authorization request had no code_challenge")
+		// better-auth 1.7.29 answers it so: a request that does not fit the
+		// code, rather than a code that does not fit.
+		return errInvalidRequest("code_verifier sent, but the authorization request had no code_challenge")
 	case challenge != "" && !verifies(verifier, challenge, codeParam(cv, "code_challenge_method")):
 		return errInvalidGrant("code_verifier does not match the code_challenge")
 	}
