@@ -1,8 +1,9 @@
 package oauthdbtest
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/internal/authserver"
 	"golang.org/x/oauth2"
 )
 
@@ -115,6 +117,8 @@ type Server struct {
 	cfg  serverConfig
 	stop chan struct{} // closed when the test ends, to cut injected delays short
 
+	introspection *authserver.Introspection // PathIntrospect, once the URL is known
+
 	mu       sync.Mutex
 	login    oauthdb.Session     // who is signed in at PathAuthorize
 	keys     []*signingKey       // published at PathJWKS; keys[0] signs
@@ -157,6 +161,8 @@ func NewServer(t testing.TB, db *oauthdb.DB, opts ...ServerOption) *Server {
 	mux.HandleFunc(PathUserInfo, s.handleUserInfo)
 	mux.HandleFunc(PathEndSession, s.handleEndSession)
 	s.Server = httptest.NewServer(s.front(mux))
+	s.introspection = authserver.NewIntrospection(db, authserver.IntrospectionConfig{
+		Issuer: s.URL, Realm: "oauthdbtest", Log: slog.New(testLogHandler{t})})
 	t.Cleanup(func() {
 		close(s.stop)
 		s.Close()
@@ -259,10 +265,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeError writes an error response; a 401 says, as HTTP requires, which
-// authentication scheme to use.
+// authentication scheme to use, and a 503 when to retry.
 func writeError(w http.ResponseWriter, e *oauthError) {
-	if e.status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Basic realm="oauthdbtest"`)
+	switch e.status {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", authserver.BasicChallenge("oauthdbtest"))
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
 }
@@ -309,61 +318,19 @@ type authenticated struct {
 func (a authenticated) public() bool { return a.method == "none" }
 
 // authenticate authenticates the client of a request to the token,
-// introspection or revocation endpoint (RFC 6749 §2.3).
+// introspection or revocation endpoint (RFC 6749 §2.3) as oauthdb serve
+// does (authserver.AuthenticateClient): the same methods, refusals and
+// errors. A failure of the store fails the test.
 func (s *Server) authenticate(r *http.Request, form url.Values) (authenticated, *oauthError) {
-	if r.Header.Get("Authorization") != "" {
-		user, pass, ok := r.BasicAuth()
-		if !ok {
-			return authenticated{}, errInvalidClient("unsupported authentication scheme: use Basic")
-		}
-		id, err1 := url.QueryUnescape(user)
-		secret, err2 := url.QueryUnescape(pass)
-		if err1 != nil || err2 != nil {
-			return authenticated{}, errInvalidClient("malformed Basic credentials")
-		}
-		if form.Has("client_secret") {
-			return authenticated{}, errInvalidRequest("the client authenticated twice: Basic and client_secret")
-		}
-		if cid := form.Get("client_id"); cid != "" && cid != id {
-			return authenticated{}, errInvalidRequest("client_id differs from the Basic credentials")
-		}
-		return s.checkClient(id, secret, "client_secret_basic")
+	creds := authserver.Credentials{ClientID: form.Get("client_id"), ClientSecret: form.Get("client_secret")}
+	c, result, e := authserver.AuthenticateClient(s.db, r.Header, creds, false)
+	if result == authserver.AuthFailed {
+		return authenticated{}, s.serverError(e.Cause)
 	}
-	id := form.Get("client_id")
-	if id == "" {
-		return authenticated{}, errInvalidClient("no client authentication")
+	if e != nil {
+		return authenticated{}, &oauthError{e.Status, e.Code, e.Description}
 	}
-	secret := form.Get("client_secret")
-	method := "client_secret_post"
-	if !form.Has("client_secret") {
-		method = "none"
-	}
-	return s.checkClient(id, secret, method)
-}
-
-// checkClient authenticates a client through the store
-// (oauthdb.DB.AuthenticateClient): a confidential client by its secret, a
-// public client by its clientId alone.
-func (s *Server) checkClient(clientID, secret, method string) (authenticated, *oauthError) {
-	c, err := s.db.AuthenticateClient(clientID, secret)
-	switch {
-	case errors.Is(err, oauthdb.ErrNotFound):
-		return authenticated{}, errInvalidClient("unknown client")
-	case errors.Is(err, oauthdb.ErrClientDisabled):
-		return authenticated{}, errInvalidClient("the client is disabled")
-	case errors.Is(err, oauthdb.ErrBadSecret), errors.Is(err, oauthdb.ErrInvalid):
-		var e *oauthdb.Error
-		if errors.As(err, &e) {
-			return authenticated{}, errInvalidClient(e.Reason)
-		}
-		return authenticated{}, errInvalidClient("the client did not authenticate")
-	case err != nil:
-		return authenticated{}, s.serverError(err)
-	}
-	if secret == "" {
-		method = "none"
-	}
-	return authenticated{client: c, method: method}, nil
+	return authenticated{client: c.Record, method: c.Method}, nil
 }
 
 // allowsGrant reports whether a client may use a grant type: one of its
@@ -382,3 +349,25 @@ func scopeList(scope string) []string {
 	}
 	return out
 }
+
+// testLogHandler sends a log record to the test's log: an error the
+// shared introspection endpoint logs (a failing store) is a failure of the
+// fake server, and fails the test; a warning is only logged.
+type testLogHandler struct{ t testing.TB }
+
+func (h testLogHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h testLogHandler) Handle(_ context.Context, r slog.Record) error {
+	msg := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		msg += " " + a.String()
+		return true
+	})
+	if r.Level >= slog.LevelError {
+		h.t.Errorf("oauthdbtest: fake server: %s", msg)
+	} else {
+		h.t.Logf("oauthdbtest: fake server: %s", msg)
+	}
+	return nil
+}
+func (h testLogHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h testLogHandler) WithGroup(string) slog.Handler      { return h }
