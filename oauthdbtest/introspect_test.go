@@ -108,6 +108,7 @@ func TestTwoAuthorizationHeaders(t *testing.T) {
 		{oauthdbtest.PathToken, "grant_type=client_credentials", "Basic " + basicValue(basic[0], basic[1])},
 		{oauthdbtest.PathIntrospect, "token=" + at, "Basic " + basicValue(basic[0], basic[1])},
 		{oauthdbtest.PathRevoke, "token=" + at, "Basic " + basicValue(basic[0], basic[1])},
+		{oauthdbtest.PathUserInfo, "", "Bearer " + at},
 	} {
 		req, err := http.NewRequest(http.MethodPost, w.srv.URL+tc.path, strings.NewReader(tc.form))
 		if err != nil {

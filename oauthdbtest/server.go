@@ -15,6 +15,7 @@ import (
 
 	"github.com/oauthdb/oauthdb"
 	"github.com/oauthdb/oauthdb/internal/authserver"
+	"github.com/oauthdb/oauthdb/resourceserver"
 	"golang.org/x/oauth2"
 )
 
@@ -118,6 +119,8 @@ type Server struct {
 	stop chan struct{} // closed when the test ends, to cut injected delays short
 
 	introspection *authserver.Introspection // PathIntrospect, once the URL is known
+	rs            *resourceserver.Verifier  // checks the access tokens of PathUserInfo
+	userInfo      http.Handler              // PathUserInfo behind rs
 
 	mu       sync.Mutex
 	login    oauthdb.Session     // who is signed in at PathAuthorize
@@ -150,6 +153,11 @@ func NewServer(t testing.TB, db *oauthdb.DB, opts ...ServerOption) *Server {
 		keys:   []*signingKey{key},
 		faults: map[string][]*fault{},
 	}
+	s.rs, err = resourceserver.New(db, resourceserver.Config{Realm: "oauthdbtest"})
+	if err != nil {
+		t.Fatalf("oauthdbtest: NewServer: %v", err)
+	}
+	s.userInfo = s.rs.RequireScopes("openid")(http.HandlerFunc(s.userInfoClaims))
 	mux := http.NewServeMux()
 	mux.HandleFunc(PathAuthorize, s.handleAuthorize)
 	mux.HandleFunc(PathToken, s.handleToken)
