@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/oauthdb/oauthdb"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -390,6 +391,75 @@ func wantError(t *testing.T, name string, got resp, status int, code string) {
 	}
 }
 
+// TestServeEnv: every flag may come from OAUTHDB_<FLAG>, a flag on the
+// command line wins, and a bad value names its variable, never a DSN.
+func TestServeEnv(t *testing.T) {
+	env := func(kv ...string) func(string) (string, bool) {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	o, err := parseServe([]string{"-cache", "7"}, env("OAUTHDB_LISTEN", "127.0.0.1:9999", "OAUTHDB_CACHE", "9",
+		"OAUTHDB_LENIENT_SESSIONS", "true", "OAUTHDB_SHUTDOWN_TIMEOUT", "3s", "OAUTHDB_ISSUER", "https://auth.example"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.listen != "127.0.0.1:9999" || o.cacheEntries != 7 || !o.lenientSessions || o.shutdownTimeout != 3*time.Second ||
+		o.issuer != "https://auth.example" {
+		t.Errorf("from the environment: %+v", o)
+	}
+	// An empty OAUTHDB_POSTGRES selects Postgres, all from libpq's PG*.
+	o, err = parseServe(nil, env("OAUTHDB_POSTGRES", "", "OAUTHDB_SLOT", "s1", "OAUTHDB_MAX_LAG", "9s"), io.Discard)
+	if err != nil || !o.usePostgres || o.postgres != "" || o.slot != "s1" || o.maxLag != 9*time.Second {
+		t.Errorf("OAUTHDB_POSTGRES empty: %+v, %v", o, err)
+	}
+	for _, tt := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"OAUTHDB_MAX_LAG", "soon"}, "$OAUTHDB_MAX_LAG"},
+		{[]string{"OAUTHDB_CACHE", "-1"}, "-cache must not be negative"},
+		{[]string{"OAUTHDB_SLOT", "s"}, "-slot and -max-lag go with -postgres"},
+		{[]string{"OAUTHDB_POSTGRES", "postgres://u:hunter2@db/auth", "OAUTHDB_SNAPSHOT", "f.json"}, "give one"},
+	} {
+		_, err := parseServe(nil, env(tt.env...), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%v: %v, want %q", tt.env, err, tt.want)
+		}
+	}
+}
+
+// TestPostgresFromLibpqEnvironment: -postgres "" hands pgx a DSN that
+// takes every setting from libpq's variables and the password from
+// PGPASSWORD or, without it, the password file: what serve connects with
+// needs no password on its command line.
+func TestPostgresFromLibpqEnvironment(t *testing.T) {
+	pass := filepath.Join(t.TempDir(), "pgpass")
+	if err := os.WriteFile(pass, []byte("db.internal:5433:auth:replicator:from-the-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"PGHOST": "db.internal", "PGPORT": "5433", "PGDATABASE": "auth",
+		"PGUSER": "replicator", "PGPASSFILE": pass, "PGPASSWORD": ""} {
+		t.Setenv(k, v)
+	}
+	os.Unsetenv("PGPASSWORD")
+	for dsn, want := range map[string]string{"": "from-the-file", "dbname=auth": "from-the-file"} {
+		cfg, err := pgconn.ParseConfig(postgresDSN(dsn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Host != "db.internal" || cfg.Port != 5433 || cfg.User != "replicator" || cfg.Database != "auth" || cfg.Password != want {
+			t.Errorf("-postgres %q: host %s port %d user %s db %s password %q", dsn, cfg.Host, cfg.Port, cfg.User, cfg.Database, cfg.Password)
+		}
+	}
+	t.Setenv("PGPASSWORD", "from-the-variable")
+	if cfg, err := pgconn.ParseConfig(postgresDSN("")); err != nil || cfg.Password != "from-the-variable" {
+		t.Errorf("PGPASSWORD: %v", err)
+	}
+}
+
 // TestMalformedRequests: every request the endpoint cannot take gets an
 // RFC 6749 error in JSON, and no answer may be cached.
 func TestMalformedRequests(t *testing.T) {
@@ -477,6 +547,14 @@ func TestHealthzAndFailClosed(t *testing.T) {
 	if got.status != 503 || got.raw != want {
 		t.Errorf("healthz of a stale replica: %d %s, want 503 %s", got.status, got.raw, want)
 	}
+	// Alive, and not ready: a probe that restarted it would only make it
+	// load again.
+	if got := rs.do(t, req{method: http.MethodGet, path: pathLivez}); got.status != 200 || got.raw != "{\"live\":true}\n" {
+		t.Errorf("livez of a stale replica: %d %q", got.status, got.raw)
+	}
+	if got := rs.do(t, req{method: http.MethodGet, path: pathReadyz}); got.status != 503 || got.raw != "{\"ready\":false}\n" {
+		t.Errorf("readyz of a stale replica: %d %q", got.status, got.raw)
+	}
 	got = rs.introspect(t, rs.smp.Access, "")
 	wantError(t, "introspection while stale", got, 503, "temporarily_unavailable")
 	if got.header.Get("Retry-After") == "" {
@@ -493,8 +571,13 @@ func TestHealthzAndFailClosed(t *testing.T) {
 	if got := rs.introspect(t, rs.smp.Access, ""); got.json["active"] != true {
 		t.Errorf("once ready: %s", got.raw)
 	}
-	if got := rs.do(t, req{method: http.MethodGet, path: pathHealthz}); got.status != 200 {
-		t.Errorf("healthz once ready: %d", got.status)
+	for _, p := range []string{pathHealthz, pathReadyz, pathLivez} {
+		if got := rs.do(t, req{method: http.MethodGet, path: p}); got.status != 200 {
+			t.Errorf("%s once ready: %d", p, got.status)
+		}
+		if got := rs.do(t, req{method: http.MethodPost, path: p}); got.status != 405 || got.header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("POST %s: %d %v", p, got.status, got.header)
+		}
 	}
 }
 
@@ -752,8 +835,9 @@ func TestServeUsage(t *testing.T) {
 		if code != exitOK || errOut != "" {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}
-		for _, want := range []string{"usage: oauthdb serve [flags]", "POST /introspect", "/healthz", "/metrics",
-			"-listen", "-snapshot", "-postgres", "-slot", "-max-lag", "-issuer", "-shutdown-timeout", "SAMPLE"} {
+		for _, want := range []string{"usage: oauthdb serve [flags]", "POST /introspect", "/healthz", "/livez", "/readyz", "/metrics",
+			"-listen", "-snapshot", "-postgres", "-slot", "-max-lag", "-issuer", "-shutdown-timeout", "SAMPLE",
+			"$OAUTHDB_LISTEN", "$OAUTHDB_MAX_LAG", "$OAUTHDB_POSTGRES", "$OAUTHDB_SHUTDOWN_TIMEOUT", "PGPASSWORD", "PGPASSFILE"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%v: the help lacks %q", args, want)
 			}
