@@ -75,8 +75,9 @@ var endpoints = []string{
 //
 // A grant of the scope openid comes with an id_token — from the
 // authorization code, and from each refresh that keeps openid — signed by
-// the server's key: Ed25519 (EdDSA) as better-auth's jwt plugin signs, or
-// RS256 with WithSigningAlgorithm. It holds iss (the server's URL), sub (the
+// the server's key: RS256, which every relying party accepts on its
+// defaults, or Ed25519 (EdDSA) as better-auth's jwt plugin signs, with
+// WithSigningAlgorithm(EdDSA). It holds iss (the server's URL), sub (the
 // user's ID), aud (the client's clientId), iat and exp on the DB's clock,
 // auth_time (the session's createdAt), nonce (the authorization request's;
 // none on a refresh, as OpenID Connect Core §12.2 advises), at_hash, sid
@@ -84,8 +85,26 @@ var endpoints = []string{
 // clients with enableEndSession) and the user's claims that the scopes
 // release: name, given_name, family_name and picture for profile, email and
 // email_verified for email, read from the user's row. WithClaims adds or
-// overrides claims of id_tokens and userinfo responses. A relying party
-// that checks exp must read the DB's clock: go-oidc's oidc.Config.Now.
+// overrides claims of id_tokens and userinfo responses.
+//
+// # The clock a relying party reads
+//
+// iat and exp are on the DB's clock, which New starts at a fixed instant
+// (2026-01-01 09:00 UTC) so that a test's timestamps are the same on every
+// run. A relying party checks them against its own clock, by default the
+// wall clock, and refuses an id_token whose exp has passed there. Either
+// give the relying party the DB's clock —
+//
+//   - go-oidc: oidc.Config{Now: fx.Clock.Now};
+//   - zitadel/oidc: rp.WithVerifierOpts(rp.WithIssuedAtOffset(fx.Clock.Now().Sub(time.Now())));
+//   - openid-client: the client metadata's [client.clockSkew], the DB's
+//     clock less the wall clock in seconds —
+//
+// or start the DB's clock at the wall clock: oauthdbtest.New(t,
+// oauthdbtest.WithStart(time.Now())). When the server signs an id_token
+// that has already expired by the wall clock, it says so in the test's log,
+// once, with these ways out: a relying party's "token is expired" then
+// comes with what to set.
 //
 // # Faults and recorded requests
 //
@@ -125,6 +144,7 @@ type Server struct {
 	mu       sync.Mutex
 	login    oauthdb.Session     // who is signed in at PathAuthorize
 	keys     []*signingKey       // published at PathJWKS; keys[0] signs
+	warned   bool                // the clock hint is logged (idToken)
 	faults   map[string][]*fault // by path, in the order they are met
 	requests []Request           // as received, secrets masked
 }
@@ -141,7 +161,7 @@ func NewServer(t testing.TB, db *oauthdb.DB, opts ...ServerOption) *Server {
 	if cfg.badOption != "" {
 		t.Fatalf("oauthdbtest: NewServer: %s", cfg.badOption)
 	}
-	key, err := newSigningKey(cfg.alg)
+	key, err := newSigningKey(cfg.alg, true)
 	if err != nil {
 		t.Fatalf("oauthdbtest: NewServer: %v", err)
 	}
