@@ -128,6 +128,9 @@ func (r *replayed) step(s step) {
 		status, body := r.post(oauthdbtest.PathRevoke, s.By, url.Values{"token": {r.plain[s.Token]}, "token_type_hint": {s.Hint}})
 		for _, d := range stepDifferences {
 			if d.applies(s, r.owner[s.Token]) {
+				if status != http.StatusOK {
+					t.Errorf("%s: listed difference %q: oauthdb answers %d %v, want 200", where, d.name, status, body)
+				}
 				return
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/oauthdb/oauthdb"
@@ -104,7 +105,7 @@ func newFollowing(o *serveOptions, log *slog.Logger, opts []oauthdb.Option) (*fo
 		return nil, err
 	}
 	f, err := pgreplica.NewFollower(pgreplica.FollowerConfig{
-		Config: pgreplica.Config{DSN: o.postgres, Slot: o.slot, Logger: log},
+		Config: pgreplica.Config{DSN: postgresDSN(o.postgres), Slot: o.slot, Logger: log},
 		MaxLag: o.maxLag,
 	}, db)
 	if err != nil {
@@ -137,4 +138,15 @@ func (s *following) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// postgresDSN is the DSN of -postgres for pgreplica. An empty one means
+// what it means to libpq: every setting from the PG* variables and the
+// password file. pgreplica refuses an empty DSN, which in a program is
+// more often a mistake; a blank one is the same to pgx's parser.
+func postgresDSN(dsn string) string {
+	if strings.TrimSpace(dsn) == "" {
+		return " "
+	}
+	return dsn
 }
