@@ -177,7 +177,7 @@ func (f *Fixtures) Session(u oauthdb.User, opts ...FixtureOption) oauthdb.Sessio
 // the grant types authorization_code, refresh_token and client_credentials,
 // the response type code and client_secret_basic authentication; it allows
 // any scope, asks for consent and has no owner. Options: WithID, ClientID,
-// Name, WithOwner, Disabled, SkipConsent, Public, WithSecret, Scopes,
+// Name, WithOwner, Disabled, SkipConsent, Public, AuthMethod, WithSecret, Scopes,
 // ClientCredentialsScopes (none by default: the fake server refuses such a
 // client the client_credentials grant, as better-auth does), RedirectURIs,
 // GrantTypes, EndSession, Reference, CreatedAt, Edit.
@@ -456,6 +456,19 @@ func Public() FixtureOption {
 		rec.TokenEndpointAuthMethod = "none"
 		rec.Type = "native"
 		rec.GrantTypes = slices.DeleteFunc(rec.GrantTypes, func(g string) bool { return g == GrantClientCredentials })
+	})
+}
+
+// AuthMethod sets how a client authenticates at the token, introspection and
+// revocation endpoints (oauthClient.tokenEndpointAuthMethod):
+// "client_secret_basic" (the default, better-auth's) or "client_secret_post".
+// The fake server refuses any other way, as better-auth 1.7.29 does: a
+// client library that sends its secret in the form (openid-client's default,
+// x/oauth2's AuthStyleInParams) needs a client registered for
+// client_secret_post. For "none", use Public.
+func AuthMethod(method string) FixtureOption {
+	return on("AuthMethod", func(rec *oauthdb.OAuthClient, _ *building) {
+		rec.TokenEndpointAuthMethod = method
 	})
 }
 

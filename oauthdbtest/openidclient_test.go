@@ -89,7 +89,9 @@ func TestOpenIDClient(t *testing.T) {
 			fx := oauthdbtest.New(t, tc.opts...)
 			srv := oauthdbtest.NewServer(t, fx.DB, tc.sopts...)
 			alice := fx.User(oauthdbtest.Email("alice@example.com"))
-			app := fx.Client(oauthdbtest.SkipConsent())
+			// openid-client sends a client's secret in the form unless told
+			// otherwise: the app is registered for that.
+			app := fx.Client(oauthdbtest.SkipConsent(), oauthdbtest.AuthMethod("client_secret_post"))
 			srv.LoginAs(fx.Session(alice))
 			var args []string
 			if tc.skew {
@@ -118,7 +120,7 @@ func TestOpenIDClientOnTheDefaultClock(t *testing.T) {
 	lt := &logTB{TB: t}
 	srv := oauthdbtest.NewServer(lt, fx.DB)
 	alice := fx.User()
-	app := fx.Client(oauthdbtest.SkipConsent())
+	app := fx.Client(oauthdbtest.SkipConsent(), oauthdbtest.AuthMethod("client_secret_post"))
 	srv.LoginAs(fx.Session(alice))
 	run := runOpenIDClient(t, srv, fx, app.ClientID, fx.Secret(app), app.RedirectURIs[0])
 	if run.Step != "code" || run.Code != "OAUTH_JWT_TIMESTAMP_CHECK_FAILED" {

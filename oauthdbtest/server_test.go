@@ -140,14 +140,18 @@ func TestMetadata(t *testing.T) {
 
 func TestClientCredentials(t *testing.T) {
 	w := newWorld(t)
+	// A client registered for client_secret_post sends its secret in the
+	// form; the app, registered for client_secret_basic, in the header.
+	w.fx.Client(oauthdbtest.ClientID("poster"), oauthdbtest.WithSecret("poster secret/+&"),
+		oauthdbtest.AuthMethod("client_secret_post"), oauthdbtest.ClientCredentialsScopes("read", "write"))
 	before := oauthdbtest.Dump(w.fx.DB)
 	for _, tc := range []struct {
-		name string
-		req  request
+		name, client string
+		req          request
 	}{
-		{"basic", request{form: form("grant_type", "client_credentials", "scope", "read"), basic: w.basic(w.app)}},
-		{"post", request{form: form("grant_type", "client_credentials", "scope", "read",
-			"client_id", "app", "client_secret", "app secret/+&")}},
+		{"basic", "app", request{form: form("grant_type", "client_credentials", "scope", "read"), basic: w.basic(w.app)}},
+		{"post", "poster", request{form: form("grant_type", "client_credentials", "scope", "read",
+			"client_id", "poster", "client_secret", "poster secret/+&")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.req.path = oauthdbtest.PathToken
@@ -160,15 +164,15 @@ func TestClientCredentials(t *testing.T) {
 				t.Errorf("Cache-Control %q", got.header.Get("Cache-Control"))
 			}
 			info, err := w.fx.ValidateAccessToken(got.str("access_token"))
-			if err != nil || info.Token.ClientID != "app" || info.User.ID != "" {
+			if err != nil || info.Token.ClientID != tc.client || info.User.ID != "" {
 				t.Errorf("issued token: %v %+v", err, info.Token)
 			}
 		})
 	}
 	want := before.Clone()
 	now := w.fx.Now()
-	for range 2 {
-		want.AccessTokens = append(want.AccessTokens, oauthdb.OAuthAccessToken{ClientID: "app", Scopes: []string{"read"},
+	for _, c := range []string{"app", "poster"} {
+		want.AccessTokens = append(want.AccessTokens, oauthdb.OAuthAccessToken{ClientID: c, Scopes: []string{"read"},
 			CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
 	}
 	oauthdbtest.AssertState(t, w.fx.DB, want, oauthdbtest.IgnoreGeneratedIDs())

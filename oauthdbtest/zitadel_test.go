@@ -14,10 +14,14 @@ import (
 	zrp "github.com/zitadel/oidc/v3/pkg/client/rp"
 	zrs "github.com/zitadel/oidc/v3/pkg/client/rs"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
+	"golang.org/x/oauth2"
 )
 
 // zitadelRP is zitadel/oidc's relying party, on its defaults but for the
-// fake server's HTTP client (httptest's) and opts.
+// fake server's HTTP client (httptest's), opts, and client_secret_basic at
+// the token endpoint: a client authenticates as it registered, and
+// better-auth registers client_secret_basic by default, where zitadel's
+// refresh, on its default, sends the secret in the form.
 func zitadelRP(t *testing.T, srv *oauthdbtest.Server, fx *oauthdbtest.Fixtures, c oauthdb.OAuthClient, opts ...zrp.Option) zrp.RelyingParty {
 	t.Helper()
 	opts = append(opts, zrp.WithHTTPClient(srv.Client()))
@@ -26,6 +30,7 @@ func zitadelRP(t *testing.T, srv *oauthdbtest.Server, fx *oauthdbtest.Fixtures, 
 	if err != nil {
 		t.Fatalf("zitadel: NewRelyingPartyOIDC: %v", err)
 	}
+	party.OAuthConfig().Endpoint.AuthStyle = oauth2.AuthStyleInHeader
 	return party
 }
 

@@ -82,14 +82,15 @@ func reasonOf(err error) int {
 // by authserver.AuthResult; a failure of the store (authserver.AuthFailed)
 // is logged and answered 500, and has no series.
 var authLabels = [authserver.AuthFailed]string{
-	authserver.AuthOK:        "ok",
-	authserver.AuthMissing:   "missing",
-	authserver.AuthMalformed: "malformed",
-	authserver.AuthUnknown:   "unknown_client",
-	authserver.AuthBadSecret: "bad_secret",
-	authserver.AuthDisabled:  "disabled",
-	authserver.AuthPublic:    "public",
-	authserver.AuthStale:     "stale",
+	authserver.AuthOK:          "ok",
+	authserver.AuthMissing:     "missing",
+	authserver.AuthMalformed:   "malformed",
+	authserver.AuthUnknown:     "unknown_client",
+	authserver.AuthBadSecret:   "bad_secret",
+	authserver.AuthDisabled:    "disabled",
+	authserver.AuthPublic:      "public",
+	authserver.AuthWrongMethod: "wrong_method",
+	authserver.AuthStale:       "stale",
 }
 
 // The paths of oauthdb_http_requests_total, and the status codes it counts

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -290,17 +291,24 @@ func TestIntrospectAtBetterAuthPaths(t *testing.T) {
 }
 
 // TestClientAuthentication: the caller authenticates with
-// client_secret_basic or client_secret_post; public, disabled and unknown
-// clients, wrong secrets and two methods at once are refused, and no
-// answer tells which of them it was to the caller, nor echoes a secret.
+// client_secret_basic or client_secret_post, the one it registered; public,
+// disabled and unknown clients, wrong secrets, the other method and two
+// methods at once are refused, and no answer echoes a secret.
 func TestClientAuthentication(t *testing.T) {
 	ts := startSample(t, nil)
 	smp := ts.smp
-	// A client whose secret needs form-encoding in Basic credentials.
-	const oddID, oddSecret = "odd client", "s3cret: +/%=&"
+	// Clients whose secret needs form-encoding in Basic credentials, and
+	// clients registered for client_secret_post.
+	const oddID, oddPoster, oddSecret = "odd client", "odd poster", "s3cret: +/%=&"
+	const poster, posterSecret = "poster", "poster-secret"
 	err := ts.s.src.DB().Update(func(tx *oauthdb.Tx) error {
-		return tx.InsertClient(oauthdb.OAuthClient{ID: "odd", ClientID: oddID, ClientSecret: oauthdb.HashSecret(oddSecret),
-			RedirectURIs: []string{"https://odd.example/cb"}})
+		return errors.Join(
+			tx.InsertClient(oauthdb.OAuthClient{ID: "odd", ClientID: oddID, ClientSecret: oauthdb.HashSecret(oddSecret),
+				RedirectURIs: []string{"https://odd.example/cb"}}),
+			tx.InsertClient(oauthdb.OAuthClient{ID: "odd-post", ClientID: oddPoster, ClientSecret: oauthdb.HashSecret(oddSecret),
+				TokenEndpointAuthMethod: "client_secret_post", RedirectURIs: []string{"https://odd.example/cb"}}),
+			tx.InsertClient(oauthdb.OAuthClient{ID: "poster", ClientID: poster, ClientSecret: oauthdb.HashSecret(posterSecret),
+				TokenEndpointAuthMethod: "client_secret_post", RedirectURIs: []string{"https://poster.example/cb"}}))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -318,12 +326,13 @@ func TestClientAuthentication(t *testing.T) {
 		active bool
 	}{
 		{"basic", req{basic: []string{api, apiSecret}, body: tok}, 200, "", true},
-		{"post", req{body: post(api, apiSecret)}, 200, "", true},
+		{"post", req{body: post(poster, posterSecret)}, 200, "", false},
 		{"basic, with the same client_id in the body", req{basic: []string{api, apiSecret}, body: tok + "&client_id=" + api}, 200, "", true},
 		{"basic, form-encoded id and secret", req{basic: []string{oddID, oddSecret}, body: tok}, 200, "", false},
-		{"post, form-encoded id and secret", req{body: post(oddID, oddSecret)}, 200, "", false},
+		{"post, form-encoded id and secret", req{body: post(oddPoster, oddSecret)}, 200, "", false},
+		{"post by a client registered for basic", req{body: post(api, apiSecret)}, 401, "invalid_client", false},
 		{"wrong secret, basic", req{basic: []string{api, "wrong"}, body: tok}, 401, "invalid_client", false},
-		{"wrong secret, post", req{body: post(api, "wrong")}, 401, "invalid_client", false},
+		{"wrong secret, post", req{body: post(poster, "wrong")}, 401, "invalid_client", false},
 		{"another client's secret", req{basic: []string{api, smp.secret(sampleWeb)}, body: tok}, 401, "invalid_client", false},
 		{"unknown client", req{basic: []string{"nobody", apiSecret}, body: tok}, 401, "invalid_client", false},
 		{"no credentials", req{body: tok}, 401, "invalid_client", false},
@@ -339,7 +348,7 @@ func TestClientAuthentication(t *testing.T) {
 		{"basic and client_secret", req{basic: []string{api, apiSecret}, body: post(api, apiSecret)}, 400, "invalid_request", false},
 		{"basic and another client_id", req{basic: []string{api, apiSecret}, body: tok + "&client_id=" + sampleWeb}, 400, "invalid_request", false},
 	}
-	secrets := append(smp.credentials(), oddSecret, url.QueryEscape(oddSecret))
+	secrets := append(smp.credentials(), oddSecret, url.QueryEscape(oddSecret), posterSecret)
 	for _, tt := range tests {
 		got := ts.do(t, tt.r)
 		if got.status != tt.status {
@@ -364,7 +373,7 @@ func TestClientAuthentication(t *testing.T) {
 	}
 	m := scrape(t, ts)
 	for result, want := range map[string]float64{"ok": 5, "bad_secret": 5, "unknown_client": 1, "missing": 1,
-		"public": 2, "disabled": 1, "malformed": 5} {
+		"public": 2, "disabled": 1, "malformed": 5, "wrong_method": 1} {
 		if got := m[canon(`oauthdb_client_authentications_total{result="`+result+`"}`)]; got != want {
 			t.Errorf("client authentications %s: %v, want %v", result, got, want)
 		}

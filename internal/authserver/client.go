@@ -37,15 +37,16 @@ type AuthResult uint8
 
 // The results of AuthenticateClient.
 const (
-	AuthOK        AuthResult = iota // the client authenticated
-	AuthMissing                     // no credentials at all
-	AuthMalformed                   // an Authorization header that is not Basic credentials, or two methods at once
-	AuthUnknown                     // no such client
-	AuthBadSecret                   // a wrong or missing secret, or a public client's secret
-	AuthDisabled                    // the client is disabled
-	AuthPublic                      // a public client where only a confidential one may call
-	AuthStale                       // a replica that cannot vouch for its rows (oauthdb.ErrStale)
-	AuthFailed                      // the store failed
+	AuthOK          AuthResult = iota // the client authenticated
+	AuthMissing                       // no credentials at all
+	AuthMalformed                     // an Authorization header that is not Basic credentials, or two methods at once
+	AuthUnknown                       // no such client
+	AuthBadSecret                     // a wrong or missing secret, or a public client's secret
+	AuthDisabled                      // the client is disabled
+	AuthPublic                        // a public client where only a confidential one may call
+	AuthWrongMethod                   // a method other than the one the client registered
+	AuthStale                         // a replica that cannot vouch for its rows (oauthdb.ErrStale)
+	AuthFailed                        // the store failed
 	NumAuthResults
 )
 
@@ -55,6 +56,13 @@ const (
 // client_secret_basic, client_secret_post, or a public client's client_id
 // alone — which confidential refuses, as the introspection endpoint must.
 // The secret is checked by oauthdb.DB.AuthenticateClient.
+//
+// A client must use the method it registered (tokenEndpointAuthMethod:
+// client_secret_basic when it registered none, none for a public client of
+// better-auth 1.4–1.6), as better-auth 1.7.29's validateClientCredentials
+// demands: a client registered for client_secret_basic that sends its secret
+// in the body is refused, and one registered for private_key_jwt can never
+// authenticate here.
 //
 // A refused request gets an *Error: 400 invalid_request for a malformed one
 // (two Authorization headers, as a repeated body parameter is; Basic and
@@ -89,6 +97,8 @@ func AuthenticateClient(db *oauthdb.DB, h http.Header, body Credentials, confide
 	switch {
 	case err == nil && confidential && method == MethodNone:
 		return Client{}, AuthPublic, invalidClient("a public client cannot introspect tokens")
+	case err == nil && registeredMethod(&c) != method:
+		return Client{}, AuthWrongMethod, invalidClient("the client is registered for " + registeredMethod(&c) + " and cannot use " + method)
 	case err == nil:
 		return Client{Record: c, Method: method}, AuthOK, nil
 	case errors.Is(err, oauthdb.ErrStale):
@@ -107,6 +117,20 @@ func AuthenticateClient(db *oauthdb.DB, h http.Header, body Credentials, confide
 		return Client{}, AuthBadSecret, invalidClient(desc)
 	}
 	return Client{}, AuthFailed, serverError("client authentication failed", err)
+}
+
+// registeredMethod is how a client must authenticate: the method it
+// registered, or, when it registered none, none for a public client (as
+// better-auth 1.4–1.6 marked one) and client_secret_basic for any other,
+// better-auth's default.
+func registeredMethod(c *oauthdb.OAuthClient) string {
+	switch {
+	case c.TokenEndpointAuthMethod != "":
+		return c.TokenEndpointAuthMethod
+	case c.Public:
+		return MethodNone
+	}
+	return MethodBasic
 }
 
 // parseBasic reads client_secret_basic credentials: the Basic scheme (any

@@ -49,6 +49,10 @@ func newWorld(t *testing.T, opts ...oauthdb.Option) *world {
 				RedirectURIs: []string{"https://api.example/cb"}}),
 			tx.InsertClient(oauthdb.OAuthClient{ID: "c2", ClientID: "spa", TokenEndpointAuthMethod: "none",
 				RedirectURIs: []string{"https://spa.example/cb"}}),
+			tx.InsertClient(oauthdb.OAuthClient{ID: "c3", ClientID: "rs", ClientSecret: oauthdb.HashSecret("s3cret"),
+				TokenEndpointAuthMethod: MethodPost, RedirectURIs: []string{"https://rs.example/cb"}}),
+			tx.InsertClient(oauthdb.OAuthClient{ID: "c4", ClientID: "legacy-spa", Public: true,
+				RedirectURIs: []string{"https://legacy.example/cb"}}),
 		)
 	})
 	if err != nil {
@@ -99,7 +103,12 @@ func TestAuthenticateClient(t *testing.T) {
 		result AuthResult
 	}{
 		{"basic", tok, []string{"Authorization", basic("api", "s3cret")}, 200, AuthOK},
-		{"post", tok + "&client_id=api&client_secret=s3cret", nil, 200, AuthOK},
+		{"post", tok + "&client_id=rs&client_secret=s3cret", nil, 200, AuthOK},
+		// A client uses the method it registered, client_secret_basic when
+		// it registered none, as better-auth 1.7.29 demands.
+		{"post, registered for basic by default", tok + "&client_id=api&client_secret=s3cret", nil, 401, AuthWrongMethod},
+		{"basic, registered for post", tok, []string{"Authorization", basic("rs", "s3cret")}, 401, AuthWrongMethod},
+		{"a 1.4 public client", tok + "&client_id=legacy-spa", nil, 401, AuthPublic},
 		{"basic, the same client_id in the body", tok + "&client_id=api", []string{"Authorization", basic("api", "s3cret")}, 200, AuthOK},
 		{"basic, scheme in lower case", tok, []string{"Authorization", "basic " + strings.TrimPrefix(basic("api", "s3cret"), "Basic ")}, 200, AuthOK},
 		{"two Authorization headers", tok, []string{"Authorization", basic("api", "s3cret"), "Authorization", basic("api", "s3cret")}, 400, AuthMalformed},
@@ -113,7 +122,8 @@ func TestAuthenticateClient(t *testing.T) {
 		{"an empty client_id", tok + "&client_id=", nil, 401, AuthMissing},
 		{"unknown", tok, []string{"Authorization", basic("nobody", "x")}, 401, AuthUnknown},
 		{"a NUL in the client_id", tok + "&client_id=a%00b&client_secret=x", nil, 401, AuthUnknown},
-		{"wrong secret", tok + "&client_id=api&client_secret=nope", nil, 401, AuthBadSecret},
+		{"wrong secret", tok + "&client_id=rs&client_secret=nope", nil, 401, AuthBadSecret},
+		{"wrong secret, basic", tok, []string{"Authorization", basic("api", "nope")}, 401, AuthBadSecret},
 		{"a confidential client without its secret", tok + "&client_id=api", nil, 401, AuthBadSecret},
 		{"a public client", tok + "&client_id=spa", nil, 401, AuthPublic},
 		{"a public client with a secret", tok + "&client_id=spa&client_secret=x", nil, 401, AuthBadSecret},
