@@ -438,6 +438,51 @@ func (m *Model) RevokeRefreshToken(token string) (int, error) {
 	return m.revoke(none, func(r oauthdb.OAuthRefreshToken) bool { return r.ID == t.ID }), nil
 }
 
+// RevokeToken is oauthdb.DB.RevokeToken, a client's revocation request with
+// better-auth 1.7.29's rules: the hinted kind first, then the other; only
+// the caller's own token changes; its refresh token revoked already takes
+// the whole family (the client's refresh tokens of that user) with it.
+func (m *Model) RevokeToken(token, clientID, hint string) (int, error) {
+	if clientID == "" {
+		return 0, noCaller
+	}
+	if Malformed(token) {
+		return 0, tokenFail(kindAccess, "", oauthdb.ErrTokenMalformed)
+	}
+	h := m.hash(token)
+	access := func() (bool, int, error) {
+		t, ok := m.accessByHash(h)
+		if !ok || t.ClientID != clientID {
+			return ok, 0, nil
+		}
+		delete(m.AccessTokens, t.ID)
+		return true, 1, nil
+	}
+	refresh := func() (bool, int, error) {
+		t, ok := m.refreshByHash(h)
+		switch {
+		case !ok || t.ClientID != clientID:
+			return ok, 0, nil
+		case !t.Revoked.IsZero():
+			n := m.revoke(func(oauthdb.OAuthAccessToken) bool { return false },
+				func(r oauthdb.OAuthRefreshToken) bool { return r.ClientID == t.ClientID && r.UserID == t.UserID })
+			return true, n, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenRevoked)
+		}
+		none := func(oauthdb.OAuthAccessToken) bool { return false }
+		return true, m.revoke(none, func(r oauthdb.OAuthRefreshToken) bool { return r.ID == t.ID }), nil
+	}
+	order := []func() (bool, int, error){access, refresh}
+	if hint == "refresh_token" {
+		order = []func() (bool, int, error){refresh, access}
+	}
+	for _, try := range order {
+		if found, n, err := try(); found {
+			return n, err
+		}
+	}
+	return 0, nil
+}
+
 // RevokeRefreshTokenByID is oauthdb.Tx.RevokeRefreshTokenByID:
 // RevokeRefreshToken for a token known by its record ID, which must exist.
 func (m *Model) RevokeRefreshTokenByID(id string) (int, error) {
