@@ -311,9 +311,11 @@ func (tx *Tx) InsertSession(s Session) error {
 }
 
 // UpdateSession replaces the session with s.ID. In strict mode, extending a
-// session that has expired does not bring back its access tokens, which were
-// inactive while it was expired: they are revoked in the same write. (A
-// refresh token outlives its session, and is left as it is.)
+// session that has expired does not bring back the tokens bound to it, which
+// were inactive while it was expired: its access tokens, and its refresh
+// tokens granted without offline_access, are revoked in the same write. (A
+// refresh token with offline_access outlives its session, and is left as it
+// is.)
 func (tx *Tx) UpdateSession(s Session) error {
 	s.normalize()
 	now := tx.db.now()
@@ -327,7 +329,10 @@ func (tx *Tx) UpdateSession(s Session) error {
 	}
 	// The update passed every check with UpdatedAt = now, so setting revoked
 	// to now cannot fail: the write is still all or nothing.
-	return revokeAccessTokens(tx, sessionAccessTokens.Get(tx.st, &s), now)
+	if err := revokeAccessTokens(tx, sessionAccessTokens.Get(tx.st, &s), now); err != nil {
+		return err
+	}
+	return endRefreshTokens(tx, sessionRefreshTokens.Get(tx.st, &s), now)
 }
 
 // DeleteSession deletes a session, as a sign-out does; its tokens stay,

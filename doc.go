@@ -30,11 +30,14 @@
 // only a new grant — or writing that token's own record anew — makes an
 // active token. What would otherwise revive a token writes down that it is
 // dead instead: deleting a session (by [Tx.DeleteSession], the sweep or a
-// cascade) sets revoked on its access tokens in strict mode, as better-auth
-// 1.7's sign-out does; extending a session that had expired revokes its
-// access tokens; enabling a disabled client revokes its tokens. An access
-// token does not outlive its session (unless [WithLenientSessions]); a
-// refresh token does, so that offline access survives a sign-out.
+// cascade) sets revoked on its access tokens in strict mode, and on its
+// refresh tokens without offline_access, as better-auth 1.7's sign-out does;
+// extending a session that had expired revokes the tokens bound to it;
+// enabling a disabled client revokes its tokens. An access token does not
+// outlive its session (unless [WithLenientSessions]), nor does a refresh
+// token granted without offline_access, as in better-auth 1.7.29; a refresh
+// token granted offline_access does, so that offline access survives a
+// sign-out.
 //
 // # What the store keeps
 //
@@ -43,8 +46,9 @@
 // snapshot. So invalid UTF-8, times outside the years 0 to 9999 and scopes
 // that are not RFC 6749 scope-tokens are ErrInvalid; times are kept in UTC.
 //
-// Errors for bad input are an [*Error] naming the table, the field and the
-// value (never a secret, never more than a short prefix of it) around one of
+// Errors for bad input are an [*Error] naming the table, the field, the
+// value (never a secret, never more than a short prefix of it) and the row
+// written or deleted, by its id, around one of
 // [ErrNotFound], [ErrConflict], [ErrForeignKey] and [ErrInvalid]; an inactive
 // token is a [*TokenError] around the reason, such as [ErrTokenExpired].
 //

@@ -46,10 +46,12 @@ var (
 	ErrTokenNotFound = errors.New("token not found")
 	// ErrTokenExpired: the token's expiresAt has passed.
 	ErrTokenExpired = errors.New("token expired")
-	// ErrTokenRevoked: the token was revoked.
+	// ErrTokenRevoked: the token was revoked. From RotateRefreshToken: a
+	// refresh token revoked otherwise than by its rotation was presented;
+	// its whole family has been revoked, as for a replay.
 	ErrTokenRevoked = errors.New("token revoked")
-	// ErrTokenReplayed: a revoked refresh token was presented again; its
-	// whole family has been revoked.
+	// ErrTokenReplayed: a refresh token was presented again after its
+	// rotation; its whole family has been revoked.
 	ErrTokenReplayed = errors.New("refresh token replayed: its family is revoked")
 	// ErrWrongClient: the token was issued to another client.
 	ErrWrongClient = errors.New("token issued to another client")

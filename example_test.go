@@ -66,7 +66,7 @@ func usage() error {
 		)
 	})
 	if err != nil {
-		return err // an *oauthdb.Error naming table, field and value; nothing was written
+		return err // an *oauthdb.Error naming table, field, value and row; nothing was written
 	}
 	tokens, err := db.IssueTokens(oauthdb.IssueRequest{ClientID: "my-app", UserID: "u1", SessionID: "s1",
 		Scopes: []string{"openid", "offline_access"}, Refresh: true})
@@ -135,8 +135,9 @@ func ExampleError() {
 	// Output: true session userId nobody
 }
 
-// A refresh token can be redeemed once; presenting it again revokes every
-// token of that client and user.
+// A refresh token granted offline_access is rotated when it is redeemed, and
+// can be redeemed once: presenting it again revokes every token of that
+// client and user.
 func ExampleDB_RotateRefreshToken() {
 	db, _ := oauthdb.Open()
 	_ = db.Update(func(tx *oauthdb.Tx) error {
@@ -145,7 +146,8 @@ func ExampleDB_RotateRefreshToken() {
 			tx.InsertClient(oauthdb.OAuthClient{ID: "c1", ClientID: "my-app", RedirectURIs: []string{"https://app.example/cb"}}),
 		)
 	})
-	first, _ := db.IssueTokens(oauthdb.IssueRequest{ClientID: "my-app", UserID: "u1", Refresh: true})
+	first, _ := db.IssueTokens(oauthdb.IssueRequest{ClientID: "my-app", UserID: "u1",
+		Scopes: []string{"openid", oauthdb.ScopeOfflineAccess}, Refresh: true})
 	second, err := db.RotateRefreshToken(first.RefreshToken, "my-app", nil)
 	fmt.Println("rotated:", err == nil)
 	_, err = db.RotateRefreshToken(first.RefreshToken, "my-app", nil)

@@ -156,11 +156,7 @@ func TestExtendingAnExpiredSessionDoesNotReviveTokens(t *testing.T) {
 	if !w.deadA {
 		t.Fatal("the token of an expired session is active")
 	}
-	update(t, db, func(tx *oauthdb.Tx) error {
-		s, _ := tx.Session("s1")
-		s.ExpiresAt = t0.Add(48 * time.Hour)
-		return tx.UpdateSession(s)
-	})
+	setSessionExpiry(t, db, "s1", t0.Add(48*time.Hour))
 	w.step("the session's extension")
 	// A token issued in the extended session is a new grant: active.
 	fresh := issue(t, db, userGrant)
@@ -198,9 +194,11 @@ func TestReenablingAClientDoesNotReviveTokens(t *testing.T) {
 	}
 }
 
-// better-auth 1.7: a refresh token outlives its session (offline access);
-// its session is dropped from the result and from the tokens a rotation
-// issues, and the access token so issued is active without a session.
+// better-auth 1.7: a refresh token granted offline_access outlives its
+// session; its session is dropped from the result and from the access token
+// a rotation issues, which is active without a session. The new refresh
+// token keeps the session it was issued in (better-auth 1.7.29's
+// createRefreshToken), dropped from its result likewise.
 func TestRefreshTokenOutlivesItsSession(t *testing.T) {
 	for _, lenient := range []bool{false, true} {
 		var opts []oauthdb.Option
@@ -218,11 +216,15 @@ func TestRefreshTokenOutlivesItsSession(t *testing.T) {
 		if err != nil {
 			t.Fatalf("lenient=%v: rotation: %v", lenient, err)
 		}
-		if next.Access.SessionID != "" || next.Refresh.SessionID != "" {
-			t.Errorf("lenient=%v: rotation kept the expired session: %q, %q", lenient, next.Access.SessionID, next.Refresh.SessionID)
+		if next.Access.SessionID != "" || next.Refresh.SessionID != "s1" {
+			t.Errorf("lenient=%v: rotation gave the access token session %q, the refresh token %q; want none and s1",
+				lenient, next.Access.SessionID, next.Refresh.SessionID)
 		}
 		if _, err := db.ValidateAccessToken(next.AccessToken); err != nil {
 			t.Errorf("lenient=%v: the rotated access token: %v", lenient, err)
+		}
+		if info, err := db.ValidateRefreshToken(next.RefreshToken); err != nil || info.Session.ID != "" {
+			t.Errorf("lenient=%v: the new refresh token = session %q, %v; want active without a session", lenient, info.Session.ID, err)
 		}
 	}
 }
@@ -238,7 +240,7 @@ var offlineGrant = oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", Session
 // cleared, revoked unless they were granted offline_access.
 func TestDeleteSessionRowsAreBetterAuths(t *testing.T) {
 	db, _ := world(t)
-	online := issue(t, db, userGrant)
+	online := issue(t, db, onlineGrant)
 	offline := issue(t, db, offlineGrant)
 	update(t, db, func(tx *oauthdb.Tx) error { return tx.DeleteSession("s1") })
 	view(t, db, func(tx *oauthdb.Tx) {

@@ -2,7 +2,7 @@ package oauthdb
 
 import (
 	"iter"
-	"slices"
+	"time"
 
 	"github.com/oauthdb/oauthdb/store"
 )
@@ -78,17 +78,23 @@ func sessionGone(tx *store.Txn, t *OAuthAccessToken) {
 const ScopeOfflineAccess = "offline_access"
 
 // sessionGoneRefresh is what deleting a session does to its refresh tokens:
-// sessionId is cleared, and in strict mode a refresh token granted without
-// offline_access is revoked, as better-auth 1.7's sign-out revokes it — its
-// grace window closed, if a rotation left it one (see closeGrace). One with
-// offline_access outlives the session (its sid is dropped).
+// sessionId is cleared, and in strict mode a refresh token bound to the
+// session (granted without offline_access) is revoked, as better-auth 1.7's
+// sign-out revokes it (see endedWithSession). One with offline_access
+// outlives the session (its sid is dropped).
 func sessionGoneRefresh(tx *store.Txn, t *OAuthRefreshToken) {
-	t.SessionID = ""
 	db := tx.Env().(*DB)
-	if db.cfg.lenientSessions || slices.Contains(t.Scopes, ScopeOfflineAccess) {
-		return
+	if db.boundToSession(refreshView(t)) {
+		endedWithSession(t, db.now())
 	}
-	now := db.now()
+	t.SessionID = ""
+}
+
+// endedWithSession writes down that a refresh token bound to its session
+// ended with it: revoked, and its grace window closed if a rotation left it
+// one (see closeGrace), so that nothing done to the session later — its
+// row deleted, its expiry moved on — brings the token back.
+func endedWithSession(t *OAuthRefreshToken, now time.Time) {
 	if t.Revoked.IsZero() {
 		t.Revoked = now
 	}

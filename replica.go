@@ -22,9 +22,12 @@ import (
 //     sign-out clears sessionId in one transaction and sets revoked in a
 //     later one) is inactive from that transaction on, and so is a refresh
 //     token granted without offline_access;
-//   - a session extended after it expired does not bring its access tokens
-//     back, nor a client enabled again its tokens, nor a token's own row
-//     its revocation undone or its expiry moved past after it passed.
+//   - a session extended after it expired does not bring back the tokens
+//     bound to it (its access tokens, its refresh tokens without
+//     offline_access), nor a client enabled again its tokens, nor a token's
+//     own row its revocation undone, its expiry moved past after it passed,
+//     or its session's end escaped (a live session named instead, or
+//     offline_access added).
 //
 // A replica refuses every write of its own (ErrReadOnly): one could only make
 // it differ from its source, silently. And it fails closed: it calls no
@@ -314,12 +317,24 @@ type MirrorTx struct {
 	// markTime is what the marks that depend on the time are decided as
 	// of (SetMarkTime); zero for the DB's clock now.
 	markTime time.Time
+	// rewritten are the token rows it wrote over rows of the same token,
+	// as they were: whether the new row escapes the end of a session is
+	// judged at the end, when every row of the transaction is in.
+	rewritten []rewrite
+}
+
+// rewrite is a token row as it was before a Mirror transaction wrote it
+// again.
+type rewrite struct {
+	kind string
+	old  tokenView
 }
 
 // SetMarkTime sets the moment as of which the transaction's marks that
 // depend on the time are decided, and which they record: an expired session
-// extended, a token's expiry moved on after it passed. The default is the
-// DB's clock now, when the transaction is mirrored.
+// extended, a token's expiry moved on after it passed, a token row that
+// escapes the end of its session. The default is the DB's clock now, when
+// the transaction is mirrored.
 //
 // A replica that may mirror a transaction again later (after a crash, from
 // a saved state) needs the same marks both times, so they must not depend
@@ -488,7 +503,7 @@ func (mt *MirrorTx) Put(rec any) error {
 		old, _ := accessTokens.Get(mt.was(), r.ID)
 		table, id, err = TableOAuthAccessToken, r.ID, accessTokens.Insert(tx.st, &r)
 		if err == nil && old != nil && old.Token == r.Token {
-			err = mt.tokenWritten(kindAccess, r.ID, accessView(old), accessView(&r), true)
+			err = mt.tokenWritten(kindAccess, r.ID, accessView(old), accessView(&r))
 		} else if err == nil {
 			err = mt.tokenInserted(kindAccess, r.ID)
 		}
@@ -497,7 +512,7 @@ func (mt *MirrorTx) Put(rec any) error {
 		old, _ := refreshTokens.Get(mt.was(), r.ID)
 		table, id, err = TableOAuthRefreshToken, r.ID, refreshTokens.Insert(tx.st, &r)
 		if err == nil && old != nil && old.Token == r.Token {
-			err = mt.tokenWritten(kindRefresh, r.ID, refreshView(old), refreshView(&r), !slices.Contains(r.Scopes, ScopeOfflineAccess))
+			err = mt.tokenWritten(kindRefresh, r.ID, refreshView(old), refreshView(&r))
 		} else if err == nil {
 			err = mt.tokenInserted(kindRefresh, r.ID)
 		}
@@ -635,44 +650,90 @@ func (mt *MirrorTx) remember(table, id string) {
 }
 
 // tokenInserted clears a token's mark: a new row, or a row that holds
-// another token now, is a new grant.
+// another token now, is a new grant, whatever its row was earlier in the
+// transaction.
 func (mt *MirrorTx) tokenInserted(kind, id string) error {
+	mt.rewritten = slices.DeleteFunc(mt.rewritten, func(w rewrite) bool { return w.kind == kind && w.old.id == id })
 	return mt.tx.st.Drop(tableTokenDeath, deathID(kind, id))
 }
 
 // tokenWritten marks a token whose row, rewritten from old to row, would
 // make it active again although it was not: its revocation undone, its
 // expiry moved later after it had passed (as of decidedAt), or, in strict
-// mode, its session cleared while it was unrevoked (a token that dies with
-// its session: sessionBound).
-func (mt *MirrorTx) tokenWritten(kind, id string, old, row tokenView, sessionBound bool) error {
+// mode, its session cleared while it was unrevoked (a token bound to its
+// session). Whether the row escapes a session that had ended is judged at
+// the end (mark).
+func (mt *MirrorTx) tokenWritten(kind, id string, old, row tokenView) error {
+	mt.rewritten = append(mt.rewritten, rewrite{kind: kind, old: old})
 	now := mt.decidedAt()
 	unrevoked := !old.revoked.IsZero() && row.revoked.IsZero()
 	unexpired := !now.Before(old.expiresAt) && old.expiresAt.Before(row.expiresAt)
-	lost := sessionBound && !mt.tx.db.cfg.lenientSessions &&
-		old.sessionID != "" && row.sessionID == "" && row.revoked.IsZero()
+	lost := mt.tx.db.boundToSession(old) && old.sessionID != "" && row.sessionID == "" && row.revoked.IsZero()
 	if !unrevoked && !unexpired && !lost {
 		return nil
-	}
-	st := mt.tx.st
-	if _, ok := tokenDeaths.Get(st, deathID(kind, id)); ok {
-		return nil // the first mark's moment stands
 	}
 	at := now
 	if unrevoked {
 		at = old.revoked
 	}
-	return tokenDeaths.Insert(st, &tokenDeath{ID: deathID(kind, id), At: at})
+	return mt.markAt(deathID(kind, id), at)
 }
 
-// mark gives the marks that the transaction's sessions and clients call
-// for, as the commit leaves them: a session expired as of decidedAt and
-// extended marks its access tokens (strict mode), a disabled client enabled
-// marks its tokens.
+// markAt marks a token inactive from at, unless it is marked already: the
+// first mark's moment stands.
+func (mt *MirrorTx) markAt(death string, at time.Time) error {
+	st := mt.tx.st
+	if _, ok := tokenDeaths.Get(st, death); ok {
+		return nil
+	}
+	return tokenDeaths.Insert(st, &tokenDeath{ID: death, At: at})
+}
+
+// sessionEnded reports whether a token of view v is bound to a session that
+// has ended at now: by the sessions as they were before the transaction
+// changed them (before), or as they are.
+func (mt *MirrorTx) sessionEnded(v tokenView, now time.Time, before bool) bool {
+	if !mt.tx.db.boundToSession(v) {
+		return false
+	}
+	if v.sessionID == "" {
+		return true // a refresh token of a code whose session was deleted
+	}
+	s, ok := sessions.Get(mt.tx.st, v.sessionID)
+	if was, changed := mt.before[TableSession+"\x00"+v.sessionID]; before && changed {
+		s, ok = was.(*Session)
+	}
+	return !ok || s == nil || !now.Before(s.ExpiresAt)
+}
+
+// mark gives the marks that the transaction's sessions, clients and token
+// rows call for, as the commit leaves them, as of decidedAt: a session
+// expired and extended marks the tokens bound to it (strict mode), a
+// disabled client enabled marks its tokens, and a token row rewritten so
+// that it escapes the end of its session — a live session named, or
+// offline_access added — is marked.
 func (mt *MirrorTx) mark() error {
 	tx := mt.tx
 	now := mt.decidedAt()
 	var marks []string
+	for _, w := range mt.rewritten {
+		var row tokenView
+		var ok bool
+		if w.kind == kindAccess {
+			var t *OAuthAccessToken
+			if t, ok = accessTokens.Get(tx.st, w.old.id); ok {
+				row = accessView(t)
+			}
+		} else {
+			var t *OAuthRefreshToken
+			if t, ok = refreshTokens.Get(tx.st, w.old.id); ok {
+				row = refreshView(t)
+			}
+		}
+		if ok && row.revoked.IsZero() && mt.sessionEnded(w.old, now, true) && !mt.sessionEnded(row, now, false) {
+			marks = append(marks, deathID(w.kind, row.id))
+		}
+	}
 	for _, old := range mt.before {
 		switch o := old.(type) {
 		case *Session:
@@ -680,6 +741,11 @@ func (mt *MirrorTx) mark() error {
 			if ok && !tx.db.cfg.lenientSessions && !now.Before(o.ExpiresAt) && o.ExpiresAt.Before(s.ExpiresAt) {
 				for t := range sessionAccessTokens.Get(tx.st, s) {
 					marks = append(marks, deathID(kindAccess, t.ID))
+				}
+				for t := range sessionRefreshTokens.Get(tx.st, s) {
+					if tx.db.boundToSession(refreshView(t)) {
+						marks = append(marks, deathID(kindRefresh, t.ID))
+					}
 				}
 			}
 		case *OAuthClient:
@@ -695,10 +761,7 @@ func (mt *MirrorTx) mark() error {
 		}
 	}
 	for _, m := range marks {
-		if _, ok := tokenDeaths.Get(tx.st, m); ok {
-			continue // the first mark's moment stands
-		}
-		if err := tokenDeaths.Insert(tx.st, &tokenDeath{ID: m, At: now}); err != nil {
+		if err := mt.markAt(m, now); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -127,8 +128,8 @@ func TestReplicaSignOutInTwoTransactions(t *testing.T) {
 	for _, offline := range []bool{false, true} {
 		t.Run(map[bool]string{false: "online", true: "offline_access"}[offline], func(t *testing.T) {
 			primary, clk := world(t)
-			req := userGrant
-			req.ClientID = "cid-2" // any scope
+			req := onlineGrant
+			req.Scopes = slices.Clone(req.Scopes)
 			if offline {
 				req.Scopes = append(req.Scopes, oauthdb.ScopeOfflineAccess)
 			}
@@ -226,6 +227,56 @@ func TestReplicaExtendedSessionDoesNotRevive(t *testing.T) {
 	catchUp(t, r, primary)
 	wantAccess(t, r, issued.AccessToken, nil)
 	wantAccess(t, r, tok.AccessToken, oauthdb.ErrTokenRevoked)
+}
+
+// A refresh token bound to its session (better-auth 1.7.29) is inactive
+// while the session is expired; the session extended, or the token's row
+// rewritten so that it is bound no more — offline_access added, its session
+// moved to a live one, its session and code cleared — does not bring it
+// back.
+func TestReplicaSessionBoundRefreshTokenDoesNotRevive(t *testing.T) {
+	grant := onlineGrant
+	grant.AuthorizationCodeID = "code-hash"
+	for name, revive := range map[string]func(s *oauthdb.Session, rt *oauthdb.OAuthRefreshToken, now time.Time) []any{
+		"the session extended": func(s *oauthdb.Session, rt *oauthdb.OAuthRefreshToken, now time.Time) []any {
+			s.ExpiresAt = now.Add(24 * time.Hour)
+			return []any{*s}
+		},
+		"offline_access added": func(s *oauthdb.Session, rt *oauthdb.OAuthRefreshToken, now time.Time) []any {
+			rt.Scopes = append(slices.Clone(rt.Scopes), oauthdb.ScopeOfflineAccess)
+			return []any{*rt}
+		},
+		"moved to a live session": func(s *oauthdb.Session, rt *oauthdb.OAuthRefreshToken, now time.Time) []any {
+			live := oauthdb.Session{ID: "s9", Token: "cookie-9", UserID: rt.UserID, ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
+			rt.SessionID = live.ID
+			return []any{live, *rt}
+		},
+		"session and code cleared": func(s *oauthdb.Session, rt *oauthdb.OAuthRefreshToken, now time.Time) []any {
+			rt.SessionID, rt.AuthorizationCodeID = "", ""
+			return []any{*rt}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			primary, clk := world(t)
+			tok := issue(t, primary, grant)
+			r := follow(t, primary, clk)
+			s, rt := primary.Snapshot().Sessions[0], primary.Snapshot().RefreshTokens[0]
+			s.ExpiresAt = clk.Now().Add(time.Minute)
+			mirror(t, r, func(mt *oauthdb.MirrorTx) error { return mt.Put(s) })
+			clk.Advance(2 * time.Minute) // past s1's expiry, not the token's
+			wantRefresh(t, r, tok.RefreshToken, oauthdb.ErrSessionExpired)
+			rows := revive(&s, &rt, clk.Now())
+			mirror(t, r, func(mt *oauthdb.MirrorTx) error {
+				for _, row := range rows {
+					if err := mt.Put(row); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			wantRefresh(t, r, tok.RefreshToken, oauthdb.ErrTokenRevoked)
+		})
+	}
 }
 
 func TestReplicaReenabledClientDoesNotRevive(t *testing.T) {
@@ -644,8 +695,8 @@ func TestReplicaSnapshotRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ReadSnapshot into a replica: %v", err)
 	}
-	if info.Marks != 2 || info.Position != "source 0/42" {
-		t.Errorf("info: %d marks at %q, want 2 (the access token, the refresh token without offline_access) at %q", info.Marks, info.Position, "source 0/42")
+	if info.Marks != len(r.Marks()) || info.Marks == 0 || info.Position != "source 0/42" {
+		t.Errorf("info: %d marks at %q, want the replica's %d at %q", info.Marks, info.Position, len(r.Marks()), "source 0/42")
 	}
 	if diff := cmp.Diff(r.Rows(), next.Rows()); diff != "" {
 		t.Errorf("rows (-written +read):\n%s", diff)
@@ -656,7 +707,10 @@ func TestReplicaSnapshotRoundTrip(t *testing.T) {
 	wantAccess(t, next, tok.AccessToken, oauthdb.ErrStale)
 	next.SetFreshUntil(farFuture)
 	wantAccess(t, next, tok.AccessToken, oauthdb.ErrTokenRevoked)
-	wantRefresh(t, next, tok.RefreshToken, oauthdb.ErrTokenRevoked)
+	_, was := r.ValidateRefreshToken(tok.RefreshToken)
+	if _, got := next.ValidateRefreshToken(tok.RefreshToken); fmt.Sprint(got) != fmt.Sprint(was) {
+		t.Errorf("the refresh token: %v, the replica written said %v", got, was)
+	}
 	var again bytes.Buffer
 	if err := next.WriteSnapshot(&again); err != nil {
 		t.Fatal(err)
@@ -706,7 +760,7 @@ func TestReplicaTokenRowDoesNotRevive(t *testing.T) {
 // and a vouching past what a clock can count stays a vouching.
 func TestReplicaFeedAndFarFreshness(t *testing.T) {
 	primary, clk := world(t)
-	tok := issue(t, primary, userGrant)
+	tok := issue(t, primary, onlineGrant)
 	r := follow(t, primary, clk)
 	sub := r.Subscribe(8)
 	defer sub.Close()

@@ -52,6 +52,67 @@ func (db *DB) RevokeRefreshToken(token string) (int, error) {
 	})
 }
 
+// RevokeToken is a client's revocation request (RFC 7009), in one write
+// transaction, with better-auth 1.7.29's rules. The token is looked up as
+// hint says first ("access_token" or "refresh_token"; any other value, or
+// none, means an access token first), then as the other kind. A client
+// revokes only its own tokens: another client's, or an unknown token,
+// changes nothing and is not an error (RFC 7009 §2.2). Its access token is
+// deleted; its refresh token revoked, with the access tokens issued with
+// it. A refresh token that was revoked already, presented by its owner, is
+// taken as a replay is at the token endpoint: its whole family (every refresh
+// token of that client and user, and their access tokens) is revoked, and
+// the error is a *TokenError around ErrTokenRevoked, after the family's
+// revocation has committed. clientID, the authenticated caller, is required
+// (an empty one is ErrInvalid). The int is the number of rows changed, as
+// for the other revocations.
+func (db *DB) RevokeToken(token, clientID, hint string) (int, error) {
+	if clientID == "" {
+		return 0, errNoCaller("revocation")
+	}
+	if err := checkToken(kindAccess, token); err != nil {
+		return 0, err
+	}
+	h := db.hashString(token)
+	var revoked error
+	n, err := db.revoke(func(tx *Tx, now time.Time) (int, error) {
+		access := func() (bool, int, error) {
+			t, ok := accessTokensByHash.First(tx.st, h)
+			if !ok || t.ClientID != clientID {
+				return ok, 0, nil
+			}
+			return true, 1, accessTokens.DeleteRecord(tx.st, t)
+		}
+		refresh := func() (bool, int, error) {
+			t, ok := refreshTokensByHash.First(tx.st, h)
+			switch {
+			case !ok || t.ClientID != clientID:
+				return ok, 0, nil
+			case !t.Revoked.IsZero():
+				revoked = &TokenError{Kind: kindRefresh, ID: t.ID, Err: ErrTokenRevoked}
+				n, err := revokeFamily(tx, t.ClientID, t.UserID, now)
+				return true, n, err
+			}
+			n, err := revokeRefresh(tx, t, now)
+			return true, n, err
+		}
+		order := [2]func() (bool, int, error){access, refresh}
+		if hint == "refresh_token" {
+			order = [2]func() (bool, int, error){refresh, access}
+		}
+		for _, try := range order {
+			if found, n, err := try(); found || err != nil {
+				return n, err
+			}
+		}
+		return 0, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, revoked
+}
+
 // RevokeRefreshTokenByID is RevokeRefreshToken inside a write transaction,
 // for a refresh token known by its record ID. An unknown ID is an
 // ErrNotFound error.
@@ -284,6 +345,27 @@ func revokeAccessTokens(tx *Tx, seq iter.Seq[*OAuthAccessToken], now time.Time) 
 		r := *t
 		r.Revoked = now
 		if err := accessTokens.Update(tx.st, &r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endRefreshTokens writes down, on the refresh tokens seq yields that are
+// bound to their session, that they ended with it (endedWithSession),
+// keeping their rows, as revokeAccessTokens does for access tokens. The
+// rows are collected before anything changes.
+func endRefreshTokens(tx *Tx, seq iter.Seq[*OAuthRefreshToken], now time.Time) error {
+	var rs []*OAuthRefreshToken
+	for t := range seq {
+		if tx.db.boundToSession(refreshView(t)) {
+			rs = append(rs, t)
+		}
+	}
+	for _, t := range rs {
+		r := *t
+		endedWithSession(&r, now)
+		if err := refreshTokens.Update(tx.st, &r); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,9 @@ package oauthdb_test
 import (
 	"errors"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/oauthdb/oauthdb"
 )
 
@@ -108,14 +110,14 @@ func TestRevokeRefreshTokenByID(t *testing.T) {
 // rotated from them; other grants' tokens stay.
 func TestRevokeAuthorizationCode(t *testing.T) {
 	db, _ := world(t)
-	grant := oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid"},
+	grant := oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid", "offline_access"},
 		Refresh: true, AuthorizationCodeID: "code-1"}
 	first := issue(t, db, grant)
 	rotated, err := db.RotateRefreshToken(first.RefreshToken, "cid-2", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid"},
+	other := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid", "offline_access"},
 		Refresh: true, AuthorizationCodeID: "code-2"})
 	n, err := db.RevokeAuthorizationCode("code-1")
 	// first's access token, rotated's access and refresh tokens (first's
@@ -139,5 +141,76 @@ func TestRevokeAuthorizationCode(t *testing.T) {
 	}
 	if _, err := db.RevokeAuthorizationCode(""); !errors.Is(err, oauthdb.ErrInvalid) {
 		t.Errorf("no code: %v, want ErrInvalid", err)
+	}
+}
+
+// RevokeToken is a client's RFC 7009 revocation request, with better-auth
+// 1.7.29's rules (revokeEndpoint, revokeRefreshToken): a client revokes its
+// own tokens only; the owner presenting a refresh token that was revoked
+// already revokes its whole family, as a replay at the token endpoint does,
+// while anyone else's presenting it changes nothing.
+func TestRevokeToken(t *testing.T) {
+	db, clk := world(t)
+	first := issue(t, db, userGrant)
+	clk.Advance(time.Second)
+	next, err := db.RotateRefreshToken(first.RefreshToken, "cid-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1",
+		Scopes: []string{"openid", oauthdb.ScopeOfflineAccess}, Refresh: true})
+
+	// Not the caller's: nothing changes, and it is no error (RFC 7009 §2.2).
+	before := db.Snapshot()
+	for _, tc := range []struct{ name, token, hint string }{
+		{"an access token", next.AccessToken, ""},
+		{"a refresh token", next.RefreshToken, "refresh_token"},
+		{"a revoked refresh token", first.RefreshToken, "refresh_token"},
+		{"an unknown token", "no-such-token", ""},
+	} {
+		if n, err := db.RevokeToken(tc.token, "cid-2", tc.hint); n != 0 || err != nil {
+			t.Errorf("another client revoking %s = %d, %v; want 0, nil", tc.name, n, err)
+		}
+	}
+	if d := cmp.Diff(before, db.Snapshot()); d != "" {
+		t.Fatalf("another client's revocations changed the rows (-before +after):\n%s", d)
+	}
+	if _, err := db.RevokeToken(next.AccessToken, "", ""); !errors.Is(err, oauthdb.ErrInvalid) {
+		t.Errorf("no caller: %v, want ErrInvalid", err)
+	}
+
+	// The owner's access token: deleted, whatever the hint says.
+	if n, err := db.RevokeToken(other.AccessToken, "cid-2", "refresh_token"); n != 1 || err != nil {
+		t.Errorf("the owner revoking its access token = %d, %v; want 1, nil", n, err)
+	}
+	if _, err := db.ValidateAccessToken(other.AccessToken); !errors.Is(err, oauthdb.ErrTokenNotFound) {
+		t.Errorf("a revoked access token: %v, want ErrTokenNotFound", err)
+	}
+
+	// The owner presenting a refresh token revoked already (by its
+	// rotation): the family — both refresh tokens' access tokens, and next's
+	// refresh token — goes, as better-auth's invalidateRefreshFamily takes
+	// it, and the call says the token was revoked.
+	n, err := db.RevokeToken(first.RefreshToken, "cid-1", "")
+	if n != 3 || !errors.Is(err, oauthdb.ErrTokenRevoked) {
+		t.Errorf("the owner revoking a revoked refresh token = %d, %v; want 3, ErrTokenRevoked", n, err)
+	}
+	if _, err := db.ValidateAccessToken(first.AccessToken); !errors.Is(err, oauthdb.ErrTokenNotFound) {
+		t.Errorf("the rotated token's access token: %v, want ErrTokenNotFound", err)
+	}
+	if _, err := db.ValidateRefreshToken(next.RefreshToken); !errors.Is(err, oauthdb.ErrTokenRevoked) {
+		t.Errorf("the family's refresh token: %v, want ErrTokenRevoked", err)
+	}
+	if _, err := db.ValidateAccessToken(next.AccessToken); !errors.Is(err, oauthdb.ErrTokenNotFound) {
+		t.Errorf("the family's access token: %v, want ErrTokenNotFound", err)
+	}
+	// Another client's family is not the owner's.
+	if _, err := db.ValidateRefreshToken(other.RefreshToken); err != nil {
+		t.Errorf("another client's refresh token: %v", err)
+	}
+	// An active refresh token of the owner's: revoked, with its access
+	// tokens.
+	if n, err := db.RevokeToken(other.RefreshToken, "cid-2", ""); n != 1 || err != nil {
+		t.Errorf("the owner revoking its refresh token = %d, %v; want 1, nil", n, err)
 	}
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // The records of the data model: the tables of better-auth's oauth-provider
-// plugin (1.4 to 1.7.5), with its field names in JSON. Optional (nullable)
+// plugin (1.4 to 1.7.29), with its field names in JSON. Optional (nullable)
 // fields are the empty string, the zero time, false or nil; in JSON they are
 // left out, and an absent field or null loads as empty. A field better-auth
 // writes and this model gives no meaning to is kept as it is, so that its

@@ -69,6 +69,10 @@ type SnapshotError struct {
 	// Row is the record's row number in its table, from 1; 0 when the
 	// fault is not in a record.
 	Row int
+	// ID is the record's id, once its record decoded far enough to have
+	// one; for a duplicate, the id of the row refused, not of the one
+	// read before it.
+	ID string
 	// Field is the record's field at fault, when it is known.
 	Field string
 	// Reason says what was wrong, in a few words and bounded numbers.
@@ -80,7 +84,7 @@ type SnapshotError struct {
 	Err error
 }
 
-// Error formats the error as "snapshot byte N, table row R: what".
+// Error formats the error as `snapshot byte N, table row R (id "x"): what`.
 func (e *SnapshotError) Error() string {
 	s := "oauthdb: snapshot byte " + strconv.FormatInt(e.Offset, 10)
 	if e.Table != "" {
@@ -89,11 +93,14 @@ func (e *SnapshotError) Error() string {
 			s += " row " + strconv.Itoa(e.Row)
 		}
 	}
-	s += ": "
 	var de *Error
 	if errors.As(e.Err, &de) {
-		return s + e.Err.Error() // names its table and field itself
+		return s + ": " + e.Err.Error() // names its table, row and field itself
 	}
+	if e.ID != "" {
+		s += " (id " + strconv.Quote(e.ID) + ")"
+	}
+	s += ": "
 	if e.Field != "" {
 		s += e.Field + ": "
 	}
@@ -630,9 +637,9 @@ func (sr *snapReader) recordError(off int64, err error) error {
 	var de *Error
 	switch {
 	case errors.As(err, &fe):
-		e.Field, e.Reason, e.Err = fe.field, fe.reason, ErrSnapshotMalformed
+		e.ID, e.Field, e.Reason, e.Err = store.Bound(fe.id), fe.field, fe.reason, ErrSnapshotMalformed
 	case errors.As(err, &de):
-		e.Field = de.Field
+		e.ID, e.Field = de.ID, de.Field
 	}
 	return e
 }
@@ -766,7 +773,10 @@ func (t *snapTableOf[T, P]) read(sr *snapReader, tx *Tx, data []byte) error {
 	var rec T
 	sr.dec.reset(data, sr.intern)
 	P(&rec).fields(&sr.dec)
+	// The id is the first field: whatever fails after it, it names the row.
+	id := t.table.Key(&rec)
 	if err := sr.dec.finish(sr.mt == nil); err != nil {
+		err.id = id
 		return err
 	}
 	// One state, one file: the record must be the one encoding of what it
@@ -774,14 +784,14 @@ func (t *snapTableOf[T, P]) read(sr *snapReader, tx *Tx, data []byte) error {
 	sr.enc.b = sr.enc.b[:0]
 	P(&rec).fields(&sr.enc)
 	if !bytes.Equal(sr.enc.b, data) {
-		return &fieldError{reason: "not in the one encoding of its values (a longer varint, a present zero time, a bool other than 0 or 1)"}
+		return &fieldError{id: id, reason: "not in the one encoding of its values (a longer varint, a present zero time, a bool other than 0 or 1)"}
 	}
 	if err := sr.dec.canonical(); err != nil {
+		err.id = id
 		return err
 	}
-	id := t.table.Key(&rec)
 	if sr.row > 0 && id < sr.last {
-		return &fieldError{field: "id", reason: "rows out of id order"}
+		return &fieldError{id: id, field: "id", reason: "rows out of id order"}
 	}
 	sr.last = id
 	switch {
@@ -809,7 +819,7 @@ func (mt *MirrorTx) restoreMark(d tokenDeath) error {
 // is of a snapshot's rows being read again and nothing is written.
 func foldMark(tx *Tx, d tokenDeath) error {
 	if len(d.ID) < 2 || d.At.IsZero() {
-		return &fieldError{field: "id", reason: "a mark without a token or a time"}
+		return &fieldError{id: d.ID, field: "id", reason: "a mark without a token or a time"}
 	}
 	id := d.ID[1:]
 	switch d.ID[0] {
@@ -818,7 +828,7 @@ func foldMark(tx *Tx, d tokenDeath) error {
 	case 'r':
 		return revokedAt(tx, refreshTokens, id, d.At, func(t *OAuthRefreshToken) *time.Time { return &t.Revoked })
 	}
-	return &fieldError{field: "id", reason: "a mark of no kind of token"}
+	return &fieldError{id: d.ID, field: "id", reason: "a mark of no kind of token"}
 }
 
 // revokedAt checks that the token a mark names is there and, on a DB that
@@ -826,7 +836,7 @@ func foldMark(tx *Tx, d tokenDeath) error {
 func revokedAt[T any](tx *Tx, table *store.Table[T], id string, at time.Time, revoked func(*T) *time.Time) error {
 	rec, ok := table.Get(tx.st, id)
 	if !ok {
-		return &fieldError{field: "id", reason: "a mark names no token of the snapshot"}
+		return &fieldError{id: id, field: "id", reason: "a mark names no token of the snapshot"}
 	}
 	if tx.db.cfg.replica || !revoked(rec).IsZero() {
 		return nil
@@ -836,8 +846,9 @@ func revokedAt[T any](tx *Tx, table *store.Table[T], id string, at time.Time, re
 	return table.Update(tx.st, &c)
 }
 
-// fieldError is a record that does not decode.
-type fieldError struct{ field, reason string }
+// fieldError is a record that does not decode: its id, when that decoded,
+// the field at fault and why.
+type fieldError struct{ id, field, reason string }
 
 func (e *fieldError) Error() string { return e.field + ": " + e.reason }
 
@@ -914,7 +925,7 @@ func (d *decoder) fail(name, reason string) {
 
 // finish reports the first fault of the record decoded, and, when timed is
 // set, an absent createdAt or updatedAt.
-func (d *decoder) finish(timed bool) error {
+func (d *decoder) finish(timed bool) *fieldError {
 	if d.reason == "" && len(d.b) > 0 {
 		d.fail("", fmt.Sprintf("bytes left over after the last field (%d)", len(d.b)))
 	}
@@ -929,7 +940,7 @@ func (d *decoder) finish(timed bool) error {
 
 // canonical checks what the encoding alone does not fix: metadata in the
 // form the DB keeps, which Insert would otherwise rewrite.
-func (d *decoder) canonical() error {
+func (d *decoder) canonical() *fieldError {
 	if len(d.meta) == 0 || !json.Valid(d.meta) {
 		return nil // valid or not, the door says
 	}

@@ -182,7 +182,7 @@ func newFullWorld(t testing.TB) *fullWorld {
 			tx.InsertSession(oauthdb.Session{ID: "s1", Token: "cookie-1", UserID: "u1", ExpiresAt: t0.Add(24 * time.Hour)}),
 			tx.InsertSession(oauthdb.Session{ID: "s2", Token: "cookie-2", UserID: "u2", ExpiresAt: t0.Add(24 * time.Hour)}),
 			tx.InsertClient(oauthdb.OAuthClient{ID: "c1", ClientID: "cid-1", ClientSecret: oauthdb.HashSecret("secret-1"),
-				Scopes: []string{"openid", "profile", "email"}, RedirectURIs: []string{"https://one.example/cb"}}),
+				Scopes: []string{"openid", "profile", "email", "offline_access"}, RedirectURIs: []string{"https://one.example/cb"}}),
 			tx.InsertClient(oauthdb.OAuthClient{ID: "c2", ClientID: "cid-2", RedirectURIs: []string{"https://two.example/cb"}}),
 			tx.InsertUser(oauthdb.User{ID: "u3", Name: "Cy", Email: "cy@example.com", EmailVerified: true, Image: "https://img.example/cy.png"}),
 			tx.InsertSession(oauthdb.Session{ID: "s3", Token: "cookie-3", UserID: "u3", ExpiresAt: t0.Add(48 * time.Hour),
@@ -462,6 +462,9 @@ func TestReadSnapshotFlippedBits(t *testing.T) {
 
 // Each way a snapshot can be wrong is its own error, which says where: the
 // byte, the table and row, the field; and changes nothing.
+// recID is the id of an encoded record: its first field.
+func recID(r rec) string { return string(r[1 : 1+r[0]]) }
+
 func TestReadSnapshotErrorsSayWhere(t *testing.T) {
 	src, _ := world(t)
 	seed2(t, src)
@@ -513,52 +516,53 @@ func TestReadSnapshotErrorsSayWhere(t *testing.T) {
 		table string
 		row   int
 		field string
+		id    string // the row's, once its record decoded
 	}{
-		{"not a snapshot", []byte(`{"user":[]}`), oauthdb.ErrSnapshotMalformed, 0, "", 0, ""},
-		{"empty", nil, oauthdb.ErrSnapshotTruncated, 0, "", 0, ""},
-		{"a newer version", header(func(h []byte) { h[magicLen+1] = 3 }), oauthdb.ErrSnapshotVersion, magicLen, "", 0, ""},
-		{"header checksum", append(append(bytes.Clone(data[:headerLen-1]), data[headerLen-1]^1), data[headerLen:]...), oauthdb.ErrSnapshotCorrupt, headerLen - 4, "", 0, ""},
+		{"not a snapshot", []byte(`{"user":[]}`), oauthdb.ErrSnapshotMalformed, 0, "", 0, "", ""},
+		{"empty", nil, oauthdb.ErrSnapshotTruncated, 0, "", 0, "", ""},
+		{"a newer version", header(func(h []byte) { h[magicLen+1] = 3 }), oauthdb.ErrSnapshotVersion, magicLen, "", 0, "", ""},
+		{"header checksum", append(append(bytes.Clone(data[:headerLen-1]), data[headerLen-1]^1), data[headerLen:]...), oauthdb.ErrSnapshotCorrupt, headerLen - 4, "", 0, "", ""},
 		{"a time of year 10000", header(func(h []byte) {
 			binary.BigEndian.PutUint64(h[magicLen+2:], uint64(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()))
-		}), oauthdb.ErrSnapshotMalformed, magicLen + 2, "", 0, ""},
-		{"10^12 rows", header(func(h []byte) { binary.BigEndian.PutUint64(h[magicLen+14+8*4:], 1e12) }), oauthdb.ErrSnapshotMalformed, magicLen + 14 + 8*4, "", 0, ""},
+		}), oauthdb.ErrSnapshotMalformed, magicLen + 2, "", 0, "", ""},
+		{"10^12 rows", header(func(h []byte) { binary.BigEndian.PutUint64(h[magicLen+14+8*4:], 1e12) }), oauthdb.ErrSnapshotMalformed, magicLen + 14 + 8*4, "", 0, "", ""},
 		{"a row more in the header", header(func(h []byte) { binary.BigEndian.PutUint64(h[magicLen+14:], uint64(len(users)+1)) }),
-			oauthdb.ErrSnapshotMalformed, sessionsAt, oauthdb.TableUser, len(users) + 1, ""},
+			oauthdb.ErrSnapshotMalformed, sessionsAt, oauthdb.TableUser, len(users) + 1, "", ""},
 		{"a row less in the header", header(func(h []byte) { binary.BigEndian.PutUint64(h[magicLen+14+8*5:], 0) }),
-			oauthdb.ErrSnapshotMalformed, f.of(6)[0].off, "", 0, ""},
+			oauthdb.ErrSnapshotMalformed, f.of(6)[0].off, "", 0, "", ""},
 		{"the end before the last row", editRaw(func(g *snapFile) { g.frames = g.frames[:len(g.frames)-1] }),
-			oauthdb.ErrSnapshotMalformed, tail - frameLen(f.frames[len(f.frames)-1]), oauthdb.TableOAuthConsent, 1, ""},
+			oauthdb.ErrSnapshotMalformed, tail - frameLen(f.frames[len(f.frames)-1]), oauthdb.TableOAuthConsent, 1, "", ""},
 		{"a record of 100 MB", append(bytes.Clone(data[:headerLen]), append([]byte{1}, binary.AppendUvarint(nil, 100<<20)...)...),
-			oauthdb.ErrSnapshotMalformed, headerLen, oauthdb.TableUser, 1, ""},
+			oauthdb.ErrSnapshotMalformed, headerLen, oauthdb.TableUser, 1, "", ""},
 		{"a record's checksum", func() []byte { c := bytes.Clone(data); c[second+5] ^= 0x20; return c }(),
-			oauthdb.ErrSnapshotCorrupt, second, oauthdb.TableUser, 2, ""},
+			oauthdb.ErrSnapshotCorrupt, second, oauthdb.TableUser, 2, "", ""},
 		{"the stream's checksum", func() []byte { c := bytes.Clone(data); c[len(c)-1] ^= 1; return c }(),
-			oauthdb.ErrSnapshotCorrupt, tail, "", 0, ""},
-		{"data after the end", append(bytes.Clone(data), 0), oauthdb.ErrSnapshotMalformed, len(data), "", 0, ""},
+			oauthdb.ErrSnapshotCorrupt, tail, "", 0, "", ""},
+		{"data after the end", append(bytes.Clone(data), 0), oauthdb.ErrSnapshotMalformed, len(data), "", 0, "", ""},
 		{"a dangling foreign key", edit(func(g *snapFile) {
 			g.frames = slicesDelete(g.frames, func(fr snapFrame) bool { return bytes.Equal(fr.rec, rts[0].rec) })
-		}), oauthdb.ErrForeignKey, orphan.off - frameLen(rts[0]), oauthdb.TableOAuthAccessToken, orphanRow, "refreshId"},
-		{"a duplicate id", withUsers(users[0].rec, users[0].rec, users[1].rec), oauthdb.ErrConflict, second, oauthdb.TableUser, 2, "id"},
+		}), oauthdb.ErrForeignKey, orphan.off - frameLen(rts[0]), oauthdb.TableOAuthAccessToken, orphanRow, "refreshId", recID(orphan.rec)},
+		{"a duplicate id", withUsers(users[0].rec, users[0].rec, users[1].rec), oauthdb.ErrConflict, second, oauthdb.TableUser, 2, "id", recID(users[0].rec)},
 		{"a duplicate email", withUsers(users[0].rec, userRec("u1x", "Eve", "ada@example.com"), users[1].rec),
-			oauthdb.ErrConflict, second, oauthdb.TableUser, 2, "email"},
+			oauthdb.ErrConflict, second, oauthdb.TableUser, 2, "email", "u1x"},
 		{"a record the door refuses", withUsers(users[0].rec, userRec("u1x", "", "eve@example.com"), users[1].rec),
-			oauthdb.ErrInvalid, second, oauthdb.TableUser, 2, "name"},
-		{"rows out of order", withUsers(users[1].rec, users[0].rec), oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, "id"},
+			oauthdb.ErrInvalid, second, oauthdb.TableUser, 2, "name", "u1x"},
+		{"rows out of order", withUsers(users[1].rec, users[0].rec), oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, "id", recID(users[0].rec)},
 		{"no createdAt", withUsers(users[0].rec, rec(nil).str("u1x").str("Eve").str("e@x").flag(0).str("").time(time.Time{}).time(t0), users[1].rec),
-			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, "createdAt"},
+			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, "createdAt", "u1x"},
 		{"a bool of 2", withUsers(users[0].rec, rec(nil).str("u1x").str("Eve").str("e@x").flag(2).str("").time(t0).time(t0), users[1].rec),
-			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, ""},
+			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, "", "u1x"},
 		{"a longer varint", withUsers(users[0].rec, append([]byte{0x83, 0x00}, userRec("u1x", "Eve", "e@x")[1:]...), users[1].rec),
-			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, ""},
+			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, "", "u1x"},
 		{"a string past the end", withUsers(users[0].rec, rec(nil).str("u1x").str("Eve")[:6], users[1].rec),
-			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, "name"},
+			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, "name", "u1x"},
 		{"bytes left over", withUsers(users[0].rec, append(userRec("u1x", "Eve", "e@x"), 0), users[1].rec),
-			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, ""},
+			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, "", "u1x"},
 		{"a createdAt of year 10000", withUsers(users[0].rec, rec(nil).str("u1x").str("Eve").str("e@x").flag(0).str("").
 			time(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)).time(t0), users[1].rec),
-			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, "createdAt"},
+			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, "createdAt", "u1x"},
 		{"a row of another table", editRaw(func(g *snapFile) { g.frames[1].kind = 2 }),
-			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, ""},
+			oauthdb.ErrSnapshotMalformed, second, oauthdb.TableUser, 2, "", ""},
 	}
 	db, _ := world(t)
 	before := dump(t, db)
@@ -572,9 +576,12 @@ func TestReadSnapshotErrorsSayWhere(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			info, err := db.ReadSnapshot(bytes.NewReader(c.data))
 			se := snapErr(t, err, c.want)
-			if int(se.Offset) != c.off || se.Table != c.table || se.Row != c.row || se.Field != c.field {
-				t.Errorf("error at byte %d, %q row %d field %q; want byte %d, %q row %d field %q\n%v",
-					se.Offset, se.Table, se.Row, se.Field, c.off, c.table, c.row, c.field, err)
+			if int(se.Offset) != c.off || se.Table != c.table || se.Row != c.row || se.Field != c.field || se.ID != c.id {
+				t.Errorf("error at byte %d, %q row %d (id %q) field %q; want byte %d, %q row %d (id %q) field %q\n%v",
+					se.Offset, se.Table, se.Row, se.ID, se.Field, c.off, c.table, c.row, c.id, c.field, err)
+			}
+			if c.id != "" && !strings.Contains(err.Error(), `"`+c.id+`"`) {
+				t.Errorf("the error does not name the row %q: %v", c.id, err)
 			}
 			if info.Version != 0 || info.Rows != nil {
 				t.Errorf("a failed read returned info %+v", info)

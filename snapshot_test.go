@@ -3,6 +3,8 @@ package oauthdb_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,5 +60,54 @@ func TestRestoreIsAtomic(t *testing.T) {
 	}
 	if diff := cmp.Diff(before, dump(t, other)); diff != "" {
 		t.Errorf("a failed Restore changed the store (-before +after):\n%s", diff)
+	}
+}
+
+// A refused restore names the row at fault by its id — in a snapshot of
+// hundreds of thousands of rows, table, field and value alone do not find
+// it. For a duplicate, the row named is the one that came second.
+func TestRestoreNamesTheRow(t *testing.T) {
+	db := openDB(t)
+	seed(t, db)
+	good := db.Snapshot()
+	cases := []struct {
+		name  string
+		edit  func(s *oauthdb.Snapshot)
+		want  error
+		id    string
+		field string
+	}{
+		{"a token whose clientId names no client", func(s *oauthdb.Snapshot) {
+			s.AccessTokens[3].ClientID = "cid-nobody"
+		}, oauthdb.ErrForeignKey, "at4", "clientId"},
+		{"a duplicate token hash", func(s *oauthdb.Snapshot) {
+			s.AccessTokens[2].Token = s.AccessTokens[1].Token
+		}, oauthdb.ErrConflict, "at3", "token"},
+		{"a client without redirectUris", func(s *oauthdb.Snapshot) {
+			s.Clients[1].RedirectURIs = nil
+		}, oauthdb.ErrInvalid, "c2", "redirectUris"},
+		{"a duplicate id", func(s *oauthdb.Snapshot) {
+			s.Users[1].ID = "u1"
+		}, oauthdb.ErrConflict, "u1", "id"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			snap := good.Clone()
+			snap.Users = slices.Clone(snap.Users)
+			snap.Clients = slices.Clone(snap.Clients)
+			snap.AccessTokens = slices.Clone(snap.AccessTokens)
+			c.edit(&snap)
+			err := openDB(t).Restore(snap)
+			var e *oauthdb.Error
+			if !errors.Is(err, c.want) || !errors.As(err, &e) {
+				t.Fatalf("Restore = %v, want an *Error around %v", err, c.want)
+			}
+			if e.ID != c.id || e.Field != c.field {
+				t.Errorf("Restore = %v: row %q, field %q; want row %q, field %q", err, e.ID, e.Field, c.id, c.field)
+			}
+			if !strings.Contains(err.Error(), `"`+c.id+`"`) {
+				t.Errorf("the error %q does not name the row %q", err, c.id)
+			}
+		})
 	}
 }

@@ -97,7 +97,7 @@ func (db *DB) IntrospectAccessToken(token, clientID string) (AccessTokenInfo, er
 }
 
 func (db *DB) validateAccess(token, caller string) (AccessTokenInfo, error) {
-	t, o, err := validate(db, accessKind, token, caller, !db.cfg.lenientSessions)
+	t, o, err := validate(db, accessKind, token, caller)
 	if err != nil {
 		return AccessTokenInfo{}, err
 	}
@@ -114,14 +114,38 @@ func errNoCaller(what string) error {
 type tokenView struct {
 	id, clientID, userID, sessionID string
 	expiresAt, revoked              time.Time
+	// sessionBound says whether the token ends with its session, by its
+	// own fields: an access token that has one; a refresh token as
+	// sessionBoundRefresh says. WithLenientSessions unbinds them all (see
+	// DB.boundToSession).
+	sessionBound bool
 }
 
 func accessView(t *OAuthAccessToken) tokenView {
-	return tokenView{t.ID, t.ClientID, t.UserID, t.SessionID, t.ExpiresAt, t.Revoked}
+	return tokenView{t.ID, t.ClientID, t.UserID, t.SessionID, t.ExpiresAt, t.Revoked, t.SessionID != ""}
 }
 
 func refreshView(t *OAuthRefreshToken) tokenView {
-	return tokenView{t.ID, t.ClientID, t.UserID, t.SessionID, t.ExpiresAt, t.Revoked}
+	return tokenView{t.ID, t.ClientID, t.UserID, t.SessionID, t.ExpiresAt, t.Revoked,
+		sessionBoundRefresh(t.Scopes, t.SessionID, t.AuthorizationCodeID)}
+}
+
+// sessionBoundRefresh reports whether a refresh token with these scopes,
+// session and authorization code ends with its session, as better-auth
+// 1.7.29's isSessionBoundRefreshToken decides: granted without
+// offline_access, in a session or from a code. A code is redeemed only in a
+// live session, so a code's token with no session lost it when the session
+// was deleted; a token of neither (better-auth's device grant) never had
+// one. With offline_access it outlives its session (OpenID Connect Core
+// §11), and only its sid is dropped.
+func sessionBoundRefresh(scopes []string, sessionID, codeID string) bool {
+	return !slices.Contains(scopes, ScopeOfflineAccess) && (sessionID != "" || codeID != "")
+}
+
+// boundToSession reports whether a token dies with its session in this DB:
+// in lenient mode (better-auth 1.4–1.6) none does.
+func (db *DB) boundToSession(v tokenView) bool {
+	return v.sessionBound && !db.cfg.lenientSessions
 }
 
 // owners are the stored records a token depends on; user and session are
@@ -163,13 +187,13 @@ var (
 
 // validate checks a token of either kind: found by its hash, the caller's
 // (if a caller is given), unexpired and unrevoked, and its owners active,
-// all read from one snapshot. sessionBound says whether the token dies with
-// its session (an access token in strict mode) or outlives it. It returns
-// the stored token and its owners, which must not be modified.
+// its session too if it is bound to it (DB.boundToSession), all read from
+// one snapshot. It returns the stored token and its owners, which must not
+// be modified.
 //
 // The validation cache answers first (cache.go); what it cannot answer is
 // read from the store and, if active, kept in the cache.
-func validate[T any](db *DB, k *tokenKind[T], token, caller string, sessionBound bool) (*T, owners, error) {
+func validate[T any](db *DB, k *tokenKind[T], token, caller string) (*T, owners, error) {
 	if err := checkToken(k.name, token); err != nil {
 		return nil, owners{}, err
 	}
@@ -214,7 +238,7 @@ func validate[T any](db *DB, k *tokenKind[T], token, caller string, sessionBound
 		if !v.revoked.IsZero() || db.dead(tx, k.name, v.id) {
 			return &TokenError{Kind: k.name, ID: v.id, Err: ErrTokenRevoked}
 		}
-		o, err = joinOwners(tx, k.name, v, now, sessionBound)
+		o, err = joinOwners(tx, k.name, v, now, db.boundToSession(v))
 		return err
 	})
 	if err != nil {
@@ -251,6 +275,17 @@ func lookup[T any](tx *store.Txn, kind string, byHash *store.Index[T, string], v
 // let the token be active. A token that is not sessionBound outlives its
 // session: a session that is gone or expired is dropped, not refused.
 func joinOwners(tx *store.Txn, kind string, v tokenView, now time.Time, sessionBound bool) (owners, error) {
+	o, err := clientAndUser(tx, kind, v)
+	if err != nil {
+		return o, err
+	}
+	o.session, err = liveSession(tx, kind, v, now, sessionBound)
+	return o, err
+}
+
+// clientAndUser reads a token's client, which must exist and be enabled,
+// and its user, which must exist if it has one.
+func clientAndUser(tx *store.Txn, kind string, v tokenView) (owners, error) {
 	var o owners
 	c, ok := clientsByClientID.First(tx, v.clientID)
 	if !ok {
@@ -265,20 +300,30 @@ func joinOwners(tx *store.Txn, kind string, v tokenView, now time.Time, sessionB
 			return o, &TokenError{Kind: kind, ID: v.id, Err: ErrUserNotFound}
 		}
 	}
+	return o, nil
+}
+
+// liveSession returns a token's session while it lives: nil when the token
+// has none, or when it has ended and the token outlives it (not
+// sessionBound: offline access, or 1.4–1.6). A sessionBound token whose
+// session has ended — expired (from the instant of its expiresAt, as
+// tokens expire), gone, or cleared by its delete — is inactive.
+func liveSession(tx *store.Txn, kind string, v tokenView, now time.Time, sessionBound bool) (*Session, error) {
+	var s *Session
+	ok := false
 	if v.sessionID != "" {
-		s, ok := sessions.Get(tx, v.sessionID)
-		switch {
-		case ok && now.Before(s.ExpiresAt):
-			o.session = s
-		case !sessionBound:
-			// The token outlives its session: offline access, or 1.4–1.6.
-		case !ok:
-			return o, &TokenError{Kind: kind, ID: v.id, Err: ErrSessionNotFound}
-		default:
-			return o, &TokenError{Kind: kind, ID: v.id, Err: ErrSessionExpired}
+		if s, ok = sessions.Get(tx, v.sessionID); ok && now.Before(s.ExpiresAt) {
+			return s, nil
 		}
 	}
-	return o, nil
+	switch {
+	case !sessionBound:
+		return nil, nil
+	case ok:
+		return nil, &TokenError{Kind: kind, ID: v.id, Err: ErrSessionExpired}
+	default:
+		return nil, &TokenError{Kind: kind, ID: v.id, Err: ErrSessionNotFound}
+	}
 }
 
 // RefreshTokenInfo is an active refresh token joined with its client, user
@@ -291,17 +336,21 @@ type RefreshTokenInfo struct {
 	// User is the token's user.
 	User User
 	// Session is the token's session; zero when it has none or when its
-	// session has expired or is gone: a refresh token outlives its session
-	// (offline access), and only its session is dropped.
+	// session has expired or is gone and the token outlives it (offline
+	// access): only its session is dropped.
 	Session Session
 }
 
 // ValidateRefreshToken checks a refresh token as ValidateAccessToken checks
-// an access token, but for its session: a refresh token whose session has
-// expired or is gone stays active without it, as in better-auth 1.7, so that
-// offline access survives a sign-out. A revoked refresh token is inactive
-// (ErrTokenRevoked). It changes nothing: use RotateRefreshToken to redeem
-// one.
+// an access token. Its session decides as better-auth 1.7.29 decides: a
+// refresh token granted without offline_access, in a session or from an
+// authorization code, ends with its session (ErrSessionExpired,
+// ErrSessionNotFound); one granted offline_access outlives it, active
+// without it, so that offline access survives a sign-out. (better-auth
+// 1.7.5 let every refresh token outlive its session; so does
+// WithLenientSessions, the rule of 1.4–1.6.) A revoked refresh token is
+// inactive (ErrTokenRevoked). It changes nothing: use RotateRefreshToken to
+// redeem one.
 func (db *DB) ValidateRefreshToken(token string) (RefreshTokenInfo, error) {
 	return db.validateRefresh(token, "")
 }
@@ -317,7 +366,7 @@ func (db *DB) IntrospectRefreshToken(token, clientID string) (RefreshTokenInfo, 
 }
 
 func (db *DB) validateRefresh(token, caller string) (RefreshTokenInfo, error) {
-	t, o, err := validate(db, refreshKind, token, caller, false)
+	t, o, err := validate(db, refreshKind, token, caller)
 	if err != nil {
 		return RefreshTokenInfo{}, err
 	}
@@ -339,7 +388,10 @@ type IssueRequest struct {
 	// scopes, they must all be in it; for a client-credentials grant (no
 	// UserID), the client's clientCredentialsScopes, if it has them.
 	Scopes []string
-	// Refresh asks for a refresh token too; it needs a UserID.
+	// Refresh asks for a refresh token too; it needs a UserID. Without
+	// offline_access in Scopes the refresh token ends with the session, so
+	// one from an AuthorizationCodeID needs the SessionID too (see
+	// ValidateRefreshToken).
 	Refresh bool
 	// AuthorizationCodeID is the hash of the authorization code the grant
 	// redeems (DB.Hash of the code), kept on its tokens and their
@@ -415,18 +467,29 @@ func (tx *Tx) IssueTokens(req IssueRequest) (IssuedTokens, error) {
 	if req.Refresh && req.UserID == "" {
 		return IssuedTokens{}, &Error{Table: TableOAuthRefreshToken, Field: "userId", Reason: "a refresh token needs a user", Err: ErrInvalid}
 	}
-	return tx.db.issue(tx, now, grant{client: req.ClientID, user: req.UserID, session: req.SessionID, reference: req.ReferenceID,
-		scopes: req.Scopes, code: req.AuthorizationCodeID, authTime: req.AuthTime,
-		resources: req.Resources, claims: req.RequestedUserInfoClaims}, req.Refresh)
+	if req.Refresh && req.SessionID == "" && !tx.db.cfg.lenientSessions &&
+		sessionBoundRefresh(req.Scopes, req.SessionID, req.AuthorizationCodeID) {
+		return IssuedTokens{}, &Error{Table: TableOAuthRefreshToken, Field: "sessionId",
+			Reason: "a code's refresh token without offline_access ends with the code's session: give the session", Err: ErrInvalid}
+	}
+	return tx.db.issue(tx, now, grant{client: req.ClientID, user: req.UserID, session: req.SessionID,
+		refreshSession: req.SessionID, reference: req.ReferenceID, scopes: req.Scopes, code: req.AuthorizationCodeID,
+		authTime: req.AuthTime, resources: req.Resources, claims: req.RequestedUserInfoClaims}, req.Refresh)
 }
 
 // grant is what the tokens of one issue or rotation share.
 type grant struct {
-	client, user, session, reference string
-	scopes                           []string
-	code                             string
-	authTime                         time.Time
-	resources, claims                []string
+	client, user string
+	// session is the access token's: the grant's, or on a refresh the
+	// refresh token's while it lives. refreshSession is the new refresh
+	// token's: the grant's, or on a rotation the one the refresh token was
+	// issued in, which it keeps after that session has ended.
+	session, refreshSession string
+	reference               string
+	scopes                  []string
+	code                    string
+	authTime                time.Time
+	resources, claims       []string
 }
 
 // errNotFound is the error of an operation given a key that names no
@@ -472,7 +535,7 @@ func (db *DB) issue(tx *Tx, now time.Time, g grant, refresh bool) (IssuedTokens,
 			return out, err
 		}
 		out.Refresh = OAuthRefreshToken{
-			ID: id, Token: db.hashString(out.RefreshToken), ClientID: g.client, SessionID: g.session,
+			ID: id, Token: db.hashString(out.RefreshToken), ClientID: g.client, SessionID: g.refreshSession,
 			UserID: g.user, ReferenceID: g.reference, Scopes: slices.Clone(g.scopes),
 			ExpiresAt: now.Add(db.cfg.refreshTTL), CreatedAt: now,
 			AuthorizationCodeID: g.code, AuthTime: g.authTime.UTC(),
@@ -501,21 +564,35 @@ func (db *DB) issue(tx *Tx, now time.Time, g grant, refresh bool) (IssuedTokens,
 	return out, nil
 }
 
-// RotateRefreshToken redeems a refresh token for new tokens, as the
-// refresh_token grant does, in one write transaction. The token must belong
-// to clientID (required: an empty one is ErrInvalid), be unexpired and
-// unrevoked, and its client and user must be active. It is then revoked,
-// and a new refresh token (same client, user, session and reference) and a
-// new access token linked to it are issued. A refresh token outlives its
-// session: when the session has expired or is gone, the new tokens have
-// none. scopes may narrow the token's scopes, never widen them; nil keeps
-// them.
+// RotateRefreshToken redeems a refresh token for new tokens, as
+// better-auth 1.7.29's refresh_token grant does, in one write transaction.
+// scopes may narrow the token's scopes, never widen them; nil keeps them.
+// The checks come in better-auth's order, so that a request refused for one
+// of them changes nothing: the token is clientID's (required: an empty one
+// is ErrInvalid) and unexpired; its client exists and is enabled; the
+// scopes are the token's and, when the client lists its scopes, the
+// client's (ErrScopeNotGranted); a token bound to its session (see
+// ValidateRefreshToken) has it still (ErrSessionExpired,
+// ErrSessionNotFound); and only then, the token is not revoked.
+//
+// A refresh token granted offline_access is rotated: it is revoked, and a
+// new refresh token (same client, user, reference and session — the one it
+// was issued in, even after that session ended) and a new access token
+// linked to it are issued; the access token is in the session only while
+// it lives. Narrowing away offline_access after the session ended is
+// refused with the session's reason: the new token would be born inactive.
+// A refresh token without offline_access is not rotated, as better-auth
+// rotates none: an access token is issued in its session, linked to no
+// refresh token, and the refresh token stays as it was — so presenting it
+// again is no replay.
 //
 // A refresh token that was already revoked is a replay — someone holds a
 // stolen copy, or two rotations raced and this one lost. Then the whole
 // family, every refresh token of that client and user, is revoked with the
-// access tokens issued with them, and the error is ErrTokenReplayed. Of two
-// concurrent rotations of one token exactly one succeeds.
+// access tokens issued with them, and the error is ErrTokenReplayed — or
+// ErrTokenRevoked, for a token revoked otherwise than by its rotation (by
+// RevokeRefreshToken, say). Of two concurrent rotations of one token exactly
+// one succeeds.
 func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (IssuedTokens, error) {
 	if err := checkToken(kindRefresh, token); err != nil {
 		return IssuedTokens{}, err
@@ -536,16 +613,7 @@ func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (Issue
 		if err != nil {
 			return err
 		}
-		grace := inGrace(t, now)
-		if !v.revoked.IsZero() && !grace {
-			// Commit the family's revocation, then report the replay.
-			if _, err := revokeFamily(tx, t.ClientID, t.UserID, now); err != nil {
-				return err
-			}
-			replay = &TokenError{Kind: kindRefresh, ID: t.ID, Err: ErrTokenReplayed}
-			return nil
-		}
-		o, err := joinOwners(tx.st, kindRefresh, v, now, false)
+		o, err := clientAndUser(tx.st, kindRefresh, v)
 		if err != nil {
 			return err
 		}
@@ -553,6 +621,41 @@ func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (Issue
 			scopes = t.Scopes
 		} else if sc, ok := missingScope(scopes, t.Scopes); !ok {
 			return &Error{Table: TableOAuthRefreshToken, Field: "scopes", Value: store.Bound(sc), Reason: "a refresh cannot widen the scopes", Err: ErrScopeNotGranted}
+		}
+		if len(o.client.Scopes) > 0 {
+			if sc, ok := missingScope(scopes, o.client.Scopes); !ok {
+				return &Error{Table: TableOAuthClient, Field: "scopes", Value: store.Bound(sc), Reason: "scope not allowed for the client", Err: ErrScopeNotGranted}
+			}
+		}
+		if o.session, err = liveSession(tx.st, kindRefresh, v, now, db.boundToSession(v)); err != nil {
+			return err
+		}
+		grace := inGrace(t, now)
+		if !v.revoked.IsZero() && !grace {
+			// Commit the family's revocation, then report the replay.
+			if _, err := revokeFamily(tx, t.ClientID, t.UserID, now); err != nil {
+				return err
+			}
+			why := ErrTokenReplayed
+			if t.RotatedAt.IsZero() {
+				why = ErrTokenRevoked
+			}
+			replay = &TokenError{Kind: kindRefresh, ID: t.ID, Err: why}
+			return nil
+		}
+		g := grant{client: t.ClientID, user: t.UserID, session: o.sessionRecord().ID, refreshSession: t.SessionID,
+			reference: t.ReferenceID, scopes: scopes, code: t.AuthorizationCodeID, authTime: t.AuthTime,
+			resources: t.Resources, claims: t.RequestedUserInfoClaims}
+		if !slices.Contains(t.Scopes, ScopeOfflineAccess) {
+			out, err = db.issue(tx, now, g, false)
+			out.Previous = *t
+			return err
+		}
+		if o.session == nil && !db.cfg.lenientSessions && sessionBoundRefresh(scopes, t.SessionID, t.AuthorizationCodeID) {
+			// Narrowed away offline_access, the new token would be bound to
+			// a session that has ended: refused with the session's reason.
+			_, err := liveSession(tx.st, kindRefresh, v, now, true)
+			return err
 		}
 		revoked := *t
 		if !grace {
@@ -567,9 +670,7 @@ func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (Issue
 				return err
 			}
 		}
-		out, err = db.issue(tx, now, grant{client: t.ClientID, user: t.UserID, session: o.sessionRecord().ID,
-			reference: t.ReferenceID, scopes: scopes, code: t.AuthorizationCodeID, authTime: t.AuthTime,
-			resources: t.Resources, claims: t.RequestedUserInfoClaims}, true)
+		out, err = db.issue(tx, now, g, true)
 		out.Previous = revoked
 		return err
 	})
@@ -605,8 +706,9 @@ type IssuedTokens struct {
 	Access OAuthAccessToken
 	// Refresh is the stored refresh token record, if any.
 	Refresh OAuthRefreshToken
-	// Previous is, after a rotation, the refresh token that was redeemed,
-	// as it now stands: revoked.
+	// Previous is, after a refresh, the refresh token that was redeemed, as
+	// it now stands: revoked by its rotation, or, if it lacks
+	// offline_access and so was not rotated, as it was.
 	Previous OAuthRefreshToken
 }
 

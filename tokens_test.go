@@ -341,7 +341,7 @@ func TestRotateRace(t *testing.T) {
 		rounds = 100
 	}
 	for i := range rounds {
-		tok := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u2", Refresh: true})
+		tok := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u2", Scopes: []string{oauthdb.ScopeOfflineAccess}, Refresh: true})
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
 		for g := range errs {
@@ -464,7 +464,7 @@ func TestBetterAuth17Fields(t *testing.T) {
 		t.Errorf("a user's grant on that client: %v", err)
 	}
 	signedIn := t0.Add(-time.Hour)
-	tok := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid"},
+	tok := issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u1", SessionID: "s1", Scopes: []string{"openid", "offline_access"},
 		Refresh: true, AuthorizationCodeID: "code-hash", AuthTime: signedIn, Resources: []string{"https://api.example/a"}})
 	clk.Advance(time.Minute)
 	next, err := db.RotateRefreshToken(tok.RefreshToken, "cid-2", nil)

@@ -128,6 +128,18 @@ func validScope(s string) bool {
 	return true
 }
 
+// validClientID reports whether s can be a clientId: printable ASCII,
+// spaces allowed, as better-auth 1.7.29's getClient reads one
+// (/^[\x20-\x7E]+$/); the empty one the store refuses as required.
+func validClientID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // checkScopes checks the scopes an operation is given, as the door checks a
 // record's.
 func checkScopes(table string, scopes []string) error {
@@ -180,6 +192,9 @@ func (c *OAuthClient) normalize() { c.fields(normalizer{}) }
 
 func (c *OAuthClient) validate() error {
 	f := door{table: TableOAuthClient}
+	if !validClientID(c.ClientID) {
+		f.fail("clientId", c.ClientID, "not printable ASCII: better-auth 1.7.29 finds no client by it")
+	}
 	if len(c.RedirectURIs) == 0 {
 		f.fail("redirectUris", "", "required")
 	}

@@ -71,3 +71,29 @@ func TestEveryFieldIsCheckedAtTheDoor(t *testing.T) {
 		}
 	}
 }
+
+// A client's clientId is printable ASCII, spaces allowed, as better-auth
+// 1.7.29's getClient reads it (/^[\x20-\x7E]+$/): it finds no client by any
+// other, so such a client could authenticate nothing and its tokens would be
+// inactive there. Authenticating as one is authenticating an unknown client.
+func TestClientIDIsPrintableASCII(t *testing.T) {
+	db, _ := world(t)
+	for _, id := range []string{"clïent", "tab\tclient", "del\x7f", "nl\n"} {
+		err := db.Update(func(tx *oauthdb.Tx) error {
+			return tx.InsertClient(oauthdb.OAuthClient{ID: "c-" + id, ClientID: id, RedirectURIs: []string{"https://x.example/cb"}})
+		})
+		var e *oauthdb.Error
+		if !errors.Is(err, oauthdb.ErrInvalid) || !errors.As(err, &e) || e.Field != "clientId" {
+			t.Errorf("InsertClient(clientId %q) = %v, want ErrInvalid on clientId", id, err)
+		}
+		if _, err := db.AuthenticateClient(id, ""); !errors.Is(err, oauthdb.ErrNotFound) {
+			t.Errorf("AuthenticateClient(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
+	err := db.Update(func(tx *oauthdb.Tx) error {
+		return tx.InsertClient(oauthdb.OAuthClient{ID: "c-space", ClientID: "a client ~id", RedirectURIs: []string{"https://x.example/cb"}})
+	})
+	if err != nil {
+		t.Errorf("a clientId of printable ASCII with spaces: %v", err)
+	}
+}

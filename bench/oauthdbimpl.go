@@ -173,7 +173,9 @@ func (o *OauthDB) Rotate(refresh, clientID string) (string, string, error) {
 	if err != nil {
 		var te *oauthdb.TokenError
 		switch {
-		case errors.Is(err, oauthdb.ErrTokenReplayed):
+		case errors.Is(err, oauthdb.ErrTokenReplayed), errors.Is(err, oauthdb.ErrTokenRevoked):
+			// Rotated before, or revoked otherwise: either way the family
+			// is revoked now.
 			return "", "", fmt.Errorf("%w: %w", ErrReplay, err)
 		case errors.As(err, &te):
 			return "", "", fmt.Errorf("%w: %w", ErrInvalidGrant, err)

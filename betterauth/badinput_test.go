@@ -207,8 +207,8 @@ func TestDanglingSessionsAreCleared(t *testing.T) {
 		}
 	}
 	db, rep := loadMoment(t, m)
-	if len(rep.ClearedSessions[oauthdb.TableOAuthAccessToken]) != 2 || len(rep.ClearedSessions[oauthdb.TableOAuthRefreshToken]) != 1 {
-		t.Errorf("cleared %v, want S2's two access tokens (B, C) and its refresh token (B)", rep.ClearedSessions)
+	if len(rep.ClearedSessions[oauthdb.TableOAuthAccessToken]) != 6 || len(rep.ClearedSessions[oauthdb.TableOAuthRefreshToken]) != 3 {
+		t.Errorf("cleared %v, want S2's six access tokens (B, C, E, E2, E3, E4) and three refresh tokens (B, E, E2)", rep.ClearedSessions)
 	}
 	for _, id := range rep.ClearedSessions[oauthdb.TableOAuthAccessToken] {
 		err := db.View(func(tx *oauthdb.Tx) error {

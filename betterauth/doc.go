@@ -1,5 +1,5 @@
 // Package betterauth loads the rows of a better-auth oauth-provider
-// database (better-auth 1.4 to 1.7.5) into an oauthdb.DB, as better-auth's
+// database (better-auth 1.4 to 1.7.29) into an oauthdb.DB, as better-auth's
 // adapters store them: the memory adapter's JSON, SQLite and MySQL through
 // Kysely (string[] and json as JSON text, booleans as 0/1, dates as text),
 // and Postgres as better-auth's migrations create it (jsonb, boolean,

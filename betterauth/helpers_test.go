@@ -50,7 +50,31 @@ type export struct {
 		Redeemed    bool   `json:"redeemed"`
 		Hash        string `json:"hash"`
 	} `json:"codes"`
+	Sessions []struct {
+		Name string `json:"name"`
+		ID   string `json:"id"`
+	} `json:"sessions"`
+	Steps   []step   `json:"steps"`
 	Moments []moment `json:"moments"`
+}
+
+// step is one thing the scenario did, as the export's timeline records it:
+// a token request (grant, from, scope, status, the tokens it gave and the
+// answer), a revocation (token, by, hint, status), a sign-out (session).
+type step struct {
+	At       time.Time      `json:"at"`
+	Step     string         `json:"step"`
+	Grant    string         `json:"grant"`
+	From     string         `json:"from"`
+	Client   string         `json:"client"`
+	Scope    string         `json:"scope"`
+	Status   int            `json:"status"`
+	Tokens   []string       `json:"tokens"`
+	Response map[string]any `json:"response"`
+	Token    string         `json:"token"`
+	By       string         `json:"by"`
+	Hint     string         `json:"hint"`
+	Session  string         `json:"session"`
 }
 
 type moment struct {

@@ -79,7 +79,7 @@ func jsonNames(rt reflect.Type) []string {
 }
 
 // TestEveryColumnBetterAuthWritesHasAField: for the seven tables oauthdb
-// keeps, every column better-auth 1.7.5 has (in any adapter's schema) is a
+// keeps, every column better-auth 1.7.29 has (in any adapter's schema) is a
 // field of the record, so none is lost on load.
 func TestEveryColumnBetterAuthWritesHasAField(t *testing.T) {
 	for _, adapter := range adapters {

@@ -119,6 +119,32 @@ func TestRedeemCodeRefusals(t *testing.T) {
 	if got := w.redeem(t, w.app, code, verifier); got.status != http.StatusOK {
 		t.Errorf("the code after refused requests: %d %v", got.status, got.body)
 	}
+	// A verifier for a code issued without a challenge (better-auth issues
+	// one to a confidential client that asks for no offline_access) is a
+	// malformed request, as better-auth 1.7.29 answers it, and leaves the
+	// code.
+	other, _ := w.code(t, w.app, "read")
+	const plain = "a-code-issued-without-pkce"
+	if err := w.fx.Update(func(tx *oauthdb.Tx) error {
+		v, err := tx.VerificationByIdentifier(w.fx.Hash(other))
+		if err != nil {
+			return err
+		}
+		cv, err := oauthdbtest.ParseCodeValue(v)
+		if err != nil {
+			return err
+		}
+		delete(cv.Query, "code_challenge")
+		delete(cv.Query, "code_challenge_method")
+		v.ID, v.Identifier, v.Value = "v-no-pkce", w.fx.Hash(plain), cv.JSON()
+		return tx.InsertVerification(v)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	oauthdbtest.AssertUnchanged(t, w.fx.DB, func() {
+		wantError(t, do(t, w.srv, request{path: oauthdbtest.PathToken, basic: w.basic(w.app),
+			form: ac("code", plain, "redirect_uri", redirect, "code_verifier", verifier)}), 400, "invalid_request")
+	})
 }
 
 func TestExpiredCode(t *testing.T) {
@@ -218,8 +244,8 @@ func TestReusedCodeRevokesItsTokens(t *testing.T) {
 
 func TestRefreshRotationAndReplay(t *testing.T) {
 	w := newWorld(t)
-	rt1, r1 := w.fx.RefreshToken(w.app, w.laptop, oauthdbtest.Scopes("read", "write"))
-	at1, _ := w.fx.AccessToken(w.app, w.laptop, oauthdbtest.WithRefresh(r1), oauthdbtest.Scopes("read", "write"))
+	rt1, r1 := w.fx.RefreshToken(w.app, w.laptop, oauthdbtest.Scopes("offline_access", "read", "write"))
+	at1, _ := w.fx.AccessToken(w.app, w.laptop, oauthdbtest.WithRefresh(r1), oauthdbtest.Scopes("offline_access", "read", "write"))
 	// Another client's family is not this one's.
 	otherRT, _ := w.fx.RefreshToken(w.other, w.laptop)
 	refresh := func(c oauthdb.OAuthClient, tok string, kv ...string) response {
@@ -232,8 +258,8 @@ func TestRefreshRotationAndReplay(t *testing.T) {
 	})
 
 	w.fx.Clock.Advance(time.Minute)
-	got := refresh(w.app, rt1, "scope", "read")
-	if got.status != http.StatusOK || got.str("scope") != "read" || got.str("refresh_token") == "" {
+	got := refresh(w.app, rt1, "scope", "offline_access read")
+	if got.status != http.StatusOK || got.str("scope") != "offline_access read" || got.str("refresh_token") == "" {
 		t.Fatalf("rotation: %d %v", got.status, got.body)
 	}
 	rt2 := got.str("refresh_token")

@@ -15,7 +15,7 @@ import (
 // fake server. The verification's identifier is the code's hash under the
 // DB's hasher (DB.Hash).
 //
-// better-auth 1.4 to 1.7.5 write it as
+// better-auth 1.4 to 1.7.29 write it as
 //
 //	{"type": "authorization_code", "query": {...}, "userId": "…",
 //	 "sessionId": "…", "referenceId": "…", "authTime": 1767225600000,

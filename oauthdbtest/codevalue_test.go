@@ -9,7 +9,7 @@ import (
 	"github.com/oauthdb/oauthdb/oauthdbtest"
 )
 
-// A value as better-auth 1.7.5 writes it after a consent screen, with an
+// A value as better-auth 1.7 writes it after a consent screen, with an
 // OpenID claims request and a member of a later version.
 const betterAuthValue = `{"type":"authorization_code","query":{"response_type":"code",` +
 	`"redirect_uri":"https://confidential.example/callback","scope":"openid profile","state":"state-R",` +

@@ -62,7 +62,7 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 		SubjectTypesSupported:  []string{"public"},
 		// The algorithms of the published keys, and no other: Discovery 1.0
 		// §3 asks for RS256 in the list, but a server whose keys are EdDSA
-		// never signs with it (WithSigningAlgorithm(RS256) makes it so).
+		// (WithSigningAlgorithm(EdDSA)) never signs with it.
 		IDTokenSigningAlgValuesSupported:           s.signingAlgorithms(),
 		ClaimsSupported:                            claimsSupported,
 		TokenEndpointAuthMethodsSupported:          append(slices.Clone(secretMethods), "none"),

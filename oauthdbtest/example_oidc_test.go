@@ -77,7 +77,7 @@ func Example_tokenEndpointFails() {
 
 	fx := oauthdbtest.New(t)
 	srv := oauthdbtest.NewServer(t, fx.DB)
-	app := fx.Client()
+	app := fx.Client(oauthdbtest.ClientCredentialsScopes("reports:read"))
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, srv.Client())
 	cfg := clientcredentials.Config{ClientID: app.ClientID, ClientSecret: fx.Secret(app),
 		TokenURL: srv.Endpoint().TokenURL, AuthStyle: oauth2.AuthStyleInHeader}
@@ -117,11 +117,12 @@ func Example_whatTheClientSent() {
 
 	fx := oauthdbtest.New(t)
 	srv := oauthdbtest.NewServer(t, fx.DB)
-	app := fx.Client(oauthdbtest.Scopes("reports:read", "reports:write"))
+	app := fx.Client(oauthdbtest.ClientCredentialsScopes("reports:read", "reports:write"),
+		oauthdbtest.AuthMethod("client_secret_post"))
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, srv.Client())
 
 	// The code under test asks for a read-only token, sending its secret in
-	// the form.
+	// the form, as its client registered.
 	cfg := clientcredentials.Config{ClientID: app.ClientID, ClientSecret: fx.Secret(app),
 		TokenURL: srv.Endpoint().TokenURL, Scopes: []string{"reports:read"}, AuthStyle: oauth2.AuthStyleInParams}
 	if _, err := cfg.Token(ctx); err != nil {

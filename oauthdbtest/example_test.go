@@ -31,6 +31,7 @@ func (t *exampleT) Helper()                           {}
 func (t *exampleT) Cleanup(f func())                  { t.cleanups = append(t.cleanups, f) }
 func (t *exampleT) Errorf(format string, args ...any) { fmt.Printf("FAIL: "+format+"\n", args...) }
 func (t *exampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+func (t *exampleT) Logf(format string, args ...any)   {} // an example's output is what it prints
 
 func (t *exampleT) finish() {
 	for i := len(t.cleanups) - 1; i >= 0; i-- {

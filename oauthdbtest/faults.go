@@ -2,6 +2,7 @@ package oauthdbtest
 
 import (
 	"fmt"
+	"github.com/oauthdb/oauthdb/resourceserver"
 	"net/http"
 	"net/url"
 	"slices"
@@ -156,7 +157,7 @@ func (s *Server) meetFault(w http.ResponseWriter, r *http.Request, path string, 
 	e := &oauthError{f.Status, f.Error, f.Description}
 	switch path {
 	case PathUserInfo:
-		writeBearerError(w, e, "")
+		s.rs.WriteError(w, &resourceserver.Error{Status: e.status, Code: e.code, Description: e.description})
 	case PathAuthorize:
 		if to, ok := s.trustedRedirect(r.URL.Query()); ok {
 			params := to.Query()

@@ -177,8 +177,10 @@ func (f *Fixtures) Session(u oauthdb.User, opts ...FixtureOption) oauthdb.Sessio
 // the grant types authorization_code, refresh_token and client_credentials,
 // the response type code and client_secret_basic authentication; it allows
 // any scope, asks for consent and has no owner. Options: WithID, ClientID,
-// Name, WithOwner, Disabled, SkipConsent, Public, WithSecret, Scopes,
-// RedirectURIs, GrantTypes, EndSession, Reference, CreatedAt, Edit.
+// Name, WithOwner, Disabled, SkipConsent, Public, AuthMethod, WithSecret, Scopes,
+// ClientCredentialsScopes (none by default: the fake server refuses such a
+// client the client_credentials grant, as better-auth does), RedirectURIs,
+// GrantTypes, EndSession, Reference, CreatedAt, Edit.
 func (f *Fixtures) Client(opts ...FixtureOption) oauthdb.OAuthClient {
 	f.t.Helper()
 	n := f.next(oauthdb.TableOAuthClient)
@@ -258,9 +260,12 @@ func (f *Fixtures) AccessToken(c oauthdb.OAuthClient, s oauthdb.Session, opts ..
 // RefreshToken inserts a refresh token issued to c for the session s and
 // its user, and returns the plaintext token with the stored record. A
 // refresh token needs a user: without a session, give one with ForUser. By
-// default the token has the client's scopes and lives thirty days. Options:
-// WithID, ForUser, Scopes, Reference, ExpiresAt, ExpiresIn, Expired, Revoked,
-// CreatedAt, Edit.
+// default the token has the client's scopes and offline_access — better-auth
+// issues a refresh token for offline_access only, and such a token outlives
+// its session and is rotated when redeemed (give other Scopes for one bound
+// to its session; see oauthdb.DB.ValidateRefreshToken) — and lives thirty
+// days. Options: WithID, ForUser, Scopes, Reference, ExpiresAt, ExpiresIn,
+// Expired, Revoked, CreatedAt, Edit.
 func (f *Fixtures) RefreshToken(c oauthdb.OAuthClient, s oauthdb.Session, opts ...FixtureOption) (string, oauthdb.OAuthRefreshToken) {
 	f.t.Helper()
 	now := f.Clock.Now()
@@ -271,7 +276,7 @@ func (f *Fixtures) RefreshToken(c oauthdb.OAuthClient, s oauthdb.Session, opts .
 		ClientID:  c.ClientID,
 		SessionID: s.ID,
 		UserID:    s.UserID,
-		Scopes:    slices.Clone(c.Scopes),
+		Scopes:    offline(c.Scopes),
 		ExpiresAt: now.Add(refreshLifetime),
 		CreatedAt: now,
 	}
@@ -279,6 +284,16 @@ func (f *Fixtures) RefreshToken(c oauthdb.OAuthClient, s oauthdb.Session, opts .
 	f.apply(b, "RefreshToken", opts)
 	f.insert("RefreshToken", b)
 	return token, r
+}
+
+// offline returns scopes with offline_access, added at the end if it is
+// not there.
+func offline(scopes []string) []string {
+	out := slices.Clone(scopes)
+	if !slices.Contains(out, oauthdb.ScopeOfflineAccess) {
+		out = append(out, oauthdb.ScopeOfflineAccess)
+	}
+	return out
 }
 
 // Consent inserts the consent of u to the client c and returns it. By
@@ -444,6 +459,19 @@ func Public() FixtureOption {
 	})
 }
 
+// AuthMethod sets how a client authenticates at the token, introspection and
+// revocation endpoints (oauthClient.tokenEndpointAuthMethod):
+// "client_secret_basic" (the default, better-auth's) or "client_secret_post".
+// The fake server refuses any other way, as better-auth 1.7.29 does: a
+// client library that sends its secret in the form (openid-client's default,
+// x/oauth2's AuthStyleInParams) needs a client registered for
+// client_secret_post. For "none", use Public.
+func AuthMethod(method string) FixtureOption {
+	return on("AuthMethod", func(rec *oauthdb.OAuthClient, _ *building) {
+		rec.TokenEndpointAuthMethod = method
+	})
+}
+
 // WithSecret sets a client's plaintext secret; the client stores its hash.
 func WithSecret(secret string) FixtureOption {
 	return on("WithSecret", func(rec *oauthdb.OAuthClient, b *building) {
@@ -462,6 +490,16 @@ func RedirectURIs(uris ...string) FixtureOption {
 func GrantTypes(grants ...string) FixtureOption {
 	return on("GrantTypes", func(rec *oauthdb.OAuthClient, _ *building) {
 		rec.GrantTypes = slices.Clone(grants)
+	})
+}
+
+// ClientCredentialsScopes sets the scopes a client may be granted for
+// itself, by the client_credentials grant (oauthClient.clientCredentialsScopes):
+// the fake server grants them when no scope is asked, and refuses the grant
+// to a client that has none, as better-auth 1.7.29 does.
+func ClientCredentialsScopes(scopes ...string) FixtureOption {
+	return on("ClientCredentialsScopes", func(rec *oauthdb.OAuthClient, _ *building) {
+		rec.ClientCredentialsScopes = slices.Clone(scopes)
 	})
 }
 

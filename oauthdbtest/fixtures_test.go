@@ -2,6 +2,7 @@ package oauthdbtest_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,11 @@ func TestFixtureDefaults(t *testing.T) {
 	}
 	if !r.ExpiresAt.Equal(now.Add(30 * 24 * time.Hour)) {
 		t.Errorf("refresh token expires at %v", r.ExpiresAt)
+	}
+	// As better-auth issues them: with offline_access, so it outlives the
+	// session and is rotated when redeemed.
+	if !slices.Equal(r.Scopes, []string{oauthdb.ScopeOfflineAccess}) {
+		t.Errorf("refresh token scopes %v, want the client's (any) and offline_access", r.Scopes)
 	}
 	if a.Token != oauthdb.HashToken(atok) || r.Token != oauthdb.HashToken(rtok) {
 		t.Errorf("stored tokens are not the plaintexts' hashes")
@@ -131,14 +137,14 @@ func TestFixtureMisuseFailsTheTest(t *testing.T) {
 			func(fx *oauthdbtest.Fixtures) {
 				fx.Session(fx.User(), oauthdbtest.Edit(func(*oauthdb.User) {}))
 			}},
-		{"duplicate email", `User: user.email "a@example.com": value already used by`,
+		{"duplicate email", `User: user.email "a@example.com" (id "`,
 			func(fx *oauthdbtest.Fixtures) {
 				fx.User(oauthdbtest.Email("a@example.com"))
 				fx.User(oauthdbtest.Email("a@example.com"))
 			}},
 		{"unknown user", "Session: session.userId",
 			func(fx *oauthdbtest.Fixtures) { fx.Session(oauthdb.User{ID: "nobody"}) }},
-		{"refresh token without a user", "RefreshToken: oauthRefreshToken.userId: required",
+		{"refresh token without a user", "RefreshToken: oauthRefreshToken.userId (id ",
 			func(fx *oauthdbtest.Fixtures) { fx.RefreshToken(fx.Client(), oauthdb.Session{}) }},
 		{"secret of a stranger", `Secret: client "elsewhere" was not made by Fixtures.Client`,
 			func(fx *oauthdbtest.Fixtures) { fx.Secret(oauthdb.OAuthClient{ClientID: "elsewhere"}) }},

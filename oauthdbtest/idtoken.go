@@ -38,8 +38,10 @@ func (s *Server) idToken(g idTokenGrant) (string, error) {
 	c := userClaims(g.user, g.scopes)
 	c["iss"] = s.URL
 	c["aud"] = g.client.ClientID
+	exp := now.Add(s.cfg.idTokenLifetime)
 	c["iat"] = now.Unix()
-	c["exp"] = now.Add(s.cfg.idTokenLifetime).Unix()
+	c["exp"] = exp.Unix()
+	s.clockHint(exp)
 	c["at_hash"] = k.tokenHash(g.accessToken)
 	if !g.authTime.IsZero() {
 		c["auth_time"] = g.authTime.Unix()
@@ -52,4 +54,27 @@ func (s *Server) idToken(g idTokenGrant) (string, error) {
 	}
 	c = s.applyClaims(c, ClaimsRequest{For: ForIDToken, User: g.user, Client: g.client, Scopes: slices.Clone(g.scopes)})
 	return k.sign(c)
+}
+
+// clockHint says in the test's log, once per server, that an id_token it
+// signs has expired by the wall clock already: a relying party that reads
+// the wall clock refuses it, and its error says nothing of the fake clock.
+func (s *Server) clockHint(exp time.Time) {
+	wall := time.Now()
+	if !exp.Before(wall) {
+		return
+	}
+	s.mu.Lock()
+	warned := s.warned
+	s.warned = true
+	s.mu.Unlock()
+	if warned {
+		return
+	}
+	s.t.Logf("oauthdbtest: this id_token expires at %s by the DB's clock, %s before the wall clock: "+
+		"a relying party that checks exp against the wall clock refuses it as expired. Give the relying party the DB's clock "+
+		"(go-oidc: oidc.Config{Now: fx.Clock.Now}; zitadel/oidc: rp.WithVerifierOpts(rp.WithIssuedAtOffset(fx.Clock.Now().Sub(time.Now()))); "+
+		"openid-client: client.discovery(issuer, id, {client_secret, [client.clockSkew]: %d})), or start the DB's clock at the wall clock: "+
+		"oauthdbtest.New(t, oauthdbtest.WithStart(time.Now()))",
+		exp.UTC().Format(time.RFC3339), wall.Sub(exp).Round(time.Hour), int64(s.db.Now().Sub(wall).Seconds()))
 }

@@ -14,6 +14,7 @@ import (
 	"hash"
 	"net/http"
 	"slices"
+	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -39,7 +40,12 @@ type signingKey struct {
 // crypto/rand, not the DB's seeded randomness: drawing from that would shift
 // every ID the DB generates after NewServer, and a signature has no need to
 // be the same on every run.
-func newSigningKey(alg string) (*signingKey, error) {
+//
+// An RSA key takes tens of milliseconds to make, so a server's first RS256
+// key (first) is one made once for the test binary and shared by its
+// servers; a rotation makes a new one. Sharing is harmless: each server
+// signs with its own issuer, which a relying party checks.
+func newSigningKey(alg string, first bool) (*signingKey, error) {
 	var private, public any
 	switch alg {
 	case EdDSA:
@@ -49,7 +55,7 @@ func newSigningKey(alg string) (*signingKey, error) {
 		}
 		private, public = priv, pub
 	case RS256:
-		priv, err := rsa.GenerateKey(rand.Reader, 2048)
+		priv, err := newRSAKey(first)
 		if err != nil {
 			return nil, err
 		}
@@ -72,6 +78,17 @@ func newSigningKey(alg string) (*signingKey, error) {
 		return nil, err
 	}
 	return &signingKey{id: pub.KeyID, alg: alg, public: pub, signer: signer}, nil
+}
+
+// sharedRSAKey is the first RS256 key of every server of a test binary.
+var sharedRSAKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
+// newRSAKey makes an RSA key, or returns the shared one.
+func newRSAKey(shared bool) (*rsa.PrivateKey, error) {
+	if shared {
+		return sharedRSAKey()
+	}
+	return rsa.GenerateKey(rand.Reader, 2048)
 }
 
 // sign signs claims as a compact JWS (a JWT) with the key's ID in its header.
@@ -115,7 +132,7 @@ func (s *Server) currentKey() *signingKey {
 // RemoveKey removes them. It fails the test if no key can be made.
 func (s *Server) RotateKey() (kid string) {
 	s.t.Helper()
-	k, err := newSigningKey(s.cfg.alg)
+	k, err := newSigningKey(s.cfg.alg, false)
 	if err != nil {
 		s.t.Fatalf("oauthdbtest: RotateKey: %v", err)
 	}

@@ -64,7 +64,15 @@ func (e *LoadError) Error() string {
 	if e.Field != "" {
 		fmt.Fprintf(&b, "field %s: ", e.Field)
 	}
-	b.WriteString(e.Err.Error())
+	var oe *oauthdb.Error
+	if errors.As(e.Err, &oe) && oe.ID == e.ID && e.ID != "" {
+		// The record's id is said above, once.
+		once := *oe
+		once.ID = ""
+		b.WriteString(once.Error())
+	} else {
+		b.WriteString(e.Err.Error())
+	}
 	return b.String()
 }
 

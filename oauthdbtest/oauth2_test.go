@@ -33,11 +33,17 @@ func wantRetrieveError(t *testing.T, err error, code string) {
 func TestOAuth2ClientCredentials(t *testing.T) {
 	fx := oauthdbtest.New(t)
 	srv := oauthdbtest.NewServer(t, fx.DB)
-	c := fx.Client(oauthdbtest.Scopes("reports:read", "reports:write"))
+	// A client authenticates as it registered: client_secret_basic (the
+	// header), or client_secret_post (the form).
+	basic := fx.Client(oauthdbtest.ClientCredentialsScopes("reports:read", "reports:write"))
+	post := fx.Client(oauthdbtest.ClientCredentialsScopes("reports:read", "reports:write"), oauthdbtest.AuthMethod("client_secret_post"))
+	clientOf := map[oauth2.AuthStyle]oauthdb.OAuthClient{oauth2.AuthStyleInHeader: basic, oauth2.AuthStyleInParams: post,
+		oauth2.AuthStyleAutoDetect: basic}
 	ctx := clientContext(t, srv)
 
 	want := oauthdbtest.Dump(fx.DB)
 	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams, oauth2.AuthStyleAutoDetect} {
+		c := clientOf[style]
 		cfg := clientcredentials.Config{ClientID: c.ClientID, ClientSecret: fx.Secret(c),
 			TokenURL: srv.Endpoint().TokenURL, Scopes: []string{"reports:read"}, AuthStyle: style}
 		tok, err := cfg.Token(ctx)
@@ -58,13 +64,18 @@ func TestOAuth2ClientCredentials(t *testing.T) {
 
 	oauthdbtest.AssertUnchanged(t, fx.DB, func() {
 		for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
-			bad := clientcredentials.Config{ClientID: c.ClientID, ClientSecret: "wrong", TokenURL: srv.Endpoint().TokenURL, AuthStyle: style}
+			bad := clientcredentials.Config{ClientID: clientOf[style].ClientID, ClientSecret: "wrong", TokenURL: srv.Endpoint().TokenURL, AuthStyle: style}
 			_, err := bad.Token(ctx)
 			wantRetrieveError(t, err, "invalid_client")
 		}
-		tooMuch := clientcredentials.Config{ClientID: c.ClientID, ClientSecret: fx.Secret(c),
-			TokenURL: srv.Endpoint().TokenURL, Scopes: []string{"admin"}}
-		_, err := tooMuch.Token(ctx)
+		// The right secret the way the client did not register.
+		wrongWay := clientcredentials.Config{ClientID: basic.ClientID, ClientSecret: fx.Secret(basic),
+			TokenURL: srv.Endpoint().TokenURL, AuthStyle: oauth2.AuthStyleInParams}
+		_, err := wrongWay.Token(ctx)
+		wantRetrieveError(t, err, "invalid_client")
+		tooMuch := clientcredentials.Config{ClientID: basic.ClientID, ClientSecret: fx.Secret(basic),
+			TokenURL: srv.Endpoint().TokenURL, Scopes: []string{"admin"}, AuthStyle: oauth2.AuthStyleInHeader}
+		_, err = tooMuch.Token(ctx)
 		wantRetrieveError(t, err, "invalid_scope")
 	})
 }

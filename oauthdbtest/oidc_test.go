@@ -119,6 +119,7 @@ func newOIDCWorld(t *testing.T, opts ...oauthdbtest.ServerOption) *oidcWorld {
 	w.laptop = fx.Session(w.alice)
 	w.app = fx.Client(oauthdbtest.ClientID("app"), oauthdbtest.SkipConsent(),
 		oauthdbtest.Scopes("openid", "profile", "email", "offline_access", "notes:read"),
+		oauthdbtest.ClientCredentialsScopes("notes:read"),
 		oauthdbtest.EndSession("https://app.example.com/logged-out"))
 	fx.Clock.Advance(5 * time.Minute)
 	w.srv.LoginAs(w.laptop)
@@ -150,7 +151,7 @@ func TestOIDCDiscovery(t *testing.T) {
 		"jwks_uri":                              w.srv.URL + oauthdbtest.PathJWKS,
 		"end_session_endpoint":                  w.srv.URL + oauthdbtest.PathEndSession,
 		"subject_types_supported":               []any{"public"},
-		"id_token_signing_alg_values_supported": []any{"EdDSA"},
+		"id_token_signing_alg_values_supported": []any{"RS256"},
 		"response_types_supported":              []any{"code"},
 		"scopes_supported":                      []any{"openid", "profile", "email", "offline_access"},
 		"request_uri_parameter_supported":       false,
@@ -194,7 +195,7 @@ func TestOIDCLogin(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("id_token claims (-want +got):\n%s", d)
 	}
-	if h := header(t, raw); h["alg"] != "EdDSA" || h["kid"] != w.srv.KeyIDs()[0] || h["typ"] != "JWT" {
+	if h := header(t, raw); h["alg"] != "RS256" || h["kid"] != w.srv.KeyIDs()[0] || h["typ"] != "JWT" {
 		t.Errorf("id_token header %v", h)
 	}
 
@@ -319,7 +320,7 @@ func TestOIDCKeyRotation(t *testing.T) {
 		keys, _ := got.body["keys"].([]any)
 		for _, k := range keys {
 			k := k.(map[string]any)
-			if k["kty"] != "OKP" || k["crv"] != "Ed25519" || k["alg"] != "EdDSA" || k["use"] != "sig" || k["d"] != nil {
+			if k["kty"] != "RSA" || k["alg"] != "RS256" || k["use"] != "sig" || k["d"] != nil || k["p"] != nil {
 				t.Errorf("published key %v", k)
 			}
 		}
@@ -369,8 +370,8 @@ func TestOIDCKeyRotation(t *testing.T) {
 	}
 }
 
-func TestOIDCRS256(t *testing.T) {
-	w := newOIDCWorld(t, oauthdbtest.WithSigningAlgorithm(oauthdbtest.RS256))
+func TestOIDCEdDSA(t *testing.T) {
+	w := newOIDCWorld(t, oauthdbtest.WithSigningAlgorithm(oauthdbtest.EdDSA))
 	r := newRP(t, w.fx, w.srv, w.app, oidc.ScopeOpenID)
 	tok, raw := r.login(t, w.srv, "n")
 	idt, err := r.verifier.Verify(r.ctx, raw)
@@ -378,21 +379,25 @@ func TestOIDCRS256(t *testing.T) {
 		t.Fatalf("Verify: %v", err)
 	}
 	if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
-		t.Errorf("at_hash under RS256 (SHA-256): %v", err)
+		t.Errorf("at_hash under EdDSA (SHA-512, as better-auth and go-oidc compute it): %v", err)
 	}
-	if h := header(t, raw); h["alg"] != "RS256" {
+	if h := header(t, raw); h["alg"] != "EdDSA" {
 		t.Errorf("header %v", h)
 	}
 	var algs struct {
 		Algs []string `json:"id_token_signing_alg_values_supported"`
 	}
-	if err := r.provider.Claims(&algs); err != nil || len(algs.Algs) != 1 || algs.Algs[0] != "RS256" {
+	if err := r.provider.Claims(&algs); err != nil || len(algs.Algs) != 1 || algs.Algs[0] != "EdDSA" {
 		t.Errorf("id_token_signing_alg_values_supported %v, %v", algs.Algs, err)
 	}
-	// An EdDSA-only verifier refuses it: the algorithm is the server's choice.
-	strict := r.provider.Verifier(&oidc.Config{ClientID: "app", Now: w.fx.Clock.Now, SupportedSigningAlgs: []string{oidc.EdDSA}})
+	keys := do(t, w.srv, request{method: http.MethodGet, path: oauthdbtest.PathJWKS}).body["keys"].([]any)
+	if k := keys[0].(map[string]any); k["kty"] != "OKP" || k["crv"] != "Ed25519" || k["alg"] != "EdDSA" || k["d"] != nil {
+		t.Errorf("published key %v", k)
+	}
+	// An RS256-only verifier refuses it: the algorithm is the server's choice.
+	strict := r.provider.Verifier(&oidc.Config{ClientID: "app", Now: w.fx.Clock.Now, SupportedSigningAlgs: []string{oidc.RS256}})
 	if _, err := strict.Verify(r.ctx, raw); err == nil {
-		t.Error("an EdDSA-only verifier accepted an RS256 id_token")
+		t.Error("an RS256-only verifier accepted an EdDSA id_token")
 	}
 
 	if msg := failures(t, func(ft testing.TB) {
@@ -445,11 +450,18 @@ func TestOIDCUserInfoFollowsTheStore(t *testing.T) {
 	if got.status != http.StatusUnauthorized || got.header.Get("WWW-Authenticate") != `Bearer realm="oauthdbtest"` {
 		t.Errorf("no token: %d %v", got.status, got.header)
 	}
-	// A client-credentials token acts for no user.
+	// A client-credentials token is refused: as the grant gives it, it lacks
+	// openid, a user's scope and never a client's (better-auth answers 400
+	// invalid_scope there, RFC 6750 403 insufficient_scope)...
 	cc := do(t, w.srv, request{path: oauthdbtest.PathToken, basic: []string{"app", w.fx.Secret(w.app)},
-		form: form("grant_type", "client_credentials", "scope", "openid")})
-	if got := bearer(t, w.srv, cc.str("access_token")); got.status != http.StatusUnauthorized || got.str("error") != "invalid_token" {
+		form: form("grant_type", "client_credentials", "scope", "notes:read")})
+	if got := bearer(t, w.srv, cc.str("access_token")); got.status != http.StatusForbidden || got.str("error") != "insufficient_scope" {
 		t.Errorf("client-credentials token: %d %v", got.status, got.body)
+	}
+	// ... and with openid, written by hand, it acts for no user.
+	ccOpenID, _ := w.fx.AccessToken(w.app, oauthdb.Session{}, oauthdbtest.Scopes("openid", "notes:read"))
+	if got := bearer(t, w.srv, ccOpenID); got.status != http.StatusUnauthorized || got.str("error") != "invalid_token" {
+		t.Errorf("client-credentials token with openid: %d %v", got.status, got.body)
 	}
 	// An expired one is refused too.
 	tok2, _ := r.login(t, w.srv, "n")

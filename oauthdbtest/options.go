@@ -11,22 +11,27 @@ type ServerOption func(*serverConfig)
 
 // serverConfig is what the ServerOptions of NewServer set.
 type serverConfig struct {
-	alg             string        // EdDSA or RS256
+	alg             string        // RS256 or EdDSA
 	idTokenLifetime time.Duration // exp - iat of an id_token
 	claims          []ClaimsFunc  // applied in order, after the standard claims
 	badOption       string        // why an option was refused; NewServer fails the test with it
 }
 
-// defaultServerConfig is better-auth's: EdDSA keys (its jwt plugin's
-// default) and ten-hour id_tokens.
+// defaultServerConfig signs with RS256, which every relying party accepts
+// on its defaults, and makes better-auth's ten-hour id_tokens.
 func defaultServerConfig() serverConfig {
-	return serverConfig{alg: EdDSA, idTokenLifetime: IDTokenLifetime}
+	return serverConfig{alg: RS256, idTokenLifetime: IDTokenLifetime}
 }
 
 // WithSigningAlgorithm sets the algorithm of the server's signing keys:
-// EdDSA (Ed25519, the default, as better-auth's jwt plugin signs) or RS256
-// (RSA 2048), the one algorithm every OpenID relying party must accept.
-// Any other value fails the test.
+// RS256 (RSA 2048, the default) or EdDSA (Ed25519), as better-auth's jwt
+// plugin signs by default. RS256 is the default because it is the one
+// algorithm OpenID Connect Core §15.1 requires a provider to support, and
+// the one relying parties accept when nothing else is configured
+// (zitadel/oidc's verifier takes RS256, ES256 and PS256 unless told;
+// openid-client and go-oidc take what the discovery document lists): with
+// EdDSA, a relying party must be told to accept it. Any other value fails
+// the test.
 func WithSigningAlgorithm(alg string) ServerOption {
 	return func(c *serverConfig) {
 		switch alg {

@@ -15,8 +15,12 @@ import (
 
 func TestRequestsRecordWhatTheClientSent(t *testing.T) {
 	w := newOIDCWorld(t)
-	r := newRP(t, w.fx, w.srv, w.app, oidc.ScopeOpenID, oidc.ScopeOfflineAccess)
-	r.cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams // client_secret_post: the secret is in the form
+	// The web app sends its secret in the form (client_secret_post), as it
+	// registered; the app, in the Authorization header.
+	web := w.fx.Client(oauthdbtest.ClientID("web"), oauthdbtest.SkipConsent(), oauthdbtest.AuthMethod("client_secret_post"),
+		oauthdbtest.Scopes("openid", "offline_access"))
+	r := newRP(t, w.fx, w.srv, web, oidc.ScopeOpenID, oidc.ScopeOfflineAccess)
+	r.cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 	pkce := oauth2.GenerateVerifier()
 	back := w.srv.Visit(r.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(pkce), oidc.Nonce("n-1")))
 	code := back.Query().Get("code")
@@ -47,17 +51,17 @@ func TestRequestsRecordWhatTheClientSent(t *testing.T) {
 	}
 
 	authz := w.srv.Requests(oauthdbtest.PathAuthorize)[0]
-	if authz.ClientID != "app" || authz.ClientAuth != "" || authz.Params.Get("nonce") != "n-1" || authz.Params.Get("state") != "st" ||
+	if authz.ClientID != "web" || authz.ClientAuth != "" || authz.Params.Get("nonce") != "n-1" || authz.Params.Get("state") != "st" ||
 		authz.Params.Get("code_challenge") != oauth2.S256ChallengeFromVerifier(pkce) || authz.Status != http.StatusFound ||
 		cmp.Diff([]string{"openid", "offline_access"}, authz.Scopes) != "" {
 		t.Errorf("the authorization request: %+v", authz)
 	}
 	tokens := w.srv.Requests(oauthdbtest.PathToken)
 	exchange, creds := tokens[0], tokens[1]
-	if exchange.GrantType != "authorization_code" || exchange.ClientID != "app" || exchange.ClientAuth != "client_secret_post" ||
+	if exchange.GrantType != "authorization_code" || exchange.ClientID != "web" || exchange.ClientAuth != "client_secret_post" ||
 		exchange.Params.Get("code") != oauthdbtest.Fingerprint(code) ||
 		exchange.Params.Get("code_verifier") != oauthdbtest.Fingerprint(pkce) ||
-		exchange.Params.Get("client_secret") != oauthdbtest.Fingerprint(w.fx.Secret(w.app)) || exchange.Status != http.StatusOK {
+		exchange.Params.Get("client_secret") != oauthdbtest.Fingerprint(w.fx.Secret(web)) || exchange.Status != http.StatusOK {
 		t.Errorf("the code exchange: %+v", exchange)
 	}
 	if creds.GrantType != "client_credentials" || creds.ClientID != "app" || creds.ClientAuth != "client_secret_basic" ||
@@ -70,7 +74,7 @@ func TestRequestsRecordWhatTheClientSent(t *testing.T) {
 
 	// No secret is kept, in any form a test could print.
 	printed := fmt.Sprintf("%+v", all)
-	for name, secret := range map[string]string{"the client secret": w.fx.Secret(w.app), "the code": code,
+	for name, secret := range map[string]string{"the client secret": w.fx.Secret(web), "the app's secret": w.fx.Secret(w.app), "the code": code,
 		"the PKCE verifier": pkce, "the access token": tok.AccessToken, "the refresh token": tok.RefreshToken} {
 		if strings.Contains(printed, secret) {
 			t.Errorf("the recorded requests hold %s", name)

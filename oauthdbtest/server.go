@@ -1,8 +1,9 @@
 package oauthdbtest
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/internal/authserver"
+	"github.com/oauthdb/oauthdb/resourceserver"
 	"golang.org/x/oauth2"
 )
 
@@ -46,9 +49,11 @@ var endpoints = []string{
 // It serves:
 //
 //   - PathToken: the token endpoint (RFC 6749 §3.2) for the grants
-//     client_credentials, refresh_token (rotating the refresh token, with
+//     client_credentials (for the client's clientCredentialsScopes),
+//     refresh_token (rotating a refresh token granted offline_access, with
 //     replay detection: oauthdb.DB.RotateRefreshToken) and
-//     authorization_code (with PKCE, S256 only);
+//     authorization_code (with PKCE, S256 only), each answering as
+//     better-auth 1.7.29 does;
 //   - PathIntrospect: token introspection (RFC 7662), for an authenticated
 //     client, of the tokens issued to it;
 //   - PathRevoke: token revocation (RFC 7009), with token_type_hint;
@@ -72,8 +77,9 @@ var endpoints = []string{
 //
 // A grant of the scope openid comes with an id_token — from the
 // authorization code, and from each refresh that keeps openid — signed by
-// the server's key: Ed25519 (EdDSA) as better-auth's jwt plugin signs, or
-// RS256 with WithSigningAlgorithm. It holds iss (the server's URL), sub (the
+// the server's key: RS256, which every relying party accepts on its
+// defaults, or Ed25519 (EdDSA) as better-auth's jwt plugin signs, with
+// WithSigningAlgorithm(EdDSA). It holds iss (the server's URL), sub (the
 // user's ID), aud (the client's clientId), iat and exp on the DB's clock,
 // auth_time (the session's createdAt), nonce (the authorization request's;
 // none on a refresh, as OpenID Connect Core §12.2 advises), at_hash, sid
@@ -81,8 +87,26 @@ var endpoints = []string{
 // clients with enableEndSession) and the user's claims that the scopes
 // release: name, given_name, family_name and picture for profile, email and
 // email_verified for email, read from the user's row. WithClaims adds or
-// overrides claims of id_tokens and userinfo responses. A relying party
-// that checks exp must read the DB's clock: go-oidc's oidc.Config.Now.
+// overrides claims of id_tokens and userinfo responses.
+//
+// # The clock a relying party reads
+//
+// iat and exp are on the DB's clock, which New starts at a fixed instant
+// (2026-01-01 09:00 UTC) so that a test's timestamps are the same on every
+// run. A relying party checks them against its own clock, by default the
+// wall clock, and refuses an id_token whose exp has passed there. Either
+// give the relying party the DB's clock —
+//
+//   - go-oidc: oidc.Config{Now: fx.Clock.Now};
+//   - zitadel/oidc: rp.WithVerifierOpts(rp.WithIssuedAtOffset(fx.Clock.Now().Sub(time.Now())));
+//   - openid-client: the client metadata's [client.clockSkew], the DB's
+//     clock less the wall clock in seconds —
+//
+// or start the DB's clock at the wall clock: oauthdbtest.New(t,
+// oauthdbtest.WithStart(time.Now())). When the server signs an id_token
+// that has already expired by the wall clock, it says so in the test's log,
+// once, with these ways out: a relying party's "token is expired" then
+// comes with what to set.
 //
 // # Faults and recorded requests
 //
@@ -98,7 +122,10 @@ var endpoints = []string{
 // tokens deleted, its refresh tokens marked revoked, as oauthdb's own
 // revocation does (better-auth deletes those too). A refresh token presented
 // after its rotation is refused and its family revoked, by
-// oauthdb.DB.RotateRefreshToken.
+// oauthdb.DB.RotateRefreshToken (better-auth deletes the family). Revoking a
+// refresh token that is revoked already answers 200 and changes nothing
+// (RFC 7009 §2.2), where better-auth answers 400 and, for its owner, deletes
+// its family.
 //
 // Where better-auth's behaviour and the RFCs differ, the fake follows the
 // RFCs: a wrong PKCE verifier is invalid_grant (RFC 7636 §4.6), a userinfo
@@ -115,9 +142,14 @@ type Server struct {
 	cfg  serverConfig
 	stop chan struct{} // closed when the test ends, to cut injected delays short
 
+	introspection *authserver.Introspection // PathIntrospect, once the URL is known
+	rs            *resourceserver.Verifier  // checks the access tokens of PathUserInfo
+	userInfo      http.Handler              // PathUserInfo behind rs
+
 	mu       sync.Mutex
 	login    oauthdb.Session     // who is signed in at PathAuthorize
 	keys     []*signingKey       // published at PathJWKS; keys[0] signs
+	warned   bool                // the clock hint is logged (idToken)
 	faults   map[string][]*fault // by path, in the order they are met
 	requests []Request           // as received, secrets masked
 }
@@ -134,7 +166,7 @@ func NewServer(t testing.TB, db *oauthdb.DB, opts ...ServerOption) *Server {
 	if cfg.badOption != "" {
 		t.Fatalf("oauthdbtest: NewServer: %s", cfg.badOption)
 	}
-	key, err := newSigningKey(cfg.alg)
+	key, err := newSigningKey(cfg.alg, true)
 	if err != nil {
 		t.Fatalf("oauthdbtest: NewServer: %v", err)
 	}
@@ -146,6 +178,11 @@ func NewServer(t testing.TB, db *oauthdb.DB, opts ...ServerOption) *Server {
 		keys:   []*signingKey{key},
 		faults: map[string][]*fault{},
 	}
+	s.rs, err = resourceserver.New(db, resourceserver.Config{Realm: "oauthdbtest"})
+	if err != nil {
+		t.Fatalf("oauthdbtest: NewServer: %v", err)
+	}
+	s.userInfo = s.rs.RequireScopes("openid")(http.HandlerFunc(s.userInfoClaims))
 	mux := http.NewServeMux()
 	mux.HandleFunc(PathAuthorize, s.handleAuthorize)
 	mux.HandleFunc(PathToken, s.handleToken)
@@ -157,6 +194,8 @@ func NewServer(t testing.TB, db *oauthdb.DB, opts ...ServerOption) *Server {
 	mux.HandleFunc(PathUserInfo, s.handleUserInfo)
 	mux.HandleFunc(PathEndSession, s.handleEndSession)
 	s.Server = httptest.NewServer(s.front(mux))
+	s.introspection = authserver.NewIntrospection(db, authserver.IntrospectionConfig{
+		Issuer: s.URL, Realm: "oauthdbtest", Log: slog.New(testLogHandler{t})})
 	t.Cleanup(func() {
 		close(s.stop)
 		s.Close()
@@ -259,10 +298,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeError writes an error response; a 401 says, as HTTP requires, which
-// authentication scheme to use.
+// authentication scheme to use, and a 503 when to retry.
 func writeError(w http.ResponseWriter, e *oauthError) {
-	if e.status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Basic realm="oauthdbtest"`)
+	switch e.status {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", authserver.BasicChallenge("oauthdbtest"))
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
 }
@@ -309,61 +351,19 @@ type authenticated struct {
 func (a authenticated) public() bool { return a.method == "none" }
 
 // authenticate authenticates the client of a request to the token,
-// introspection or revocation endpoint (RFC 6749 §2.3).
+// introspection or revocation endpoint (RFC 6749 §2.3) as oauthdb serve
+// does (authserver.AuthenticateClient): the same methods, refusals and
+// errors. A failure of the store fails the test.
 func (s *Server) authenticate(r *http.Request, form url.Values) (authenticated, *oauthError) {
-	if r.Header.Get("Authorization") != "" {
-		user, pass, ok := r.BasicAuth()
-		if !ok {
-			return authenticated{}, errInvalidClient("unsupported authentication scheme: use Basic")
-		}
-		id, err1 := url.QueryUnescape(user)
-		secret, err2 := url.QueryUnescape(pass)
-		if err1 != nil || err2 != nil {
-			return authenticated{}, errInvalidClient("malformed Basic credentials")
-		}
-		if form.Has("client_secret") {
-			return authenticated{}, errInvalidRequest("the client authenticated twice: Basic and client_secret")
-		}
-		if cid := form.Get("client_id"); cid != "" && cid != id {
-			return authenticated{}, errInvalidRequest("client_id differs from the Basic credentials")
-		}
-		return s.checkClient(id, secret, "client_secret_basic")
+	creds := authserver.Credentials{ClientID: form.Get("client_id"), ClientSecret: form.Get("client_secret")}
+	c, result, e := authserver.AuthenticateClient(s.db, r.Header, creds, false)
+	if result == authserver.AuthFailed {
+		return authenticated{}, s.serverError(e.Cause)
 	}
-	id := form.Get("client_id")
-	if id == "" {
-		return authenticated{}, errInvalidClient("no client authentication")
+	if e != nil {
+		return authenticated{}, &oauthError{e.Status, e.Code, e.Description}
 	}
-	secret := form.Get("client_secret")
-	method := "client_secret_post"
-	if !form.Has("client_secret") {
-		method = "none"
-	}
-	return s.checkClient(id, secret, method)
-}
-
-// checkClient authenticates a client through the store
-// (oauthdb.DB.AuthenticateClient): a confidential client by its secret, a
-// public client by its clientId alone.
-func (s *Server) checkClient(clientID, secret, method string) (authenticated, *oauthError) {
-	c, err := s.db.AuthenticateClient(clientID, secret)
-	switch {
-	case errors.Is(err, oauthdb.ErrNotFound):
-		return authenticated{}, errInvalidClient("unknown client")
-	case errors.Is(err, oauthdb.ErrClientDisabled):
-		return authenticated{}, errInvalidClient("the client is disabled")
-	case errors.Is(err, oauthdb.ErrBadSecret), errors.Is(err, oauthdb.ErrInvalid):
-		var e *oauthdb.Error
-		if errors.As(err, &e) {
-			return authenticated{}, errInvalidClient(e.Reason)
-		}
-		return authenticated{}, errInvalidClient("the client did not authenticate")
-	case err != nil:
-		return authenticated{}, s.serverError(err)
-	}
-	if secret == "" {
-		method = "none"
-	}
-	return authenticated{client: c, method: method}, nil
+	return authenticated{client: c.Record, method: c.Method}, nil
 }
 
 // allowsGrant reports whether a client may use a grant type: one of its
@@ -382,3 +382,25 @@ func scopeList(scope string) []string {
 	}
 	return out
 }
+
+// testLogHandler sends a log record to the test's log: an error the
+// shared introspection endpoint logs (a failing store) is a failure of the
+// fake server, and fails the test; a warning is only logged.
+type testLogHandler struct{ t testing.TB }
+
+func (h testLogHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h testLogHandler) Handle(_ context.Context, r slog.Record) error {
+	msg := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		msg += " " + a.String()
+		return true
+	})
+	if r.Level >= slog.LevelError {
+		h.t.Errorf("oauthdbtest: fake server: %s", msg)
+	} else {
+		h.t.Logf("oauthdbtest: fake server: %s", msg)
+	}
+	return nil
+}
+func (h testLogHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h testLogHandler) WithGroup(string) slog.Handler      { return h }

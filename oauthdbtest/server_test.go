@@ -108,7 +108,7 @@ func newWorld(t *testing.T) *world {
 	w.alice = fx.User(oauthdbtest.Name("Alice"), oauthdbtest.Email("alice@example.com"))
 	w.laptop = fx.Session(w.alice)
 	w.app = fx.Client(oauthdbtest.ClientID("app"), oauthdbtest.WithSecret("app secret/+&"),
-		oauthdbtest.Scopes("openid", "offline_access", "read", "write"))
+		oauthdbtest.Scopes("openid", "offline_access", "read", "write"), oauthdbtest.ClientCredentialsScopes("read", "write"))
 	w.other = fx.Client(oauthdbtest.ClientID("other"), oauthdbtest.WithSecret("other-secret"))
 	w.mobile = fx.Client(oauthdbtest.ClientID("mobile"), oauthdbtest.Public())
 	return w
@@ -140,14 +140,18 @@ func TestMetadata(t *testing.T) {
 
 func TestClientCredentials(t *testing.T) {
 	w := newWorld(t)
+	// A client registered for client_secret_post sends its secret in the
+	// form; the app, registered for client_secret_basic, in the header.
+	w.fx.Client(oauthdbtest.ClientID("poster"), oauthdbtest.WithSecret("poster secret/+&"),
+		oauthdbtest.AuthMethod("client_secret_post"), oauthdbtest.ClientCredentialsScopes("read", "write"))
 	before := oauthdbtest.Dump(w.fx.DB)
 	for _, tc := range []struct {
-		name string
-		req  request
+		name, client string
+		req          request
 	}{
-		{"basic", request{form: form("grant_type", "client_credentials", "scope", "read"), basic: w.basic(w.app)}},
-		{"post", request{form: form("grant_type", "client_credentials", "scope", "read",
-			"client_id", "app", "client_secret", "app secret/+&")}},
+		{"basic", "app", request{form: form("grant_type", "client_credentials", "scope", "read"), basic: w.basic(w.app)}},
+		{"post", "poster", request{form: form("grant_type", "client_credentials", "scope", "read",
+			"client_id", "poster", "client_secret", "poster secret/+&")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.req.path = oauthdbtest.PathToken
@@ -160,24 +164,40 @@ func TestClientCredentials(t *testing.T) {
 				t.Errorf("Cache-Control %q", got.header.Get("Cache-Control"))
 			}
 			info, err := w.fx.ValidateAccessToken(got.str("access_token"))
-			if err != nil || info.Token.ClientID != "app" || info.User.ID != "" {
+			if err != nil || info.Token.ClientID != tc.client || info.User.ID != "" {
 				t.Errorf("issued token: %v %+v", err, info.Token)
 			}
 		})
 	}
 	want := before.Clone()
 	now := w.fx.Now()
-	for range 2 {
-		want.AccessTokens = append(want.AccessTokens, oauthdb.OAuthAccessToken{ClientID: "app", Scopes: []string{"read"},
+	for _, c := range []string{"app", "poster"} {
+		want.AccessTokens = append(want.AccessTokens, oauthdb.OAuthAccessToken{ClientID: c, Scopes: []string{"read"},
 			CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
 	}
 	oauthdbtest.AssertState(t, w.fx.DB, want, oauthdbtest.IgnoreGeneratedIDs())
 
-	// No scope asked: the client's.
+	// No scope asked: the client's clientCredentialsScopes, as better-auth
+	// 1.7.29 grants them.
 	got := do(t, w.srv, request{path: oauthdbtest.PathToken, form: form("grant_type", "client_credentials"), basic: w.basic(w.app)})
-	if got.str("scope") != "openid offline_access read write" {
-		t.Errorf("default scope %q", got.str("scope"))
+	if got.status != http.StatusOK || got.str("scope") != "read write" {
+		t.Errorf("default scope: %d %v", got.status, got.body)
 	}
+	// A client with none may not use the grant; the scopes of a user (openid,
+	// profile, email, offline_access) are never a client's, nor any outside
+	// its clientCredentialsScopes.
+	userScoped := w.fx.Client(oauthdbtest.WithSecret("u"), oauthdbtest.ClientCredentialsScopes("offline_access", "read"))
+	oauthdbtest.AssertUnchanged(t, w.fx.DB, func() {
+		cc := func(c oauthdb.OAuthClient, kv ...string) response {
+			return do(t, w.srv, request{path: oauthdbtest.PathToken, basic: w.basic(c),
+				form: form(append([]string{"grant_type", "client_credentials"}, kv...)...)})
+		}
+		wantError(t, cc(w.other), 400, "unauthorized_client")
+		wantError(t, cc(w.other, "scope", "read"), 400, "unauthorized_client")
+		wantError(t, cc(w.app, "scope", "openid"), 400, "invalid_scope")
+		wantError(t, cc(w.app, "scope", "read admin"), 400, "invalid_scope")
+		wantError(t, cc(userScoped, "scope", "offline_access"), 400, "invalid_scope")
+	})
 }
 
 func TestTokenEndpointRefusals(t *testing.T) {

@@ -81,18 +81,27 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// clientCredentials serves the client_credentials grant (RFC 6749 §4.4):
-// an access token for the client itself, with no user and no refresh
-// token.
+// clientCredentials serves the client_credentials grant (RFC 6749 §4.4) as
+// better-auth 1.7.29 does: an access token for the client itself, with no
+// user and no refresh token, for scopes of its clientCredentialsScopes —
+// all of them when none is asked — never a user's (openid, profile, email,
+// offline_access). A public client, or one with no clientCredentialsScopes,
+// may not use the grant.
 func (s *Server) clientCredentials(c authenticated, form url.Values) (tokenResponse, *oauthError) {
 	if c.public() {
 		return tokenResponse{}, errUnauthorizedClient("a public client cannot use client_credentials")
 	}
-	scopes := c.client.Scopes
+	allowed := c.client.ClientCredentialsScopes
+	if len(allowed) == 0 {
+		return tokenResponse{}, errUnauthorizedClient("the client has no clientCredentialsScopes")
+	}
+	scopes := slices.Clone(allowed)
 	if form.Get("scope") != "" {
 		scopes = scopeList(form.Get("scope"))
-		if e := checkScopes(scopes, c.client.Scopes); e != nil {
-			return tokenResponse{}, e
+		for _, sc := range scopes {
+			if !slices.Contains(allowed, sc) || slices.Contains(userScopes, sc) {
+				return tokenResponse{}, errInvalidScope("the client may not ask for the scope " + sc + " for itself")
+			}
 		}
 	}
 	t, err := s.db.IssueTokens(oauthdb.IssueRequest{ClientID: c.client.ClientID, Scopes: scopes})
@@ -101,6 +110,10 @@ func (s *Server) clientCredentials(c authenticated, form url.Values) (tokenRespo
 	}
 	return s.respond(t), nil
 }
+
+// userScopes are the scopes a user delegates, which a client is never
+// granted for itself (better-auth's USER_DELEGATED_SCOPES).
+var userScopes = []string{"openid", "profile", "email", oauthdb.ScopeOfflineAccess}
 
 // checkScopes refuses a scope the client may not ask for, when it has a
 // list of them.
@@ -139,10 +152,14 @@ func reason(err error) string {
 	return err.Error()
 }
 
-// refresh serves the refresh_token grant (RFC 6749 §6) with rotation: the
-// refresh token is revoked and replaced. A refresh token presented again
-// after its rotation is a replay: the DB revokes the family of the client
-// and user, and the answer is invalid_grant.
+// refresh serves the refresh_token grant (RFC 6749 §6) as better-auth
+// 1.7.29 does, by oauthdb.DB.RotateRefreshToken: a refresh token granted
+// offline_access is rotated — revoked and replaced — and one without it is
+// not (an access token only, and the refresh token stays usable). Presented
+// again after its rotation, or after it was revoked, a refresh token is
+// refused and the DB revokes the family of the client and user; a token
+// bound to a session that has ended is refused and revokes nothing. Every
+// refusal of the token is invalid_grant, as better-auth's.
 func (s *Server) refresh(c authenticated, form url.Values) (tokenResponse, *oauthError) {
 	token := form.Get("refresh_token")
 	if token == "" {
@@ -158,14 +175,14 @@ func (s *Server) refresh(c authenticated, form url.Values) (tokenResponse, *oaut
 			return tokenResponse{}, errInvalidGrant(reason(err))
 		}
 		if errors.Is(err, oauthdb.ErrScopeNotGranted) {
-			return tokenResponse{}, errInvalidScope("a refresh cannot widen the scopes")
+			return tokenResponse{}, errInvalidScope(reason(err))
 		}
 		return tokenResponse{}, s.serverError(err)
 	}
 	resp := s.respond(t)
-	if wantsIDToken(t.Refresh.Scopes) {
+	if wantsIDToken(t.Access.Scopes) {
 		var e *oauthError
-		if resp.IDToken, e = s.refreshIDToken(c.client, t, t.Refresh.AuthTime); e != nil {
+		if resp.IDToken, e = s.refreshIDToken(c.client, t); e != nil {
 			return tokenResponse{}, e
 		}
 	}
@@ -175,13 +192,13 @@ func (s *Server) refresh(c authenticated, form url.Values) (tokenResponse, *oaut
 // refreshIDToken signs the id_token of a refresh (OpenID Connect Core
 // §12.2): the same iss, sub and aud as the first, a new iat, the original
 // auth_time — the grant's, or else the session's createdAt — and no nonce.
-// Its sid is the session's while the token still has one.
-func (s *Server) refreshIDToken(c oauthdb.OAuthClient, t oauthdb.IssuedTokens, authTime time.Time) (string, *oauthError) {
-	g := idTokenGrant{client: c, scopes: t.Refresh.Scopes, sessionID: t.Refresh.SessionID,
-		authTime: authTime, accessToken: t.AccessToken}
+// Its sid is the session's while it lives: the access token's.
+func (s *Server) refreshIDToken(c oauthdb.OAuthClient, t oauthdb.IssuedTokens) (string, *oauthError) {
+	g := idTokenGrant{client: c, scopes: t.Access.Scopes, sessionID: t.Access.SessionID,
+		authTime: t.Previous.AuthTime, accessToken: t.AccessToken}
 	err := s.db.View(func(tx *oauthdb.Tx) error {
 		var err error
-		if g.user, err = tx.User(t.Refresh.UserID); err != nil {
+		if g.user, err = tx.User(t.Access.UserID); err != nil {
 			return err
 		}
 		if g.sessionID != "" && g.authTime.IsZero() {
@@ -327,7 +344,9 @@ func checkCode(tx *oauthdb.Tx, v oauthdb.Verification, now time.Time, clientID, 
 	case challenge != "" && verifier == "":
 		return errInvalidRequest("code_verifier is required")
 	case challenge == "" && verifier != "":
-		return errInvalidGrant("code_verifier sent, but the authorization request had no code_challenge")
+		// better-auth 1.7.29 answers it so: a request that does not fit the
+		// code, rather than a code that does not fit.
+		return errInvalidRequest("code_verifier sent, but the authorization request had no code_challenge")
 	case challenge != "" && !verifies(verifier, challenge, codeParam(cv, "code_challenge_method")):
 		return errInvalidGrant("code_verifier does not match the code_challenge")
 	}
@@ -362,140 +381,4 @@ func verifies(verifier, challenge, method string) bool {
 	sum := sha256.Sum256([]byte(verifier))
 	got := base64.RawURLEncoding.EncodeToString(sum[:])
 	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
-}
-
-// introspection is an introspection response (RFC 7662 §2.2).
-type introspection struct {
-	Active    bool   `json:"active"`
-	Scope     string `json:"scope,omitempty"`
-	ClientID  string `json:"client_id,omitempty"`
-	TokenType string `json:"token_type,omitempty"`
-	Exp       int64  `json:"exp,omitempty"`
-	Iat       int64  `json:"iat,omitempty"`
-	Sub       string `json:"sub,omitempty"`
-	Sid       string `json:"sid,omitempty"`
-	Iss       string `json:"iss,omitempty"`
-}
-
-// handleIntrospect serves RFC 7662 introspection. The caller must be a
-// confidential client; a token issued to another client is inactive to it.
-func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	form, e := parseForm(w, r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	c, e := s.authenticate(r, form)
-	if e == nil && c.public() {
-		e = errInvalidClient("a public client cannot introspect tokens")
-	}
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	token := form.Get("token")
-	if token == "" {
-		writeError(w, errInvalidRequest("token is required"))
-		return
-	}
-	access := func() (introspection, bool) {
-		info, err := s.db.IntrospectAccessToken(token, c.client.ClientID)
-		if err != nil {
-			return introspection{}, false
-		}
-		return introspection{
-			Active: true, Scope: strings.Join(info.Token.Scopes, " "), ClientID: info.Token.ClientID,
-			TokenType: "Bearer", Exp: info.Token.ExpiresAt.Unix(), Iat: info.Token.CreatedAt.Unix(),
-			Sub: info.User.ID, Sid: info.Session.ID, Iss: s.URL,
-		}, true
-	}
-	refresh := func() (introspection, bool) {
-		info, err := s.db.IntrospectRefreshToken(token, c.client.ClientID)
-		if err != nil {
-			return introspection{}, false
-		}
-		return introspection{
-			Active: true, Scope: strings.Join(info.Token.Scopes, " "), ClientID: info.Token.ClientID,
-			Exp: info.Token.ExpiresAt.Unix(), Iat: info.Token.CreatedAt.Unix(),
-			Sub: info.User.ID, Sid: info.Session.ID, Iss: s.URL,
-		}, true
-	}
-	order := []func() (introspection, bool){access, refresh}
-	if form.Get("token_type_hint") == "refresh_token" {
-		order = []func() (introspection, bool){refresh, access}
-	}
-	for _, try := range order {
-		if resp, ok := try(); ok {
-			writeJSON(w, http.StatusOK, resp)
-			return
-		}
-	}
-	writeJSON(w, http.StatusOK, introspection{Active: false})
-}
-
-// handleRevoke serves RFC 7009 revocation. The client revokes only its own
-// tokens; an unknown token, or another client's, is answered 200 and left
-// alone, as RFC 7009 §2.2 says.
-func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	form, e := parseForm(w, r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	c, e := s.authenticate(r, form)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	token := form.Get("token")
-	if token == "" {
-		writeError(w, errInvalidRequest("token is required"))
-		return
-	}
-	access := func() (bool, error) {
-		_, err := s.db.IntrospectAccessToken(token, c.client.ClientID)
-		if errors.Is(err, oauthdb.ErrTokenNotFound) || errors.Is(err, oauthdb.ErrTokenMalformed) || errors.Is(err, oauthdb.ErrWrongClient) {
-			return false, nil
-		}
-		// Found and the caller's, active or not.
-		_, err = s.db.RevokeAccessToken(token)
-		return true, err
-	}
-	refresh := func() (bool, error) {
-		owner := ""
-		info, err := s.db.ValidateRefreshToken(token)
-		if err == nil {
-			owner = info.Token.ClientID
-		} else if te, ok := errors.AsType[*oauthdb.TokenError](err); ok && te.ID != "" {
-			err = s.db.View(func(tx *oauthdb.Tx) error {
-				t, err := tx.RefreshToken(te.ID)
-				owner = t.ClientID
-				return err
-			})
-			if err != nil {
-				return false, err
-			}
-		}
-		if owner != c.client.ClientID {
-			return false, nil
-		}
-		_, err = s.db.RevokeRefreshToken(token)
-		return true, err
-	}
-	order := []func() (bool, error){access, refresh}
-	if form.Get("token_type_hint") == GrantRefreshToken {
-		order = []func() (bool, error){refresh, access}
-	}
-	for _, try := range order {
-		done, err := try()
-		if err != nil {
-			writeError(w, s.serverError(err))
-			return
-		}
-		if done {
-			break
-		}
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
 }

@@ -30,6 +30,10 @@ var (
 type Error struct {
 	// Table is the name of the table the operation addressed.
 	Table string
+	// ID is the primary key of the row at fault, when the error is about
+	// one row being written or deleted: for a duplicate, the row that was
+	// refused, not the one that holds the value.
+	ID string
 	// Field is the field (or index) that was wrong, if any.
 	Field string
 	// Value is the offending value, or empty when it is secret or absent;
@@ -42,7 +46,8 @@ type Error struct {
 	Err error
 }
 
-// Error formats the error as "table.field "value": reason".
+// Error formats the error as `table.field "value" (id "row"): reason`, the
+// row's id left out when there is none or the field is the id itself.
 func (e *Error) Error() string {
 	s := e.Table
 	if e.Field != "" {
@@ -50,6 +55,9 @@ func (e *Error) Error() string {
 	}
 	if e.Value != "" {
 		s += " " + strconv.Quote(Bound(e.Value))
+	}
+	if e.ID != "" && !(e.Field == "id" && e.Value == e.ID) {
+		s += " (id " + strconv.Quote(Bound(e.ID)) + ")"
 	}
 	reason := e.Reason
 	if reason == "" && e.Err != nil {

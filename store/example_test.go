@@ -80,7 +80,7 @@ func Example() {
 		return nil
 	})
 	// Output:
-	// true jars.shelfId "attic": no shelves has this id
+	// true jars.shelfId "attic" (id "j4"): no shelves has this id
 	// jam is on the top shelf, in the pantry
 	//   next to it: honey
 	//   next to it: jam

@@ -80,7 +80,8 @@ func (t *Table[T]) Delete(tx *Txn, id string) error {
 		if tx.mirror != nil {
 			return nil // the source's cascade removed it earlier in the transaction
 		}
-		return &Error{Table: t.name, Field: "id", Value: reveal(id, "", t.id), Err: ErrNotFound}
+		v := reveal(id, "", t.id)
+		return &Error{Table: t.name, ID: v, Field: "id", Value: v, Err: ErrNotFound}
 	}
 	return tx.delete(t, rec)
 }

@@ -17,8 +17,24 @@ var errReadOnly = errors.New("store: write in a read-only transaction")
 
 // put checks a record against everything it depends on — its own fields,
 // its primary key, the unique indexes, its foreign keys and the foreign keys
-// that refer to it — and only then stores it. A failed put changes nothing.
+// that refer to it — and only then stores it. A failed put changes nothing,
+// and its error names the row.
 func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
+	return atRow(tx.store(t, obj, mode), t, obj)
+}
+
+// atRow gives an *Error about a record of t, as a write of obj returns it,
+// obj's primary key: in a load of many rows, table, field and value alone
+// do not find the one at fault.
+func atRow(err error, t anyTable, obj any) error {
+	var e *Error
+	if errors.As(err, &e) && e.Table == t.tableName() && e.ID == "" {
+		e.ID = reveal(t.primaryKey(obj), "", t.idIndex())
+	}
+	return err
+}
+
+func (tx *Txn) store(t anyTable, obj any, mode putMode) error {
 	if !tx.write {
 		return errReadOnly
 	}
@@ -210,7 +226,8 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 	tx.plan(d, t, obj)
 	for _, g := range d.guards {
 		if !d.doomed[rowID{g.table, g.table.primaryKey(g.obj)}] {
-			return &Error{Table: t.tableName(), Field: "id", Value: reveal(t.primaryKey(obj), "", t.idIndex()),
+			id := reveal(t.primaryKey(obj), "", t.idIndex())
+			return &Error{Table: t.tableName(), ID: id, Field: "id", Value: id,
 				Reason: fmt.Sprintf("%s refers to it through %s (restrict)",
 					recordName(g.table, g.obj), g.fk.fieldName()),
 				Err: ErrForeignKey}
@@ -221,7 +238,7 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 	cleared := d.cleared(tx)
 	for _, c := range cleared {
 		if err := tx.checkRecord(c.table, c.obj); err != nil {
-			return err
+			return atRow(err, c.table, c.obj)
 		}
 	}
 	for _, p := range d.deletes {

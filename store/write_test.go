@@ -67,6 +67,8 @@ func TestUniqueIndexesRefuseASecondRecord(t *testing.T) {
 	})
 }
 
+// A conflict names both rows: the one refused (the error's ID) and the one
+// that holds the value (its reason).
 func TestConflictErrorNamesTheOtherRecord(t *testing.T) {
 	l := newLibrary()
 	db := l.open(t)
@@ -81,7 +83,7 @@ func TestConflictErrorNamesTheOtherRecord(t *testing.T) {
 	if !strings.Contains(se.Reason, "m2") || !strings.Contains(err.Error(), "m2") {
 		t.Errorf("error %q does not name m2, the member that has the email", err)
 	}
-	if want := `members.email "bob@example.org": `; !strings.HasPrefix(err.Error(), want) {
+	if want := `members.email "bob@example.org" (id "m9"): `; se.ID != "m9" || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error %q does not start with %q", err, want)
 	}
 }
@@ -268,4 +270,40 @@ func TestForeignKeysThatPass(t *testing.T) {
 		}
 		return tx.Verify()
 	})
+}
+
+// Every error about one row of a write names that row by its id, whatever
+// was wrong with it: in a load of many rows, table, field and value alone do
+// not find it.
+func TestWriteErrorsNameTheRow(t *testing.T) {
+	l := newLibrary()
+	db := l.open(t)
+	l.seed(t, db)
+	for _, c := range []struct {
+		name  string
+		write func(tx *store.Txn) error
+		id    string
+	}{
+		{"a foreign key that names nothing", func(tx *store.Txn) error {
+			return l.loans.Insert(tx, &Loan{ID: "n9", MemberID: "m-nobody", Due: days(1)})
+		}, "n9"},
+		{"a required field missing", func(tx *store.Txn) error {
+			return l.loans.Insert(tx, &Loan{ID: "n9", Due: days(1)})
+		}, "n9"},
+		{"a unique value taken", func(tx *store.Txn) error {
+			return l.books.Insert(tx, &Book{ID: "b9", AuthorID: "pr", Title: "Small Gods", ISBN: "isbn-1"})
+		}, "b9"},
+		{"a delete restricted", func(tx *store.Txn) error { return l.members.Delete(tx, "m2") }, "m2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := db.Update(c.write)
+			var se *store.Error
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v, want a *store.Error", err)
+			}
+			if se.ID != c.id || !strings.Contains(err.Error(), `"`+c.id+`"`) {
+				t.Errorf("error %v (id %q), want one naming the row %q", err, se.ID, c.id)
+			}
+		})
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,10 +57,13 @@ without a network hop or a database query per request. It serves:
                               token, token_type_hint; the caller authenticates
                               with client_secret_basic or client_secret_post and
                               sees only its own tokens
-  GET  /healthz               200 while introspection is answered, 503 before
+  GET  /livez                 200 while the process serves HTTP: a liveness
+                              probe (restart it when this fails)
+  GET  /readyz                200 while introspection is answered, 503 before
                               the data is loaded (and, with a replica, while it
-                              is stale)
-  GET  /metrics               Prometheus text format
+                              is stale): a readiness probe
+  GET  /healthz               /readyz's answer, with the replica's lag and rows
+  GET  /metrics               Prometheus formats: oauthdb_*, go_*, process_*
 
 The data is, by default, a SAMPLE dataset made up at start-up (users, clients
 of every kind, tokens active, expired and revoked), whose sample credentials
@@ -83,10 +87,20 @@ Examples:
   oauthdb serve -snapshot tables.json -issuer https://auth.example.com/api/auth
   oauthdb serve -listen :9000 -cpuprofile cpu.out
   oauthdb serve -postgres "host=db dbname=auth user=replicator" -slot oauthdb_validator_1
+  PGHOST=db PGDATABASE=auth PGUSER=replicator PGPASSFILE=/run/secrets/pgpass \
+    OAUTHDB_SLOT=oauthdb_validator_1 oauthdb serve -postgres ""
 
 SIGTERM or SIGINT shuts down gracefully: no new connection is accepted, and
 requests in flight finish, for at most -shutdown-timeout; a second signal ends
 the process at once.
+
+Every flag may also be set by an environment variable: OAUTHDB_ and the flag's
+name in capitals, - as _ (OAUTHDB_MAX_LAG=10s); a flag given on the command
+line wins. With -postgres, what the DSN leaves out comes from libpq's
+variables, which pgx reads: PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD,
+PGPASSFILE (default ~/.pgpass), PGSSLMODE, PGSERVICE and the others; -postgres ""
+(or OAUTHDB_POSTGRES set empty) takes everything from them, so that no
+password need be on the command line, where ps shows it.
 
 flags:
 `
@@ -95,6 +109,7 @@ flags:
 type serveOptions struct {
 	listen, issuer, snapshot string
 	postgres, slot           string
+	usePostgres              bool // -postgres was given, perhaps empty
 	stateDir                 string
 	slotTTL                  time.Duration
 	sharedMarks              bool
@@ -114,8 +129,9 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 		"sets one (default the listen URL, http://host:port)")
 	fs.StringVar(&o.snapshot, "snapshot", "", "serve the records of this snapshot file (JSON of an oauthdb.Snapshot)\n"+
 		"instead of the sample")
-	fs.StringVar(&o.postgres, "postgres", "", "follow better-auth's Postgres at this DSN; pass a password\n"+
-		"in PGPASSWORD rather than here, where ps shows it")
+	fs.StringVar(&o.postgres, "postgres", "", "follow better-auth's Postgres at this DSN (libpq's PG* variables fill in\n"+
+		"the rest; \"\" takes all from them); pass a password in PGPASSWORD or\n"+
+		"PGPASSFILE rather than here, where ps shows it")
 	fs.StringVar(&o.slot, "slot", "", "with -postgres: the replica's replication slot")
 	fs.DurationVar(&o.maxLag, "max-lag", defaultMaxLag, "with -postgres: answer 503 once the replica trails Postgres by more")
 	fs.StringVar(&o.stateDir, "state-dir", "", "with -postgres: the replica's state, which outlives the process (default\n"+
@@ -130,7 +146,36 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.IntVar(&o.cacheEntries, "cache", oauthdb.DefaultCacheEntries, "tokens of each kind the validation cache holds; 0 turns it off")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long requests in flight may take to finish on SIGTERM")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.VisitAll(func(f *flag.Flag) { f.Usage += " ($" + envName(f.Name) + ")" })
 	return fs
+}
+
+// envName is the environment variable that may set a flag of serve:
+// OAUTHDB_MAX_LAG for -max-lag.
+func envName(flag string) string {
+	return "OAUTHDB_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// applyEnv sets every flag of fs that the command line left alone from its
+// environment variable, when that is set (to anything, the empty string
+// included): a deployment's settings come from its environment, and an
+// operator's flag overrides them. A value a flag refuses is an error
+// naming the variable.
+func applyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		if v, ok := lookup(envName(f.Name)); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("$%s: %w", envName(f.Name), err))
+			}
+		}
+	})
+	return errors.Join(errs...)
 }
 
 func printServeHelp(w io.Writer) {
@@ -144,7 +189,9 @@ func printServeHelp(w io.Writer) {
 // slotPattern is what Postgres takes as a replication slot's name.
 var slotPattern = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
 
-func parseServe(args []string, stdout io.Writer) (*serveOptions, error) {
+// parseServe reads serve's flags from args and, for those args leave out,
+// from the environment through lookup (os.LookupEnv).
+func parseServe(args []string, lookup func(string) (string, bool), stdout io.Writer) (*serveOptions, error) {
 	o := &serveOptions{}
 	fs := serveFlags(o)
 	if err := fs.Parse(args); err != nil {
@@ -156,6 +203,9 @@ func parseServe(args []string, stdout io.Writer) (*serveOptions, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("serve", "unexpected argument %q", fs.Arg(0))
+	}
+	if err := applyEnv(fs, lookup); err != nil {
+		return nil, usagef("serve", "%v", err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -177,10 +227,9 @@ func parseServe(args []string, stdout io.Writer) (*serveOptions, error) {
 	case set["postgres"] && set["snapshot"]:
 		return nil, usagef("serve", "-snapshot and -postgres are two sources of data: give one")
 	case set["postgres"]:
-		// The DSN may hold a password: no message quotes it.
-		if o.postgres == "" {
-			return nil, usagef("serve", "-postgres is empty")
-		}
+		// The DSN may hold a password: no message quotes it. An empty one
+		// is libpq's: everything from the PG* variables.
+		o.usePostgres = true
 		if !slotPattern.MatchString(o.slot) {
 			return nil, usagef("serve", "-postgres needs -slot, 1 to 63 of a-z, 0-9 and _")
 		}
@@ -191,7 +240,7 @@ func parseServe(args []string, stdout io.Writer) (*serveOptions, error) {
 			return nil, usagef("serve", "-slot-ttl must be 0 or at least a minute, got %v", o.slotTTL)
 		}
 		if !set["state-dir"] {
-			dir, err := defaultStateDir(o.slot)
+			dir, err := defaultStateDir(o.slot, lookup)
 			if err != nil {
 				return nil, usagef("serve", "no directory for the replica's state (%v): give -state-dir, or -state-dir \"\" for none", err)
 			}
@@ -206,13 +255,14 @@ func parseServe(args []string, stdout io.Writer) (*serveOptions, error) {
 }
 
 // defaultStateDir is where a replica keeps its state when -state-dir is not
-// given: $XDG_STATE_HOME/oauthdb/SLOT, or ~/.local/state/oauthdb/SLOT.
-func defaultStateDir(slot string) (string, error) {
-	base := os.Getenv("XDG_STATE_HOME")
+// given: $XDG_STATE_HOME/oauthdb/SLOT, or $HOME/.local/state/oauthdb/SLOT,
+// the environment read through lookup.
+func defaultStateDir(slot string, lookup func(string) (string, bool)) (string, error) {
+	base, _ := lookup("XDG_STATE_HOME")
 	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", err
+		home, _ := lookup("HOME")
+		if home == "" {
+			return "", errors.New("neither $XDG_STATE_HOME nor $HOME is set")
 		}
 		base = filepath.Join(home, ".local", "state")
 	}
@@ -227,7 +277,7 @@ func (o *serveOptions) openSource(log *slog.Logger) (source, *sample, string, er
 		opts = append(opts, oauthdb.WithLenientSessions())
 	}
 	switch {
-	case o.postgres != "":
+	case o.usePostgres:
 		src, err := newFollowing(o, log, opts)
 		if err != nil {
 			return nil, nil, "", fmt.Errorf("-postgres: %w", err)
@@ -266,7 +316,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 // serveMain is the serve command until ctx is done, then its graceful
 // shutdown.
 func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseServe(args, stdout)
+	o, err := parseServe(args, os.LookupEnv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}

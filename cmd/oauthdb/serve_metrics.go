@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"errors"
-	"fmt"
-	"io"
 	"math/bits"
 	"math/rand/v2"
 	"runtime"
@@ -12,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/internal/authserver"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // counter is a count that every request adds to. One atomic word shared by
@@ -79,26 +78,25 @@ func reasonOf(err error) int {
 	return len(inactiveReasons) - 1
 }
 
-// Outcomes of client authentication at the introspection endpoint, as the
-// label result of oauthdb_client_authentications_total.
-const (
-	authOK        = iota // a confidential client authenticated
-	authMissing          // no credentials, or a client_id alone
-	authMalformed        // an Authorization header that is not Basic credentials, or two methods at once
-	authUnknown          // no such client
-	authBadSecret        // a wrong or missing secret
-	authDisabled         // the client is disabled
-	authPublic           // a public client, which cannot introspect
-	authStale            // a replica that cannot vouch for its rows (oauthdb.ErrStale)
-	numAuth
-)
-
-var authLabels = [numAuth]string{"ok", "missing", "malformed", "unknown_client", "bad_secret", "disabled", "public", "stale"}
+// authLabels are the label result of oauthdb_client_authentications_total,
+// by authserver.AuthResult; a failure of the store (authserver.AuthFailed)
+// is logged and answered 500, and has no series.
+var authLabels = [authserver.AuthFailed]string{
+	authserver.AuthOK:          "ok",
+	authserver.AuthMissing:     "missing",
+	authserver.AuthMalformed:   "malformed",
+	authserver.AuthUnknown:     "unknown_client",
+	authserver.AuthBadSecret:   "bad_secret",
+	authserver.AuthDisabled:    "disabled",
+	authserver.AuthPublic:      "public",
+	authserver.AuthWrongMethod: "wrong_method",
+	authserver.AuthStale:       "stale",
+}
 
 // The paths of oauthdb_http_requests_total, and the status codes it counts
 // apart; other paths and codes are counted as "other".
 var (
-	metricPaths = []string{pathIntrospect, pathBetterAuthIntrospect, pathBasePathIntrospect, pathHealthz, pathMetrics, "other"}
+	metricPaths = []string{pathIntrospect, pathBetterAuthIntrospect, pathBasePathIntrospect, pathHealthz, pathLivez, pathReadyz, pathMetrics, "other"}
 	metricCodes = []int{200, 400, 401, 404, 405, 413, 500, 503, 0}
 )
 
@@ -108,7 +106,7 @@ type metrics struct {
 	active   [2]*counter // access, refresh
 	inactive []*counter  // by inactiveReasons
 	stale    *counter    // no answer: the replica is stale
-	auth     [numAuth]*counter
+	auth     [len(authLabels)]*counter
 	requests [][]*counter // by metricPaths, then metricCodes
 }
 
@@ -155,76 +153,136 @@ func pathIndex(p string) int {
 	return len(metricPaths) - 1
 }
 
-// expose writes the metrics in the Prometheus text exposition format,
-// version 0.0.4: a HELP and a TYPE line per family, then one line per
-// series.
-func (m *metrics) expose(w io.Writer, src source, cache oauthdb.CacheStats) error {
-	b := bufio.NewWriter(w)
-	family := func(name, typ, help string) {
-		fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+// ClientAuthenticated counts a client authentication at the introspection
+// endpoint (authserver.Observer).
+func (m *metrics) ClientAuthenticated(r authserver.AuthResult) {
+	if int(r) < len(m.auth) {
+		m.auth[r].inc()
 	}
-	sample := func(name, labels string, v uint64) {
-		b.WriteString(name)
-		if labels != "" {
-			b.WriteString("{" + labels + "}")
-		}
-		b.WriteString(" " + strconv.FormatUint(v, 10) + "\n")
-	}
+}
 
-	family("oauthdb_introspections_total", "counter",
-		"Introspections: active by token_type, inactive by the reason the store gave, stale when a replica could not vouch for its rows (503).")
-	sample("oauthdb_introspections_total", `result="active",token_type="access_token"`, m.active[0].load())
-	sample("oauthdb_introspections_total", `result="active",token_type="refresh_token"`, m.active[1].load())
+// Introspected counts an introspection's verdict (authserver.Observer).
+func (m *metrics) Introspected(refresh bool, err error) {
+	switch {
+	case err == nil && refresh:
+		m.active[1].inc()
+	case err == nil:
+		m.active[0].inc()
+	case errors.Is(err, oauthdb.ErrStale):
+		m.stale.inc()
+	default:
+		m.inactive[reasonOf(err)].inc()
+	}
+}
+
+// collector exposes a server's metrics to Prometheus: the counters above,
+// read at scrape time so that the hot path adds to its striped counters
+// and nothing else, and what the DB and the source report of themselves.
+//
+// It describes no metric up front (an "unchecked" collector): the series
+// of oauthdb_introspections_total keep the labels they have always had,
+// which differ between results (token_type for active ones, reason for
+// inactive ones), and a checked collector's family takes one set of label
+// names.
+type collector struct {
+	m   *metrics
+	src source
+	// introspections are the series of oauthdb_introspections_total, each
+	// with its labels as constant labels, and its counter.
+	introspections []constSeries
+}
+
+type constSeries struct {
+	desc *prometheus.Desc
+	n    *counter
+}
+
+func newCollector(m *metrics, src source) *collector {
+	c := &collector{m: m, src: src}
+	add := func(n *counter, labels prometheus.Labels) {
+		const help = "Introspections: active by token_type, inactive by the reason the store gave, stale when a replica could not vouch for its rows (503)."
+		c.introspections = append(c.introspections,
+			constSeries{prometheus.NewDesc("oauthdb_introspections_total", help, nil, labels), n})
+	}
+	add(m.active[0], prometheus.Labels{"result": "active", "token_type": "access_token"})
+	add(m.active[1], prometheus.Labels{"result": "active", "token_type": "refresh_token"})
 	for i, r := range inactiveReasons {
-		sample("oauthdb_introspections_total", `result="inactive",reason="`+r.label+`"`, m.inactive[i].load())
+		add(m.inactive[i], prometheus.Labels{"result": "inactive", "reason": r.label})
 	}
-	sample("oauthdb_introspections_total", `result="stale"`, m.stale.load())
+	add(m.stale, prometheus.Labels{"result": "stale"})
+	return c
+}
 
-	family("oauthdb_client_authentications_total", "counter",
-		"Client authentications at the introspection endpoint, by result.")
+// The families, each described once with its help.
+var (
+	descAuthentications = prometheus.NewDesc("oauthdb_client_authentications_total",
+		"Client authentications at the introspection endpoint, by result.", []string{"result"}, nil)
+	descRequests = prometheus.NewDesc("oauthdb_http_requests_total",
+		"HTTP requests answered, by path and status code.", []string{"path", "code"}, nil)
+	descCacheHits = prometheus.NewDesc("oauthdb_cache_hits_total",
+		"Token lookups the validation cache answered.", nil, nil)
+	descCacheMisses = prometheus.NewDesc("oauthdb_cache_misses_total",
+		"Token lookups that went to the store.", nil, nil)
+	descCacheEntries = prometheus.NewDesc("oauthdb_cache_entries",
+		"Tokens the validation cache holds, about.", nil, nil)
+	descReady = prometheus.NewDesc("oauthdb_ready",
+		"1 while introspection is answered, 0 before the data is loaded or while it is stale.", nil, nil)
+	descReplicaLag = prometheus.NewDesc("oauthdb_replica_lag_seconds",
+		"How far the replica trails Postgres; 0 without a replica.", nil, nil)
+	descRowsApplied = prometheus.NewDesc("oauthdb_replica_rows_applied_total",
+		"Rows the replica applied; 0 without a replica.", nil, nil)
+	descRowsRefused = prometheus.NewDesc("oauthdb_replica_rows_refused_total",
+		"Rows the replica could not apply and skipped; 0 without a replica.", nil, nil)
+	descSlotRetained = prometheus.NewDesc("oauthdb_replica_slot_retained_bytes",
+		"WAL the replica's replication slot holds on Postgres; 0 without a replica.", nil, nil)
+	descStateWritten = prometheus.NewDesc("oauthdb_replica_state_written_timestamp_seconds",
+		"When the replica's state was last written to -state-dir; 0 without one.", nil, nil)
+)
+
+// Describe describes nothing: see collector.
+func (c *collector) Describe(chan<- *prometheus.Desc) {}
+
+// Collect reads every series now.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+	}
+	m := c.m
+	for _, s := range c.introspections {
+		counter(s.desc, s.n.load())
+	}
 	for i, l := range authLabels {
-		sample("oauthdb_client_authentications_total", `result="`+l+`"`, m.auth[i].load())
+		counter(descAuthentications, m.auth[i].load(), l)
 	}
-
-	family("oauthdb_http_requests_total", "counter", "HTTP requests answered, by path and status code.")
 	for i, p := range metricPaths {
-		for j, c := range metricCodes {
-			code := "other"
-			if c != 0 {
-				code = strconv.Itoa(c)
+		for j, code := range metricCodes {
+			label := "other"
+			if code != 0 {
+				label = strconv.Itoa(code)
 			}
-			sample("oauthdb_http_requests_total", `path="`+p+`",code="`+code+`"`, m.requests[i][j].load())
+			counter(descRequests, m.requests[i][j].load(), p, label)
 		}
 	}
-
-	family("oauthdb_cache_hits_total", "counter", "Token lookups the validation cache answered.")
-	sample("oauthdb_cache_hits_total", "", cache.Hits)
-	family("oauthdb_cache_misses_total", "counter", "Token lookups that went to the store.")
-	sample("oauthdb_cache_misses_total", "", cache.Misses)
-	family("oauthdb_cache_entries", "gauge", "Tokens the validation cache holds, about.")
-	sample("oauthdb_cache_entries", "", uint64(cache.Entries))
-
-	ready := uint64(0)
-	if src.Ready() {
+	cache := c.src.DB().CacheStats()
+	counter(descCacheHits, cache.Hits)
+	counter(descCacheMisses, cache.Misses)
+	gauge(descCacheEntries, float64(cache.Entries))
+	ready := 0.0
+	if c.src.Ready() {
 		ready = 1
 	}
-	family("oauthdb_ready", "gauge", "1 while introspection is answered, 0 before the data is loaded or while it is stale.")
-	sample("oauthdb_ready", "", ready)
-
-	rs, _ := src.Replica()
-	family("oauthdb_replica_lag_seconds", "gauge", "How far the replica trails Postgres; 0 without a replica.")
-	fmt.Fprintf(b, "oauthdb_replica_lag_seconds %s\n", strconv.FormatFloat(rs.Lag.Seconds(), 'g', -1, 64))
-	family("oauthdb_replica_rows_applied_total", "counter", "Rows the replica applied; 0 without a replica.")
-	sample("oauthdb_replica_rows_applied_total", "", rs.RowsApplied)
-	family("oauthdb_replica_rows_refused_total", "counter", "Rows the replica could not apply and skipped; 0 without a replica.")
-	sample("oauthdb_replica_rows_refused_total", "", rs.RowsRefused)
-	family("oauthdb_replica_slot_retained_bytes", "gauge", "WAL the replica's replication slot holds on Postgres; 0 without a replica.")
-	sample("oauthdb_replica_slot_retained_bytes", "", uint64(max(rs.SlotRetainedBytes, 0)))
+	gauge(descReady, ready)
+	rs, _ := c.src.Replica()
+	gauge(descReplicaLag, rs.Lag.Seconds())
+	counter(descRowsApplied, rs.RowsApplied)
+	counter(descRowsRefused, rs.RowsRefused)
+	gauge(descSlotRetained, float64(max(rs.SlotRetainedBytes, 0)))
 	written := 0.0
 	if !rs.StateWritten.IsZero() {
 		written = float64(rs.StateWritten.UnixNano()) / 1e9
 	}
-	family("oauthdb_replica_state_written_timestamp_seconds", "gauge", "When the replica's state was last written to -state-dir; 0 without one.")
-	fmt.Fprintf(b, "oauthdb_replica_state_written_timestamp_seconds %s\n", strconv.FormatFloat(written, 'f', -1, 64))
-	return b.Flush()
+	gauge(descStateWritten, written)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,12 +12,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/oauthdb/oauthdb"
 	"github.com/oauthdb/oauthdb/internal/pgtest"
 )
 
-// serve -postgres over a real Postgres with better-auth's schema: it
+// serve -postgres over a real Postgres with better-auth's schema, its
+// connection and flags from the environment alone: it
 // answers from the replica once loaded, a revocation committed in Postgres
 // turns the answer inactive, and with Postgres down it fails closed (503)
 // within -max-lag.
@@ -48,9 +51,20 @@ func TestServePostgres(t *testing.T) {
 	defer cancel()
 	var stderr syncBuffer
 	done := make(chan error, 1)
+	// Everything but the listen address from the environment, as a
+	// deployment sets it: the connection from libpq's PG* variables
+	// (-postgres "" says so), the slot and the lag from OAUTHDB_*.
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"PGHOST": cfg.Host, "PGPORT": fmt.Sprint(cfg.Port), "PGUSER": cfg.User,
+		"PGDATABASE": cfg.Database, "PGSSLMODE": "disable", "OAUTHDB_SLOT": "serve_test", "OAUTHDB_MAX_LAG": "2s",
+		"OAUTHDB_STATE_DIR": t.TempDir()} {
+		t.Setenv(k, v)
+	}
 	go func() {
-		done <- serveMain(ctx, []string{"-listen", "127.0.0.1:0", "-postgres", dsn, "-slot", "serve_test", "-max-lag", "2s",
-			"-state-dir", t.TempDir()}, &stderr, &stderr)
+		done <- serveMain(ctx, []string{"-listen", "127.0.0.1:0", "-postgres", ""}, &stderr, &stderr)
 	}()
 	base := waitListening(t, &stderr, done)
 	client := &http.Client{Timeout: 10 * time.Second}

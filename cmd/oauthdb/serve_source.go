@@ -110,7 +110,7 @@ func newFollowing(o *serveOptions, log *slog.Logger, opts []oauthdb.Option) (*fo
 		return nil, err
 	}
 	f, err := pgreplica.NewFollower(pgreplica.FollowerConfig{
-		Config: pgreplica.Config{DSN: o.postgres, Slot: o.slot, Logger: log,
+		Config: pgreplica.Config{DSN: postgresDSN(o.postgres), Slot: o.slot, Logger: log,
 			// A proof every fifth of -max-lag, at most every second: the
 			// replica stays fresh with room for a heartbeat's round trip.
 			StatusInterval: min(pgreplica.DefaultStatusInterval, o.maxLag/5),
@@ -156,4 +156,15 @@ func (s *following) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// postgresDSN is the DSN of -postgres for pgreplica. An empty one means
+// what it means to libpq: every setting from the PG* variables and the
+// password file. pgreplica refuses an empty DSN, which in a program is
+// more often a mistake; a blank one is the same to pgx's parser.
+func postgresDSN(dsn string) string {
+	if strings.TrimSpace(dsn) == "" {
+		return " "
+	}
+	return dsn
 }

@@ -73,6 +73,9 @@ func write1(db *oauthdb.DB, clock *Clock, r *rand.Rand, bag *tokenBag) {
 		})
 	case 3, 4, 5:
 		req := oauthdb.IssueRequest{ClientID: c, UserID: u, Refresh: true}
+		if r.IntN(4) != 0 {
+			req.Scopes = []string{oauthdb.ScopeOfflineAccess} // rotated when redeemed
+		}
 		if r.IntN(2) == 0 {
 			if err := db.View(func(tx *oauthdb.Tx) error {
 				ses, err := tx.Session(s)
@@ -282,7 +285,7 @@ func TestConcurrentRotation(t *testing.T) {
 		rounds = 20
 	}
 	for range rounds {
-		issued, err := db.IssueTokens(oauthdb.IssueRequest{ClientID: "cid0", UserID: "u0", Refresh: true})
+		issued, err := db.IssueTokens(oauthdb.IssueRequest{ClientID: "cid0", UserID: "u0", Scopes: []string{oauthdb.ScopeOfflineAccess}, Refresh: true})
 		if err != nil {
 			t.Fatal(err)
 		}

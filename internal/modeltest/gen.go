@@ -355,8 +355,12 @@ func (g *Gen) Op(h *Harness) Op {
 	case p < 76:
 		return RevokeAccess{Tok: g.tokenRef(refAccess)}
 	case p < 78:
-		if g.chance(25) {
+		switch {
+		case g.chance(25):
 			return RevokeRefreshByID{Ref: g.ref(), ID: oneOf(g, "r0", "nope", "")}
+		case g.chance(40):
+			return RevokeToken{Tok: g.tokenRef(oneOf(g, refAccess, refRefresh)), Own: g.chance(70),
+				Client: g.clientID(m, true), Hint: oneOf(g, "", "access_token", "refresh_token", "other")}
 		}
 		return RevokeRefresh{Tok: g.tokenRef(refRefresh)}
 	case p < 82:

@@ -312,6 +312,19 @@ func (h *Harness) apply(op Op) error {
 		got, err := db.RevokeRefreshToken(tok)
 		want, merr := m.RevokeRefreshToken(tok)
 		return same(got, err, want, merr, h)
+	case RevokeToken:
+		tok := h.token(op.Tok)
+		client := op.Client
+		if op.Own {
+			if t, err := m.RefreshTokenByHash(h.hash(tok)); err == nil {
+				client = t.ClientID
+			} else if t, err := m.AccessTokenByHash(h.hash(tok)); err == nil {
+				client = t.ClientID
+			}
+		}
+		got, err := db.RevokeToken(tok, client, op.Hint)
+		want, merr := m.RevokeToken(tok, client, op.Hint)
+		return same(got, err, want, merr, h)
 	case RevokeRefreshByID:
 		id := rowID(ids(m.RefreshTokens), op.Ref, op.ID)
 		var got int

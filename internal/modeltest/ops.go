@@ -105,6 +105,15 @@ type (
 	}
 )
 
+// RevokeToken is a client's revocation request for a token of either kind:
+// for the token's own client (the Tok's, by its kind's list) if Own, else
+// Client; Hint is the request's token_type_hint.
+type RevokeToken struct {
+	Tok          TokenRef
+	Own          bool
+	Client, Hint string
+}
+
 // RevokeBy revokes by session, user, client, client and user, or
 // authorization code (ID holds its hash).
 type RevokeBy struct {
@@ -150,6 +159,7 @@ func (Rotate) isOp()            {}
 func (RevokeAccess) isOp()      {}
 func (RevokeRefresh) isOp()     {}
 func (RevokeRefreshByID) isOp() {}
+func (RevokeToken) isOp()       {}
 func (RevokeBy) isOp()          {}
 func (Consent) isOp()           {}
 func (Sweep) isOp()             {}

@@ -132,7 +132,7 @@ func TestRevokeRotatedRefreshToken(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	first, err := h.DB.IssueTokens(oauthdb.IssueRequest{ClientID: "cid0", UserID: "u0", Refresh: true})
+	first, err := h.DB.IssueTokens(oauthdb.IssueRequest{ClientID: "cid0", UserID: "u0", Scopes: []string{oauthdb.ScopeOfflineAccess}, Refresh: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,4 +168,32 @@ func TestRegressionReplicaRowRevivals(t *testing.T) {
 		Update[oauthdb.OAuthAccessToken]{Ref: -1, Rec: unrevoked},
 	)...)
 	replay(t, "", with(Update[oauthdb.OAuthAccessToken]{Ref: -1, Rec: noSession})...)
+}
+
+// The refresh token rules of better-auth 1.7.29, held to the model in a run
+// of their own: r0 (no offline_access, in session s0) is not rotated and can
+// be used twice; once s0 has expired it is refused before anything else is
+// looked at (no family revoked), and extending s0 revokes it; an offline
+// token narrowed to drop offline_access after its session ended is refused;
+// and a revoked, not rotated, token presented is ErrTokenRevoked, its family
+// revoked.
+func TestRegressionSessionBoundRefreshTokens(t *testing.T) {
+	r0 := TokenRef{List: refLiteral, Lit: "plain-1"}
+	newest := TokenRef{List: refRefresh}
+	replay(t, "", with(
+		Rotate{Tok: r0, Client: "cid0"},
+		Rotate{Tok: r0, Client: "cid0", Scopes: []string{}},
+		Issue{Req: oauthdb.IssueRequest{ClientID: "cid0", UserID: "u0", SessionID: "s0",
+			Scopes: []string{"openid", oauthdb.ScopeOfflineAccess}, Refresh: true, AuthorizationCodeID: "code-0"}},
+		Advance{D: 2 * time.Hour},
+		ValidateRefresh{Tok: r0},
+		Rotate{Tok: r0, Client: "cid0"},
+		Rotate{Tok: newest, Client: "cid0", Scopes: []string{"openid"}},
+		Update[oauthdb.Session]{Ref: -1, Rec: oauthdb.Session{ID: "s0", Token: secretMark + "st0", UserID: "u0", ExpiresAt: Epoch.Add(24 * time.Hour)}},
+		ValidateRefresh{Tok: r0},
+		Rotate{Tok: newest, Client: "cid0"},
+		RevokeRefresh{Tok: newest},
+		Rotate{Tok: newest, Client: "cid0"},
+		ValidateRefresh{Tok: r0},
+	)...)
 }

@@ -77,17 +77,31 @@ func (r *replica) follow(now oauthdb.Snapshot, at time.Time, lenient bool) (map[
 	type row struct {
 		token, session   string
 		expires, revoked time.Time
-		sessionBound     bool
+		bound            bool // ends with its session (strict mode)
 	}
 	rowsOf := func(s oauthdb.Snapshot) map[string]row {
 		m := map[string]row{}
 		for _, t := range s.AccessTokens {
-			m["a"+t.ID] = row{t.Token, t.SessionID, t.ExpiresAt, t.Revoked, true}
+			m["a"+t.ID] = row{t.Token, t.SessionID, t.ExpiresAt, t.Revoked, !lenient && t.SessionID != ""}
 		}
 		for _, t := range s.RefreshTokens {
-			m["r"+t.ID] = row{t.Token, t.SessionID, t.ExpiresAt, t.Revoked, !slices.Contains(t.Scopes, oauthdb.ScopeOfflineAccess)}
+			bound := !lenient && !slices.Contains(t.Scopes, oauthdb.ScopeOfflineAccess) && (t.SessionID != "" || t.AuthorizationCodeID != "")
+			m["r"+t.ID] = row{t.Token, t.SessionID, t.ExpiresAt, t.Revoked, bound}
 		}
 		return m
+	}
+	// ended reports whether a token bound to its session has lost it, by
+	// the sessions of s.
+	ended := func(t row, s oauthdb.Snapshot) bool {
+		if !t.bound {
+			return false
+		}
+		for _, x := range s.Sessions {
+			if x.ID == t.session {
+				return !at.Before(x.ExpiresAt)
+			}
+		}
+		return true
 	}
 	before := rowsOf(r.sent)
 	for id, t := range rowsOf(now) {
@@ -98,7 +112,10 @@ func (r *replica) follow(now oauthdb.Snapshot, at time.Time, lenient bool) (map[
 			delete(r.marked, t.token)
 		case !old.revoked.IsZero() && t.revoked.IsZero(),
 			!at.Before(old.expires) && at.Before(t.expires),
-			t.sessionBound && !lenient && old.session != "" && t.session == "" && t.revoked.IsZero():
+			old.bound && old.session != "" && t.session == "" && t.revoked.IsZero(),
+			// The row escapes the end of its session: a live one named, or
+			// offline_access added.
+			t.revoked.IsZero() && ended(old, r.sent) && !ended(t, now):
 			r.marked[t.token] = true
 		}
 	}

@@ -8,7 +8,7 @@ import (
 //go:embed testdata/betterauth-schema.sql
 var betterAuthDump string
 
-// BetterAuthSchema is the DDL of better-auth 1.7.5's tables on PostgreSQL
+// BetterAuthSchema is the DDL of better-auth 1.7.29's tables on PostgreSQL
 // (core, oauth-provider and jwt plugins) as better-auth's own migrations
 // make them, for CreateDatabase: testdata/betterauth-schema.sql, whose
 // header says where it comes from, without its psql meta-commands (which

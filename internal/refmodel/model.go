@@ -21,6 +21,8 @@
 //     (ErrInvalid), its id (ErrConflict on insert, ErrNotFound on update),
 //     unique values (ErrConflict), foreign keys (ErrForeignKey), then the
 //     keys other rows refer to (ErrForeignKey).
+//   - A client's clientId is printable ASCII (spaces allowed), the only
+//     ones better-auth 1.7.29 finds a client by.
 //   - A record is stored only if its JSON snapshot can carry it exactly:
 //     every string valid UTF-8, every time in the years 0 to 9999, every
 //     scope an RFC 6749 scope-token; metadata is kept as JSON writes it.
@@ -344,8 +346,19 @@ func validClient(c oauthdb.OAuthClient) bool {
 		[]string{c.ID, c.ClientID, c.ClientSecret, c.TokenEndpointAuthMethod, c.Name, c.URI, c.Icon, c.TOS,
 			c.Policy, c.SoftwareID, c.SoftwareVersion, c.SoftwareStatement, c.Type, c.ReferenceID, c.UserID,
 			c.ClientDiscoveryID, c.SubjectType, c.ApplicationType, c.BackchannelLogoutURI, c.JWKS, c.JWKSURI})
-	return requiredKeys([]string{c.ID, c.ClientID}, c.UserID) && scopeTokens(c.Scopes) &&
+	return requiredKeys([]string{c.ID, c.ClientID}, c.UserID) && printableClientID(c.ClientID) && scopeTokens(c.Scopes) &&
 		scopeTokens(c.ClientCredentialsScopes) && storable(texts, c.CreatedAt, c.UpdatedAt)
+}
+
+// printableClientID reports whether a clientId is printable ASCII, spaces
+// allowed: the only ones better-auth 1.7.29 finds a client by.
+func printableClientID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x20 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func validAccessToken(t oauthdb.OAuthAccessToken) bool {

@@ -82,8 +82,8 @@ func TestWriteChecks(t *testing.T) {
 
 func TestReplayRevokesTheFamily(t *testing.T) {
 	m, _ := filled(t)
-	first := issue(t, m, "1", oauthdb.IssueRequest{ClientID: "cid", UserID: "u", Refresh: true})
-	other := issue(t, m, "2", oauthdb.IssueRequest{ClientID: "cid", UserID: "v", Refresh: true})
+	first := issue(t, m, "1", oauthdb.IssueRequest{ClientID: "cid", UserID: "u", Scopes: []string{oauthdb.ScopeOfflineAccess}, Refresh: true})
+	other := issue(t, m, "2", oauthdb.IssueRequest{ClientID: "cid", UserID: "v", Scopes: []string{oauthdb.ScopeOfflineAccess}, Refresh: true})
 	code := issue(t, m, "5", oauthdb.IssueRequest{ClientID: "cid", UserID: "u"}) // no refresh token: not in the family
 	_, err := m.RotateRefreshToken(first.RefreshToken, "cid", nil, Fresh{AccessToken: "at3", AccessID: "a3", RefreshToken: "rt3", RefreshID: "r3"})
 	must(t, err)

@@ -150,8 +150,9 @@ func (m *Model) InsertSession(s oauthdb.Session) error {
 }
 
 // UpdateSession replaces the session with s.ID. In strict mode, a session
-// that had expired and is extended does not bring its access tokens back:
-// they are revoked.
+// that had expired and is extended does not bring back the tokens bound to
+// it: its access tokens, and its refresh tokens without offline_access, are
+// revoked.
 func (m *Model) UpdateSession(s oauthdb.Session) error {
 	old := m.Sessions[s.ID]
 	keepCreatedAt(&s.CreatedAt, old.CreatedAt)
@@ -163,8 +164,25 @@ func (m *Model) UpdateSession(s oauthdb.Session) error {
 	m.Sessions[s.ID] = s
 	if !m.cfg.Lenient && expired(old.ExpiresAt, now) && !expired(s.ExpiresAt, now) {
 		m.revokeSessionAccess(s.ID, now)
+		for id, t := range m.RefreshTokens {
+			if t.SessionID == s.ID && sessionBound(t) {
+				m.RefreshTokens[id] = endedWithSession(t, now)
+			}
+		}
 	}
 	return nil
+}
+
+// endedWithSession is a refresh token that ended with its session: revoked
+// (if it was not), and its grace window closed.
+func endedWithSession(t oauthdb.OAuthRefreshToken, now time.Time) oauthdb.OAuthRefreshToken {
+	if t.Revoked.IsZero() {
+		t.Revoked = now
+	}
+	if inGrace(t, now) {
+		t.RotationReplayExpiresAt = now
+	}
+	return t
 }
 
 // revokeSessionAccess sets revoked on the access tokens of a session that
@@ -203,15 +221,10 @@ func (m *Model) deleteSession(id string) {
 	}
 	for tid, t := range m.RefreshTokens {
 		if t.SessionID == id {
-			t.SessionID = ""
-			if !m.cfg.Lenient && !slices.Contains(t.Scopes, "offline_access") {
-				if t.Revoked.IsZero() {
-					t.Revoked = m.now()
-				}
-				if inGrace(t, m.now()) {
-					t.RotationReplayExpiresAt = m.now()
-				}
+			if !m.cfg.Lenient && sessionBound(t) {
+				t = endedWithSession(t, m.now())
 			}
+			t.SessionID = ""
 			m.RefreshTokens[tid] = t
 		}
 	}

@@ -29,38 +29,62 @@ type Fresh struct {
 // was given none.
 var noCaller = fail(oauthdb.TableOAuthClient, "clientId", oauthdb.ErrInvalid)
 
+// sessionBound reports whether a refresh token ends with its session
+// (better-auth 1.7.29): granted without offline_access, and either in a
+// session or from an authorization code.
+func sessionBound(t oauthdb.OAuthRefreshToken) bool {
+	return !slices.Contains(t.Scopes, oauthdb.ScopeOfflineAccess) && (t.SessionID != "" || t.AuthorizationCodeID != "")
+}
+
 // owner checks that a token's client, user and session let it be active,
-// and returns them. A token that outlives its session — a refresh token
-// always, an access token in lenient mode — has an expired or missing
-// session dropped rather than refused.
+// and returns them. A token that outlives its session — an access token in
+// lenient mode, a refresh token granted offline_access or in lenient mode
+// — has an expired or missing session dropped rather than refused; a
+// refresh token bound to its session is inactive without one, even when it
+// names none (its code's session was deleted).
 func (m *Model) owner(kind, id, clientID, userID, sessionID string, outlivesSession bool) (oauthdb.OAuthClient, oauthdb.User, oauthdb.Session, error) {
+	c, u, err := m.clientUser(kind, id, clientID, userID)
+	if err != nil {
+		return c, u, oauthdb.Session{}, err
+	}
+	s, err := m.liveSession(kind, id, sessionID, outlivesSession)
+	return c, u, s, err
+}
+
+// clientUser checks a token's client (there and enabled) and user (there,
+// if it has one).
+func (m *Model) clientUser(kind, id, clientID, userID string) (oauthdb.OAuthClient, oauthdb.User, error) {
 	var u oauthdb.User
-	var s oauthdb.Session
 	c, ok := m.clientByClientID(clientID)
 	if !ok {
-		return c, u, s, tokenFail(kind, id, oauthdb.ErrClientNotFound)
+		return c, u, tokenFail(kind, id, oauthdb.ErrClientNotFound)
 	}
 	if c.Disabled {
-		return c, u, s, tokenFail(kind, id, oauthdb.ErrClientDisabled)
+		return c, u, tokenFail(kind, id, oauthdb.ErrClientDisabled)
 	}
 	if userID != "" {
 		if u, ok = m.Users[userID]; !ok {
-			return c, u, s, tokenFail(kind, id, oauthdb.ErrUserNotFound)
+			return c, u, tokenFail(kind, id, oauthdb.ErrUserNotFound)
 		}
 	}
-	if sessionID != "" {
-		found, ok := m.Sessions[sessionID]
-		switch {
-		case ok && !expired(found.ExpiresAt, m.now()):
-			s = found
-		case outlivesSession:
-		case !ok:
-			return c, u, s, tokenFail(kind, id, oauthdb.ErrSessionNotFound)
-		default:
-			return c, u, s, tokenFail(kind, id, oauthdb.ErrSessionExpired)
-		}
+	return c, u, nil
+}
+
+// liveSession is a token's session if it lives. A session that is gone or
+// has expired is dropped for a token that outlives it, else the token is
+// inactive; so is a token bound to a session that names none.
+func (m *Model) liveSession(kind, id, sessionID string, outlivesSession bool) (oauthdb.Session, error) {
+	found, ok := m.Sessions[sessionID]
+	switch {
+	case sessionID != "" && ok && !expired(found.ExpiresAt, m.now()):
+		return found, nil
+	case outlivesSession:
+		return oauthdb.Session{}, nil
+	case ok:
+		return oauthdb.Session{}, tokenFail(kind, id, oauthdb.ErrSessionExpired)
+	default:
+		return oauthdb.Session{}, tokenFail(kind, id, oauthdb.ErrSessionNotFound)
 	}
-	return c, u, s, nil
 }
 
 // ValidateAccessToken is oauthdb.DB.ValidateAccessToken: any client's token
@@ -94,7 +118,8 @@ func (m *Model) access(token, caller string) (oauthdb.AccessTokenInfo, error) {
 	case !t.Revoked.IsZero():
 		return oauthdb.AccessTokenInfo{}, tokenFail(kindAccess, t.ID, oauthdb.ErrTokenRevoked)
 	}
-	c, u, s, err := m.owner(kindAccess, t.ID, t.ClientID, t.UserID, t.SessionID, m.cfg.Lenient)
+	// An access token with no session has none to end with.
+	c, u, s, err := m.owner(kindAccess, t.ID, t.ClientID, t.UserID, t.SessionID, m.cfg.Lenient || t.SessionID == "")
 	if err != nil {
 		return oauthdb.AccessTokenInfo{}, err
 	}
@@ -129,11 +154,16 @@ func (m *Model) refresh(token, caller string) (oauthdb.RefreshTokenInfo, error) 
 	case !t.Revoked.IsZero():
 		return oauthdb.RefreshTokenInfo{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenRevoked)
 	}
-	c, u, s, err := m.owner(kindRefresh, t.ID, t.ClientID, t.UserID, t.SessionID, true)
+	c, u, s, err := m.owner(kindRefresh, t.ID, t.ClientID, t.UserID, t.SessionID, m.outlives(t))
 	if err != nil {
 		return oauthdb.RefreshTokenInfo{}, err
 	}
 	return oauthdb.RefreshTokenInfo{Token: t, Client: c, User: u, Session: s}, nil
+}
+
+// outlives reports whether a refresh token outlives its session here.
+func (m *Model) outlives(t oauthdb.OAuthRefreshToken) bool {
+	return m.cfg.Lenient || !sessionBound(t)
 }
 
 // subset reports whether every scope of want is in have.
@@ -184,17 +214,25 @@ func (m *Model) IssueTokens(req oauthdb.IssueRequest, fresh Fresh) (oauthdb.Issu
 	if req.Refresh && req.UserID == "" {
 		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "userId", oauthdb.ErrInvalid)
 	}
-	return m.issue(now, grant{req.ClientID, req.UserID, req.SessionID, req.ReferenceID, req.Scopes,
+	// A code's refresh token without offline_access and without its session
+	// would be born inactive.
+	if req.Refresh && !m.cfg.Lenient && req.SessionID == "" && req.AuthorizationCodeID != "" &&
+		!slices.Contains(req.Scopes, oauthdb.ScopeOfflineAccess) {
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "sessionId", oauthdb.ErrInvalid)
+	}
+	return m.issue(now, grant{req.ClientID, req.UserID, req.SessionID, req.SessionID, req.ReferenceID, req.Scopes,
 		req.AuthorizationCodeID, req.AuthTime, req.Resources, req.RequestedUserInfoClaims}, req.Refresh, fresh)
 }
 
-// grant is what the tokens of one issue or rotation share.
+// grant is what the tokens of one issue or rotation share: the access
+// token's session and the refresh token's may differ (a rotation keeps the
+// session the refresh token was issued in).
 type grant struct {
-	client, user, session, reference string
-	scopes                           []string
-	code                             string
-	authTime                         time.Time
-	resources, claims                []string
+	client, user, session, refreshSession, reference string
+	scopes                                           []string
+	code                                             string
+	authTime                                         time.Time
+	resources, claims                                []string
 }
 
 // issue stores the new tokens of an issue or a rotation, checked as any
@@ -204,7 +242,7 @@ func (m *Model) issue(now time.Time, g grant, refresh bool, fresh Fresh) (oauthd
 	if refresh {
 		out.RefreshToken = fresh.RefreshToken
 		out.Refresh = oauthdb.OAuthRefreshToken{
-			ID: fresh.RefreshID, Token: m.hash(fresh.RefreshToken), ClientID: g.client, SessionID: g.session,
+			ID: fresh.RefreshID, Token: m.hash(fresh.RefreshToken), ClientID: g.client, SessionID: g.refreshSession,
 			UserID: g.user, ReferenceID: g.reference, Scopes: slices.Clone(g.scopes),
 			ExpiresAt: now.Add(m.cfg.RefreshTTL), CreatedAt: now,
 			AuthorizationCodeID: g.code, AuthTime: g.authTime, Resources: g.resources, RequestedUserInfoClaims: g.claims,
@@ -230,10 +268,17 @@ func (m *Model) issue(now time.Time, g grant, refresh bool, fresh Fresh) (oauthd
 	return out, nil
 }
 
-// RotateRefreshToken is oauthdb.DB.RotateRefreshToken. Presenting a revoked
+// RotateRefreshToken is oauthdb.DB.RotateRefreshToken, checking what
+// better-auth 1.7.29's refresh grant checks, in its order: the token (there,
+// the caller's, unexpired), its client (there, enabled), the scopes asked
+// (the token's, and the client's if it lists any), the session of a token
+// bound to it, and only then whether it is revoked. Presenting a revoked
 // refresh token is a replay: the family — every refresh token of that
 // client and user, and their access tokens — is revoked, and that stays
-// revoked although the call fails.
+// revoked although the call fails. A token without offline_access is not
+// rotated: only an access token is issued. One with offline_access is
+// rotated, unless the scopes narrow offline_access away after the token's
+// session ended.
 func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fresh Fresh) (oauthdb.IssuedTokens, error) {
 	if Malformed(token) {
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenMalformed)
@@ -253,12 +298,8 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, "", oauthdb.ErrWrongClient)
 	case expired(t.ExpiresAt, now):
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenExpired)
-	case !t.Revoked.IsZero() && !inGrace(t, now):
-		m.revoke(func(oauthdb.OAuthAccessToken) bool { return false },
-			func(r oauthdb.OAuthRefreshToken) bool { return r.ClientID == t.ClientID && r.UserID == t.UserID })
-		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenReplayed)
 	}
-	_, _, s, err := m.owner(kindRefresh, t.ID, t.ClientID, t.UserID, t.SessionID, true)
+	c, _, err := m.clientUser(kindRefresh, t.ID, t.ClientID, t.UserID)
 	if err != nil {
 		return oauthdb.IssuedTokens{}, err
 	}
@@ -266,6 +307,39 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 		scopes = t.Scopes
 	} else if !subset(scopes, t.Scopes) {
 		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "scopes", oauthdb.ErrScopeNotGranted)
+	}
+	if len(c.Scopes) > 0 && !subset(scopes, c.Scopes) {
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthClient, "scopes", oauthdb.ErrScopeNotGranted)
+	}
+	s, err := m.liveSession(kindRefresh, t.ID, t.SessionID, m.outlives(t))
+	if err != nil {
+		return oauthdb.IssuedTokens{}, err
+	}
+	if !t.Revoked.IsZero() && !inGrace(t, now) {
+		m.revoke(func(oauthdb.OAuthAccessToken) bool { return false },
+			func(r oauthdb.OAuthRefreshToken) bool { return r.ClientID == t.ClientID && r.UserID == t.UserID })
+		if t.RotatedAt.IsZero() {
+			return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenRevoked)
+		}
+		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenReplayed)
+	}
+	// s is the session the token still has: its own, or none if it is gone
+	// or has expired and the token outlives it.
+	g := grant{t.ClientID, t.UserID, s.ID, t.SessionID, t.ReferenceID, scopes,
+		t.AuthorizationCodeID, t.AuthTime, t.Resources, t.RequestedUserInfoClaims}
+	if !slices.Contains(t.Scopes, oauthdb.ScopeOfflineAccess) {
+		out, err := m.issue(now, g, false, fresh)
+		if err != nil {
+			return oauthdb.IssuedTokens{}, err
+		}
+		out.Previous = t
+		return out, nil
+	}
+	narrowed := t
+	narrowed.Scopes = scopes
+	if s.ID == "" && !m.outlives(narrowed) {
+		_, err := m.liveSession(kindRefresh, t.ID, t.SessionID, false)
+		return oauthdb.IssuedTokens{}, err
 	}
 	revoked := t
 	if !inGrace(t, now) {
@@ -275,10 +349,7 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 		}
 	}
 	m.RefreshTokens[t.ID] = revoked
-	// s is the session the token still has: its own, or none if it is gone
-	// or has expired (a refresh token outlives its session).
-	out, err := m.issue(now, grant{t.ClientID, t.UserID, s.ID, t.ReferenceID, scopes,
-		t.AuthorizationCodeID, t.AuthTime, t.Resources, t.RequestedUserInfoClaims}, true, fresh)
+	out, err := m.issue(now, g, true, fresh)
 	if err != nil {
 		m.RefreshTokens[t.ID] = t
 		return oauthdb.IssuedTokens{}, err
@@ -365,6 +436,51 @@ func (m *Model) RevokeRefreshToken(token string) (int, error) {
 	}
 	none := func(oauthdb.OAuthAccessToken) bool { return false }
 	return m.revoke(none, func(r oauthdb.OAuthRefreshToken) bool { return r.ID == t.ID }), nil
+}
+
+// RevokeToken is oauthdb.DB.RevokeToken, a client's revocation request with
+// better-auth 1.7.29's rules: the hinted kind first, then the other; only
+// the caller's own token changes; its refresh token revoked already takes
+// the whole family (the client's refresh tokens of that user) with it.
+func (m *Model) RevokeToken(token, clientID, hint string) (int, error) {
+	if clientID == "" {
+		return 0, noCaller
+	}
+	if Malformed(token) {
+		return 0, tokenFail(kindAccess, "", oauthdb.ErrTokenMalformed)
+	}
+	h := m.hash(token)
+	access := func() (bool, int, error) {
+		t, ok := m.accessByHash(h)
+		if !ok || t.ClientID != clientID {
+			return ok, 0, nil
+		}
+		delete(m.AccessTokens, t.ID)
+		return true, 1, nil
+	}
+	refresh := func() (bool, int, error) {
+		t, ok := m.refreshByHash(h)
+		switch {
+		case !ok || t.ClientID != clientID:
+			return ok, 0, nil
+		case !t.Revoked.IsZero():
+			n := m.revoke(func(oauthdb.OAuthAccessToken) bool { return false },
+				func(r oauthdb.OAuthRefreshToken) bool { return r.ClientID == t.ClientID && r.UserID == t.UserID })
+			return true, n, tokenFail(kindRefresh, t.ID, oauthdb.ErrTokenRevoked)
+		}
+		none := func(oauthdb.OAuthAccessToken) bool { return false }
+		return true, m.revoke(none, func(r oauthdb.OAuthRefreshToken) bool { return r.ID == t.ID }), nil
+	}
+	order := []func() (bool, int, error){access, refresh}
+	if hint == "refresh_token" {
+		order = []func() (bool, int, error){refresh, access}
+	}
+	for _, try := range order {
+		if found, n, err := try(); found {
+			return n, err
+		}
+	}
+	return 0, nil
 }
 
 // RevokeRefreshTokenByID is oauthdb.Tx.RevokeRefreshTokenByID:

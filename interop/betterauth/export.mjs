@@ -253,7 +253,7 @@ function pkcePair() {
   return { verifier, challenge };
 }
 
-/** base64url(SHA-256(s)) without padding: what better-auth 1.7.5 stores for tokens, codes and secrets. */
+/** base64url(SHA-256(s)) without padding: what better-auth 1.7 stores for tokens, codes and secrets. */
 function sha256b64url(s) {
   return createHash("sha256").update(s).digest("base64url");
 }
@@ -346,6 +346,73 @@ async function redeem(stepName, client, c) {
     form: { ...form, grant_type: "authorization_code", code: c.code, code_verifier: c.verifier, redirect_uri: c.redirectUri },
   });
   return expectStatus(stepName, res, 200);
+}
+
+/**
+ * One refresh_token grant of the token named from, by its client, asking for
+ * scope if given. The answer is recorded as a step (status, and the error or
+ * the response with its tokens redacted); the tokens it gives are named
+ * names[0] (access) and names[1] (refresh), when it gives them. expect is the
+ * HTTP status the scenario expects of better-auth.
+ */
+async function refresh(stepName, from, { scope, names = [], expect = 200 }) {
+  const t = out.tokens.find((x) => x.name === from);
+  const client = clientByName(t.clientName);
+  const { basic, form } = clientAuth(client);
+  const res = await call("POST", "/oauth2/token", {
+    basic,
+    form: { ...form, grant_type: "refresh_token", refresh_token: t.token, ...(scope ? { scope } : {}) },
+  });
+  const tok = expectStatus(stepName, res, expect);
+  const issued = [];
+  if (res.status === 200) {
+    const session = t.session;
+    addToken(names[0], "access", tok.access_token, t.clientName, { grant: "refresh_token", session, rotatedFrom: from });
+    issued.push(names[0]);
+    if (tok.refresh_token) {
+      if (!names[1]) fail(stepName, "a refresh token came where none was expected");
+      addToken(names[1], "refresh", tok.refresh_token, t.clientName, { grant: "refresh_token", session, rotatedFrom: from });
+      issued.push(names[1]);
+    } else if (names[1]) {
+      fail(stepName, "no refresh token came where one was expected");
+    }
+  }
+  step("token", {
+    grant: "refresh_token",
+    from,
+    client: t.clientName,
+    ...(scope ? { scope } : {}),
+    status: res.status,
+    tokens: issued,
+    response: res.status === 200 ? redactTokens(tok) : res.body,
+  });
+  return tok;
+}
+
+/**
+ * A code flow of the confidential client with offline_access, whose consent
+ * is on record: authorize (clock +1 s), redeem (+1 s), and the tokens named
+ * <letter>-access and <letter>-refresh.
+ */
+async function offlineCodeFlow(letter, { cookie, session }) {
+  const confidential = clientByName("confidential");
+  clock.tick(1000);
+  const c = await authorize(`flow ${letter}`, {
+    client: confidential,
+    cookie,
+    scope: "openid offline_access",
+    state: `state-${letter}`,
+    consent: false,
+  });
+  out.codes.push({ name: `code-${letter}`, ...c, redeemed: true, hash: sha256b64url(c.code) });
+  clock.tick(1000);
+  const tok = await redeem(`flow ${letter} token`, confidential, c);
+  if (!tok.refresh_token) fail(`flow ${letter} token`, "no refresh_token with offline_access");
+  const names = [`${letter}-access`, `${letter}-refresh`];
+  const extra = { grant: "authorization_code", session, code: `code-${letter}` };
+  addToken(names[0], "access", tok.access_token, "confidential", extra);
+  addToken(names[1], "refresh", tok.refresh_token, "confidential", extra);
+  step("token", { grant: "authorization_code", code: `code-${letter}`, tokens: names, response: redactTokens(tok) });
 }
 
 // ---------------------------------------------------------------- moments
@@ -531,14 +598,7 @@ async function run() {
 
   // One refresh rotation of A.
   clock.tick(1000);
-  res = await call("POST", "/oauth2/token", {
-    basic: [confidential.clientId, confidential.clientSecret],
-    form: { grant_type: "refresh_token", refresh_token: tok.refresh_token },
-  });
-  tok = expectStatus("refresh A", res, 200);
-  addToken("A2-access", "access", tok.access_token, "confidential", { grant: "refresh_token", session: "S1", rotatedFrom: "A-refresh" });
-  addToken("A2-refresh", "refresh", tok.refresh_token, "confidential", { grant: "refresh_token", session: "S1", rotatedFrom: "A-refresh" });
-  step("token", { grant: "refresh_token", from: "A-refresh", tokens: ["A2-access", "A2-refresh"], response: redactTokens(tok) });
+  await refresh("refresh A", "A-refresh", { names: ["A2-access", "A2-refresh"] });
 
   // Flow B: public client, session S2, consent, offline_access.
   clock.tick(1000);
@@ -569,20 +629,25 @@ async function run() {
   step("token", { grant: "authorization_code", code: "code-C", tokens: ["C-access"], response: redactTokens(tok) });
 
   // Flow D: confidential client, session S1, offline_access; its refresh token is revoked below.
+  await offlineCodeFlow("D", { cookie: s1, session: "S1" });
+
+  // Flow E: confidential client, session S2, offline_access; then a refresh
+  // that narrows offline_access away. E2-refresh, without offline_access, is
+  // bound to S2 (better-auth 1.7.29's isSessionBoundRefreshToken) and is not
+  // rotated when used: each use mints an access token only, and using it
+  // again is no replay.
+  await offlineCodeFlow("E", { cookie: s2, session: "S2" });
   clock.tick(1000);
-  const codeD = await authorize("flow D", {
-    client: confidential,
-    cookie: s1,
-    scope: "openid offline_access",
-    state: "state-D",
-    consent: false,
-  });
-  out.codes.push({ name: "code-D", ...codeD, redeemed: true, hash: sha256b64url(codeD.code) });
+  await refresh("narrow E", "E-refresh", { scope: "openid", names: ["E2-access", "E2-refresh"] });
   clock.tick(1000);
-  tok = await redeem("flow D token", confidential, codeD);
-  addToken("D-access", "access", tok.access_token, "confidential", { grant: "authorization_code", session: "S1", code: "code-D" });
-  addToken("D-refresh", "refresh", tok.refresh_token, "confidential", { grant: "authorization_code", session: "S1", code: "code-D" });
-  step("token", { grant: "authorization_code", code: "code-D", tokens: ["D-access", "D-refresh"], response: redactTokens(tok) });
+  await refresh("use E2", "E2-refresh", { names: ["E3-access"] });
+  clock.tick(1000);
+  await refresh("use E2 again", "E2-refresh", { names: ["E4-access"] });
+
+  // Flow F: the same on session S1, whose expiry ends F2-refresh.
+  await offlineCodeFlow("F", { cookie: s1, session: "S1" });
+  clock.tick(1000);
+  await refresh("narrow F", "F-refresh", { scope: "openid", names: ["F2-access", "F2-refresh"] });
 
   // A code that is issued and never redeemed, so its verification row stays.
   clock.tick(1000);
@@ -620,16 +685,26 @@ async function run() {
     form: { token: out.tokens.find((t) => t.name === "cc-access").token, token_type_hint: "access_token" },
   });
   expectStatus("revoke cc-access", res, 200);
-  step("revoke", { token: "cc-access", status: res.status, response: res.body });
+  step("revoke", { token: "cc-access", by: "confidential", hint: "access_token", status: res.status, response: res.body });
   clock.tick(1000);
   res = await call("POST", "/oauth2/revoke", {
     basic: [confidential.clientId, confidential.clientSecret],
     form: { token: out.tokens.find((t) => t.name === "D-refresh").token, token_type_hint: "refresh_token" },
   });
   expectStatus("revoke D-refresh", res, 200);
-  step("revoke", { token: "D-refresh", status: res.status, response: res.body });
+  step("revoke", { token: "D-refresh", by: "confidential", hint: "refresh_token", status: res.status, response: res.body });
+  // The public client revokes D-refresh, which is the confidential client's
+  // and revoked already: better-auth 1.7.29 answers 400 invalid_request
+  // "refresh token revoked" and revokes no family (1.7.5 deleted the caller's
+  // family of that user: B's).
   clock.tick(1000);
-  await moment("after-revoke", "cc-access and D-refresh revoked through /oauth2/revoke");
+  res = await call("POST", "/oauth2/revoke", {
+    form: { client_id: publicClient.clientId, token: out.tokens.find((t) => t.name === "D-refresh").token, token_type_hint: "refresh_token" },
+  });
+  expectStatus("revoke D-refresh by the public client", res, 400);
+  step("revoke", { token: "D-refresh", by: "public", hint: "refresh_token", status: res.status, response: res.body });
+  clock.tick(1000);
+  await moment("after-revoke", "cc-access and D-refresh revoked through /oauth2/revoke; D-refresh revoked again by the public client, which does not own it");
 
   // Sign-out of S2: better-auth deletes the session row, then the oauth-provider's
   // session.delete.after hook marks the session's access tokens revoked.
@@ -657,6 +732,15 @@ async function run() {
   step("sign-out", { session: "S2" });
   await moment("sign-out-after", "after POST /sign-out of S2 returned");
 
+  // E2-refresh after the sign-out: its session is gone, so better-auth 1.7.29
+  // refuses it before it looks at its revocation — no family is revoked (1.7.5
+  // would have taken it for a replay and deleted every refresh token of the
+  // confidential client and alice).
+  clock.tick(1000);
+  await refresh("use E2 after the sign-out", "E2-refresh", { expect: 400 });
+  clock.tick(1000);
+  await moment("after-sign-out-refresh", "E2-refresh was refused after S2's sign-out; the confidential client's other refresh tokens are untouched");
+
   // The instant A-access expires (issued at T0+8s, 3600 s lifetime): better-auth
   // compares expiresAt < now, so it still accepts the token at exactly this time.
   clock.setSystemTime(T0 + (8 + 3600) * 1000);
@@ -674,14 +758,7 @@ async function run() {
 
   // A fresh access token shortly before S1 expires, so one access token outlives its session.
   clock.setSystemTime(T0 + (7 * 24 * 60 - 30) * 60 * 1000);
-  res = await call("POST", "/oauth2/token", {
-    basic: [confidential.clientId, confidential.clientSecret],
-    form: { grant_type: "refresh_token", refresh_token: out.tokens.find((t) => t.name === "A2-refresh").token },
-  });
-  tok = expectStatus("refresh A2", res, 200);
-  addToken("A3-access", "access", tok.access_token, "confidential", { grant: "refresh_token", session: "S1", rotatedFrom: "A2-refresh" });
-  addToken("A3-refresh", "refresh", tok.refresh_token, "confidential", { grant: "refresh_token", session: "S1", rotatedFrom: "A2-refresh" });
-  step("token", { grant: "refresh_token", from: "A2-refresh", tokens: ["A3-access", "A3-refresh"], response: redactTokens(tok) });
+  await refresh("refresh A2", "A2-refresh", { names: ["A3-access", "A3-refresh"] });
   clock.tick(60 * 1000);
   await moment("before-session-expiry", "T0+7d-29min: A3 was just issued by refreshing A2; session S1 still live");
 
@@ -691,11 +768,32 @@ async function run() {
     "T0+7d+1min: session S1 (7d lifetime, never refreshed) has expired, its row is still there; A3-access has not expired",
   );
 
+  // After S1 expired: F2-refresh, bound to it, is refused; A3-refresh, with
+  // offline_access, may not narrow it away (the new token would be bound to an
+  // ended session), and rotates without narrowing: A4-access has no session,
+  // A4-refresh keeps S1 in its row.
+  clock.tick(60 * 1000);
+  await refresh("use F2 after S1 expired", "F2-refresh", { expect: 400 });
+  clock.tick(60 * 1000);
+  await refresh("narrow A3 after S1 expired", "A3-refresh", { scope: "openid", expect: 400 });
+  clock.tick(60 * 1000);
+  await refresh("refresh A3 after S1 expired", "A3-refresh", { names: ["A4-access", "A4-refresh"] });
+  clock.tick(60 * 1000);
+  await moment("after-session-refresh", "T0+7d+5min: F2-refresh and the narrowing of A3-refresh were refused; A3-refresh rotated to A4");
+
   clock.setSystemTime(T0 + (30 * 24 + 1) * 3600 * 1000);
   await moment(
     "refresh-expired",
     "T0+30d+1h: the refresh tokens issued on day 0 (30d lifetime) have expired; A3-refresh (issued at T0+7d-30min) has not",
   );
+
+  // A3-refresh, rotated already, presented again: a replay. better-auth
+  // deletes the family — every refresh token of the confidential client and
+  // alice, and the access tokens issued with them.
+  clock.tick(1000);
+  await refresh("replay A3", "A3-refresh", { expect: 400 });
+  clock.tick(1000);
+  await moment("family-replayed", "T0+30d+1h+2s: A3-refresh was replayed; the confidential client's family of alice is deleted");
 
   await storage.close();
   verifyStorage();

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Creates better-auth's tables on Postgres with better-auth's own migrations,
 // with the plugins and options export.mjs runs with, so the schema on that
-// database is the one better-auth 1.7.5 would make in production.
+// database is the one the installed better-auth would make in production.
 //
 //   DATABASE_URL=postgres://... [PG_SCHEMA=name] node migrate-pg.mjs
 //

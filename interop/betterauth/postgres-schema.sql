@@ -1,4 +1,4 @@
--- better-auth 1.7.5 + @better-auth/oauth-provider 1.7.5 (+ jwt plugin, emailAndPassword),
+-- better-auth 1.7.29 + @better-auth/oauth-provider 1.7.29 (+ jwt plugin, emailAndPassword),
 -- options as in options.mjs. Made by better-auth's own migrations (getMigrations(options)
 -- then runMigrations(), from better-auth/db/migration, with a pg Pool as the database) on an
 -- empty PostgreSQL 15.18 (Debian 15.18-0+deb12u1) database, then dumped with

@@ -1,7 +1,6 @@
-package main
+package authserver
 
 import (
-	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -47,7 +46,8 @@ func appendRefreshAnswer(b []byte, info *oauthdb.RefreshTokenInfo, iss string) [
 
 // appendCommon appends the fields both kinds end with, and closes the
 // object. sub and sid are left out when empty, as better-auth's undefined
-// is; token_type is DPoP for a token bound to a key (cnf.jkt), else Bearer.
+// is; token_type is DPoP for a token bound to a DPoP key (cnf.jkt), else
+// Bearer; cnf is the token's confirmation as stored.
 func appendCommon(b []byte, sub, sid string, exp, iat int64, scopes []string, cnf json.RawMessage) []byte {
 	if sub != "" {
 		b = append(b, `,"sub":`...)
@@ -69,7 +69,7 @@ func appendCommon(b []byte, sub, sid string, exp, iat int64, scopes []string, cn
 		b = appendEscaped(b, s) // scope-tokens hold no '"' or '\', but say so to nobody
 	}
 	b = append(b, '"')
-	if dpopBound(cnf) {
+	if oauthdb.DPoPThumbprint(cnf) != "" {
 		b = append(b, `,"token_type":"DPoP","cnf":`...)
 		b = append(b, cnf...) // stored compact and valid (the root package's door)
 	} else {
@@ -114,18 +114,6 @@ func appendAudience(b []byte, resources, scopes []string, iss string) []byte {
 		b = appendString(b, userinfo)
 	}
 	return append(b, ']')
-}
-
-// dpopBound reports whether a token's confirmation binds it to a DPoP key:
-// it has a jkt member (RFC 9449 §6).
-func dpopBound(cnf json.RawMessage) bool {
-	if len(cnf) == 0 || !bytes.Contains(cnf, []byte(`"jkt"`)) {
-		return false // the common case, decided without decoding
-	}
-	var c struct {
-		JKT *json.RawMessage `json:"jkt"`
-	}
-	return json.Unmarshal(cnf, &c) == nil && c.JKT != nil
 }
 
 // appendString appends s as a JSON string.
@@ -183,13 +171,4 @@ func appendEscaped(b []byte, s string) []byte {
 		start = i
 	}
 	return append(b, s[start:]...)
-}
-
-// appendError appends an OAuth error answer (RFC 6749 §5.2).
-func appendError(b []byte, code, description string) []byte {
-	b = append(b, `{"error":`...)
-	b = appendString(b, code)
-	b = append(b, `,"error_description":`...)
-	b = appendString(b, description)
-	return append(b, '}')
 }
