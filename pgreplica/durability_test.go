@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -244,4 +245,33 @@ func TestStateDirIsLocked(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 	second.Close()
+}
+
+// A state that cannot be read stops Run, naming its directory, before
+// anything connects: starting without its marks could answer active a
+// token answered inactive before.
+func TestFollowerRefusesAStateItCannotRead(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "state"), []byte("not a snapshot"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := oauthdb.Open(oauthdb.WithReplica())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := pgreplica.NewFollower(pgreplica.FollowerConfig{Config: pgreplica.Config{DSN: "host=/nowhere dbname=auth", Slot: "unread"},
+		StateDir: dir}, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = f.Run(ctx)
+	if !errors.Is(err, oauthdb.ErrSnapshotMalformed) || !strings.Contains(err.Error(), dir) {
+		t.Errorf("Run = %v, want the state's error, naming %s", err, dir)
+	}
+	if st := f.Status(); st.Sessions != 0 || st.LastError != nil {
+		t.Errorf("it connected: %+v", st)
+	}
 }
