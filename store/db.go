@@ -146,6 +146,10 @@ type Txn struct {
 	tables     map[string]<-chan struct{}
 	// mirror, in a Mirror transaction, logs what it wrote (write.go).
 	mirror *mirrorLog
+	// start, in a write transaction, reads the state it started from, and
+	// touched holds hashes of the unique keys it wrote (touched.go).
+	start   *memdb.Txn
+	touched map[uint64]struct{}
 }
 
 type keyArg struct{ b []byte }
@@ -210,21 +214,16 @@ func (tx *Txn) Replaced() <-chan struct{} { return *tx.replacedCh }
 // first, get and lowerBound hand a prepared key to go-memdb. The typed
 // query methods build it in tx.buf and keep the buffer if it grew.
 func (tx *Txn) first(table, index string, key []byte) any {
-	tx.arg.b = key
-	var obj any
-	var err error
-	if tx.watch != nil {
-		var ch <-chan struct{}
-		ch, obj, err = tx.mem.FirstWatch(table, index, tx.args...)
-		tx.watched(table, ch)
-	} else {
-		obj, err = tx.mem.First(table, index, tx.args...)
+	if tx.watch == nil {
+		return tx.firstIn(tx.mem, table, index, key)
 	}
+	tx.arg.b = key
+	ch, obj, err := tx.mem.FirstWatch(table, index, tx.args...)
 	tx.arg.b = nil
 	if err != nil {
-		// Only an unknown table or index, which Open rules out.
-		panic(err)
+		panic(err) // as in firstIn
 	}
+	tx.watched(table, ch)
 	return obj
 }
 

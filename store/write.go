@@ -29,7 +29,7 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 	id := t.primaryKey(obj)
 	idIx := t.idIndex()
 	idKey, _ := tx.keyOf(idIx, obj)
-	existing := tx.first(name, "id", idKey)
+	existing := tx.firstUnique(name, "id", idKey)
 	if tx.mirror != nil {
 		mode = putUpsert // the source wrote it; whether it was here is the source's business
 	}
@@ -47,7 +47,7 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 		if !ok {
 			continue
 		}
-		if other := tx.first(name, ix.indexName(), k); other != nil && t.primaryKey(other) != id {
+		if other := tx.firstUnique(name, ix.indexName(), k); other != nil && t.primaryKey(other) != id {
 			return &Error{Table: name, Field: ix.fieldName(), Value: reveal(keyText(k), "", ix),
 				Reason: "value already used by " + recordName(t, other), Err: ErrConflict}
 		}
@@ -56,6 +56,7 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 		// Foreign keys wait for the end of the transaction (Dangling):
 		// the source's own cascades come as rows of their own, later.
 		tx.mirror.written = append(tx.mirror.written, mirrored{t, id})
+		tx.wrote(t, obj, existing)
 		if err := tx.mem.Insert(name, obj); err != nil {
 			return fmt.Errorf("store: %s: %w", name, err)
 		}
@@ -95,10 +96,20 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 			}
 		}
 	}
+	tx.wrote(t, obj, existing)
 	if err := tx.mem.Insert(name, obj); err != nil {
 		return fmt.Errorf("store: %s: %w", name, err)
 	}
 	return nil
+}
+
+// wrote notes the unique keys of a record about to be stored, and of the
+// one it replaces, as touched by the transaction (touched.go).
+func (tx *Txn) wrote(t anyTable, obj, existing any) {
+	tx.touch(t, obj)
+	if existing != nil {
+		tx.touch(t, existing)
+	}
 }
 
 // keyOf builds the key of a record in the transaction's buffer: the
@@ -201,6 +212,7 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 		// No delete actions: the source's come as rows of their own.
 		tx.mirror.deleted = append(tx.mirror.deleted, obj)
 		tx.mirror.deletedFrom = append(tx.mirror.deletedFrom, t)
+			tx.touch(t, obj)
 		if err := tx.mem.Delete(t.tableName(), obj); err != nil {
 			return fmt.Errorf("store: %s: %w", t.tableName(), err)
 		}
@@ -225,6 +237,7 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 		}
 	}
 	for _, p := range d.deletes {
+			tx.touch(p.table, p.obj)
 		if err := tx.mem.Delete(p.table.tableName(), p.obj); err != nil {
 			return fmt.Errorf("store: %s: %w", p.table.tableName(), err)
 		}
@@ -352,7 +365,7 @@ func (tx *Txn) Dangling() []Dangler {
 	}
 	for _, w := range tx.mirror.written {
 		idKey := appendString(nil, w.id)
-		if obj := tx.first(w.table.tableName(), "id", idKey); obj != nil {
+		if obj := tx.firstUnique(w.table.tableName(), "id", idKey); obj != nil {
 			check(w.table, obj)
 		}
 	}
@@ -375,7 +388,7 @@ func (tx *Txn) Record(table, id string) (any, bool) {
 	if _, ok := tx.db.info.tables[table]; !ok {
 		return nil, false
 	}
-	obj := tx.first(table, "id", appendString(nil, id))
+	obj := tx.firstUnique(table, "id", appendString(nil, id))
 	return obj, obj != nil
 }
 
@@ -405,7 +418,7 @@ func (tx *Txn) Drop(table, id string) error {
 	if !ok {
 		return fmt.Errorf("store: Drop: no table %q", table)
 	}
-	obj := tx.first(table, "id", appendString(nil, id))
+	obj := tx.firstUnique(table, "id", appendString(nil, id))
 	if obj == nil {
 		return nil
 	}
