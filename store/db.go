@@ -150,6 +150,9 @@ type Txn struct {
 	// touched holds hashes of the unique keys it wrote (touched.go).
 	start   *memdb.Txn
 	touched map[uint64]struct{}
+	// writes counts the records written, to raise the collector's target
+	// for a bulk write (gc.go).
+	writes int
 }
 
 type keyArg struct{ b []byte }
@@ -184,6 +187,11 @@ func (db *DB) Update(fn func(tx *Txn) error) error {
 	tx.replacedCh = db.replaced.Load()
 	tx.mem = db.mem.Load().Txn(true)
 	defer tx.mem.Abort() // after Commit, a no-op
+	defer func() {
+		if tx.writes >= bulkWrites {
+			lowerGC()
+		}
+	}()
 	if db.cfg.OnCommit != nil {
 		tx.mem.TrackChanges()
 	}

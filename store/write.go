@@ -103,9 +103,11 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 	return nil
 }
 
-// wrote notes the unique keys of a record about to be stored, and of the
-// one it replaces, as touched by the transaction (touched.go).
+// wrote counts a record about to be stored (gc.go), and notes its unique
+// keys and those of the record it replaces as touched by the transaction
+// (touched.go).
 func (tx *Txn) wrote(t anyTable, obj, existing any) {
+	tx.counted()
 	tx.touch(t, obj)
 	if existing != nil {
 		tx.touch(t, existing)
@@ -212,7 +214,8 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 		// No delete actions: the source's come as rows of their own.
 		tx.mirror.deleted = append(tx.mirror.deleted, obj)
 		tx.mirror.deletedFrom = append(tx.mirror.deletedFrom, t)
-			tx.touch(t, obj)
+		tx.counted()
+		tx.touch(t, obj)
 		if err := tx.mem.Delete(t.tableName(), obj); err != nil {
 			return fmt.Errorf("store: %s: %w", t.tableName(), err)
 		}
@@ -237,7 +240,8 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 		}
 	}
 	for _, p := range d.deletes {
-			tx.touch(p.table, p.obj)
+		tx.counted()
+		tx.touch(p.table, p.obj)
 		if err := tx.mem.Delete(p.table.tableName(), p.obj); err != nil {
 			return fmt.Errorf("store: %s: %w", p.table.tableName(), err)
 		}
