@@ -146,10 +146,12 @@ type Txn struct {
 	tables     map[string]<-chan struct{}
 	// mirror, in a Mirror transaction, logs what it wrote (write.go).
 	mirror *mirrorLog
-	// start, in a write transaction, reads the state it started from, and
-	// touched holds hashes of the unique keys it wrote (touched.go).
+	// start, in a write transaction, reads the state it started from;
+	// touched holds what it wrote under each unique key, by the key's hash;
+	// keyBuf builds a record's key apart from buf (touched.go).
 	start   *memdb.Txn
-	touched map[uint64]struct{}
+	touched map[uint64]any
+	keyBuf  []byte
 	// writes counts the records written, to raise the collector's target
 	// for a bulk write (gc.go).
 	writes int

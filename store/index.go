@@ -210,7 +210,7 @@ func (ix *Index[T, Q]) First(tx *Txn, q Q) (*T, bool) {
 	k := key(tx, ix, q)
 	var obj any
 	if ix.unique {
-		obj = tx.firstUnique(ix.table.name, ix.name, k)
+		obj = tx.firstUnique(ix.table.name, ix, k)
 	} else {
 		obj = tx.first(ix.table.name, ix.name, k)
 	}
@@ -294,7 +294,7 @@ func FirstBytes[T any](tx *Txn, ix *Index[T, string], b []byte) (*T, bool) {
 	tx.buf = k[:0]
 	var obj any
 	if ix.unique {
-		obj = tx.firstUnique(ix.table.name, ix.name, k)
+		obj = tx.firstUnique(ix.table.name, ix, k)
 	} else {
 		obj = tx.first(ix.table.name, ix.name, k)
 	}

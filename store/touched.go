@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"hash/maphash"
 
 	"github.com/hashicorp/go-memdb"
@@ -17,12 +18,14 @@ import (
 // paths from the root again: on a restore of 86,000 rows that was 40% of
 // the bytes allocated.
 //
-// A lookup by an exact key of a unique index needs no clone when the
-// transaction has not written that key: the state the transaction started
-// from answers it exactly. So a write transaction notes a hash of every key
-// of a unique index it writes or removes (touch), and firstUnique reads the
-// starting state for any other key. A hash that collides only sends a read
-// to go-memdb's clone, which is always right.
+// An exact lookup in a unique index needs no clone. A write transaction
+// notes, under a hash of each key of a unique index that it writes or
+// removes, the record it stored under that key, or nil for a removal
+// (touch). A lookup of a key it has not touched is answered by the state the
+// transaction started from, which is exact for such a key; one of a key it
+// stored a record under, by that record, once its key is checked (the hash
+// may be another key's). Anything else — a key it removed, a hash another
+// key holds — goes to go-memdb's clone, which is always right.
 
 // touchSeed seeds the hashes of touched keys; any seed does.
 var touchSeed = maphash.MakeSeed()
@@ -39,36 +42,50 @@ func touchHash(table, index string, key []byte) uint64 {
 	return h.Sum64()
 }
 
-// touch notes the keys that obj has in t's unique indexes, before obj is
+// touch notes the keys that obj has in t's unique indexes: as keys obj is
+// stored under, or as keys removed with it (stored false), before it is
 // written to t or removed from it.
-func (tx *Txn) touch(t anyTable, obj any) {
+func (tx *Txn) touch(t anyTable, obj any, stored bool) {
 	if tx.touched == nil {
-		tx.touched = map[uint64]struct{}{}
+		tx.touched = map[uint64]any{}
+	}
+	var under any
+	if stored {
+		under = obj
 	}
 	for _, ix := range t.tableIndexes() {
 		if !ix.isUnique() {
 			continue
 		}
 		if k, ok := tx.keyOf(ix, obj); ok {
-			tx.touched[touchHash(t.tableName(), ix.indexName(), k)] = struct{}{}
+			tx.touched[touchHash(t.tableName(), ix.indexName(), k)] = under
 		}
 	}
 }
 
-// firstUnique is first for an exact key of a unique index.
-func (tx *Txn) firstUnique(table, index string, key []byte) any {
+// firstUnique is first for an exact key of ix, a unique index of table.
+func (tx *Txn) firstUnique(table string, ix anyIndex, key []byte) any {
 	if !tx.write {
-		return tx.first(table, index, key)
+		return tx.first(table, ix.indexName(), key)
 	}
-	if _, ok := tx.touched[touchHash(table, index, key)]; ok {
-		return tx.first(table, index, key)
+	obj, touched := tx.touched[touchHash(table, ix.indexName(), key)]
+	if !touched {
+		if tx.start == nil {
+			// The writer holds go-memdb's lock: the state does not move
+			// until this transaction commits.
+			tx.start = tx.db.mem.Load().Txn(false)
+		}
+		return tx.firstIn(tx.start, table, ix.indexName(), key)
 	}
-	if tx.start == nil {
-		// The writer holds go-memdb's lock: the state does not move
-		// until this transaction commits.
-		tx.start = tx.db.mem.Load().Txn(false)
+	if obj != nil {
+		// key may be in tx.buf: the record's key is built apart.
+		k, ok := ix.keyOf(obj, tx.keyBuf[:0])
+		tx.keyBuf = k[:0]
+		if ok && bytes.Equal(k, key) {
+			return obj
+		}
 	}
-	return tx.firstIn(tx.start, table, index, key)
+	return tx.first(table, ix.indexName(), key)
 }
 
 // firstIn looks key up in mem, a transaction of go-memdb.

@@ -29,7 +29,7 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 	id := t.primaryKey(obj)
 	idIx := t.idIndex()
 	idKey, _ := tx.keyOf(idIx, obj)
-	existing := tx.firstUnique(name, "id", idKey)
+	existing := tx.firstUnique(name, idIx, idKey)
 	if tx.mirror != nil {
 		mode = putUpsert // the source wrote it; whether it was here is the source's business
 	}
@@ -47,7 +47,7 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 		if !ok {
 			continue
 		}
-		if other := tx.firstUnique(name, ix.indexName(), k); other != nil && t.primaryKey(other) != id {
+		if other := tx.firstUnique(name, ix, k); other != nil && t.primaryKey(other) != id {
 			return &Error{Table: name, Field: ix.fieldName(), Value: reveal(keyText(k), "", ix),
 				Reason: "value already used by " + recordName(t, other), Err: ErrConflict}
 		}
@@ -108,10 +108,10 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 // (touched.go).
 func (tx *Txn) wrote(t anyTable, obj, existing any) {
 	tx.counted()
-	tx.touch(t, obj)
 	if existing != nil {
-		tx.touch(t, existing)
+		tx.touch(t, existing, false)
 	}
+	tx.touch(t, obj, true)
 }
 
 // keyOf builds the key of a record in the transaction's buffer: the
@@ -215,7 +215,7 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 		tx.mirror.deleted = append(tx.mirror.deleted, obj)
 		tx.mirror.deletedFrom = append(tx.mirror.deletedFrom, t)
 		tx.counted()
-		tx.touch(t, obj)
+		tx.touch(t, obj, false)
 		if err := tx.mem.Delete(t.tableName(), obj); err != nil {
 			return fmt.Errorf("store: %s: %w", t.tableName(), err)
 		}
@@ -241,7 +241,7 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 	}
 	for _, p := range d.deletes {
 		tx.counted()
-		tx.touch(p.table, p.obj)
+		tx.touch(p.table, p.obj, false)
 		if err := tx.mem.Delete(p.table.tableName(), p.obj); err != nil {
 			return fmt.Errorf("store: %s: %w", p.table.tableName(), err)
 		}
@@ -369,7 +369,7 @@ func (tx *Txn) Dangling() []Dangler {
 	}
 	for _, w := range tx.mirror.written {
 		idKey := appendString(nil, w.id)
-		if obj := tx.firstUnique(w.table.tableName(), "id", idKey); obj != nil {
+		if obj := tx.firstUnique(w.table.tableName(), w.table.idIndex(), idKey); obj != nil {
 			check(w.table, obj)
 		}
 	}
@@ -389,10 +389,11 @@ func (tx *Txn) Dangling() []Dangler {
 // another database's rows does; Table.Get is the typed way. An unknown table
 // holds nothing.
 func (tx *Txn) Record(table, id string) (any, bool) {
-	if _, ok := tx.db.info.tables[table]; !ok {
+	t, ok := tx.db.info.tables[table]
+	if !ok {
 		return nil, false
 	}
-	obj := tx.firstUnique(table, "id", appendString(nil, id))
+	obj := tx.firstUnique(table, t.idIndex(), appendString(nil, id))
 	return obj, obj != nil
 }
 
@@ -422,7 +423,7 @@ func (tx *Txn) Drop(table, id string) error {
 	if !ok {
 		return fmt.Errorf("store: Drop: no table %q", table)
 	}
-	obj := tx.firstUnique(table, "id", appendString(nil, id))
+	obj := tx.firstUnique(table, t.idIndex(), appendString(nil, id))
 	if obj == nil {
 		return nil
 	}
