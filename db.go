@@ -105,7 +105,12 @@ func Open(opts ...Option) (*DB, error) {
 		o(&db.cfg)
 	}
 	_, db.cfg.sha256 = db.cfg.hasher.(SHA256Hasher)
-	st, err := store.Open(schema, store.Config{Env: db, OnCommit: db.committed})
+	cfg := store.Config{Env: db, OnCommit: db.committed}
+	if db.cfg.replica {
+		// It never sweeps: each of these would cost every token ~500 B.
+		cfg.Without = sweepIndexes
+	}
+	st, err := store.Open(schema, cfg)
 	if err != nil {
 		return nil, err
 	}

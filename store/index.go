@@ -196,6 +196,9 @@ func (ix *Index[T, Q]) Secret() *Index[T, Q] {
 // Table returns the name of the index's table.
 func (ix *Index[T, Q]) Table() string { return ix.table.name }
 
+// Name returns the index's name.
+func (ix *Index[T, Q]) Name() string { return ix.name }
+
 // Field returns the field(s) the index is built from.
 func (ix *Index[T, Q]) Field() string { return ix.field }
 
