@@ -14,11 +14,12 @@ import (
 	"github.com/oauthdb/oauthdb/bench"
 )
 
-// Defaults of the bench command: a full run (every implementation, every
-// operation) ends in about three minutes on the project's 2-core machine.
-// The time goes mostly to the garbage collection testing forces before every
-// run (a second or so for a go-memdb store of 50k tokens) and to loading,
-// not to -benchtime; so the runs are many and short.
+// Defaults of the bench command. A run's time goes mostly to loading (each
+// implementation once for the hot paths, then -count times for Load and
+// Restore) and to the garbage collection testing forces before every
+// measurement (a second or so for a go-memdb store of 50k tokens), not to
+// -benchtime; so the measurements are many and short. See the help for what
+// a run cost, measured.
 const (
 	// defaultTokens is a quarter of bench.DefaultConfig: loading and the
 	// forced collections grow with the dataset.
@@ -36,7 +37,9 @@ Bench loads one generated dataset into oauthdb and into each of its baselines
 (map: plain Go maps, the floor; memdb-reflect: go-memdb with its reflection
 indexers; sqlite: SQLite in memory), each in a process of its own, and times
 the hot paths of an OAuth provider on each, with the benchmark bodies that
-"go test -bench . ./bench/" runs.
+"go test -bench . ./bench/" runs. Load times the dataset loaded into an empty
+store, and Restore oauthdb's snapshot of it read back: each once a run, in a
+new process with nothing else loaded, as a service starts.
 
 Every figure is measured -count times, -benchtime each. The implementations
 take turns: each round measures every operation on every implementation, so
@@ -51,11 +54,16 @@ the end. Above about 1 at the start, other work shares the CPU and the
 figures are slower and wider; the write paths of the go-memdb stores most,
 as their garbage collection runs beside them on the other core.
 
-The defaults (50,000 access tokens, -count 5, -benchtime 300ms) end in about
-three minutes on 2 cores. The go test benchmarks and bench/README.md use the
+What a run costs, measured on the project's 2-core VM: the defaults (50,000
+access tokens, -count 5, -benchtime 300ms, every operation) took 11 min 28 s
+with other work on the machine (load average 5); without Load and Restore,
+4 min 29 s on a quiet one. The go test benchmarks and bench/README.md use the
 full dataset, 200,000 access tokens:
 
-  oauthdb bench -tokens 200000            # about 8 minutes on 2 cores
+  oauthdb bench -tokens 200000 -count 6   # the hot paths: 9 min 23 s, quiet;
+                                          # Load and Restore: 14 min 33 s more
+                                          # (load average 6)
+  oauthdb bench -ops Load,Restore         # loads and restores alone
 
 Other examples:
 
