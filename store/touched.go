@@ -42,9 +42,9 @@ func touchHash(table, index string, key []byte) uint64 {
 	return h.Sum64()
 }
 
-// touch notes the keys that obj has in t's unique indexes: as keys obj is
-// stored under, or as keys removed with it (stored false), before it is
-// written to t or removed from it.
+// touch notes the keys that obj has in t's unique indexes, once obj is
+// written to t or removed from it: as keys obj is stored under, or as keys
+// removed with it (stored false).
 func (tx *Txn) touch(t anyTable, obj any, stored bool) {
 	if tx.touched == nil {
 		tx.touched = map[uint64]any{}

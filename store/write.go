@@ -56,10 +56,10 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 		// Foreign keys wait for the end of the transaction (Dangling):
 		// the source's own cascades come as rows of their own, later.
 		tx.mirror.written = append(tx.mirror.written, mirrored{t, id})
-		tx.wrote(t, obj, existing)
 		if err := tx.mem.Insert(name, obj); err != nil {
 			return fmt.Errorf("store: %s: %w", name, err)
 		}
+		tx.wrote(t, obj, existing)
 		return nil
 	}
 	for _, fk := range tx.db.info.outbound[t] {
@@ -96,15 +96,15 @@ func (tx *Txn) put(t anyTable, obj any, mode putMode) error {
 			}
 		}
 	}
-	tx.wrote(t, obj, existing)
 	if err := tx.mem.Insert(name, obj); err != nil {
 		return fmt.Errorf("store: %s: %w", name, err)
 	}
+	tx.wrote(t, obj, existing)
 	return nil
 }
 
-// wrote counts a record about to be stored (gc.go), and notes its unique
-// keys and those of the record it replaces as touched by the transaction
+// wrote counts a record stored (gc.go), and notes its unique keys and
+// those of the record it replaced as touched by the transaction
 // (touched.go).
 func (tx *Txn) wrote(t anyTable, obj, existing any) {
 	tx.counted()
@@ -214,11 +214,11 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 		// No delete actions: the source's come as rows of their own.
 		tx.mirror.deleted = append(tx.mirror.deleted, obj)
 		tx.mirror.deletedFrom = append(tx.mirror.deletedFrom, t)
-		tx.counted()
-		tx.touch(t, obj, false)
 		if err := tx.mem.Delete(t.tableName(), obj); err != nil {
 			return fmt.Errorf("store: %s: %w", t.tableName(), err)
 		}
+		tx.counted()
+		tx.touch(t, obj, false)
 		return nil
 	}
 	d := &deletion{doomed: map[rowID]bool{}}
@@ -240,11 +240,11 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 		}
 	}
 	for _, p := range d.deletes {
-		tx.counted()
-		tx.touch(p.table, p.obj, false)
 		if err := tx.mem.Delete(p.table.tableName(), p.obj); err != nil {
 			return fmt.Errorf("store: %s: %w", p.table.tableName(), err)
 		}
+		tx.counted()
+		tx.touch(p.table, p.obj, false)
 	}
 	for _, c := range cleared {
 		if err := tx.put(c.table, c.obj, putUpdate); err != nil {
