@@ -6,8 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/maypok86/otter/v2"
 	"github.com/oauthdb/oauthdb/store"
+	"github.com/puzpuzpuz/xsync/v4"
 )
 
 // The validation cache: a read-side cache in front of ValidateAccessToken,
@@ -22,6 +22,16 @@ import (
 // costs the digest and about one random memory access: the client's record
 // and epoch are shared by all its entries and stay in the CPU's caches.
 //
+// The entries live in xsync's concurrent map, whose lookups take no lock, and
+// are bounded by CLOCK (second chance): a hit sets its entry's reference bit,
+// and when the cache is full the hand sweeps the entries in the order they
+// came, clearing set bits, and evicts the first whose bit is clear. Writes —
+// keeping an entry, forgetting one, evicting — take the kind's mutex; hits
+// take none. (otter, the library before, cost 177 ns a hit where this costs
+// 115 ns, BenchmarkCacheLib; its W-TinyLFU policy kept about 3 points more
+// hits under a tight bound, which a cache sized to the live tokens does not
+// feel.)
+//
 // Invalidation by commits. The store raises its commit index as soon as a
 // commit is visible, then runs OnCommit (DB.committed), which
 //   - deletes the entries of the token rows the commit updated or deleted;
@@ -33,7 +43,7 @@ import (
 //
 // and only then does Update return. A reader reads the index before it
 // takes its snapshot, and keeps what it built only if the index has not
-// moved since, checked and stored in one step per key (otter's Compute): a
+// moved since, checked and stored under the mutex that deletes take too: a
 // commit's own invalidations come after its index moved, so a view built
 // from the state before a commit is either refused or deleted by it. A
 // Replace (restore, resync) starts a new, empty cache.
@@ -46,7 +56,7 @@ type cacheKey [sha256.Size]byte
 const DefaultCacheEntries = 1 << 20
 
 // cacheEntry is one cached view of a token of type T, never modified once
-// kept.
+// kept but for its reference bit.
 type cacheEntry[T any] struct {
 	token   T
 	user    User    // zero when the token has none
@@ -59,11 +69,29 @@ type cacheEntry[T any] struct {
 	// until is the instant, in Unix nanoseconds, from which the entry no
 	// longer answers: the token's expiry, or its session's if sooner.
 	until int64
+	// referenced is CLOCK's bit, set by hits; slot is the entry's place on
+	// the clock, fixed before the entry is stored.
+	referenced atomic.Bool
+	slot       int
 }
 
 // kindCache is the cache of one kind of token.
 type kindCache[T any] struct {
-	entries *otter.Cache[cacheKey, *cacheEntry[T]]
+	entries *xsync.Map[cacheKey, *cacheEntry[T]]
+	// mu orders the writes: keep, forget and eviction.
+	mu sync.Mutex
+	// clock holds the kept entries' keys, each at its entry's slot, for the
+	// hand to sweep; free lists the slots of forgotten entries. It grows up
+	// to size slots.
+	clock []clockSlot[T]
+	free  []int
+	hand  int
+	size  int
+}
+
+type clockSlot[T any] struct {
+	key   cacheKey
+	entry *cacheEntry[T] // nil for a free slot
 }
 
 // tokenCache is a DB's cache. A Replace swaps in a new one.
@@ -79,8 +107,8 @@ type tokenCache struct {
 
 func newTokenCache(size int, since uint64) *tokenCache {
 	return &tokenCache{
-		access:  kindCache[OAuthAccessToken]{otter.Must(&otter.Options[cacheKey, *cacheEntry[OAuthAccessToken]]{MaximumSize: size})},
-		refresh: kindCache[OAuthRefreshToken]{otter.Must(&otter.Options[cacheKey, *cacheEntry[OAuthRefreshToken]]{MaximumSize: size})},
+		access:  kindCache[OAuthAccessToken]{entries: xsync.NewMap[cacheKey, *cacheEntry[OAuthAccessToken]](), size: size},
+		refresh: kindCache[OAuthRefreshToken]{entries: xsync.NewMap[cacheKey, *cacheEntry[OAuthRefreshToken]](), size: size},
 		since:   since,
 	}
 }
@@ -88,9 +116,14 @@ func newTokenCache(size int, since uint64) *tokenCache {
 // get returns the entry that answers for key at now, if there is one that
 // is still good.
 func (c *kindCache[T]) get(key cacheKey, now time.Time) *cacheEntry[T] {
-	e, ok := c.entries.GetIfPresent(key)
+	e, ok := c.entries.Load(key)
 	if !ok || now.UnixNano() >= e.until || e.clientEpoch.Load() != e.seen {
 		return nil
+	}
+	// Written only when clear, so that the readers of a hot entry do not
+	// keep taking its cache line from each other.
+	if !e.referenced.Load() {
+		e.referenced.Store(true)
 	}
 	return e
 }
@@ -114,12 +147,52 @@ func (c *kindCache[T]) keep(tc *tokenCache, st *store.DB, key cacheKey, t *T, o 
 	}
 	e.clientEpoch = tc.clientCell(o.client.ClientID)
 	e.seen = e.clientEpoch.Load()
-	c.entries.Compute(key, func(old *cacheEntry[T], found bool) (*cacheEntry[T], otter.ComputeOp) {
-		if st.Index() != index {
-			return old, otter.CancelOp
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st.Index() != index {
+		return
+	}
+	if old, ok := c.entries.Load(key); ok {
+		e.slot = old.slot
+	} else {
+		e.slot = c.slotFor(key)
+	}
+	c.clock[e.slot].entry = e
+	c.entries.Store(key, e)
+}
+
+// slotFor gives key a slot on the clock: a free one, a new one while the
+// clock is below its size, or else the slot of the entry the hand evicts.
+// It needs c.mu.
+func (c *kindCache[T]) slotFor(key cacheKey) int {
+	var slot int
+	switch {
+	case len(c.free) > 0:
+		slot = c.free[len(c.free)-1]
+		c.free = c.free[:len(c.free)-1]
+	case len(c.clock) < c.size:
+		slot = len(c.clock)
+		c.clock = append(c.clock, clockSlot[T]{})
+	default:
+		for c.clock[c.hand].entry.referenced.Swap(false) {
+			c.hand = (c.hand + 1) % len(c.clock)
 		}
-		return e, otter.WriteOp
-	})
+		slot = c.hand
+		c.entries.Delete(c.clock[slot].key)
+		c.hand = (c.hand + 1) % len(c.clock)
+	}
+	c.clock[slot] = clockSlot[T]{key: key}
+	return slot
+}
+
+// forget deletes the entry of key, if there is one.
+func (c *kindCache[T]) forget(key cacheKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries.LoadAndDelete(key); ok {
+		c.clock[e.slot] = clockSlot[T]{}
+		c.free = append(c.free, e.slot)
+	}
 }
 
 // clientCell returns the epoch cell of a client, making it if need be.
@@ -130,6 +203,18 @@ func (c *tokenCache) clientCell(clientID string) *atomic.Uint64 {
 	v, _ := c.clients.LoadOrStore(clientID, new(atomic.Uint64))
 	return v.(*atomic.Uint64)
 }
+
+// cacheCounter counts the cache's hits and misses, in striped counters that
+// parallel validations do not contend on.
+type cacheCounter struct{ hits, misses *xsync.Counter }
+
+func newCacheCounter() cacheCounter {
+	return cacheCounter{hits: xsync.NewCounter(), misses: xsync.NewCounter()}
+}
+
+// RecordHits and RecordMisses count n hits or misses.
+func (c cacheCounter) RecordHits(n int)   { c.hits.Add(int64(n)) }
+func (c cacheCounter) RecordMisses(n int) { c.misses.Add(int64(n)) }
 
 // CacheStats is what the validation cache has done since the DB opened.
 type CacheStats struct {
@@ -144,10 +229,9 @@ type CacheStats struct {
 // CacheStats returns what the validation cache has done: for a service's
 // metrics.
 func (db *DB) CacheStats() CacheStats {
-	s := db.cacheStats.Snapshot()
-	out := CacheStats{Hits: s.Hits, Misses: s.Misses}
+	out := CacheStats{Hits: uint64(db.cacheStats.hits.Value()), Misses: uint64(db.cacheStats.misses.Value())}
 	if c := db.cache.Load(); c != nil {
-		out.Entries = c.access.entries.EstimatedSize() + c.refresh.entries.EstimatedSize()
+		out.Entries = c.access.entries.Size() + c.refresh.entries.Size()
 	}
 	return out
 }
@@ -235,11 +319,11 @@ func (db *DB) forget(cache *tokenCache, rec any) {
 	switch t := rec.(type) {
 	case *OAuthAccessToken:
 		if k, ok := db.storedKey(t.Token); ok {
-			cache.access.entries.Invalidate(k)
+			cache.access.forget(k)
 		}
 	case *OAuthRefreshToken:
 		if k, ok := db.storedKey(t.Token); ok {
-			cache.refresh.entries.Invalidate(k)
+			cache.refresh.forget(k)
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/maypok86/otter/v2/stats"
 	"github.com/oauthdb/oauthdb/store"
 )
 
@@ -19,9 +18,8 @@ type DB struct {
 	cfg   config
 	txs   sync.Pool
 	cache atomic.Pointer[tokenCache] // nil without a validation cache
-	// cacheStats counts the cache's hits and misses, in striped counters
-	// that parallel validations do not contend on.
-	cacheStats *stats.Counter
+	// cacheStats counts the cache's hits and misses (cache.go).
+	cacheStats cacheCounter
 	// feed guards subs, the change feed's subscriptions (feed.go).
 	feed sync.Mutex
 	subs []*Subscription
@@ -95,7 +93,7 @@ func WithValidationCache(entries int) Option {
 
 // Open opens an empty DB.
 func Open(opts ...Option) (*DB, error) {
-	db := &DB{cacheStats: stats.NewCounter(), cfg: config{
+	db := &DB{cacheStats: newCacheCounter(), cfg: config{
 		now:          time.Now,
 		hasher:       SHA256Hasher{},
 		random:       rand.Reader,
@@ -107,7 +105,12 @@ func Open(opts ...Option) (*DB, error) {
 		o(&db.cfg)
 	}
 	_, db.cfg.sha256 = db.cfg.hasher.(SHA256Hasher)
-	st, err := store.Open(schema, store.Config{Env: db, OnCommit: db.committed})
+	cfg := store.Config{Env: db, OnCommit: db.committed}
+	if db.cfg.replica {
+		// It never sweeps: each of these would cost every token ~500 B.
+		cfg.Without = sweepIndexes
+	}
+	st, err := store.Open(schema, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,25 @@ func (r SweepResult) Total() int {
 	return r.AccessTokens + r.RefreshTokens + r.Sessions + r.Verifications
 }
 
+// sweepIndexes are the indexes the sweep alone reads, named as
+// store.Config.Without names them: a replica, whose source does its
+// deleting, keeps none of them (see Open).
+var sweepIndexes = indexNames(accessTokensByExpiry, refreshTokensByExpiry, sessionsByExpiry, verificationsByExpiry)
+
+func indexNames(ixs ...namedIndex) []string {
+	var names []string
+	for _, ix := range ixs {
+		names = append(names, ix.Table()+"."+ix.Name())
+	}
+	return names
+}
+
+// namedIndex is a store.Index of any type.
+type namedIndex interface {
+	Table() string
+	Name() string
+}
+
 // SweepExpired deletes at most limit expired rows — access tokens, refresh
 // tokens, sessions and verifications, in that order, each table in expiry
 // order — in one write transaction. It walks the expiresAt indexes and stops

@@ -71,6 +71,17 @@ func BenchmarkRevokeSession(b *testing.B) { benchCase(b, "RevokeSession") }
 // BenchmarkSweep deletes 1,000 expired tokens per operation.
 func BenchmarkSweep(b *testing.B) { benchCase(b, "Sweep") }
 
+// BenchmarkLoad loads the dataset into an empty store of each
+// implementation (BenchLoad), with no other store loaded in the process:
+// the targets of the benchmarks before it are released first.
+func BenchmarkLoad(b *testing.B) {
+	ReleaseTargets()
+	ds := SharedDataset(benchConfig())
+	for _, f := range Factories() {
+		b.Run(f.Name, func(b *testing.B) { BenchLoad(b, f, ds) })
+	}
+}
+
 // BenchmarkValidateScale validates live tokens in datasets of 10k, 100k and
 // 1M access tokens (1k with -short), for oauthdb and the map floor. Each size
 // is loaded once, and released after its benchmarks.

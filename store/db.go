@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -25,6 +26,13 @@ type DB struct {
 	// replaced is closed when Replace abandons the state it was made for.
 	replaced atomic.Pointer[chan struct{}]
 	readers  sync.Pool
+	// without holds the "table.index" names of Config.Without.
+	without map[string]bool
+}
+
+// keeps reports whether the database keeps index ix of table t.
+func (db *DB) keeps(t anyTable, ix anyIndex) bool {
+	return !db.without[t.tableName()+"."+ix.indexName()]
 }
 
 // Config is what a DB is opened with beside its schema.
@@ -37,6 +45,15 @@ type Config struct {
 	// any other write can commit: the place to invalidate what was derived
 	// from the state, or to publish what changed. It must not call Update.
 	OnCommit func(Commit)
+	// Without names indexes, as "table.index", that this database does not
+	// keep: for a database that never runs the queries they serve, such as
+	// a replica, whose source does the deleting, and its expiry indexes.
+	// Each index costs every record about 500 bytes and a few µs a write.
+	// A primary key, a unique index or an index a relation uses cannot be
+	// left out: they keep the data consistent. A record's value for an
+	// index left out is still checked (required, a valid key); a query on
+	// one panics.
+	Without []string
 }
 
 // Commit is what one Update, or one Replace, changed.
@@ -67,6 +84,9 @@ func Open(s *Schema, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := info.checkWithout(cfg.Without); err != nil {
+		return nil, err
+	}
 	db, err := newDB(info, cfg)
 	if err != nil {
 		return nil, err
@@ -76,15 +96,18 @@ func Open(s *Schema, cfg Config) (*DB, error) {
 }
 
 func newDB(info *schemaInfo, cfg Config) (*DB, error) {
+	db := &DB{info: info, cfg: cfg, without: map[string]bool{}}
+	for _, name := range cfg.Without {
+		db.without[name] = true
+	}
 	ms := &memdb.DBSchema{Tables: make(map[string]*memdb.TableSchema, len(info.tables))}
 	for name, t := range info.tables {
-		ms.Tables[name] = t.memSchema()
+		ms.Tables[name] = t.memSchema(db.keeps)
 	}
 	mem, err := memdb.NewMemDB(ms)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	db := &DB{info: info, cfg: cfg}
 	db.mem.Store(mem)
 	ch := make(chan struct{})
 	db.replaced.Store(&ch)
@@ -102,7 +125,7 @@ func (db *DB) Index() uint64 { return db.index.Load() }
 // Fresh returns an empty database of db's schema and Env, with no OnCommit:
 // a state built off to the side, to be swapped in whole by Replace.
 func (db *DB) Fresh() (*DB, error) {
-	return newDB(db.info, Config{Env: db.cfg.Env})
+	return newDB(db.info, Config{Env: db.cfg.Env, Without: db.cfg.Without})
 }
 
 // Replace makes the state of other, a database that Fresh made, db's
@@ -110,7 +133,7 @@ func (db *DB) Fresh() (*DB, error) {
 // a commit of its own (Commit.Replaced), and what waited on the old state
 // (see Txn.Replaced) is woken. other must not be used afterwards.
 func (db *DB) Replace(other *DB) error {
-	if other.info != db.info {
+	if other.info != db.info || !maps.Equal(other.without, db.without) {
 		return fmt.Errorf("store: Replace with a database of another schema")
 	}
 	db.writeMu.Lock()
@@ -146,6 +169,15 @@ type Txn struct {
 	tables     map[string]<-chan struct{}
 	// mirror, in a Mirror transaction, logs what it wrote (write.go).
 	mirror *mirrorLog
+	// start, in a write transaction, reads the state it started from;
+	// touched holds what it wrote under each unique key, by the key's hash;
+	// keyBuf builds a record's key apart from buf (touched.go).
+	start   *memdb.Txn
+	touched map[uint64]any
+	keyBuf  []byte
+	// writes counts the records written, to raise the collector's target
+	// for a bulk write (gc.go).
+	writes int
 }
 
 type keyArg struct{ b []byte }
@@ -180,6 +212,11 @@ func (db *DB) Update(fn func(tx *Txn) error) error {
 	tx.replacedCh = db.replaced.Load()
 	tx.mem = db.mem.Load().Txn(true)
 	defer tx.mem.Abort() // after Commit, a no-op
+	defer func() {
+		if tx.writes >= bulkWrites {
+			lowerGC()
+		}
+	}()
 	if db.cfg.OnCommit != nil {
 		tx.mem.TrackChanges()
 	}
@@ -210,21 +247,16 @@ func (tx *Txn) Replaced() <-chan struct{} { return *tx.replacedCh }
 // first, get and lowerBound hand a prepared key to go-memdb. The typed
 // query methods build it in tx.buf and keep the buffer if it grew.
 func (tx *Txn) first(table, index string, key []byte) any {
-	tx.arg.b = key
-	var obj any
-	var err error
-	if tx.watch != nil {
-		var ch <-chan struct{}
-		ch, obj, err = tx.mem.FirstWatch(table, index, tx.args...)
-		tx.watched(table, ch)
-	} else {
-		obj, err = tx.mem.First(table, index, tx.args...)
+	if tx.watch == nil {
+		return tx.firstIn(tx.mem, table, index, key)
 	}
+	tx.arg.b = key
+	ch, obj, err := tx.mem.FirstWatch(table, index, tx.args...)
 	tx.arg.b = nil
 	if err != nil {
-		// Only an unknown table or index, which Open rules out.
-		panic(err)
+		panic(err) // as in firstIn
 	}
+	tx.watched(table, ch)
 	return obj
 }
 

@@ -23,3 +23,9 @@ func AppendString(dst []byte, s string) []byte  { return appendString(dst, s) }
 func AppendBytes(dst, b []byte) []byte          { return appendBytes(dst, b) }
 func AppendTime(dst []byte, t time.Time) []byte { return appendTime(dst, t) }
 func ValidKeyString(s string) bool              { return validKeyString(s) }
+
+// The bulk write's collector target (gc.go).
+const (
+	BulkWrites    = bulkWrites
+	BulkGCPercent = bulkGCPercent
+)

@@ -196,6 +196,9 @@ func (ix *Index[T, Q]) Secret() *Index[T, Q] {
 // Table returns the name of the index's table.
 func (ix *Index[T, Q]) Table() string { return ix.table.name }
 
+// Name returns the index's name.
+func (ix *Index[T, Q]) Name() string { return ix.name }
+
 // Field returns the field(s) the index is built from.
 func (ix *Index[T, Q]) Field() string { return ix.field }
 
@@ -208,7 +211,12 @@ func (ix *Index[T, Q]) First(tx *Txn, q Q) (*T, bool) {
 		return nil, false
 	}
 	k := key(tx, ix, q)
-	obj := tx.first(ix.table.name, ix.name, k)
+	var obj any
+	if ix.unique {
+		obj = tx.firstUnique(ix.table.name, ix, k)
+	} else {
+		obj = tx.first(ix.table.name, ix.name, k)
+	}
 	if obj == nil && ix.unique && ix.kind != stringIndex {
 		// go-memdb looks a unique index up by its exact key, but a query on
 		// a compound index may be a prefix of keys (its first parts): look
@@ -287,7 +295,12 @@ func FirstBytes[T any](tx *Txn, ix *Index[T, string], b []byte) (*T, bool) {
 	}
 	k := appendBytes(tx.buf[:0], b)
 	tx.buf = k[:0]
-	obj := tx.first(ix.table.name, ix.name, k)
+	var obj any
+	if ix.unique {
+		obj = tx.firstUnique(ix.table.name, ix, k)
+	} else {
+		obj = tx.first(ix.table.name, ix.name, k)
+	}
 	if obj == nil {
 		return nil, false
 	}

@@ -285,7 +285,21 @@ func (r *OneRelation[F, T]) target(tx *Txn, v string) (any, bool) {
 }
 
 func (r *OneRelation[F, T]) matches(obj, target any) bool {
-	return r.via == nil || r.parts(obj.(*F)) == r.underOf(target.(*T))
+	if r.via == nil {
+		return true
+	}
+	// Part by part, as parts and underOf would compare joined: a write
+	// checks every foreign key, and joining allocates.
+	rec, under := obj.(*F), r.under(target.(*T))
+	if len(under) != r.depth {
+		return false
+	}
+	for i, get := range r.via.parts[:r.depth] {
+		if get(rec) != under[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *OneRelation[F, T]) referrers(tx *Txn, target any) []any {

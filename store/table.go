@@ -96,7 +96,7 @@ type anyTable interface {
 	primaryKey(obj any) string
 	idIndex() anyIndex
 	check(obj any) error
-	memSchema() *memdb.TableSchema
+	memSchema(keep func(anyTable, anyIndex) bool) *memdb.TableSchema
 }
 
 func (t *Table[T]) tableName() string        { return t.name }
@@ -113,10 +113,14 @@ func (t *Table[T]) check(obj any) error {
 	return t.validate(obj.(*T))
 }
 
-func (t *Table[T]) memSchema() *memdb.TableSchema {
+// memSchema is the table's schema for go-memdb, with the indexes keep
+// keeps.
+func (t *Table[T]) memSchema(keep func(anyTable, anyIndex) bool) *memdb.TableSchema {
 	s := &memdb.TableSchema{Name: t.name, Indexes: make(map[string]*memdb.IndexSchema, len(t.indexes))}
 	for _, ix := range t.indexes {
-		s.Indexes[ix.indexName()] = ix.memSchema()
+		if keep(t, ix) {
+			s.Indexes[ix.indexName()] = ix.memSchema()
+		}
 	}
 	return s
 }

@@ -45,7 +45,7 @@ func (tx *Txn) store(t anyTable, obj any, mode putMode) error {
 	id := t.primaryKey(obj)
 	idIx := t.idIndex()
 	idKey, _ := tx.keyOf(idIx, obj)
-	existing := tx.first(name, "id", idKey)
+	existing := tx.firstUnique(name, idIx, idKey)
 	if tx.mirror != nil {
 		mode = putUpsert // the source wrote it; whether it was here is the source's business
 	}
@@ -63,7 +63,7 @@ func (tx *Txn) store(t anyTable, obj any, mode putMode) error {
 		if !ok {
 			continue
 		}
-		if other := tx.first(name, ix.indexName(), k); other != nil && t.primaryKey(other) != id {
+		if other := tx.firstUnique(name, ix, k); other != nil && t.primaryKey(other) != id {
 			return &Error{Table: name, Field: ix.fieldName(), Value: reveal(keyText(k), "", ix),
 				Reason: "value already used by " + recordName(t, other), Err: ErrConflict}
 		}
@@ -75,6 +75,7 @@ func (tx *Txn) store(t anyTable, obj any, mode putMode) error {
 		if err := tx.mem.Insert(name, obj); err != nil {
 			return fmt.Errorf("store: %s: %w", name, err)
 		}
+		tx.wrote(t, obj, existing)
 		return nil
 	}
 	for _, fk := range tx.db.info.outbound[t] {
@@ -114,7 +115,19 @@ func (tx *Txn) store(t anyTable, obj any, mode putMode) error {
 	if err := tx.mem.Insert(name, obj); err != nil {
 		return fmt.Errorf("store: %s: %w", name, err)
 	}
+	tx.wrote(t, obj, existing)
 	return nil
+}
+
+// wrote counts a record stored (gc.go), and notes its unique keys and
+// those of the record it replaced as touched by the transaction
+// (touched.go).
+func (tx *Txn) wrote(t anyTable, obj, existing any) {
+	tx.counted()
+	if existing != nil {
+		tx.touch(t, existing, false)
+	}
+	tx.touch(t, obj, true)
 }
 
 // keyOf builds the key of a record in the transaction's buffer: the
@@ -220,6 +233,8 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 		if err := tx.mem.Delete(t.tableName(), obj); err != nil {
 			return fmt.Errorf("store: %s: %w", t.tableName(), err)
 		}
+		tx.counted()
+		tx.touch(t, obj, false)
 		return nil
 	}
 	d := &deletion{doomed: map[rowID]bool{}}
@@ -245,6 +260,8 @@ func (tx *Txn) delete(t anyTable, obj any) error {
 		if err := tx.mem.Delete(p.table.tableName(), p.obj); err != nil {
 			return fmt.Errorf("store: %s: %w", p.table.tableName(), err)
 		}
+		tx.counted()
+		tx.touch(p.table, p.obj, false)
 	}
 	for _, c := range cleared {
 		if err := tx.put(c.table, c.obj, putUpdate); err != nil {
@@ -369,7 +386,7 @@ func (tx *Txn) Dangling() []Dangler {
 	}
 	for _, w := range tx.mirror.written {
 		idKey := appendString(nil, w.id)
-		if obj := tx.first(w.table.tableName(), "id", idKey); obj != nil {
+		if obj := tx.firstUnique(w.table.tableName(), w.table.idIndex(), idKey); obj != nil {
 			check(w.table, obj)
 		}
 	}
@@ -389,10 +406,11 @@ func (tx *Txn) Dangling() []Dangler {
 // another database's rows does; Table.Get is the typed way. An unknown table
 // holds nothing.
 func (tx *Txn) Record(table, id string) (any, bool) {
-	if _, ok := tx.db.info.tables[table]; !ok {
+	t, ok := tx.db.info.tables[table]
+	if !ok {
 		return nil, false
 	}
-	obj := tx.first(table, "id", appendString(nil, id))
+	obj := tx.firstUnique(table, t.idIndex(), appendString(nil, id))
 	return obj, obj != nil
 }
 
@@ -422,7 +440,7 @@ func (tx *Txn) Drop(table, id string) error {
 	if !ok {
 		return fmt.Errorf("store: Drop: no table %q", table)
 	}
-	obj := tx.first(table, "id", appendString(nil, id))
+	obj := tx.firstUnique(table, t.idIndex(), appendString(nil, id))
 	if obj == nil {
 		return nil
 	}

@@ -5,17 +5,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/oauthdb/oauthdb/bench"
 )
 
-// Defaults of the bench command: a full run (every implementation, every
-// operation) ends in about three minutes on the project's 2-core machine.
-// The time goes mostly to the garbage collection testing forces before every
-// run (a second or so for a go-memdb store of 50k tokens) and to loading,
-// not to -benchtime; so the runs are many and short.
+// Defaults of the bench command. A run's time goes mostly to loading (each
+// implementation once for the hot paths, then -count times for Load and
+// Restore) and to the garbage collection testing forces before every
+// measurement (a second or so for a go-memdb store of 50k tokens), not to
+// -benchtime; so the measurements are many and short. See the help for what
+// a run cost, measured.
 const (
 	// defaultTokens is a quarter of bench.DefaultConfig: loading and the
 	// forced collections grow with the dataset.
@@ -33,7 +37,9 @@ Bench loads one generated dataset into oauthdb and into each of its baselines
 (map: plain Go maps, the floor; memdb-reflect: go-memdb with its reflection
 indexers; sqlite: SQLite in memory), each in a process of its own, and times
 the hot paths of an OAuth provider on each, with the benchmark bodies that
-"go test -bench . ./bench/" runs.
+"go test -bench . ./bench/" runs. Load times the dataset loaded into an empty
+store, and Restore oauthdb's snapshot of it read back: each once a run, in a
+new process with nothing else loaded, as a service starts.
 
 Every figure is measured -count times, -benchtime each. The implementations
 take turns: each round measures every operation on every implementation, so
@@ -48,11 +54,16 @@ the end. Above about 1 at the start, other work shares the CPU and the
 figures are slower and wider; the write paths of the go-memdb stores most,
 as their garbage collection runs beside them on the other core.
 
-The defaults (50,000 access tokens, -count 5, -benchtime 300ms) end in about
-three minutes on 2 cores. The go test benchmarks and bench/README.md use the
+What a run costs, measured on the project's 2-core VM: the defaults (50,000
+access tokens, -count 5, -benchtime 300ms, every operation) took 11 min 28 s
+with other work on the machine (load average 5); without Load and Restore,
+4 min 29 s on a quiet one. The go test benchmarks and bench/README.md use the
 full dataset, 200,000 access tokens:
 
-  oauthdb bench -tokens 200000            # about 8 minutes on 2 cores
+  oauthdb bench -tokens 200000 -count 6   # the hot paths: 9 min 23 s, quiet;
+                                          # Load and Restore: 14 min 33 s more
+                                          # (load average 6)
+  oauthdb bench -ops Load,Restore         # loads and restores alone
 
 Other examples:
 
@@ -117,13 +128,25 @@ func implNames() []string {
 	return names
 }
 
+// The operations measured on a new, empty store rather than on the loaded
+// one: loading the dataset, and restoring oauthdb's snapshot of it.
+const (
+	opLoad    = "Load"
+	opRestore = "Restore"
+)
+
+// caseNames returns every operation's name, in the table's order.
 func caseNames() []string {
 	var names []string
 	for _, c := range bench.Cases() {
 		names = append(names, c.Name)
 	}
-	return names
+	return append(names, opLoad, opRestore)
 }
+
+// restores reports whether Restore is measured on impl: oauthdb's snapshot,
+// read by oauthdb (with its cache on; the cache plays no part in a restore).
+func restores(impl string) bool { return impl == "oauthdb" }
 
 // benchPlan is a parsed, checked command line.
 type benchPlan struct {
@@ -131,7 +154,9 @@ type benchPlan struct {
 	cfg       bench.Config
 	factories []bench.Factory
 	cases     []bench.Case
-	baselines []string
+	// load and restore: whether Load and Restore are measured.
+	load, restore bool
+	baselines     []string
 }
 
 func parseBench(args []string, stdout io.Writer) (*benchPlan, error) {
@@ -170,7 +195,7 @@ func parseBench(args []string, stdout io.Writer) (*benchPlan, error) {
 	if p.factories, err = bench.Select(p.impls); err != nil {
 		return nil, usagef("bench", "-impl: %v", err)
 	}
-	if p.cases, err = selectCases(p.ops); err != nil {
+	if p.cases, p.load, p.restore, err = selectCases(p.ops); err != nil {
 		return nil, usagef("bench", "-ops: %v", err)
 	}
 	explicit := false
@@ -181,26 +206,33 @@ func parseBench(args []string, stdout io.Writer) (*benchPlan, error) {
 	return p, nil
 }
 
-func selectCases(list string) ([]bench.Case, error) {
+// selectCases returns the hot-path cases of list, and whether it names Load
+// and Restore.
+func selectCases(list string) (cases []bench.Case, load, restore bool, err error) {
 	all := bench.Cases()
 	if list == "" || list == "all" {
-		return all, nil
+		return all, true, true, nil
 	}
-	var out []bench.Case
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		found := false
 		for _, c := range all {
 			if strings.EqualFold(c.Name, name) {
-				out = append(out, c)
+				cases = append(cases, c)
 				found = true
 			}
 		}
+		switch {
+		case strings.EqualFold(name, opLoad):
+			load, found = true, true
+		case strings.EqualFold(name, opRestore):
+			restore, found = true, true
+		}
 		if !found {
-			return nil, fmt.Errorf("unknown operation %q (have %s)", name, strings.Join(caseNames(), ", "))
+			return nil, false, false, fmt.Errorf("unknown operation %q (have %s)", name, strings.Join(caseNames(), ", "))
 		}
 	}
-	return out, nil
+	return cases, load, restore, nil
 }
 
 // selectBaselines returns the baselines of list that run. A baseline named
@@ -265,7 +297,15 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 func (p *benchPlan) measure(bar *progress) (*Report, error) {
 	start := time.Now()
 	nf, nc := len(p.factories), len(p.cases)
-	bar.begin(nf, p.count*nf*nc)
+	loaders := p.loaders()
+	setup, measures := 0, p.count*(nf*nc+len(loaders))
+	if nc > 0 {
+		setup += nf
+	}
+	if p.restore && slices.ContainsFunc(loaders, restores) {
+		setup++
+	}
+	bar.begin(setup, measures)
 
 	rep := &Report{Machine: thisMachine(), Settings: Settings{Count: p.count, Benchtime: p.benchtime.String(),
 		Interleaved: p.interleave, Baselines: p.baselines, Impls: factoryNames(p.factories)}}
@@ -275,6 +315,40 @@ func (p *benchPlan) measure(bar *progress) (*Report, error) {
 	for _, c := range p.cases {
 		rep.Settings.Ops = append(rep.Settings.Ops, c.Name)
 	}
+	if p.load {
+		rep.Settings.Ops = append(rep.Settings.Ops, opLoad)
+	}
+	if p.restore {
+		rep.Settings.Ops = append(rep.Settings.Ops, opRestore)
+	}
+	var results []*accumulator
+	if nc > 0 {
+		hot, err := p.measureHot(bar, rep)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, hot...)
+	}
+	if len(loaders) > 0 {
+		loads, err := p.measureLoads(bar, rep, loaders)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, loads...)
+	}
+	for _, a := range results {
+		rep.Results = append(rep.Results, a.result())
+	}
+	addRatios(rep.Results, p.baselines)
+	rep.Seconds = time.Since(start).Seconds()
+	rep.Machine.LoadEnd = loadAverage()
+	return rep, nil
+}
+
+// measureHot measures the hot-path cases, each implementation loaded once
+// in a worker of its own.
+func (p *benchPlan) measureHot(bar *progress, rep *Report) ([]*accumulator, error) {
+	nf, nc := len(p.factories), len(p.cases)
 	// results[i*nf+j] is case i on implementation j.
 	results := make([]*accumulator, nc*nf)
 	for i, c := range p.cases {
@@ -363,12 +437,102 @@ func (p *benchPlan) measure(bar *progress) (*Report, error) {
 			}
 		}
 	}
+	return results, nil
+}
 
-	for _, a := range results {
-		rep.Results = append(rep.Results, a.result())
+// loaders returns the implementations a load worker runs on: those whose
+// Load is measured, and oauthdb for Restore.
+func (p *benchPlan) loaders() []string {
+	var out []string
+	for _, f := range p.factories {
+		if p.load || (p.restore && restores(f.Name)) {
+			out = append(out, f.Name)
+		}
 	}
-	addRatios(rep.Results, p.baselines)
-	rep.Seconds = time.Since(start).Seconds()
-	rep.Machine.LoadEnd = loadAverage()
-	return rep, nil
+	return out
+}
+
+// measureLoads measures Load and Restore: each run in a new worker process
+// that generates the dataset and then loads it (and restores the snapshot)
+// with nothing else on its heap, as a service starts. Implementations take
+// turns in every round, as the hot paths do.
+func (p *benchPlan) measureLoads(bar *progress, rep *Report, impls []string) ([]*accumulator, error) {
+	snapshot := ""
+	if p.restore && slices.ContainsFunc(impls, restores) {
+		dir, err := os.MkdirTemp("", "oauthdb-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		snapshot = filepath.Join(dir, "snapshot")
+		bar.step("write oauthdb's snapshot")
+		if _, err := p.once(workerSetup{Impl: "oauthdb", Config: p.cfg, Mode: workerSnapshot, Snapshot: snapshot}); err != nil {
+			return nil, err
+		}
+	}
+	loads := map[string]*accumulator{}
+	restored := map[string]*accumulator{}
+	var out []*accumulator
+	if p.load {
+		for _, impl := range impls {
+			loads[impl] = &accumulator{op: opLoad, impl: impl}
+			out = append(out, loads[impl])
+		}
+	}
+	for _, impl := range impls {
+		if snapshot != "" && restores(impl) {
+			restored[impl] = &accumulator{op: opRestore, impl: impl}
+			out = append(out, restored[impl])
+		}
+	}
+	run := func(round int, impl string) error {
+		bar.measure(fmt.Sprintf("load %s, run %d/%d", impl, round+1, p.count))
+		setup := workerSetup{Impl: impl, Config: p.cfg, Mode: workerLoad, Load: p.load}
+		if restored[impl] != nil {
+			setup.Snapshot = snapshot
+		}
+		res, err := p.once(setup)
+		if err != nil {
+			return err
+		}
+		if a := loads[impl]; a != nil && res.Load != nil {
+			a.add(res.Load.Result, res.Load.GCCycles)
+		}
+		if a := restored[impl]; a != nil && res.Restore != nil {
+			a.add(res.Restore.Result, res.Restore.GCCycles)
+		}
+		if res.Dataset != nil {
+			rep.Dataset = *res.Dataset
+		}
+		return nil
+	}
+	n := len(impls)
+	if p.interleave {
+		for round := range p.count {
+			for k := range n {
+				if err := run(round, impls[(k+round)%n]); err != nil {
+					return nil, err
+				}
+			}
+		}
+	} else {
+		for _, impl := range impls {
+			for round := range p.count {
+				if err := run(round, impl); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// once starts a worker that does one thing (setup.Mode) and returns its
+// answer.
+func (p *benchPlan) once(setup workerSetup) (workerLoadResult, error) {
+	w, err := startWorker(setup.Impl)
+	if err != nil {
+		return workerLoadResult{}, err
+	}
+	return w.once(setup)
 }

@@ -144,16 +144,19 @@ func TestBenchTable(t *testing.T) {
 	}
 }
 
-// TestBenchEveryOp runs every operation once on two implementations.
+// TestBenchEveryOp runs every operation once on three implementations:
+// Restore, oauthdb's snapshot read back, on oauthdb alone, with its ratios
+// over the others' Load.
 func TestBenchEveryOp(t *testing.T) {
-	code, out, errOut := runCmd("bench", "-tokens", "400", "-benchtime", "1ms", "-count", "1", "-impl", "map,sqlite")
+	code, out, errOut := runCmd("bench", "-tokens", "400", "-benchtime", "1ms", "-count", "1", "-impl", "map,sqlite,oauthdb")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, op := range caseNames() {
-		for _, impl := range []string{"map", "sqlite"} {
-			if !regexp.MustCompile(`(?m)^` + op + ` +` + impl + ` +[0-9.]+ [nµm]?s `).MatchString(out) {
-				t.Errorf("no row for %s on %s:\n%s", op, impl, out)
+		for _, impl := range []string{"map", "sqlite", "oauthdb"} {
+			row := regexp.MustCompile(`(?m)^` + op + ` +` + impl + ` +[0-9.]+ [nµm]?s .*×$`)
+			if got, want := row.MatchString(out), op != opRestore || restores(impl); got != want {
+				t.Errorf("a row for %s on %s: %v, want %v:\n%s", op, impl, got, want, out)
 			}
 		}
 	}

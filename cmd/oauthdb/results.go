@@ -210,7 +210,8 @@ func summarize(unit string, samples []float64) Metric {
 }
 
 // addRatios fills each result's ratios to the baselines, from the medians of
-// the same operation.
+// the same operation; a Restore's, from the baselines' Load, the other way
+// to a loaded store.
 func addRatios(results []Result, baselines []string) {
 	median := map[[2]string]float64{}
 	for _, r := range results {
@@ -221,8 +222,12 @@ func addRatios(results []Result, baselines []string) {
 	for i := range results {
 		r := &results[i]
 		m := r.metric(unitTime)
+		op := r.Op
+		if op == opRestore {
+			op = opLoad
+		}
 		for _, b := range baselines {
-			if base := median[[2]string{r.Op, b}]; m != nil && base > 0 {
+			if base := median[[2]string{op, b}]; m != nil && base > 0 {
 				r.Ratios = append(r.Ratios, Ratio{Baseline: b, Ratio: m.Median / base})
 			}
 		}

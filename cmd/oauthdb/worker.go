@@ -36,6 +36,30 @@ const workerEnv = "OAUTHDB_BENCH_WORKER"
 type workerSetup struct {
 	Impl   string       `json:"impl"`
 	Config bench.Config `json:"config"`
+	// Mode is "" for a worker that loads its store and measures its hot
+	// paths; workerLoad for one that measures a load (and, with Snapshot
+	// set, a restore of that file) once, answers a workerLoadResult and
+	// exits; workerSnapshot for one that writes oauthdb's snapshot of the
+	// dataset to Snapshot and answers a workerLoadResult.
+	Mode     string `json:"mode,omitempty"`
+	Snapshot string `json:"snapshot,omitempty"`
+	// Load, for workerLoad, is whether to measure the load.
+	Load bool `json:"load,omitempty"`
+}
+
+// The modes of a worker that does one thing and exits (workerSetup.Mode).
+const (
+	workerLoad     = "load"
+	workerSnapshot = "snapshot"
+)
+
+// workerLoadResult is the answer of a worker of mode workerLoad (or
+// workerSnapshot, with neither result).
+type workerLoadResult struct {
+	Load    *workerRunResult `json:"load,omitempty"`
+	Restore *workerRunResult `json:"restore,omitempty"`
+	Dataset *Dataset         `json:"dataset,omitempty"`
+	Error   string           `json:"error,omitempty"`
 }
 
 type workerLoaded struct {
@@ -76,11 +100,17 @@ func serveWorker(in io.Reader, out io.Writer) error {
 	if err := dec.Decode(&setup); err != nil {
 		return fmt.Errorf("read setup: %w", err)
 	}
+	testing.Init()
+	switch setup.Mode {
+	case workerLoad:
+		return enc.Encode(measureLoad(setup))
+	case workerSnapshot:
+		return enc.Encode(writeSnapshot(setup))
+	}
 	t, loaded := loadWorker(setup)
 	if err := enc.Encode(loaded); err != nil || t == nil {
 		return err
 	}
-	testing.Init()
 	err := serveRuns(t, dec, enc)
 	if cerr := t.Impl.Close(); err == nil {
 		err = cerr
@@ -116,6 +146,62 @@ func loadWorker(setup workerSetup) (*bench.Target, workerLoaded) {
 		BytesPerToken: t.BytesPerToken, RetainedBytes: t.RetainedBytes, LoadSeconds: t.LoadTime.Seconds()}}
 }
 
+// measureLoad times one load of the dataset into a new store of the
+// worker's implementation (if asked), and, given a snapshot file, one
+// restore of it:
+// first thing in a process of their own, with nothing else on the heap but
+// the dataset (and the file), as a service starts.
+func measureLoad(setup workerSetup) workerLoadResult {
+	fs, err := bench.Select(setup.Impl)
+	if err != nil {
+		return workerLoadResult{Error: err.Error()}
+	}
+	ds := bench.Generate(setup.Config)
+	// One iteration a run, whatever it takes: a load is seconds long.
+	if err := flag.Set("test.benchtime", "1x"); err != nil {
+		return workerLoadResult{Error: fmt.Sprintf("set benchtime: %v", err)}
+	}
+	dataset := datasetOf(setup.Config, ds)
+	res := workerLoadResult{Dataset: &dataset}
+	if setup.Load {
+		load := measure(func(b *testing.B) { bench.BenchLoad(b, fs[0], ds) })
+		res.Load = &load
+	}
+	if setup.Snapshot != "" {
+		data, err := os.ReadFile(setup.Snapshot)
+		if err != nil {
+			return workerLoadResult{Error: err.Error()}
+		}
+		restore := measure(func(b *testing.B) { bench.BenchRestore(b, ds, data) })
+		res.Restore = &restore
+	}
+	return res
+}
+
+// writeSnapshot writes oauthdb's snapshot of the dataset to the file
+// setup.Snapshot names, for the workers that measure a restore.
+func writeSnapshot(setup workerSetup) workerLoadResult {
+	data, err := bench.Snapshot(bench.Generate(setup.Config))
+	if err == nil {
+		err = os.WriteFile(setup.Snapshot, data, 0o600)
+	}
+	if err != nil {
+		return workerLoadResult{Error: err.Error()}
+	}
+	return workerLoadResult{}
+}
+
+// measure runs a benchmark body with testing.Benchmark and counts the
+// collections the runtime started on its own meanwhile.
+func measure(body func(b *testing.B)) workerRunResult {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r := testing.Benchmark(body)
+	runtime.ReadMemStats(&after)
+	cycles := int(after.NumGC-before.NumGC) - int(after.NumForcedGC-before.NumForcedGC)
+	return workerRunResult{Result: r, GCCycles: cycles}
+}
+
 func runCase(t *bench.Target, req workerRun) workerRunResult {
 	var c bench.Case
 	for _, x := range bench.Cases() {
@@ -131,12 +217,7 @@ func runCase(t *bench.Target, req workerRun) workerRunResult {
 	if err := flag.Set("test.benchtime", req.Benchtime.String()); err != nil {
 		return workerRunResult{Error: fmt.Sprintf("set benchtime: %v", err)}
 	}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	r := testing.Benchmark(func(b *testing.B) { c.Run(b, t) })
-	runtime.ReadMemStats(&after)
-	cycles := int(after.NumGC-before.NumGC) - int(after.NumForcedGC-before.NumForcedGC)
-	return workerRunResult{Result: r, GCCycles: cycles}
+	return measure(func(b *testing.B) { c.Run(b, t) })
 }
 
 // worker is the command's end of a worker process.
@@ -203,6 +284,20 @@ func (w *worker) load(cfg bench.Config) (workerLoaded, error) {
 		return resp, fmt.Errorf("%s: load: %s", w.impl, resp.Error)
 	}
 	return resp, nil
+}
+
+// once sends setup to a worker of a mode that does one thing, reads its
+// answer and waits for it to exit.
+func (w *worker) once(setup workerSetup) (workerLoadResult, error) {
+	var resp workerLoadResult
+	if err := w.call(setup, &resp); err != nil {
+		return resp, err
+	}
+	if resp.Error != "" {
+		w.kill()
+		return resp, fmt.Errorf("%s worker: %s", w.impl, resp.Error)
+	}
+	return resp, w.close()
 }
 
 func (w *worker) run(op string, benchtime time.Duration) (workerRunResult, error) {
