@@ -289,29 +289,17 @@ func (tx *Tx) Verifications() iter.Seq[Verification] { return values(verificatio
 // copied in: the caller may reuse what it passed.
 
 // InsertUser stores a new user.
-func (tx *Tx) InsertUser(u User) error {
-	u.normalize()
-	stamp(tx, &u.CreatedAt, &u.UpdatedAt)
-	return users.Insert(tx.st, &u)
-}
+func (tx *Tx) InsertUser(u User) error { return users.insert(tx, &u) }
 
 // UpdateUser replaces the user with u.ID.
-func (tx *Tx) UpdateUser(u User) error {
-	u.normalize()
-	u.UpdatedAt = tx.db.now()
-	return update(tx, users, &u, func(u *User) *time.Time { return &u.CreatedAt })
-}
+func (tx *Tx) UpdateUser(u User) error { return users.update(tx, &u, tx.db.now()) }
 
 // DeleteUser deletes a user with their sessions, clients, tokens and
 // consents.
 func (tx *Tx) DeleteUser(id string) error { return users.Delete(tx.st, id) }
 
 // InsertSession stores a new session.
-func (tx *Tx) InsertSession(s Session) error {
-	s.normalize()
-	stamp(tx, &s.CreatedAt, &s.UpdatedAt)
-	return sessions.Insert(tx.st, &s)
-}
+func (tx *Tx) InsertSession(s Session) error { return sessions.insert(tx, &s) }
 
 // UpdateSession replaces the session with s.ID. In strict mode, extending a
 // session that has expired does not bring back the tokens bound to it, which
@@ -320,11 +308,9 @@ func (tx *Tx) InsertSession(s Session) error {
 // refresh token with offline_access outlives its session, and is left as it
 // is.)
 func (tx *Tx) UpdateSession(s Session) error {
-	s.normalize()
 	now := tx.db.now()
-	s.UpdatedAt = now
 	old, _ := sessions.Get(tx.st, s.ID)
-	if err := update(tx, sessions, &s, func(s *Session) *time.Time { return &s.CreatedAt }); err != nil {
+	if err := sessions.update(tx, &s, now); err != nil {
 		return err
 	}
 	if tx.db.cfg.lenientSessions || old == nil || now.Before(old.ExpiresAt) || !now.Before(s.ExpiresAt) {
@@ -349,22 +335,16 @@ func (tx *Tx) DeleteSession(id string) error { return sessions.Delete(tx.st, id)
 
 // InsertClient stores a new client. Its ClientSecret must already be hashed
 // (see HashSecret).
-func (tx *Tx) InsertClient(c OAuthClient) error {
-	c.normalize()
-	stamp(tx, &c.CreatedAt, &c.UpdatedAt)
-	return clients.Insert(tx.st, &c)
-}
+func (tx *Tx) InsertClient(c OAuthClient) error { return clients.insert(tx, &c) }
 
 // UpdateClient replaces the client with c.ID. Its clientId cannot change
 // while tokens or consents refer to it. Enabling a disabled client does not
 // bring back its tokens, which were inactive while it was disabled: they are
 // revoked in the same write, as RevokeClient revokes them.
 func (tx *Tx) UpdateClient(c OAuthClient) error {
-	c.normalize()
 	now := tx.db.now()
-	c.UpdatedAt = now
 	old, _ := clients.Get(tx.st, c.ID)
-	if err := update(tx, clients, &c, func(c *OAuthClient) *time.Time { return &c.CreatedAt }); err != nil {
+	if err := clients.update(tx, &c, now); err != nil {
 		return err
 	}
 	if old == nil || !old.Disabled || c.Disabled {
@@ -381,16 +361,11 @@ func (tx *Tx) DeleteClient(id string) error { return clients.Delete(tx.st, id) }
 
 // InsertAccessToken stores a new access token. Its Token must be the
 // token's hash (see DB.Hash).
-func (tx *Tx) InsertAccessToken(t OAuthAccessToken) error {
-	t.normalize()
-	stamp(tx, &t.CreatedAt, nil)
-	return accessTokens.Insert(tx.st, &t)
-}
+func (tx *Tx) InsertAccessToken(t OAuthAccessToken) error { return accessTokens.insert(tx, &t) }
 
 // UpdateAccessToken replaces the access token with t.ID.
 func (tx *Tx) UpdateAccessToken(t OAuthAccessToken) error {
-	t.normalize()
-	return update(tx, accessTokens, &t, func(t *OAuthAccessToken) *time.Time { return &t.CreatedAt })
+	return accessTokens.update(tx, &t, tx.db.now())
 }
 
 // DeleteAccessToken deletes an access token.
@@ -398,16 +373,11 @@ func (tx *Tx) DeleteAccessToken(id string) error { return accessTokens.Delete(tx
 
 // InsertRefreshToken stores a new refresh token. Its Token must be the
 // token's hash (see DB.Hash).
-func (tx *Tx) InsertRefreshToken(t OAuthRefreshToken) error {
-	t.normalize()
-	stamp(tx, &t.CreatedAt, nil)
-	return refreshTokens.Insert(tx.st, &t)
-}
+func (tx *Tx) InsertRefreshToken(t OAuthRefreshToken) error { return refreshTokens.insert(tx, &t) }
 
 // UpdateRefreshToken replaces the refresh token with t.ID.
 func (tx *Tx) UpdateRefreshToken(t OAuthRefreshToken) error {
-	t.normalize()
-	return update(tx, refreshTokens, &t, func(t *OAuthRefreshToken) *time.Time { return &t.CreatedAt })
+	return refreshTokens.update(tx, &t, tx.db.now())
 }
 
 // DeleteRefreshToken deletes a refresh token with the access tokens issued
@@ -415,57 +385,21 @@ func (tx *Tx) UpdateRefreshToken(t OAuthRefreshToken) error {
 func (tx *Tx) DeleteRefreshToken(id string) error { return refreshTokens.Delete(tx.st, id) }
 
 // InsertConsent stores a new consent.
-func (tx *Tx) InsertConsent(c OAuthConsent) error {
-	c.normalize()
-	stamp(tx, &c.CreatedAt, &c.UpdatedAt)
-	return consents.Insert(tx.st, &c)
-}
+func (tx *Tx) InsertConsent(c OAuthConsent) error { return consents.insert(tx, &c) }
 
 // UpdateConsent replaces the consent with c.ID.
-func (tx *Tx) UpdateConsent(c OAuthConsent) error {
-	c.normalize()
-	c.UpdatedAt = tx.db.now()
-	return update(tx, consents, &c, func(c *OAuthConsent) *time.Time { return &c.CreatedAt })
-}
+func (tx *Tx) UpdateConsent(c OAuthConsent) error { return consents.update(tx, &c, tx.db.now()) }
 
 // DeleteConsent deletes a consent.
 func (tx *Tx) DeleteConsent(id string) error { return consents.Delete(tx.st, id) }
 
 // InsertVerification stores a new verification.
-func (tx *Tx) InsertVerification(v Verification) error {
-	v.normalize()
-	stamp(tx, &v.CreatedAt, &v.UpdatedAt)
-	return verifications.Insert(tx.st, &v)
-}
+func (tx *Tx) InsertVerification(v Verification) error { return verifications.insert(tx, &v) }
 
 // UpdateVerification replaces the verification with v.ID.
 func (tx *Tx) UpdateVerification(v Verification) error {
-	v.normalize()
-	v.UpdatedAt = tx.db.now()
-	return update(tx, verifications, &v, func(v *Verification) *time.Time { return &v.CreatedAt })
+	return verifications.update(tx, &v, tx.db.now())
 }
 
 // DeleteVerification deletes a verification.
 func (tx *Tx) DeleteVerification(id string) error { return verifications.Delete(tx.st, id) }
-
-// update replaces the stored record with rec's ID, keeping the stored
-// createdAt when rec has none: a record's creation time is not an update's
-// to erase.
-func update[T any](tx *Tx, t *store.Table[T], rec *T, createdAt func(*T) *time.Time) error {
-	if c := createdAt(rec); c.IsZero() {
-		if old, ok := t.Get(tx.st, t.Key(rec)); ok {
-			*c = *createdAt(old)
-		}
-	}
-	return t.Update(tx.st, rec)
-}
-
-func stamp(tx *Tx, created, updated *time.Time) {
-	now := tx.db.now()
-	if created.IsZero() {
-		*created = now
-	}
-	if updated != nil && updated.IsZero() {
-		*updated = now
-	}
-}

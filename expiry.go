@@ -61,19 +61,19 @@ func (db *DB) SweepExpired(limit int) (SweepResult, error) {
 		now := db.now()
 		left := limit
 		var err error
-		if res.AccessTokens, err = sweep(tx, accessTokens, accessTokensByExpiry, now, left); err != nil {
+		if res.AccessTokens, err = sweep(tx, accessTokens.Table, accessTokensByExpiry, now, left); err != nil {
 			return err
 		}
 		left -= res.AccessTokens
-		if res.RefreshTokens, err = sweep(tx, refreshTokens, refreshTokensByExpiry, now, left); err != nil {
+		if res.RefreshTokens, err = sweep(tx, refreshTokens.Table, refreshTokensByExpiry, now, left); err != nil {
 			return err
 		}
 		left -= res.RefreshTokens
-		if res.Sessions, err = sweep(tx, sessions, sessionsByExpiry, now, left); err != nil {
+		if res.Sessions, err = sweep(tx, sessions.Table, sessionsByExpiry, now, left); err != nil {
 			return err
 		}
 		left -= res.Sessions
-		res.Verifications, err = sweep(tx, verifications, verificationsByExpiry, now, left)
+		res.Verifications, err = sweep(tx, verifications.Table, verificationsByExpiry, now, left)
 		return err
 	})
 	if err != nil {

@@ -490,18 +490,18 @@ func (mt *MirrorTx) Put(rec any) error {
 	var table, id string
 	switch r := deref(rec).(type) {
 	case User:
-		r.normalize()
+		users.normalize(&r)
 		table, id, err = TableUser, r.ID, users.Insert(tx.st, &r)
 	case Session:
-		r.normalize()
+		sessions.normalize(&r)
 		mt.remember(TableSession, r.ID)
 		table, id, err = TableSession, r.ID, sessions.Insert(tx.st, &r)
 	case OAuthClient:
-		r.normalize()
+		clients.normalize(&r)
 		mt.remember(TableOAuthClient, r.ID)
 		table, id, err = TableOAuthClient, r.ID, clients.Insert(tx.st, &r)
 	case OAuthAccessToken:
-		r.normalize()
+		accessTokens.normalize(&r)
 		old, _ := accessTokens.Get(mt.was(), r.ID)
 		table, id, err = TableOAuthAccessToken, r.ID, accessTokens.Insert(tx.st, &r)
 		if err == nil && old != nil && old.Token == r.Token {
@@ -510,7 +510,7 @@ func (mt *MirrorTx) Put(rec any) error {
 			err = mt.tokenInserted(kindAccess, r.ID)
 		}
 	case OAuthRefreshToken:
-		r.normalize()
+		refreshTokens.normalize(&r)
 		old, _ := refreshTokens.Get(mt.was(), r.ID)
 		table, id, err = TableOAuthRefreshToken, r.ID, refreshTokens.Insert(tx.st, &r)
 		if err == nil && old != nil && old.Token == r.Token {
@@ -519,10 +519,10 @@ func (mt *MirrorTx) Put(rec any) error {
 			err = mt.tokenInserted(kindRefresh, r.ID)
 		}
 	case OAuthConsent:
-		r.normalize()
+		consents.normalize(&r)
 		table, id, err = TableOAuthConsent, r.ID, consents.Insert(tx.st, &r)
 	case Verification:
-		r.normalize()
+		verifications.normalize(&r)
 		table, id, err = TableVerification, r.ID, verifications.Insert(tx.st, &r)
 	default:
 		return fmt.Errorf("oauthdb: Mirror: a %T is no record: %w", rec, ErrInvalid)

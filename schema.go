@@ -7,8 +7,12 @@ import (
 	"github.com/oauthdb/oauthdb/store"
 )
 
-// The records of the data model: the tables of better-auth's oauth-provider
-// plugin (1.4 to 1.7.29), with its field names in JSON. Optional (nullable)
+// The data model: the tables of better-auth's oauth-provider plugin (1.4 to
+// 1.7.29), each declared here whole — its record type, its field list, its
+// table with its indexes (its relations are in relations.go), its place in
+// a Snapshot — and listed in tables, parents first.
+//
+// The records have better-auth's field names in JSON. Optional (nullable)
 // fields are the empty string, the zero time, false or nil; in JSON they are
 // left out, and an absent field or null loads as empty. A field better-auth
 // writes and this model gives no meaning to is kept as it is, so that its
@@ -18,6 +22,39 @@ import (
 // Records read from a DB are copies: changing one changes nothing stored.
 // Their slices are shared with the stored record, though, and must be
 // treated as read-only.
+//
+// A record's field list names every field of its struct, in struct order,
+// once, under its JSON name: the door, normalize, the snapshot stream and
+// DecodeRecord walk it. A test checks that each list names every field of
+// its struct, so that a field added to a record and not to its list fails
+// it rather than go unchecked at the door or missing from a snapshot. The
+// snapshot format's version 1 has all of them; a field added later names
+// its version in the list. The fields named createdAt and updatedAt are
+// the ones the write methods stamp.
+//
+// Each index says which query it serves.
+
+// Table names: better-auth's model names.
+const (
+	TableUser              = "user"
+	TableSession           = "session"
+	TableOAuthClient       = "oauthClient"
+	TableOAuthAccessToken  = "oauthAccessToken"
+	TableOAuthRefreshToken = "oauthRefreshToken"
+	TableOAuthConsent      = "oauthConsent"
+	TableVerification      = "verification"
+)
+
+// schema is the whole data model: every table, index and relation declared
+// below (and in relations.go) registers itself with it.
+var schema = store.NewSchema()
+
+// tables are the data model's tables, parents first: the order Restore,
+// MirrorTx.PutAll and a load insert rows in, so that a row names only rows
+// already there. A snapshot stream writes them in this order and numbers
+// them by their place in it (snapio.go): a new table is appended, and none
+// is ever moved.
+var tables = []table{users, sessions, clients, refreshTokens, accessTokens, consents, verifications}
 
 // User is a person who signs in: better-auth's user table.
 type User struct {
@@ -29,6 +66,23 @@ type User struct {
 	CreatedAt     time.Time `json:"createdAt"`
 	UpdatedAt     time.Time `json:"updatedAt"`
 }
+
+func (u *User) fields(c fieldCodec) {
+	c.shared("id", &u.ID)
+	c.text("name", &u.Name)
+	c.text("email", &u.Email)
+	c.flag("emailVerified", &u.EmailVerified)
+	c.text("image", &u.Image)
+	c.time("createdAt", &u.CreatedAt)
+	c.time("updatedAt", &u.UpdatedAt)
+}
+
+var (
+	users = declare(TableUser, func(u *User) string { return u.ID }, (*User).fields,
+		func(s *Snapshot) *[]User { return &s.Users }).checkedBy((*User).check)
+	// sign-in and uniqueness of the address
+	usersByEmail = store.StringIndex(users.Table, "email", func(u *User) string { return u.Email }).Unique()
+)
 
 // Session is a signed-in session of a user: better-auth's session table.
 // Its Token is the session cookie's value, as better-auth stores it.
@@ -42,6 +96,28 @@ type Session struct {
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }
+
+func (s *Session) fields(c fieldCodec) {
+	c.shared("id", &s.ID)
+	c.text("token", &s.Token)
+	c.time("expiresAt", &s.ExpiresAt)
+	c.text("ipAddress", &s.IPAddress)
+	c.shared("userAgent", &s.UserAgent)
+	c.shared("userId", &s.UserID)
+	c.time("createdAt", &s.CreatedAt)
+	c.time("updatedAt", &s.UpdatedAt)
+}
+
+var (
+	sessions = declare(TableSession, func(s *Session) string { return s.ID }, (*Session).fields,
+		func(s *Snapshot) *[]Session { return &s.Sessions })
+	// the session cookie
+	sessionsByToken = store.StringIndex(sessions.Table, "token", func(s *Session) string { return s.Token }).Unique().Secret()
+	// user.sessions, and the user's cascade
+	sessionsByUser = store.StringIndex(sessions.Table, "userId", func(s *Session) string { return s.UserID })
+	// the expiry sweep
+	sessionsByExpiry = store.TimeIndex(sessions.Table, "expiresAt", func(s *Session) time.Time { return s.ExpiresAt })
+)
 
 // OAuthClient is a registered OAuth client. Tokens and consents refer to it
 // by ClientID, the public client identifier, not by ID. ClientSecret holds
@@ -91,6 +167,56 @@ type OAuthClient struct {
 	DPoPBoundAccessTokens            bool   `json:"dpopBoundAccessTokens,omitzero"`
 }
 
+func (o *OAuthClient) fields(c fieldCodec) {
+	c.text("id", &o.ID)
+	c.shared("clientId", &o.ClientID)
+	c.text("clientSecret", &o.ClientSecret)
+	c.flag("disabled", &o.Disabled)
+	c.flag("skipConsent", &o.SkipConsent)
+	c.flag("enableEndSession", &o.EnableEndSession)
+	c.flag("public", &o.Public)
+	c.scopes("scopes", &o.Scopes)
+	c.list("redirectUris", &o.RedirectURIs)
+	c.list("postLogoutRedirectUris", &o.PostLogoutRedirectURIs)
+	c.list("grantTypes", &o.GrantTypes)
+	c.list("responseTypes", &o.ResponseTypes)
+	c.list("contacts", &o.Contacts)
+	c.shared("tokenEndpointAuthMethod", &o.TokenEndpointAuthMethod)
+	c.text("name", &o.Name)
+	c.text("uri", &o.URI)
+	c.text("icon", &o.Icon)
+	c.text("tos", &o.TOS)
+	c.text("policy", &o.Policy)
+	c.text("softwareId", &o.SoftwareID)
+	c.text("softwareVersion", &o.SoftwareVersion)
+	c.text("softwareStatement", &o.SoftwareStatement)
+	c.shared("type", &o.Type)
+	c.shared("referenceId", &o.ReferenceID)
+	c.json("metadata", &o.Metadata)
+	c.shared("userId", &o.UserID)
+	c.time("createdAt", &o.CreatedAt)
+	c.time("updatedAt", &o.UpdatedAt)
+	c.scopes("clientCredentialsScopes", &o.ClientCredentialsScopes)
+	c.text("clientDiscoveryId", &o.ClientDiscoveryID)
+	c.shared("subjectType", &o.SubjectType)
+	c.shared("applicationType", &o.ApplicationType)
+	c.text("backchannelLogoutUri", &o.BackchannelLogoutURI)
+	c.flag("backchannelLogoutSessionRequired", &o.BackchannelLogoutSessionRequired)
+	c.text("jwks", &o.JWKS)
+	c.text("jwksUri", &o.JWKSURI)
+	c.flag("requirePKCE", &o.RequirePKCE)
+	c.flag("dpopBoundAccessTokens", &o.DPoPBoundAccessTokens)
+}
+
+var (
+	clients = declare(TableOAuthClient, func(c *OAuthClient) string { return c.ID }, (*OAuthClient).fields,
+		func(s *Snapshot) *[]OAuthClient { return &s.Clients }).checkedBy((*OAuthClient).check)
+	// every token and consent refers to a client by its clientId
+	clientsByClientID = store.StringIndex(clients.Table, "clientId", func(c *OAuthClient) string { return c.ClientID }).Unique()
+	// user.oauthClients, and the user's cascade
+	clientsByUser = store.StringIndex(clients.Table, "userId", func(c *OAuthClient) string { return c.UserID }).Optional()
+)
+
 // OAuthAccessToken is an issued opaque access token. Token holds the
 // token's hash (see HashToken), never the token. Client-credentials tokens
 // have no UserID and no SessionID; tokens issued by a refresh have RefreshID.
@@ -116,6 +242,45 @@ type OAuthAccessToken struct {
 	RequestedUserInfoClaims []string        `json:"requestedUserInfoClaims,omitzero"`
 	Confirmation            json.RawMessage `json:"confirmation,omitzero"`
 }
+
+func (t *OAuthAccessToken) fields(c fieldCodec) {
+	c.text("id", &t.ID)
+	c.text("token", &t.Token)
+	c.shared("clientId", &t.ClientID)
+	c.shared("sessionId", &t.SessionID)
+	c.shared("userId", &t.UserID)
+	c.shared("referenceId", &t.ReferenceID)
+	c.shared("refreshId", &t.RefreshID)
+	c.scopes("scopes", &t.Scopes)
+	c.time("expiresAt", &t.ExpiresAt)
+	c.time("createdAt", &t.CreatedAt)
+	c.time("revoked", &t.Revoked)
+	c.shared("authorizationCodeId", &t.AuthorizationCodeID)
+	c.list("resources", &t.Resources)
+	c.list("requestedUserInfoClaims", &t.RequestedUserInfoClaims)
+	c.json("confirmation", &t.Confirmation)
+}
+
+var (
+	accessTokens = declare(TableOAuthAccessToken, func(t *OAuthAccessToken) string { return t.ID }, (*OAuthAccessToken).fields,
+		func(s *Snapshot) *[]OAuthAccessToken { return &s.AccessTokens }).checkedBy((*OAuthAccessToken).check)
+	// validation: the hot path
+	accessTokensByHash = store.StringIndex(accessTokens.Table, "token", func(t *OAuthAccessToken) string { return t.Token }).Unique().Secret()
+	// oauthClient.oauthAccessTokens by clientId, revoking a client's tokens;
+	// oauthRefreshToken.oauthAccessTokens by both, revoking a refresh token.
+	// A refresh token implies its client, so one index serves both.
+	accessTokensByGrant = store.CompoundIndex(accessTokens.Table, "clientRefresh", []string{"clientId", "refreshId"},
+		func(t *OAuthAccessToken) string { return t.ClientID },
+		func(t *OAuthAccessToken) string { return t.RefreshID })
+	// user.oauthAccessTokens by userId, revoking a user's tokens;
+	// session.oauthAccessTokens by both, revoking a session's. A session
+	// implies its user, so one index serves both.
+	accessTokensByHolder = store.CompoundIndex(accessTokens.Table, "userSession", []string{"userId", "sessionId"},
+		func(t *OAuthAccessToken) string { return t.UserID },
+		func(t *OAuthAccessToken) string { return t.SessionID }).Optional()
+	// the expiry sweep
+	accessTokensByExpiry = store.TimeIndex(accessTokens.Table, "expiresAt", func(t *OAuthAccessToken) time.Time { return t.ExpiresAt })
+)
 
 // OAuthRefreshToken is an issued refresh token. Token holds its hash. A
 // refresh token is never deleted when it is used or revoked: Revoked is set,
@@ -153,6 +318,43 @@ type OAuthRefreshToken struct {
 	RotationReplayResponse string `json:"rotationReplayResponse,omitzero"`
 }
 
+func (t *OAuthRefreshToken) fields(c fieldCodec) {
+	c.shared("id", &t.ID)
+	c.text("token", &t.Token)
+	c.shared("clientId", &t.ClientID)
+	c.shared("sessionId", &t.SessionID)
+	c.shared("userId", &t.UserID)
+	c.shared("referenceId", &t.ReferenceID)
+	c.scopes("scopes", &t.Scopes)
+	c.time("expiresAt", &t.ExpiresAt)
+	c.time("createdAt", &t.CreatedAt)
+	c.time("revoked", &t.Revoked)
+	c.time("rotatedAt", &t.RotatedAt)
+	c.shared("authorizationCodeId", &t.AuthorizationCodeID)
+	c.time("authTime", &t.AuthTime)
+	c.list("resources", &t.Resources)
+	c.list("requestedUserInfoClaims", &t.RequestedUserInfoClaims)
+	c.json("confirmation", &t.Confirmation)
+	c.time("rotationReplayExpiresAt", &t.RotationReplayExpiresAt)
+	c.text("rotationReplayResponse", &t.RotationReplayResponse)
+}
+
+var (
+	refreshTokens = declare(TableOAuthRefreshToken, func(t *OAuthRefreshToken) string { return t.ID }, (*OAuthRefreshToken).fields,
+		func(s *Snapshot) *[]OAuthRefreshToken { return &s.RefreshTokens }).checkedBy((*OAuthRefreshToken).check)
+	// rotation and validation
+	refreshTokensByHash = store.StringIndex(refreshTokens.Table, "token", func(t *OAuthRefreshToken) string { return t.Token }).Unique().Secret()
+	// oauthClient.oauthRefreshTokens, and revoking a client's tokens
+	refreshTokensByClient = store.StringIndex(refreshTokens.Table, "clientId", func(t *OAuthRefreshToken) string { return t.ClientID })
+	// user.oauthRefreshTokens by userId (the user's cascade, a replay's
+	// family); session.oauthRefreshTokens by both
+	refreshTokensByHolder = store.CompoundIndex(refreshTokens.Table, "userSession", []string{"userId", "sessionId"},
+		func(t *OAuthRefreshToken) string { return t.UserID },
+		func(t *OAuthRefreshToken) string { return t.SessionID })
+	// the expiry sweep
+	refreshTokensByExpiry = store.TimeIndex(refreshTokens.Table, "expiresAt", func(t *OAuthRefreshToken) time.Time { return t.ExpiresAt })
+)
+
 // OAuthConsent records the scopes a user granted a client: one per
 // (ClientID, UserID, ReferenceID).
 type OAuthConsent struct {
@@ -169,6 +371,31 @@ type OAuthConsent struct {
 	RequestedUserInfoClaims []string `json:"requestedUserInfoClaims,omitzero"`
 }
 
+func (k *OAuthConsent) fields(c fieldCodec) {
+	c.text("id", &k.ID)
+	c.shared("clientId", &k.ClientID)
+	c.shared("userId", &k.UserID)
+	c.shared("referenceId", &k.ReferenceID)
+	c.scopes("scopes", &k.Scopes)
+	c.time("createdAt", &k.CreatedAt)
+	c.time("updatedAt", &k.UpdatedAt)
+	c.list("resources", &k.Resources)
+	c.list("requestedUserInfoClaims", &k.RequestedUserInfoClaims)
+}
+
+var (
+	consents = declare(TableOAuthConsent, func(c *OAuthConsent) string { return c.ID }, (*OAuthConsent).fields,
+		func(s *Snapshot) *[]OAuthConsent { return &s.Consents }).checkedBy((*OAuthConsent).check)
+	// one consent per (clientId, userId, referenceId): grant and check; and
+	// by clientId alone, oauthClient.oauthConsents and the client's cascade
+	consentsByGrant = store.CompoundIndex(consents.Table, "grant", []string{"clientId", "userId", "referenceId"},
+		func(c *OAuthConsent) string { return c.ClientID },
+		func(c *OAuthConsent) string { return c.UserID },
+		func(c *OAuthConsent) string { return c.ReferenceID }).Unique()
+	// user.oauthConsents, and the user's cascade
+	consentsByUser = store.StringIndex(consents.Table, "userId", func(c *OAuthConsent) string { return c.UserID }).Optional()
+)
+
 // Verification is better-auth's verification table, which holds pending
 // authorization codes: Identifier is the code's hash and Value a JSON
 // document describing the request.
@@ -181,86 +408,20 @@ type Verification struct {
 	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
-// Table names: better-auth's model names.
-const (
-	TableUser              = "user"
-	TableSession           = "session"
-	TableOAuthClient       = "oauthClient"
-	TableOAuthAccessToken  = "oauthAccessToken"
-	TableOAuthRefreshToken = "oauthRefreshToken"
-	TableOAuthConsent      = "oauthConsent"
-	TableVerification      = "verification"
-)
+func (v *Verification) fields(c fieldCodec) {
+	c.text("id", &v.ID)
+	c.text("identifier", &v.Identifier)
+	c.text("value", &v.Value)
+	c.time("expiresAt", &v.ExpiresAt)
+	c.time("createdAt", &v.CreatedAt)
+	c.time("updatedAt", &v.UpdatedAt)
+}
 
-// schema is the whole data model: every table, index and relation declared
-// below (and in relations.go) registers itself with it.
-var schema = store.NewSchema()
-
-// The tables and their indexes. Each table carries its record's checks (see
-// validate.go); each index says which query it serves.
 var (
-	users = store.NewTable(schema, TableUser, func(u *User) string { return u.ID }).Validate((*User).validate)
-	// sign-in and uniqueness of the address
-	usersByEmail = store.StringIndex(users, "email", func(u *User) string { return u.Email }).Unique()
-
-	sessions = store.NewTable(schema, TableSession, func(s *Session) string { return s.ID }).Validate((*Session).validate)
-	// the session cookie
-	sessionsByToken = store.StringIndex(sessions, "token", func(s *Session) string { return s.Token }).Unique().Secret()
-	// user.sessions, and the user's cascade
-	sessionsByUser = store.StringIndex(sessions, "userId", func(s *Session) string { return s.UserID })
-	// the expiry sweep
-	sessionsByExpiry = store.TimeIndex(sessions, "expiresAt", func(s *Session) time.Time { return s.ExpiresAt })
-
-	clients = store.NewTable(schema, TableOAuthClient, func(c *OAuthClient) string { return c.ID }).Validate((*OAuthClient).validate)
-	// every token and consent refers to a client by its clientId
-	clientsByClientID = store.StringIndex(clients, "clientId", func(c *OAuthClient) string { return c.ClientID }).Unique()
-	// user.oauthClients, and the user's cascade
-	clientsByUser = store.StringIndex(clients, "userId", func(c *OAuthClient) string { return c.UserID }).Optional()
-
-	accessTokens = store.NewTable(schema, TableOAuthAccessToken, func(t *OAuthAccessToken) string { return t.ID }).Validate((*OAuthAccessToken).validate)
-	// validation: the hot path
-	accessTokensByHash = store.StringIndex(accessTokens, "token", func(t *OAuthAccessToken) string { return t.Token }).Unique().Secret()
-	// oauthClient.oauthAccessTokens by clientId, revoking a client's tokens;
-	// oauthRefreshToken.oauthAccessTokens by both, revoking a refresh token.
-	// A refresh token implies its client, so one index serves both.
-	accessTokensByGrant = store.CompoundIndex(accessTokens, "clientRefresh", []string{"clientId", "refreshId"},
-		func(t *OAuthAccessToken) string { return t.ClientID },
-		func(t *OAuthAccessToken) string { return t.RefreshID })
-	// user.oauthAccessTokens by userId, revoking a user's tokens;
-	// session.oauthAccessTokens by both, revoking a session's. A session
-	// implies its user, so one index serves both.
-	accessTokensByHolder = store.CompoundIndex(accessTokens, "userSession", []string{"userId", "sessionId"},
-		func(t *OAuthAccessToken) string { return t.UserID },
-		func(t *OAuthAccessToken) string { return t.SessionID }).Optional()
-	// the expiry sweep
-	accessTokensByExpiry = store.TimeIndex(accessTokens, "expiresAt", func(t *OAuthAccessToken) time.Time { return t.ExpiresAt })
-
-	refreshTokens = store.NewTable(schema, TableOAuthRefreshToken, func(t *OAuthRefreshToken) string { return t.ID }).Validate((*OAuthRefreshToken).validate)
-	// rotation and validation
-	refreshTokensByHash = store.StringIndex(refreshTokens, "token", func(t *OAuthRefreshToken) string { return t.Token }).Unique().Secret()
-	// oauthClient.oauthRefreshTokens, and revoking a client's tokens
-	refreshTokensByClient = store.StringIndex(refreshTokens, "clientId", func(t *OAuthRefreshToken) string { return t.ClientID })
-	// user.oauthRefreshTokens by userId (the user's cascade, a replay's
-	// family); session.oauthRefreshTokens by both
-	refreshTokensByHolder = store.CompoundIndex(refreshTokens, "userSession", []string{"userId", "sessionId"},
-		func(t *OAuthRefreshToken) string { return t.UserID },
-		func(t *OAuthRefreshToken) string { return t.SessionID })
-	// the expiry sweep
-	refreshTokensByExpiry = store.TimeIndex(refreshTokens, "expiresAt", func(t *OAuthRefreshToken) time.Time { return t.ExpiresAt })
-
-	consents = store.NewTable(schema, TableOAuthConsent, func(c *OAuthConsent) string { return c.ID }).Validate((*OAuthConsent).validate)
-	// one consent per (clientId, userId, referenceId): grant and check; and
-	// by clientId alone, oauthClient.oauthConsents and the client's cascade
-	consentsByGrant = store.CompoundIndex(consents, "grant", []string{"clientId", "userId", "referenceId"},
-		func(c *OAuthConsent) string { return c.ClientID },
-		func(c *OAuthConsent) string { return c.UserID },
-		func(c *OAuthConsent) string { return c.ReferenceID }).Unique()
-	// user.oauthConsents, and the user's cascade
-	consentsByUser = store.StringIndex(consents, "userId", func(c *OAuthConsent) string { return c.UserID }).Optional()
-
-	verifications = store.NewTable(schema, TableVerification, func(v *Verification) string { return v.ID }).Validate((*Verification).validate)
+	verifications = declare(TableVerification, func(v *Verification) string { return v.ID }, (*Verification).fields,
+		func(s *Snapshot) *[]Verification { return &s.Verifications }).checkedBy((*Verification).check)
 	// redeeming an authorization code
-	verificationsByIdentifier = store.StringIndex(verifications, "identifier", func(v *Verification) string { return v.Identifier }).Unique().Secret()
+	verificationsByIdentifier = store.StringIndex(verifications.Table, "identifier", func(v *Verification) string { return v.Identifier }).Unique().Secret()
 	// the expiry sweep
-	verificationsByExpiry = store.TimeIndex(verifications, "expiresAt", func(v *Verification) time.Time { return v.ExpiresAt })
+	verificationsByExpiry = store.TimeIndex(verifications.Table, "expiresAt", func(v *Verification) time.Time { return v.ExpiresAt })
 )

@@ -701,13 +701,13 @@ func (sr *snapReader) end(off int64) error {
 var (
 	snapTables = snapStream[:snapTableCount]
 	snapStream = []snapTable{
-		&snapTableOf[User, *User]{table: users, insert: (*Tx).InsertUser},
-		&snapTableOf[Session, *Session]{table: sessions, insert: (*Tx).InsertSession},
-		&snapTableOf[OAuthClient, *OAuthClient]{table: clients, insert: (*Tx).InsertClient},
-		&snapTableOf[OAuthRefreshToken, *OAuthRefreshToken]{table: refreshTokens, insert: (*Tx).InsertRefreshToken},
-		&snapTableOf[OAuthAccessToken, *OAuthAccessToken]{table: accessTokens, insert: (*Tx).InsertAccessToken},
-		&snapTableOf[OAuthConsent, *OAuthConsent]{table: consents, insert: (*Tx).InsertConsent},
-		&snapTableOf[Verification, *Verification]{table: verifications, insert: (*Tx).InsertVerification},
+		&snapTableOf[User, *User]{table: users.Table, insert: (*Tx).InsertUser},
+		&snapTableOf[Session, *Session]{table: sessions.Table, insert: (*Tx).InsertSession},
+		&snapTableOf[OAuthClient, *OAuthClient]{table: clients.Table, insert: (*Tx).InsertClient},
+		&snapTableOf[OAuthRefreshToken, *OAuthRefreshToken]{table: refreshTokens.Table, insert: (*Tx).InsertRefreshToken},
+		&snapTableOf[OAuthAccessToken, *OAuthAccessToken]{table: accessTokens.Table, insert: (*Tx).InsertAccessToken},
+		&snapTableOf[OAuthConsent, *OAuthConsent]{table: consents.Table, insert: (*Tx).InsertConsent},
+		&snapTableOf[Verification, *Verification]{table: verifications.Table, insert: (*Tx).InsertVerification},
 		&snapTableOf[tokenDeath, *tokenDeath]{table: tokenDeaths, insert: foldMark, mirror: (*MirrorTx).restoreMark},
 	}
 )
@@ -814,9 +814,9 @@ func foldMark(tx *Tx, d tokenDeath) error {
 	id := d.ID[1:]
 	switch d.ID[0] {
 	case 'a':
-		return revokedAt(tx, accessTokens, id, d.At, func(t *OAuthAccessToken) *time.Time { return &t.Revoked })
+		return revokedAt(tx, accessTokens.Table, id, d.At, func(t *OAuthAccessToken) *time.Time { return &t.Revoked })
 	case 'r':
-		return revokedAt(tx, refreshTokens, id, d.At, func(t *OAuthRefreshToken) *time.Time { return &t.Revoked })
+		return revokedAt(tx, refreshTokens.Table, id, d.At, func(t *OAuthRefreshToken) *time.Time { return &t.Revoked })
 	}
 	return &fieldError{id: d.ID, field: "id", reason: "a mark of no kind of token"}
 }

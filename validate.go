@@ -22,8 +22,9 @@ import (
 //   - every scope is an RFC 6749 §3.3 scope-token;
 //   - metadata is valid JSON, kept in the compact form JSON writes.
 //
-// The door walks a record's field list (fields.go), which the snapshot
-// codec and normalize walk too, and adds the record's own rules.
+// The door walks a record's field list (schema.go), which the snapshot
+// codec and normalize walk too, and then the record's own rules (its check
+// method, the table's checkedBy).
 
 // door checks the fields of one record and keeps the first error: it is the
 // fieldCodec that validates.
@@ -160,38 +161,53 @@ func utc(t *time.Time) {
 // normalizer is the fieldCodec that puts a record in the form it is stored
 // in: slices of its own, so that the caller's cannot change it; times in
 // UTC; JSON in the form JSON writes it, compact, with <, > and & escaped,
-// and null as absent.
-type normalizer struct{}
-
-func (normalizer) text(string, *string)              {}
-func (normalizer) shared(string, *string)            {}
-func (normalizer) list(_ string, v *[]string)        { *v = slices.Clone(*v) }
-func (normalizer) scopes(_ string, v *[]string)      { *v = slices.Clone(*v) }
-func (normalizer) flag(string, *bool)                {}
-func (normalizer) time(_ string, v *time.Time)       { utc(v) }
-func (normalizer) json(_ string, v *json.RawMessage) { *v = compactJSON(*v) }
-
-func (u *User) normalize() { u.fields(normalizer{}) }
-
-func (u *User) validate() error {
-	f := door{table: TableUser}
-	u.fields(&f)
-	f.required("name", u.Name)
-	return f.err
+// and null as absent. For the write methods it stamps the record too: its
+// createdAt and updatedAt (the fields of those names) as an insert or an
+// update sets them; a replica's rows keep theirs (stampNone).
+type normalizer struct {
+	stamp stamp
+	now   time.Time
+	// created is, in an update, the stored record's createdAt.
+	created time.Time
 }
 
-func (s *Session) normalize() { s.fields(normalizer{}) }
+// stamp is how a write sets a record's createdAt and updatedAt.
+type stamp int
 
-func (s *Session) validate() error {
-	f := door{table: TableSession}
-	s.fields(&f)
-	return f.err
+const (
+	// stampNone keeps them as they are.
+	stampNone stamp = iota
+	// stampInsert sets each that is zero to now.
+	stampInsert
+	// stampUpdate sets updatedAt to now, and a zero createdAt to the
+	// stored record's.
+	stampUpdate
+)
+
+func (*normalizer) text(string, *string)              {}
+func (*normalizer) shared(string, *string)            {}
+func (*normalizer) list(_ string, v *[]string)        { *v = slices.Clone(*v) }
+func (*normalizer) scopes(_ string, v *[]string)      { *v = slices.Clone(*v) }
+func (*normalizer) flag(string, *bool)                {}
+func (*normalizer) json(_ string, v *json.RawMessage) { *v = compactJSON(*v) }
+
+func (n *normalizer) time(name string, v *time.Time) {
+	utc(v)
+	switch {
+	case n.stamp == stampNone:
+	case name == "createdAt" && v.IsZero() && n.stamp == stampUpdate:
+		*v = n.created
+	case name == "createdAt" && v.IsZero(), name == "updatedAt" && (v.IsZero() || n.stamp == stampUpdate):
+		*v = n.now
+	}
 }
 
-func (c *OAuthClient) normalize() { c.fields(normalizer{}) }
+// The records' own rules, beyond what each of their fields must be: the
+// door checks them after the fields (see tableOf.validate).
 
-func (c *OAuthClient) validate() error {
-	f := door{table: TableOAuthClient}
+func (u *User) check(f *door) { f.required("name", u.Name) }
+
+func (c *OAuthClient) check(f *door) {
 	if !validClientID(c.ClientID) {
 		f.fail("clientId", c.ClientID, "not printable ASCII: better-auth 1.7.29 finds no client by it")
 	}
@@ -203,45 +219,17 @@ func (c *OAuthClient) validate() error {
 			f.fail("redirectUris", u, "not an absolute URI")
 		}
 	}
-	c.fields(&f)
-	return f.err
 }
 
-func (t *OAuthAccessToken) normalize() { t.fields(normalizer{}) }
+func (t *OAuthAccessToken) check(f *door) { f.required("clientId", t.ClientID) }
 
-func (t *OAuthAccessToken) validate() error {
-	f := door{table: TableOAuthAccessToken}
-	t.fields(&f)
-	f.required("clientId", t.ClientID)
-	return f.err
-}
+func (t *OAuthRefreshToken) check(f *door) { f.required("userId", t.UserID) }
 
-func (t *OAuthRefreshToken) normalize() { t.fields(normalizer{}) }
-
-func (t *OAuthRefreshToken) validate() error {
-	f := door{table: TableOAuthRefreshToken}
-	t.fields(&f)
-	f.required("userId", t.UserID)
-	return f.err
-}
-
-func (c *OAuthConsent) normalize() { c.fields(normalizer{}) }
-
-func (c *OAuthConsent) validate() error {
-	f := door{table: TableOAuthConsent}
-	c.fields(&f)
+func (c *OAuthConsent) check(f *door) {
 	f.required("clientId", c.ClientID)
 	if c.UserID == "" && c.ReferenceID == "" {
 		f.fail("userId", "", "a consent needs a userId or a referenceId")
 	}
-	return f.err
 }
 
-func (v *Verification) normalize() { v.fields(normalizer{}) }
-
-func (v *Verification) validate() error {
-	f := door{table: TableVerification}
-	v.fields(&f)
-	f.required("value", v.Value)
-	return f.err
-}
+func (v *Verification) check(f *door) { f.required("value", v.Value) }
