@@ -1,7 +1,7 @@
 package oauthdb
 
 import (
-	"slices"
+	"iter"
 )
 
 // Snapshot is every record of a DB at one moment, each table in ID order.
@@ -25,33 +25,49 @@ type Snapshot struct {
 // as "what it was, except ...". The records themselves are values, copied
 // with their tables; their slices stay shared.
 func (s Snapshot) Clone() Snapshot {
-	return Snapshot{
-		Users:         slices.Clone(s.Users),
-		Sessions:      slices.Clone(s.Sessions),
-		Clients:       slices.Clone(s.Clients),
-		AccessTokens:  slices.Clone(s.AccessTokens),
-		RefreshTokens: slices.Clone(s.RefreshTokens),
-		Consents:      slices.Clone(s.Consents),
-		Verifications: slices.Clone(s.Verifications),
+	for _, t := range tables {
+		t.clone(&s)
 	}
+	return s
 }
 
 // Len returns the number of records in s.
 func (s Snapshot) Len() int {
-	return len(s.Users) + len(s.Sessions) + len(s.Clients) + len(s.AccessTokens) +
-		len(s.RefreshTokens) + len(s.Consents) + len(s.Verifications)
+	n := 0
+	for _, t := range tables {
+		n += t.size(s)
+	}
+	return n
+}
+
+// Add appends rec, a record of any table — a User, Session, OAuthClient,
+// ... value, or a pointer to one — to its table in s: for code that builds
+// a snapshot from rows of every table alike. Anything else is ErrInvalid.
+func (s *Snapshot) Add(rec any) error {
+	for _, t := range tables {
+		if t.add(s, rec) {
+			return nil
+		}
+	}
+	return errNoRecord("Snapshot.Add", rec)
+}
+
+// All iterates over every record of s, as a value, with its table's name:
+// the tables parents first, in the order Restore inserts them, each in its
+// order in s.
+func (s Snapshot) All() iter.Seq2[string, any] {
+	return func(yield func(string, any) bool) {
+		for _, t := range tables {
+			if !t.each(s, yield) {
+				return
+			}
+		}
+	}
 }
 
 // Snapshot returns every record of the DB, read from one consistent
 // snapshot: a concurrent write is in it entirely or not at all.
-func (db *DB) Snapshot() Snapshot {
-	var s Snapshot
-	_ = db.View(func(tx *Tx) error {
-		s = tx.Snapshot()
-		return nil
-	})
-	return s
-}
+func (db *DB) Snapshot() Snapshot { return db.view((*Tx).Snapshot) }
 
 // Snapshot returns every record the transaction sees. On a replica (see
 // WithReplica), a token the replica holds inactive though its row does not
@@ -67,10 +83,13 @@ func (tx *Tx) Snapshot() Snapshot {
 // snapshot, each table in ID order: Snapshot without a replica's marks. On
 // a replica these are its source's rows as they are, to compare with the
 // source; on any other DB, Rows is Snapshot.
-func (db *DB) Rows() Snapshot {
+func (db *DB) Rows() Snapshot { return db.view((*Tx).Rows) }
+
+// view returns what rows reads in one read transaction.
+func (db *DB) view(rows func(*Tx) Snapshot) Snapshot {
 	var s Snapshot
 	_ = db.View(func(tx *Tx) error {
-		s = tx.Rows()
+		s = rows(tx)
 		return nil
 	})
 	return s
@@ -78,15 +97,11 @@ func (db *DB) Rows() Snapshot {
 
 // Rows returns every record the transaction sees, as stored (see DB.Rows).
 func (tx *Tx) Rows() Snapshot {
-	return Snapshot{
-		Users:         slices.Collect(tx.Users()),
-		Sessions:      slices.Collect(tx.Sessions()),
-		Clients:       slices.Collect(tx.Clients()),
-		AccessTokens:  slices.Collect(tx.AccessTokens()),
-		RefreshTokens: slices.Collect(tx.RefreshTokens()),
-		Consents:      slices.Collect(tx.Consents()),
-		Verifications: slices.Collect(tx.Verifications()),
+	var s Snapshot
+	for _, t := range tables {
+		t.collect(tx, &s)
 	}
+	return s
 }
 
 // Restore inserts every record of s, in one transaction: all of them or,
@@ -97,30 +112,14 @@ func (db *DB) Restore(s Snapshot) error {
 	return db.Update(func(tx *Tx) error { return tx.Restore(s) })
 }
 
-// Restore inserts every record of s in this transaction, parents first. It
-// stops at the first record refused and returns its error; the records
-// inserted before it stay in the transaction, so return the error from the
-// Update function to keep none of them.
+// Restore inserts every record of s in this transaction, parents first, as
+// the write methods insert them (InsertUser, ...). It stops at the first
+// record refused and returns its error; the records inserted before it stay
+// in the transaction, so return the error from the Update function to keep
+// none of them.
 func (tx *Tx) Restore(s Snapshot) error {
-	for _, load := range []func() error{
-		func() error { return each(s.Users, tx.InsertUser) },
-		func() error { return each(s.Sessions, tx.InsertSession) },
-		func() error { return each(s.Clients, tx.InsertClient) },
-		func() error { return each(s.RefreshTokens, tx.InsertRefreshToken) },
-		func() error { return each(s.AccessTokens, tx.InsertAccessToken) },
-		func() error { return each(s.Consents, tx.InsertConsent) },
-		func() error { return each(s.Verifications, tx.InsertVerification) },
-	} {
-		if err := load(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func each[T any](recs []T, insert func(T) error) error {
-	for _, r := range recs {
-		if err := insert(r); err != nil {
+	for _, t := range tables {
+		if err := t.restore(tx, s); err != nil {
 			return err
 		}
 	}

@@ -111,3 +111,39 @@ func TestRestoreNamesTheRow(t *testing.T) {
 		})
 	}
 }
+
+// All gives every record of a snapshot, parents first, and Add puts each
+// back in its table: what a loader that handles every table alike needs.
+func TestSnapshotAllAndAdd(t *testing.T) {
+	db := openDB(t)
+	seed(t, db)
+	update(t, db, func(tx *oauthdb.Tx) error {
+		return tx.InsertVerification(oauthdb.Verification{ID: "v1", Identifier: oauthdb.HashToken("code"), Value: `{}`, ExpiresAt: t0})
+	})
+	want := db.Snapshot()
+	var got oauthdb.Snapshot
+	var order []string
+	for table, rec := range want.All() {
+		if len(order) == 0 || order[len(order)-1] != table {
+			order = append(order, table)
+		}
+		if err := got.Add(rec); err != nil {
+			t.Fatalf("Add(%T): %v", rec, err)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("added back (-want +got):\n%s", diff)
+	}
+	if wantOrder := []string{"user", "session", "oauthClient", "oauthRefreshToken", "oauthAccessToken", "oauthConsent", "verification"}; !slices.Equal(order, wantOrder) {
+		t.Errorf("All's tables: %v, want %v", order, wantOrder)
+	}
+	// A pointer is a record too; anything else is none.
+	if err := got.Add(&want.Users[0]); err != nil || len(got.Users) != len(want.Users)+1 {
+		t.Errorf("Add(*User): %v", err)
+	}
+	for _, v := range []any{"a user", (*oauthdb.User)(nil), nil, oauthdb.Snapshot{}} {
+		if err := got.Add(v); !errors.Is(err, oauthdb.ErrInvalid) {
+			t.Errorf("Add(%#v) = %v, want ErrInvalid", v, err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package oauthdb
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -77,6 +78,11 @@ type table interface {
 	add(s *Snapshot, rec any) bool
 	each(s Snapshot, yield func(string, any) bool) bool
 	restore(tx *Tx, s Snapshot) error
+}
+
+// errNoRecord is the error of op given v as a record, when v is none.
+func errNoRecord(op string, v any) error {
+	return fmt.Errorf("oauthdb: %s: a %T is no record: %w", op, v, ErrInvalid)
 }
 
 // tableNamed returns the table of the data model named name, or nil.
