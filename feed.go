@@ -99,10 +99,12 @@ func (db *DB) publish(c store.Commit) {
 	}
 	ev := Event{Index: c.Index, Replaced: c.Replaced, Changes: make([]Change, 0, len(c.Changes))}
 	for _, ch := range c.Changes {
-		if hidden(ch.Table) {
+		t := tableNamed(ch.Table)
+		if t == nil {
 			continue // a replica's own bookkeeping is no record of the data model
 		}
-		ev.Changes = append(ev.Changes, Change{Table: ch.Table, Before: recordValue(ch.Before), After: recordValue(ch.After)})
+		// Copies: the stored records are shared and must not change.
+		ev.Changes = append(ev.Changes, Change{Table: ch.Table, Before: t.value(ch.Before), After: t.value(ch.After)})
 	}
 	for _, s := range subs {
 		own := ev
@@ -130,31 +132,6 @@ func (s *Subscription) deliver(ev Event) {
 	default:
 		s.missed = true
 	}
-}
-
-// recordValue copies a stored record into a value a subscriber can keep
-// (the stored one is shared and must not change); it returns nil for nil
-// and for anything that is not a pointer to a record.
-func recordValue(rec any) any {
-	switch r := rec.(type) {
-	case nil:
-		return nil
-	case *User:
-		return *r
-	case *Session:
-		return *r
-	case *OAuthClient:
-		return *r
-	case *OAuthAccessToken:
-		return *r
-	case *OAuthRefreshToken:
-		return *r
-	case *OAuthConsent:
-		return *r
-	case *Verification:
-		return *r
-	}
-	return nil
 }
 
 // watchLimit is how many watch channels a Watch keeps before it watches

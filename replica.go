@@ -611,6 +611,31 @@ func (mt *MirrorTx) Delete(table, id string) error {
 	return mt.tx.st.Drop(table, id)
 }
 
+// recordValue copies a stored record into a value a subscriber can keep
+// (the stored one is shared and must not change); it returns nil for nil
+// and for anything that is not a pointer to a record.
+func recordValue(rec any) any {
+	switch r := rec.(type) {
+	case nil:
+		return nil
+	case *User:
+		return *r
+	case *Session:
+		return *r
+	case *OAuthClient:
+		return *r
+	case *OAuthAccessToken:
+		return *r
+	case *OAuthRefreshToken:
+		return *r
+	case *OAuthConsent:
+		return *r
+	case *Verification:
+		return *r
+	}
+	return nil
+}
+
 // deref returns a record given by pointer as its value, and anything else
 // as it is.
 func deref(rec any) any {
