@@ -127,10 +127,6 @@ var sourcePositions = store.NewTable(schema, tableSourcePosition, func(p *source
 // MaxPositionLen is the longest position a replica keeps (SetPosition).
 const MaxPositionLen = 1024
 
-// hidden reports whether a table is a replica's own bookkeeping rather than
-// its source's rows: no feed event and no MirrorTx.Get shows it.
-func hidden(table string) bool { return table == tableTokenDeath || table == tableSourcePosition }
-
 // SetPosition records, with the rows this transaction applies, the
 // position in the source's log that the replica's rows are as of: what
 // keeps the replica in step says where it would resume from (pgreplica
@@ -162,29 +158,26 @@ func positionIn(st *store.Txn) string {
 	return ""
 }
 
-func deathID(kind string, id string) string {
-	if kind == kindAccess {
-		return "a" + id
-	}
-	return "r" + id
-}
+// deathID is the id of a mark: the mark of its kind of token (tokenKind)
+// and the token's id.
+func deathID(mark byte, id string) string { return string(mark) + id }
 
 // dead reports whether a replica holds a token inactive.
-func (db *DB) dead(tx *store.Txn, kind, id string) bool {
+func (db *DB) dead(tx *store.Txn, mark byte, id string) bool {
 	if !db.cfg.replica {
 		return false
 	}
-	_, ok := tokenDeaths.Get(tx, deathID(kind, id))
+	_, ok := tokenDeaths.Get(tx, deathID(mark, id))
 	return ok
 }
 
 // deathAt returns when a replica marked a token it holds inactive (see
 // WithReplica), and whether it did.
-func (tx *Tx) deathAt(kind, id string) (time.Time, bool) {
+func (tx *Tx) deathAt(mark byte, id string) (time.Time, bool) {
 	if !tx.db.cfg.replica {
 		return time.Time{}, false
 	}
-	d, ok := tokenDeaths.Get(tx.st, deathID(kind, id))
+	d, ok := tokenDeaths.Get(tx.st, deathID(mark, id))
 	if !ok {
 		return time.Time{}, false
 	}
@@ -210,21 +203,12 @@ func (db *DB) Marks() []Mark {
 	var out []Mark
 	_ = db.st.View(func(st *store.Txn) error {
 		for d := range tokenDeaths.All(st) {
+			k := kindOfMark(d.ID)
 			m := Mark{ID: d.ID[1:], At: d.At}
-			if d.ID[0] == 'a' {
-				t, ok := accessTokens.Get(st, m.ID)
-				if !ok {
-					continue
-				}
-				m.Table, m.Token = TableOAuthAccessToken, t.Token
-			} else {
-				t, ok := refreshTokens.Get(st, m.ID)
-				if !ok {
-					continue
-				}
-				m.Table, m.Token = TableOAuthRefreshToken, t.Token
+			if _, hash, ok := k.stored(st, m.ID); ok {
+				m.Table, m.Token = k.tableName(), hash
+				out = append(out, m)
 			}
-			out = append(out, m)
 		}
 		return nil
 	})
@@ -237,49 +221,18 @@ func (db *DB) Marks() []Mark {
 // this replica and changes nothing; the first mark's moment stands.
 func (mt *MirrorTx) Mark(m Mark) error {
 	st := mt.tx.st
-	var kind, token string
-	switch m.Table {
-	case TableOAuthAccessToken:
-		kind = kindAccess
-		if t, ok := accessTokens.Get(st, m.ID); ok {
-			token = t.Token
-		}
-	case TableOAuthRefreshToken:
-		kind = kindRefresh
-		if t, ok := refreshTokens.Get(st, m.ID); ok {
-			token = t.Token
-		}
-	default:
+	k := kindOfTable(m.Table)
+	if k == nil {
 		return fmt.Errorf("oauthdb: Mirror: a mark of table %q: %w", store.Bound(m.Table), ErrInvalid)
 	}
+	_, token, _ := k.stored(st, m.ID)
 	if token == "" || token != m.Token || m.At.IsZero() {
 		return nil
 	}
-	if _, ok := tokenDeaths.Get(st, deathID(kind, m.ID)); ok {
+	if _, ok := tokenDeaths.Get(st, k.markID(m.ID)); ok {
 		return nil
 	}
-	return tokenDeaths.Insert(st, &tokenDeath{ID: deathID(kind, m.ID), At: m.At.UTC()})
-}
-
-// foldAccess and foldRefresh return a stored token as a replica's snapshot
-// shows it (see Tx.Snapshot): a copy, revoked when it was marked, if the
-// replica holds it inactive and its row does not say so.
-func foldAccess(tx *Tx, t *OAuthAccessToken) *OAuthAccessToken {
-	if at, ok := tx.deathAt(kindAccess, t.ID); ok && t.Revoked.IsZero() {
-		c := *t
-		c.Revoked = at
-		return &c
-	}
-	return t
-}
-
-func foldRefresh(tx *Tx, t *OAuthRefreshToken) *OAuthRefreshToken {
-	if at, ok := tx.deathAt(kindRefresh, t.ID); ok && t.Revoked.IsZero() {
-		c := *t
-		c.Revoked = at
-		return &c
-	}
-	return t
+	return tokenDeaths.Insert(st, &tokenDeath{ID: k.markID(m.ID), At: m.At.UTC()})
 }
 
 // foldDeaths shows in s each token the replica holds inactive as revoked
@@ -288,11 +241,20 @@ func (tx *Tx) foldDeaths(s *Snapshot) {
 	if !tx.db.cfg.replica {
 		return
 	}
-	for i := range s.AccessTokens {
-		s.AccessTokens[i] = *foldAccess(tx, &s.AccessTokens[i])
+	for _, k := range tokenKinds {
+		k.fold(tx, s)
 	}
-	for i := range s.RefreshTokens {
-		s.RefreshTokens[i] = *foldRefresh(tx, &s.RefreshTokens[i])
+}
+
+// fold shows the tokens of k in s as foldDeaths says: revoked when they
+// were marked, unless their rows say they were revoked.
+func (k *tokenKind[T]) fold(tx *Tx, s *Snapshot) {
+	rows := *k.table.rows(s)
+	for i := range rows {
+		t := &rows[i]
+		if at, ok := tx.deathAt(k.mark, k.table.Key(t)); ok && k.revoked(t).IsZero() {
+			*k.revoked(t) = at
+		}
 	}
 }
 
@@ -328,7 +290,7 @@ type MirrorTx struct {
 // rewrite is a token row as it was before a Mirror transaction wrote it
 // again.
 type rewrite struct {
-	kind string
+	kind tokenTable
 	old  tokenView
 }
 
@@ -416,13 +378,7 @@ func (db *DB) Reload(fn func(mt *MirrorTx) error) ([]Refusal, error) {
 			}
 			// The marks kept carry over, with their first moment.
 			for m := range tokenDeaths.All(prior) {
-				var ok bool
-				if kind, id := m.ID[:1], m.ID[1:]; kind == "a" {
-					_, ok = accessTokens.Get(st, id)
-				} else {
-					_, ok = refreshTokens.Get(st, id)
-				}
-				if !ok {
+				if _, _, ok := kindOfMark(m.ID).stored(st, m.ID[1:]); !ok {
 					continue
 				}
 				if err := st.Drop(tableTokenDeath, m.ID); err != nil {
@@ -485,47 +441,34 @@ func (mt *MirrorTx) settle() error {
 // or the same as a value. Its timestamps are kept as they are; what the door
 // refuses is refused, not an error.
 func (mt *MirrorTx) Put(rec any) error {
-	tx := mt.tx
-	var err error
-	var table, id string
-	switch r := deref(rec).(type) {
-	case User:
-		users.normalize(&r)
-		table, id, err = TableUser, r.ID, users.Insert(tx.st, &r)
-	case Session:
-		sessions.normalize(&r)
-		mt.remember(TableSession, r.ID)
-		table, id, err = TableSession, r.ID, sessions.Insert(tx.st, &r)
-	case OAuthClient:
-		clients.normalize(&r)
-		mt.remember(TableOAuthClient, r.ID)
-		table, id, err = TableOAuthClient, r.ID, clients.Insert(tx.st, &r)
-	case OAuthAccessToken:
-		accessTokens.normalize(&r)
-		old, _ := accessTokens.Get(mt.was(), r.ID)
-		table, id, err = TableOAuthAccessToken, r.ID, accessTokens.Insert(tx.st, &r)
-		if err == nil && old != nil && old.Token == r.Token {
-			err = mt.tokenWritten(kindAccess, r.ID, accessView(old), accessView(&r))
-		} else if err == nil {
-			err = mt.tokenInserted(kindAccess, r.ID)
+	for _, t := range tables {
+		if ok, err := t.mirrorRecord(mt, rec); ok {
+			return err
 		}
-	case OAuthRefreshToken:
-		refreshTokens.normalize(&r)
-		old, _ := refreshTokens.Get(mt.was(), r.ID)
-		table, id, err = TableOAuthRefreshToken, r.ID, refreshTokens.Insert(tx.st, &r)
-		if err == nil && old != nil && old.Token == r.Token {
-			err = mt.tokenWritten(kindRefresh, r.ID, refreshView(old), refreshView(&r))
-		} else if err == nil {
-			err = mt.tokenInserted(kindRefresh, r.ID)
-		}
-	case OAuthConsent:
-		consents.normalize(&r)
-		table, id, err = TableOAuthConsent, r.ID, consents.Insert(tx.st, &r)
-	case Verification:
-		verifications.normalize(&r)
-		table, id, err = TableVerification, r.ID, verifications.Insert(tx.st, &r)
-	default:
-		return fmt.Errorf("oauthdb: Mirror: a %T is no record: %w", rec, ErrInvalid)
+	}
+	return errNoRecord("Mirror", rec)
+}
+
+func (t *tableOf[T]) mirrorRecord(mt *MirrorTx, rec any) (bool, error) {
+	r, ok := t.of(rec)
+	if !ok {
+		return false, nil
+	}
+	return true, t.mirror(mt, r)
+}
+
+// mirror stores r, a row of the source, as Put says. It changes r.
+func (t *tableOf[T]) mirror(mt *MirrorTx, r *T) error {
+	t.normalize(r)
+	id := t.Key(r)
+	mt.remember(t, id)
+	var old *T
+	if t.tokens != nil {
+		old, _ = t.Get(mt.was(), id)
+	}
+	err := t.Insert(mt.tx.st, r)
+	if err == nil && t.tokens != nil {
+		err = t.tokens.mirrored(mt, old, r)
 	}
 	var e *Error
 	if !errors.As(err, &e) {
@@ -535,12 +478,22 @@ func (mt *MirrorTx) Put(rec any) error {
 	// it could keep active what the source has just revoked or disabled,
 	// so it goes, and with it what names it (see Mirror).
 	if id != "" {
-		if err := mt.Delete(table, id); err != nil {
+		if err := t.mirrorDelete(mt, id); err != nil {
 			return err
 		}
 	}
-	mt.refused = append(mt.refused, Refusal{Table: table, ID: store.Bound(id), Err: err})
+	mt.refused = append(mt.refused, Refusal{Table: t.name, ID: store.Bound(id), Err: err})
 	return nil
+}
+
+// mirrored sets or clears the mark of a token whose row a Mirror has just
+// stored over old (nil if there was none): a row of the same token is
+// judged (tokenWritten), a new one is a new grant (tokenInserted).
+func (k *tokenKind[T]) mirrored(mt *MirrorTx, old, row *T) error {
+	if old != nil && k.hash(old) == k.hash(row) {
+		return mt.tokenWritten(k, k.view(old), k.view(row))
+	}
+	return mt.tokenInserted(k, k.table.Key(row))
 }
 
 // Get returns the replica's row of table with the primary key id, as the
@@ -549,20 +502,18 @@ func (mt *MirrorTx) Put(rec any) error {
 // (Postgres leaves out a TOASTed value an UPDATE did not change) completes
 // its row from it.
 func (mt *MirrorTx) Get(table, id string) (any, bool) {
-	if hidden(table) {
+	t := tableNamed(table)
+	if t == nil {
 		return nil, false
 	}
-	rec, ok := mt.tx.st.Record(table, id)
-	if !ok {
-		return nil, false
-	}
-	return recordValue(rec), true
+	rec := t.value(t.get(mt.tx.st, id))
+	return rec, rec != nil
 }
 
 // Truncate removes every row of table, as the source's TRUNCATE does.
 func (mt *MirrorTx) Truncate(table string) error {
 	ids, err := mt.tx.st.IDs(table)
-	if err != nil || hidden(table) {
+	if err != nil || tableNamed(table) == nil {
 		return fmt.Errorf("oauthdb: Mirror: no table %q: %w", store.Bound(table), ErrInvalid)
 	}
 	for _, id := range ids {
@@ -577,13 +528,17 @@ func (mt *MirrorTx) Truncate(table string) error {
 // brought up to date from a snapshot of its source's rows. It stops at the
 // first error; a refused row is none.
 func (mt *MirrorTx) PutAll(s Snapshot) error {
-	return errors.Join(putRows(mt, s.Users), putRows(mt, s.Sessions), putRows(mt, s.Clients),
-		putRows(mt, s.RefreshTokens), putRows(mt, s.AccessTokens), putRows(mt, s.Consents), putRows(mt, s.Verifications))
+	for _, t := range tables {
+		if err := t.mirrorAll(mt, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func putRows[T any](mt *MirrorTx, recs []T) error {
-	for _, r := range recs {
-		if err := mt.Put(r); err != nil {
+func (t *tableOf[T]) mirrorAll(mt *MirrorTx, s Snapshot) error {
+	for _, r := range *t.rows(&s) {
+		if err := t.mirror(mt, &r); err != nil {
 			return err
 		}
 	}
@@ -593,56 +548,21 @@ func putRows[T any](mt *MirrorTx, recs []T) error {
 // Delete removes the source's row of table with the primary key id; one not
 // here (refused before, or gone with a cascade) is no error.
 func (mt *MirrorTx) Delete(table, id string) error {
-	switch table {
-	case TableUser, TableOAuthConsent, TableVerification:
-	case TableSession, TableOAuthClient:
-		mt.remember(table, id)
-	case TableOAuthAccessToken, TableOAuthRefreshToken:
-		kind := kindAccess
-		if table == TableOAuthRefreshToken {
-			kind = kindRefresh
-		}
-		if err := mt.tx.st.Drop(tableTokenDeath, deathID(kind, id)); err != nil {
-			return err
-		}
-	default:
+	t := tableNamed(table)
+	if t == nil {
 		return fmt.Errorf("oauthdb: Mirror: no table %q: %w", store.Bound(table), ErrInvalid)
 	}
-	return mt.tx.st.Drop(table, id)
+	return t.mirrorDelete(mt, id)
 }
 
-// recordValue copies a stored record into a value a subscriber can keep
-// (the stored one is shared and must not change); it returns nil for nil
-// and for anything that is not a pointer to a record.
-func recordValue(rec any) any {
-	switch r := rec.(type) {
-	case nil:
-		return nil
-	case *User:
-		return *r
-	case *Session:
-		return *r
-	case *OAuthClient:
-		return *r
-	case *OAuthAccessToken:
-		return *r
-	case *OAuthRefreshToken:
-		return *r
-	case *OAuthConsent:
-		return *r
-	case *Verification:
-		return *r
+func (t *tableOf[T]) mirrorDelete(mt *MirrorTx, id string) error {
+	mt.remember(t, id)
+	if t.tokens != nil {
+		if err := mt.tx.st.Drop(tableTokenDeath, t.tokens.markID(id)); err != nil {
+			return err
+		}
 	}
-	return nil
-}
-
-// deref returns a record given by pointer as its value, and anything else
-// as it is.
-func deref(rec any) any {
-	if v := recordValue(rec); v != nil {
-		return v
-	}
-	return rec
+	return mt.tx.st.Drop(t.name, id)
 }
 
 // was returns the state that holds a row as it was before the
@@ -656,32 +576,24 @@ func (mt *MirrorTx) was() *store.Txn {
 }
 
 // remember keeps a session or client as it was before the transaction
-// first changed it.
-func (mt *MirrorTx) remember(table, id string) {
-	key := table + "\x00" + id
-	if _, ok := mt.before[key]; ok {
+// first changed it: the rows whose changes mark tokens (see mark).
+func (mt *MirrorTx) remember(t table, id string) {
+	name := t.tableName()
+	if name != TableSession && name != TableOAuthClient {
 		return
 	}
-	var old any
-	switch table {
-	case TableSession:
-		if s, ok := sessions.Get(mt.was(), id); ok {
-			old = s
-		}
-	case TableOAuthClient:
-		if c, ok := clients.Get(mt.was(), id); ok {
-			old = c
-		}
+	key := name + "\x00" + id
+	if _, ok := mt.before[key]; !ok {
+		mt.before[key] = t.get(mt.was(), id)
 	}
-	mt.before[key] = old
 }
 
 // tokenInserted clears a token's mark: a new row, or a row that holds
 // another token now, is a new grant, whatever its row was earlier in the
 // transaction.
-func (mt *MirrorTx) tokenInserted(kind, id string) error {
+func (mt *MirrorTx) tokenInserted(kind tokenTable, id string) error {
 	mt.rewritten = slices.DeleteFunc(mt.rewritten, func(w rewrite) bool { return w.kind == kind && w.old.id == id })
-	return mt.tx.st.Drop(tableTokenDeath, deathID(kind, id))
+	return mt.tx.st.Drop(tableTokenDeath, kind.markID(id))
 }
 
 // tokenWritten marks a token whose row, rewritten from old to row, would
@@ -690,7 +602,7 @@ func (mt *MirrorTx) tokenInserted(kind, id string) error {
 // mode, its session cleared while it was unrevoked (a token bound to its
 // session). Whether the row escapes a session that had ended is judged at
 // the end (mark).
-func (mt *MirrorTx) tokenWritten(kind, id string, old, row tokenView) error {
+func (mt *MirrorTx) tokenWritten(kind tokenTable, old, row tokenView) error {
 	mt.rewritten = append(mt.rewritten, rewrite{kind: kind, old: old})
 	now := mt.decidedAt()
 	unrevoked := !old.revoked.IsZero() && row.revoked.IsZero()
@@ -703,7 +615,7 @@ func (mt *MirrorTx) tokenWritten(kind, id string, old, row tokenView) error {
 	if unrevoked {
 		at = old.revoked
 	}
-	return mt.markAt(deathID(kind, id), at)
+	return mt.markAt(kind.markID(row.id), at)
 }
 
 // markAt marks a token inactive from at, unless it is marked already: the
@@ -744,21 +656,9 @@ func (mt *MirrorTx) mark() error {
 	now := mt.decidedAt()
 	var marks []string
 	for _, w := range mt.rewritten {
-		var row tokenView
-		var ok bool
-		if w.kind == kindAccess {
-			var t *OAuthAccessToken
-			if t, ok = accessTokens.Get(tx.st, w.old.id); ok {
-				row = accessView(t)
-			}
-		} else {
-			var t *OAuthRefreshToken
-			if t, ok = refreshTokens.Get(tx.st, w.old.id); ok {
-				row = refreshView(t)
-			}
-		}
+		row, _, ok := w.kind.stored(tx.st, w.old.id)
 		if ok && row.revoked.IsZero() && mt.sessionEnded(w.old, now, true) && !mt.sessionEnded(row, now, false) {
-			marks = append(marks, deathID(w.kind, row.id))
+			marks = append(marks, w.kind.markID(row.id))
 		}
 	}
 	for _, old := range mt.before {
@@ -767,11 +667,11 @@ func (mt *MirrorTx) mark() error {
 			s, ok := sessions.Get(tx.st, o.ID)
 			if ok && !tx.db.cfg.lenientSessions && !now.Before(o.ExpiresAt) && o.ExpiresAt.Before(s.ExpiresAt) {
 				for t := range sessionAccessTokens.Get(tx.st, s) {
-					marks = append(marks, deathID(kindAccess, t.ID))
+					marks = append(marks, accessKind.markID(t.ID))
 				}
 				for t := range sessionRefreshTokens.Get(tx.st, s) {
 					if tx.db.boundToSession(refreshView(t)) {
-						marks = append(marks, deathID(kindRefresh, t.ID))
+						marks = append(marks, refreshKind.markID(t.ID))
 					}
 				}
 			}
@@ -779,10 +679,10 @@ func (mt *MirrorTx) mark() error {
 			c, ok := clients.Get(tx.st, o.ID)
 			if ok && o.Disabled && !c.Disabled {
 				for t := range clientAccessTokens.Get(tx.st, c) {
-					marks = append(marks, deathID(kindAccess, t.ID))
+					marks = append(marks, accessKind.markID(t.ID))
 				}
 				for t := range clientRefreshTokens.Get(tx.st, c) {
-					marks = append(marks, deathID(kindRefresh, t.ID))
+					marks = append(marks, refreshKind.markID(t.ID))
 				}
 			}
 		}

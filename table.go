@@ -71,6 +71,12 @@ type table interface {
 	visit(from any, c fieldCodec) (rec any, ok bool)
 	// insertRecord inserts rec as Tx.Insert does.
 	insertRecord(tx *Tx, rec any) (ok bool, err error)
+	// mirrorRecord stores rec as MirrorTx.Put does, mirrorAll the table's
+	// rows of a Snapshot as MirrorTx.PutAll does, and mirrorDelete removes
+	// a row as MirrorTx.Delete does.
+	mirrorRecord(mt *MirrorTx, rec any) (ok bool, err error)
+	mirrorAll(mt *MirrorTx, s Snapshot) error
+	mirrorDelete(mt *MirrorTx, id string) error
 	// The table's rows in a Snapshot.
 	collect(tx *Tx, s *Snapshot)
 	clone(s *Snapshot)

@@ -170,20 +170,93 @@ func (o owners) sessionRecord() Session {
 	return *o.session
 }
 
-// tokenKind is what validation needs to know of a kind of token.
+// tokenKind is what validation needs to know of a kind of token, and a
+// replica's marks (replica.go) of its table.
 type tokenKind[T any] struct {
 	name   string // "access token", for errors
 	byHash *store.Index[T, string]
 	view   func(*T) tokenView
 	cache  func(*tokenCache) *kindCache[T]
+	// table is the table of the tokens (tokensIn sets it); a mark of a
+	// token has the id mark and the token's id.
+	table *tableOf[T]
+	mark  byte
+	// hash and revoked are the token's stored hash and its revoked field.
+	hash    func(*T) string
+	revoked func(*T) *time.Time
+}
+
+// tokensIn makes k the kind of the tokens of t, and returns it.
+func tokensIn[T any](t *tableOf[T], k *tokenKind[T]) *tokenKind[T] {
+	k.table, t.tokens = t, k
+	return k
 }
 
 var (
-	accessKind = &tokenKind[OAuthAccessToken]{kindAccess, accessTokensByHash, accessView,
-		func(c *tokenCache) *kindCache[OAuthAccessToken] { return &c.access }}
-	refreshKind = &tokenKind[OAuthRefreshToken]{kindRefresh, refreshTokensByHash, refreshView,
-		func(c *tokenCache) *kindCache[OAuthRefreshToken] { return &c.refresh }}
+	accessKind = tokensIn(accessTokens, &tokenKind[OAuthAccessToken]{name: kindAccess, mark: 'a',
+		byHash: accessTokensByHash, view: accessView,
+		cache:   func(c *tokenCache) *kindCache[OAuthAccessToken] { return &c.access },
+		hash:    func(t *OAuthAccessToken) string { return t.Token },
+		revoked: func(t *OAuthAccessToken) *time.Time { return &t.Revoked }})
+	refreshKind = tokensIn(refreshTokens, &tokenKind[OAuthRefreshToken]{name: kindRefresh, mark: 'r',
+		byHash: refreshTokensByHash, view: refreshView,
+		cache:   func(c *tokenCache) *kindCache[OAuthRefreshToken] { return &c.refresh },
+		hash:    func(t *OAuthRefreshToken) string { return t.Token },
+		revoked: func(t *OAuthRefreshToken) *time.Time { return &t.Revoked }})
 )
+
+// tokenTable is a kind of token seen without its record type: what a
+// replica's marks need of it.
+type tokenTable interface {
+	kindName() string
+	tableName() string
+	// markID is the id of the mark of the token with this id, and
+	// ownsMark whether a mark's id is of a token of this kind.
+	markID(id string) string
+	ownsMark(markID string) bool
+	// stored returns what validation reads of the stored token with this
+	// id, and its stored hash.
+	stored(st *store.Txn, id string) (v tokenView, hash string, ok bool)
+	// fold shows in s each token a replica holds inactive as revoked when
+	// it was marked (see Tx.Snapshot).
+	fold(tx *Tx, s *Snapshot)
+}
+
+// tokenKinds are the kinds of token, as a replica's marks walk them.
+var tokenKinds = []tokenTable{accessKind, refreshKind}
+
+// kindOfMark returns the kind of the token a mark's id names, or nil.
+func kindOfMark(markID string) tokenTable {
+	for _, k := range tokenKinds {
+		if k.ownsMark(markID) {
+			return k
+		}
+	}
+	return nil
+}
+
+// kindOfTable returns the kind of token a table holds, or nil.
+func kindOfTable(table string) tokenTable {
+	for _, k := range tokenKinds {
+		if k.tableName() == table {
+			return k
+		}
+	}
+	return nil
+}
+
+func (k *tokenKind[T]) kindName() string        { return k.name }
+func (k *tokenKind[T]) tableName() string       { return k.table.name }
+func (k *tokenKind[T]) markID(id string) string { return deathID(k.mark, id) }
+func (k *tokenKind[T]) ownsMark(id string) bool  { return id != "" && id[0] == k.mark }
+
+func (k *tokenKind[T]) stored(st *store.Txn, id string) (tokenView, string, bool) {
+	t, ok := k.table.Get(st, id)
+	if !ok {
+		return tokenView{}, "", false
+	}
+	return k.view(t), k.hash(t), true
+}
 
 // validate checks a token of either kind: found by its hash, the caller's
 // (if a caller is given), unexpired and unrevoked, and its owners active,
@@ -235,7 +308,7 @@ func validate[T any](db *DB, k *tokenKind[T], token, caller string) (*T, owners,
 		if t, v, err = lookup(tx, k.name, k.byHash, k.view, h, caller, now); err != nil {
 			return err
 		}
-		if !v.revoked.IsZero() || db.dead(tx, k.name, v.id) {
+		if !v.revoked.IsZero() || db.dead(tx, k.mark, v.id) {
 			return &TokenError{Kind: k.name, ID: v.id, Err: ErrTokenRevoked}
 		}
 		o, err = joinOwners(tx, k.name, v, now, db.boundToSession(v))
