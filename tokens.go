@@ -208,7 +208,6 @@ var (
 // tokenTable is a kind of token seen without its record type: what a
 // replica's marks need of it.
 type tokenTable interface {
-	kindName() string
 	tableName() string
 	// markID is the id of the mark of the token with this id, and
 	// ownsMark whether a mark's id is of a token of this kind.
@@ -245,10 +244,9 @@ func kindOfTable(table string) tokenTable {
 	return nil
 }
 
-func (k *tokenKind[T]) kindName() string        { return k.name }
 func (k *tokenKind[T]) tableName() string       { return k.table.name }
 func (k *tokenKind[T]) markID(id string) string { return deathID(k.mark, id) }
-func (k *tokenKind[T]) ownsMark(id string) bool  { return id != "" && id[0] == k.mark }
+func (k *tokenKind[T]) ownsMark(id string) bool { return id != "" && id[0] == k.mark }
 
 func (k *tokenKind[T]) stored(st *store.Txn, id string) (tokenView, string, bool) {
 	t, ok := k.table.Get(st, id)
