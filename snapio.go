@@ -695,24 +695,25 @@ func (sr *snapReader) end(off int64) error {
 	return nil
 }
 
-// The tables of a snapshot, in the order a load inserts them: parents
-// before children. A frame's kind is the table's place in snapStream, from
-// 1: the tables, then the marks.
+// The sections of a snapshot, in the order a load inserts them: the tables
+// of the data model, parents first (tables, schema.go), then a replica's
+// marks. A frame's kind is its section's place in snapStream, from 1.
 var (
 	snapTables = snapStream[:snapTableCount]
-	snapStream = []snapTable{
-		&snapTableOf[User, *User]{table: users.Table, insert: (*Tx).InsertUser},
-		&snapTableOf[Session, *Session]{table: sessions.Table, insert: (*Tx).InsertSession},
-		&snapTableOf[OAuthClient, *OAuthClient]{table: clients.Table, insert: (*Tx).InsertClient},
-		&snapTableOf[OAuthRefreshToken, *OAuthRefreshToken]{table: refreshTokens.Table, insert: (*Tx).InsertRefreshToken},
-		&snapTableOf[OAuthAccessToken, *OAuthAccessToken]{table: accessTokens.Table, insert: (*Tx).InsertAccessToken},
-		&snapTableOf[OAuthConsent, *OAuthConsent]{table: consents.Table, insert: (*Tx).InsertConsent},
-		&snapTableOf[Verification, *Verification]{table: verifications.Table, insert: (*Tx).InsertVerification},
-		&snapTableOf[tokenDeath, *tokenDeath]{table: tokenDeaths, insert: foldMark, mirror: (*MirrorTx).restoreMark},
-	}
+	snapStream = append(sections(tables),
+		&snapSection[tokenDeath]{table: tokenDeaths, fields: (*tokenDeath).fields, insert: foldMark, mirror: (*MirrorTx).restoreMark})
 )
 
-// snapTable is one table of a snapshot, seen without its record type.
+// sections returns the snapshot sections of tables.
+func sections(tables []table) []snapTable {
+	s := make([]snapTable, len(tables))
+	for i, t := range tables {
+		s[i] = t.section()
+	}
+	return s
+}
+
+// snapTable is one section of a snapshot, seen without its record type.
 type snapTable interface {
 	name() string
 	count(tx *Tx) uint64
@@ -720,24 +721,28 @@ type snapTable interface {
 	read(sr *snapReader, tx *Tx, rec []byte) error
 }
 
-// snapRecord is what a record type gives the snapshot: its fields, listed
-// once for the encoder and the decoder alike.
-type snapRecord[T any] interface {
-	*T
-	fields(c fieldCodec)
-}
-
-type snapTableOf[T any, P snapRecord[T]] struct {
-	table *store.Table[T]
+// snapSection is the section of a table of records T: its field list,
+// walked by the encoder and the decoder alike, and how a record read is
+// stored.
+type snapSection[T any] struct {
+	table  *store.Table[T]
+	fields func(*T, fieldCodec)
 	// insert stores a record read into a DB that is not a replica; mirror,
-	// into a replica, when MirrorTx.Put does not (nil: it does).
-	insert func(*Tx, T) error
-	mirror func(*MirrorTx, T) error
+	// into a replica. Either may change the record.
+	insert func(*Tx, *T) error
+	mirror func(*MirrorTx, *T) error
 }
 
-func (t *snapTableOf[T, P]) name() string { return t.table.ID().Table() }
+// section is a table's section of a snapshot: its rows written as they
+// are stored, read back through the door of the write methods (insert),
+// or into a replica through Mirror's.
+func (t *tableOf[T]) section() snapTable {
+	return &snapSection[T]{table: t.Table, fields: t.fields, insert: t.insert, mirror: t.mirror}
+}
 
-func (t *snapTableOf[T, P]) count(tx *Tx) uint64 {
+func (t *snapSection[T]) name() string { return t.table.ID().Table() }
+
+func (t *snapSection[T]) count(tx *Tx) uint64 {
 	var n uint64
 	for range t.table.All(tx.st) {
 		n++
@@ -745,12 +750,12 @@ func (t *snapTableOf[T, P]) count(tx *Tx) uint64 {
 	return n
 }
 
-func (t *snapTableOf[T, P]) write(sw *snapWriter, tx *Tx, kind byte) error {
+func (t *snapSection[T]) write(sw *snapWriter, tx *Tx, kind byte) error {
 	row := 0
 	for rec := range t.table.All(tx.st) {
 		row++
 		sw.enc.b = sw.rec[:0]
-		P(rec).fields(&sw.enc)
+		t.fields(rec, &sw.enc)
 		sw.rec = sw.enc.b
 		if err := sw.record(kind, t.name(), row); err != nil {
 			return err
@@ -759,10 +764,10 @@ func (t *snapTableOf[T, P]) write(sw *snapWriter, tx *Tx, kind byte) error {
 	return nil
 }
 
-func (t *snapTableOf[T, P]) read(sr *snapReader, tx *Tx, data []byte) error {
+func (t *snapSection[T]) read(sr *snapReader, tx *Tx, data []byte) error {
 	var rec T
 	sr.dec.reset(data, sr.intern)
-	P(&rec).fields(&sr.dec)
+	t.fields(&rec, &sr.dec)
 	// The id is the first field: whatever fails after it, it names the row.
 	id := t.table.Key(&rec)
 	if err := sr.dec.finish(sr.mt == nil); err != nil {
@@ -772,7 +777,7 @@ func (t *snapTableOf[T, P]) read(sr *snapReader, tx *Tx, data []byte) error {
 	// One state, one file: the record must be the one encoding of what it
 	// decodes to, or writing it back would give other bytes.
 	sr.enc.b = sr.enc.b[:0]
-	P(&rec).fields(&sr.enc)
+	t.fields(&rec, &sr.enc)
 	if !bytes.Equal(sr.enc.b, data) {
 		return &fieldError{id: id, reason: "not in the one encoding of its values (a longer varint, a present zero time, a bool other than 0 or 1)"}
 	}
@@ -784,56 +789,50 @@ func (t *snapTableOf[T, P]) read(sr *snapReader, tx *Tx, data []byte) error {
 		return &fieldError{id: id, field: "id", reason: "rows out of id order"}
 	}
 	sr.last = id
-	switch {
-	case sr.mt != nil && t.mirror != nil:
-		return t.mirror(sr.mt, rec)
-	case sr.mt != nil:
-		return sr.mt.Put(rec)
+	if sr.mt != nil {
+		return t.mirror(sr.mt, &rec)
 	}
-	return t.insert(tx, rec)
+	return t.insert(tx, &rec)
 }
 
 // restoreMark makes a mark of a replica's snapshot the replica's own
 // again. It must name a token of the snapshot: a replica keeps no mark
 // without its token.
-func (mt *MirrorTx) restoreMark(d tokenDeath) error {
+func (mt *MirrorTx) restoreMark(d *tokenDeath) error {
 	if err := foldMark(&Tx{db: mt.tx.db, st: mt.tx.st}, d); err != nil {
 		return err
 	}
-	return tokenDeaths.Insert(mt.tx.st, &d)
+	return tokenDeaths.Insert(mt.tx.st, d)
 }
 
 // foldMark shows a mark of a replica's snapshot, read into a DB that is
 // not a replica, as Tx.Snapshot shows it: its token revoked at the time of
 // the mark, unless the row says it was revoked already. On a replica, tx
 // is of a snapshot's rows being read again and nothing is written.
-func foldMark(tx *Tx, d tokenDeath) error {
+func foldMark(tx *Tx, d *tokenDeath) error {
 	if len(d.ID) < 2 || d.At.IsZero() {
 		return &fieldError{id: d.ID, field: "id", reason: "a mark without a token or a time"}
 	}
-	id := d.ID[1:]
-	switch d.ID[0] {
-	case 'a':
-		return revokedAt(tx, accessTokens.Table, id, d.At, func(t *OAuthAccessToken) *time.Time { return &t.Revoked })
-	case 'r':
-		return revokedAt(tx, refreshTokens.Table, id, d.At, func(t *OAuthRefreshToken) *time.Time { return &t.Revoked })
+	k := kindOfMark(d.ID)
+	if k == nil {
+		return &fieldError{id: d.ID, field: "id", reason: "a mark of no kind of token"}
 	}
-	return &fieldError{id: d.ID, field: "id", reason: "a mark of no kind of token"}
+	return k.foldMark(tx, d.ID[1:], d.At)
 }
 
-// revokedAt checks that the token a mark names is there and, on a DB that
+// foldMark checks that the token a mark names is there and, on a DB that
 // is not a replica, revokes it at the mark's time if it is not revoked.
-func revokedAt[T any](tx *Tx, table *store.Table[T], id string, at time.Time, revoked func(*T) *time.Time) error {
-	rec, ok := table.Get(tx.st, id)
+func (k *tokenKind[T]) foldMark(tx *Tx, id string, at time.Time) error {
+	rec, ok := k.table.Get(tx.st, id)
 	if !ok {
 		return &fieldError{id: id, field: "id", reason: "a mark names no token of the snapshot"}
 	}
-	if tx.db.cfg.replica || !revoked(rec).IsZero() {
+	if tx.db.cfg.replica || !k.revoked(rec).IsZero() {
 		return nil
 	}
 	c := *rec
-	*revoked(&c) = at
-	return table.Update(tx.st, &c)
+	*k.revoked(&c) = at
+	return k.table.Update(tx.st, &c)
 }
 
 // fieldError is a record that does not decode: its id, when that decoded,

@@ -84,6 +84,8 @@ type table interface {
 	add(s *Snapshot, rec any) bool
 	each(s Snapshot, yield func(string, any) bool) bool
 	restore(tx *Tx, s Snapshot) error
+	// section is the table's section of a snapshot stream (snapio.go).
+	section() snapTable
 }
 
 // errNoRecord is the error of op given v as a record, when v is none.

@@ -219,6 +219,9 @@ type tokenTable interface {
 	// fold shows in s each token a replica holds inactive as revoked when
 	// it was marked (see Tx.Snapshot).
 	fold(tx *Tx, s *Snapshot)
+	// foldMark revokes the stored token with this id at a mark's time, as
+	// ReadSnapshot shows a mark to a DB that is not a replica (snapio.go).
+	foldMark(tx *Tx, id string, at time.Time) error
 }
 
 // tokenKinds are the kinds of token, as a replica's marks walk them.
