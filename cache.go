@@ -2,6 +2,8 @@ package oauthdb
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
+	"iter"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +52,40 @@ import (
 
 // cacheKey is the SHA-256 of a presented token (see DB.cacheKey).
 type cacheKey [sha256.Size]byte
+
+// cacheKey returns the validation cache's key of a presented token: its
+// SHA-256, which under better-auth's hashing is what its stored hash decodes
+// to; under another hasher, the SHA-256 of its stored form.
+func (db *DB) cacheKey(token string) cacheKey {
+	if db.cfg.sha256 {
+		return sum256(token)
+	}
+	var buf [64]byte
+	return sum256(string(db.cfg.hasher.AppendHash(buf[:0], token)))
+}
+
+// storedForm appends what the token is stored as, given its cache key: the
+// digest in the key, encoded, when the hasher is better-auth's.
+func (db *DB) storedForm(dst []byte, key cacheKey, token string) []byte {
+	if db.cfg.sha256 {
+		return base64.RawURLEncoding.AppendEncode(dst, key[:])
+	}
+	return db.cfg.hasher.AppendHash(dst, token)
+}
+
+// storedKey returns the cache key of a stored token record, from its stored
+// hash; false for a hash that no presented token can match.
+func (db *DB) storedKey(stored string) (cacheKey, bool) {
+	if !db.cfg.sha256 {
+		return sum256(stored), true
+	}
+	var k cacheKey
+	if len(stored) != base64.RawURLEncoding.EncodedLen(sha256.Size) {
+		return k, false
+	}
+	n, err := base64.RawURLEncoding.Decode(k[:], []byte(stored))
+	return k, err == nil && n == sha256.Size
+}
 
 // DefaultCacheEntries is the validation cache's bound, per kind of token,
 // unless WithValidationCache says otherwise.
@@ -256,25 +292,18 @@ func (db *DB) invalidate(c store.Commit) {
 	var owners []any // users and sessions updated: their tokens' entries go
 	var marked []string
 	for _, ch := range c.Changes {
-		if ch.Table == tableTokenDeath && ch.After != nil {
+		switch k := kindOfTable(ch.Table); {
+		case ch.Table == tableTokenDeath && ch.After != nil:
 			// A replica's mark, which a shared mark can make alone.
 			marked = append(marked, ch.After.(*tokenDeath).ID)
-			continue
-		}
-		if ch.Before == nil {
-			continue // an insert makes no cached answer wrong
-		}
-		switch ch.Table {
-		case TableOAuthAccessToken:
-			db.forget(cache, ch.Before)
-		case TableOAuthRefreshToken:
-			db.forget(cache, ch.Before)
-		case TableOAuthClient:
+		case ch.Before == nil:
+			// An insert makes no cached answer wrong.
+		case k != nil:
+			k.forget(db, cache, ch.Before)
+		case ch.Table == TableOAuthClient:
 			cache.clientChanged(ch.Before.(*OAuthClient).ClientID, c.Index, ch.After == nil)
-		case TableUser, TableSession:
-			if ch.After != nil {
-				owners = append(owners, ch.After)
-			}
+		case (ch.Table == TableUser || ch.Table == TableSession) && ch.After != nil:
+			owners = append(owners, ch.After)
 		}
 	}
 	if len(owners) == 0 && len(marked) == 0 {
@@ -284,47 +313,42 @@ func (db *DB) invalidate(c store.Commit) {
 	// to them, which are all those a cached view can hold them for.
 	_ = db.st.View(func(tx *store.Txn) error {
 		for _, id := range marked {
-			if id[0] == 'a' {
-				if t, ok := accessTokens.Get(tx, id[1:]); ok {
-					db.forget(cache, t)
-				}
-			} else if t, ok := refreshTokens.Get(tx, id[1:]); ok {
-				db.forget(cache, t)
+			if k := kindOfMark(id); k != nil {
+				k.forgetID(db, cache, tx, id[1:])
 			}
 		}
 		for _, o := range owners {
 			switch o := o.(type) {
 			case *User:
-				for t := range userAccessTokens.Get(tx, o) {
-					db.forget(cache, t)
-				}
-				for t := range userRefreshTokens.Get(tx, o) {
-					db.forget(cache, t)
-				}
+				forgetAll(db, cache, accessKind, userAccessTokens.Get(tx, o))
+				forgetAll(db, cache, refreshKind, userRefreshTokens.Get(tx, o))
 			case *Session:
-				for t := range sessionAccessTokens.Get(tx, o) {
-					db.forget(cache, t)
-				}
-				for t := range sessionRefreshTokens.Get(tx, o) {
-					db.forget(cache, t)
-				}
+				forgetAll(db, cache, accessKind, sessionAccessTokens.Get(tx, o))
+				forgetAll(db, cache, refreshKind, sessionRefreshTokens.Get(tx, o))
 			}
 		}
 		return nil
 	})
 }
 
-// forget deletes the entry of a stored token record.
-func (db *DB) forget(cache *tokenCache, rec any) {
-	switch t := rec.(type) {
-	case *OAuthAccessToken:
-		if k, ok := db.storedKey(t.Token); ok {
-			cache.access.forget(k)
+// forget deletes the entry of a stored token of k, given as its pointer;
+// forgetID of the stored token with this id.
+func (k *tokenKind[T]) forget(db *DB, cache *tokenCache, stored any) {
+	if t, ok := stored.(*T); ok && t != nil {
+		if key, ok := db.storedKey(k.hash(t)); ok {
+			k.cache(cache).forget(key)
 		}
-	case *OAuthRefreshToken:
-		if k, ok := db.storedKey(t.Token); ok {
-			cache.refresh.forget(k)
-		}
+	}
+}
+
+func (k *tokenKind[T]) forgetID(db *DB, cache *tokenCache, st *store.Txn, id string) {
+	k.forget(db, cache, k.table.get(st, id))
+}
+
+// forgetAll deletes the entries of the stored tokens ts.
+func forgetAll[T any](db *DB, cache *tokenCache, k *tokenKind[T], ts iter.Seq[*T]) {
+	for t := range ts {
+		k.forget(db, cache, t)
 	}
 }
 

@@ -83,37 +83,3 @@ func (db *DB) hash(dst []byte, token string) []byte {
 	}
 	return db.cfg.hasher.AppendHash(nil, token)
 }
-
-// cacheKey returns the validation cache's key of a presented token: its
-// SHA-256, which under better-auth's hashing is what its stored hash decodes
-// to; under another hasher, the SHA-256 of its stored form.
-func (db *DB) cacheKey(token string) cacheKey {
-	if db.cfg.sha256 {
-		return sum256(token)
-	}
-	var buf [64]byte
-	return sum256(string(db.cfg.hasher.AppendHash(buf[:0], token)))
-}
-
-// storedForm appends what the token is stored as, given its cache key: the
-// digest in the key, encoded, when the hasher is better-auth's.
-func (db *DB) storedForm(dst []byte, key cacheKey, token string) []byte {
-	if db.cfg.sha256 {
-		return base64.RawURLEncoding.AppendEncode(dst, key[:])
-	}
-	return db.cfg.hasher.AppendHash(dst, token)
-}
-
-// storedKey returns the cache key of a stored token record, from its stored
-// hash; false for a hash that no presented token can match.
-func (db *DB) storedKey(stored string) (cacheKey, bool) {
-	if !db.cfg.sha256 {
-		return sum256(stored), true
-	}
-	var k cacheKey
-	if len(stored) != base64.RawURLEncoding.EncodedLen(sha256.Size) {
-		return k, false
-	}
-	n, err := base64.RawURLEncoding.Decode(k[:], []byte(stored))
-	return k, err == nil && n == sha256.Size
-}

@@ -206,7 +206,7 @@ var (
 )
 
 // tokenTable is a kind of token seen without its record type: what a
-// replica's marks need of it.
+// replica's marks and the validation cache's invalidation need of it.
 type tokenTable interface {
 	tableName() string
 	// markID is the id of the mark of the token with this id, and
@@ -222,9 +222,15 @@ type tokenTable interface {
 	// foldMark revokes the stored token with this id at a mark's time, as
 	// ReadSnapshot shows a mark to a DB that is not a replica (snapio.go).
 	foldMark(tx *Tx, id string, at time.Time) error
+	// forget deletes the validation cache's entry of a stored token, given
+	// as its pointer, and forgetID of the stored token with this id
+	// (cache.go).
+	forget(db *DB, c *tokenCache, stored any)
+	forgetID(db *DB, c *tokenCache, st *store.Txn, id string)
 }
 
-// tokenKinds are the kinds of token, as a replica's marks walk them.
+// tokenKinds are the kinds of token, as a replica's marks and the cache
+// walk them.
 var tokenKinds = []tokenTable{accessKind, refreshKind}
 
 // kindOfMark returns the kind of the token a mark's id names, or nil.
