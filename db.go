@@ -274,6 +274,35 @@ func (tx *Tx) Consents() iter.Seq[OAuthConsent] { return values(consents.All(tx.
 // Verifications iterates over every verification.
 func (tx *Tx) Verifications() iter.Seq[Verification] { return values(verifications.All(tx.st)) }
 
+// Get returns the record of the named table with the primary key id, as a
+// value — a User for TableUser, a Session for TableSession, ... — for code
+// that reads every table alike; the typed reads (User, Session, ...) are
+// the same read. A table that is not the data model's is ErrInvalid, no
+// such record an *Error wrapping ErrNotFound.
+func (tx *Tx) Get(table, id string) (any, error) {
+	t := tableNamed(table)
+	if t == nil {
+		return nil, errNoTable(table)
+	}
+	if rec := t.get(tx.st, id); rec != nil {
+		return t.value(rec), nil
+	}
+	return nil, errNotFound(table, "id", id)
+}
+
+// Insert stores a new record of any table — a User, Session, OAuthClient,
+// ... value, or a pointer to one — as its table's insert method does
+// (InsertUser, ...): for code that writes every table alike, such as a
+// loader of another format's rows. Anything else is ErrInvalid.
+func (tx *Tx) Insert(rec any) error {
+	for _, t := range tables {
+		if ok, err := t.insertRecord(tx, rec); ok {
+			return err
+		}
+	}
+	return errNoRecord("Insert", rec)
+}
+
 // Writes. Insert stores a new record and fails with ErrConflict if its ID or
 // a unique value is taken; Update replaces the record with the same ID and
 // fails with ErrNotFound if there is none; both fail with ErrForeignKey for a

@@ -93,6 +93,12 @@ func errNoRecord(op string, v any) error {
 	return fmt.Errorf("oauthdb: %s: a %T is no record: %w", op, v, ErrInvalid)
 }
 
+// errNoTable is the error for a table name that is none of the data
+// model's.
+func errNoTable(name string) error {
+	return &Error{Table: store.Bound(name), Reason: "not a table of the data model", Err: ErrInvalid}
+}
+
 // tableNamed returns the table of the data model named name, or nil.
 func tableNamed(name string) table {
 	for _, t := range tables {
