@@ -7,8 +7,14 @@
 //
 // Load reads a whole export, a row at a time, and inserts it in one
 // transaction. DecodeRow decodes one row, from JSON or from Postgres text
-// (the shape a logical replica receives), and Insert stores it: the same
-// decoders serve both.
+// (the shape a logical replica receives), DecodeJSONRow a row of an
+// export, DecodeRowOnto a row that leaves columns out onto the record it
+// updates, and Insert stores it: the same decoders serve all of them.
+//
+// The tables and their columns are the root package's: a row is decoded
+// through its record's own field list (oauthdb.DecodeRecord), each column
+// by the name and kind of the field it fills, so that a column better-auth
+// adds is decoded once its record has the field.
 //
 // What oauthdb cannot keep exactly — invalid UTF-8, a time outside the
 // years 0 to 9999, a scope that is not an RFC 6749 scope-token — is refused

@@ -123,10 +123,10 @@ func Load(db *oauthdb.DB, r io.Reader, opts ...Option) (Report, error) {
 		if !cfg.refuseDangled {
 			clearDangling(tx, rows, &rep)
 		}
-		for _, m := range models {
-			for _, d := range rows[m.tableName()] {
-				if _, err := m.insertRecord(tx, d.rec); err != nil {
-					return storeError(m.tableName(), d, err)
+		for _, table := range modeled {
+			for _, d := range rows[table] {
+				if err := tx.Insert(d.rec); err != nil {
+					return storeError(table, d, err)
 				}
 			}
 		}
@@ -221,8 +221,8 @@ func read(r io.Reader, cfg *config) (map[string][]decoded, Report, error) {
 		if !ok {
 			return nil, rep, fail("", -1, fmt.Errorf("%w: want a table name", ErrMalformed))
 		}
-		m := modelFor(name)
-		if m == nil {
+		keep := slices.Contains(modeled, name)
+		if !keep {
 			if terr := tableError(name, cfg.skip); terr != ErrNotModeled {
 				return nil, rep, &RowError{Table: bound(name), Index: -1, Err: terr}
 			}
@@ -244,18 +244,10 @@ func read(r io.Reader, cfg *config) (map[string][]decoded, Report, error) {
 			if raw = bytes.TrimSpace(raw); len(raw) == 0 || raw[0] != '{' {
 				return nil, rep, &RowError{Table: name, Index: n, Err: fmt.Errorf("%w: a row is not a JSON object", ErrMalformed)}
 			}
-			if m == nil {
+			if !keep {
 				continue
 			}
-			var cols map[string]json.RawMessage
-			if err := json.Unmarshal(raw, &cols); err != nil {
-				return nil, rep, fail(name, n, err)
-			}
-			row := make(map[string]Value, len(cols))
-			for k, v := range cols {
-				row[k] = Value{JSON: v}
-			}
-			rec, id, err := m.decode(row)
+			rec, id, err := decodeJSONRow(name, raw)
 			if err != nil {
 				var re *RowError
 				if errors.As(err, &re) {
@@ -268,10 +260,10 @@ func read(r io.Reader, cfg *config) (map[string][]decoded, Report, error) {
 		if _, err := dec.Token(); err != nil { // the array's ]
 			return nil, rep, fail(name, n, err)
 		}
-		if m == nil {
-			rep.Skipped[name] = n
-		} else {
+		if keep {
 			rep.Loaded[name] = n
+		} else {
+			rep.Skipped[name] = n
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the object's }

@@ -2,268 +2,21 @@ package betterauth
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/oauthdb/oauthdb"
 )
 
-// Every column of the seven tables oauthdb keeps, declared once: its name
-// (better-auth's field name, which is also its column name in the SQL
-// schemas better-auth generates), its kind and the record field it fills.
-// A test walks the record types so that a field added to the root package
-// and not declared here fails it.
+// The tables oauthdb keeps are the root package's (oauthdb.Tables), and a
+// row is decoded through its record's own field list, each column by the
+// name and kind of the field it fills (oauthdb.DecodeRecord): this package
+// keeps no list of their columns. What it knows of better-auth's schema
+// beyond them is which of its tables oauthdb does not keep.
 
-// column is one column of a table of records T.
-type column[T any] struct {
-	name   string
-	decode func(*T, Value) error
-}
-
-func text[T any](name string, f func(*T) *string) column[T] {
-	return column[T]{name, func(r *T, v Value) (err error) { *f(r), err = decodeText(v); return err }}
-}
-
-func flag[T any](name string, f func(*T) *bool) column[T] {
-	return column[T]{name, func(r *T, v Value) (err error) { *f(r), err = decodeBool(v); return err }}
-}
-
-func date[T any](name string, f func(*T) *time.Time) column[T] {
-	return column[T]{name, func(r *T, v Value) (err error) { *f(r), err = decodeDate(v); return err }}
-}
-
-func list[T any](name string, f func(*T) *[]string) column[T] {
-	return column[T]{name, func(r *T, v Value) (err error) { *f(r), err = decodeList(v); return err }}
-}
-
-func jsonDoc[T any](name string, f func(*T) *json.RawMessage) column[T] {
-	return column[T]{name, func(r *T, v Value) (err error) { *f(r), err = decodeJSON(v); return err }}
-}
-
-// table is one table oauthdb keeps: its columns, and how a record of it is
-// named and inserted.
-type table[T any] struct {
-	name    string
-	columns []column[T]
-	insert  func(*oauthdb.Tx, T) error
-}
-
-// model is a table of any record type, for the registry.
-type model interface {
-	tableName() string
-	decode(row map[string]Value) (rec any, id string, err error)
-	insertRecord(tx *oauthdb.Tx, rec any) (bool, error)
-	columnNames() []string
-}
-
-func (t *table[T]) tableName() string { return t.name }
-
-func (t *table[T]) columnNames() []string {
-	names := make([]string, len(t.columns))
-	for i, c := range t.columns {
-		names[i] = c.name
-	}
-	return names
-}
-
-// decode fills a record from the row's columns; columns the table does not
-// declare are ignored. The id is read first, so that any error names the
-// row.
-func (t *table[T]) decode(row map[string]Value) (any, string, error) {
-	var rec T
-	id, err := decodeText(row["id"])
-	if err != nil {
-		return nil, "", rowErr(t.name, "", "id", err)
-	}
-	if id == "" {
-		return nil, "", rowErr(t.name, "", "id", errKind("required"))
-	}
-	for i := range t.columns {
-		c := &t.columns[i]
-		v, ok := row[c.name]
-		if !ok {
-			continue
-		}
-		if err := c.decode(&rec, v); err != nil {
-			return nil, id, rowErr(t.name, id, c.name, err)
-		}
-	}
-	return rec, id, nil
-}
-
-// insertRecord inserts rec if it is a record of this table, and says
-// whether it was.
-func (t *table[T]) insertRecord(tx *oauthdb.Tx, rec any) (bool, error) {
-	r, ok := rec.(T)
-	if !ok {
-		return false, nil
-	}
-	return true, t.insert(tx, r)
-}
-
-// rowErr is a decoding error: an ErrInvalid naming the table and field,
-// in a *RowError naming the row.
-func rowErr(tableName, id, field string, err error) *RowError {
-	return &RowError{Table: tableName, Index: -1, ID: id, Field: field,
-		Err: &oauthdb.Error{Table: tableName, Field: field, Reason: err.Error(), Err: oauthdb.ErrInvalid}}
-}
-
-var users = &table[oauthdb.User]{
-	name: oauthdb.TableUser,
-	columns: []column[oauthdb.User]{
-		text("id", func(r *oauthdb.User) *string { return &r.ID }),
-		text("name", func(r *oauthdb.User) *string { return &r.Name }),
-		text("email", func(r *oauthdb.User) *string { return &r.Email }),
-		flag("emailVerified", func(r *oauthdb.User) *bool { return &r.EmailVerified }),
-		text("image", func(r *oauthdb.User) *string { return &r.Image }),
-		date("createdAt", func(r *oauthdb.User) *time.Time { return &r.CreatedAt }),
-		date("updatedAt", func(r *oauthdb.User) *time.Time { return &r.UpdatedAt }),
-	},
-	insert: (*oauthdb.Tx).InsertUser,
-}
-
-var sessions = &table[oauthdb.Session]{
-	name: oauthdb.TableSession,
-	columns: []column[oauthdb.Session]{
-		text("id", func(r *oauthdb.Session) *string { return &r.ID }),
-		text("token", func(r *oauthdb.Session) *string { return &r.Token }),
-		date("expiresAt", func(r *oauthdb.Session) *time.Time { return &r.ExpiresAt }),
-		text("ipAddress", func(r *oauthdb.Session) *string { return &r.IPAddress }),
-		text("userAgent", func(r *oauthdb.Session) *string { return &r.UserAgent }),
-		text("userId", func(r *oauthdb.Session) *string { return &r.UserID }),
-		date("createdAt", func(r *oauthdb.Session) *time.Time { return &r.CreatedAt }),
-		date("updatedAt", func(r *oauthdb.Session) *time.Time { return &r.UpdatedAt }),
-	},
-	insert: (*oauthdb.Tx).InsertSession,
-}
-
-// clients: better-auth 1.7 marks a public client with
-// tokenEndpointAuthMethod "none" and has no public column; 1.4 to 1.6 also
-// wrote public and type. Each is kept as it was written: nothing is
-// derived, and oauthdb reads either mark as public.
-var clients = &table[oauthdb.OAuthClient]{
-	name: oauthdb.TableOAuthClient,
-	columns: []column[oauthdb.OAuthClient]{
-		text("id", func(r *oauthdb.OAuthClient) *string { return &r.ID }),
-		text("clientId", func(r *oauthdb.OAuthClient) *string { return &r.ClientID }),
-		text("clientSecret", func(r *oauthdb.OAuthClient) *string { return &r.ClientSecret }),
-		flag("disabled", func(r *oauthdb.OAuthClient) *bool { return &r.Disabled }),
-		flag("skipConsent", func(r *oauthdb.OAuthClient) *bool { return &r.SkipConsent }),
-		flag("enableEndSession", func(r *oauthdb.OAuthClient) *bool { return &r.EnableEndSession }),
-		flag("public", func(r *oauthdb.OAuthClient) *bool { return &r.Public }),
-		list("scopes", func(r *oauthdb.OAuthClient) *[]string { return &r.Scopes }),
-		list("redirectUris", func(r *oauthdb.OAuthClient) *[]string { return &r.RedirectURIs }),
-		list("postLogoutRedirectUris", func(r *oauthdb.OAuthClient) *[]string { return &r.PostLogoutRedirectURIs }),
-		list("grantTypes", func(r *oauthdb.OAuthClient) *[]string { return &r.GrantTypes }),
-		list("responseTypes", func(r *oauthdb.OAuthClient) *[]string { return &r.ResponseTypes }),
-		list("contacts", func(r *oauthdb.OAuthClient) *[]string { return &r.Contacts }),
-		text("tokenEndpointAuthMethod", func(r *oauthdb.OAuthClient) *string { return &r.TokenEndpointAuthMethod }),
-		text("name", func(r *oauthdb.OAuthClient) *string { return &r.Name }),
-		text("uri", func(r *oauthdb.OAuthClient) *string { return &r.URI }),
-		text("icon", func(r *oauthdb.OAuthClient) *string { return &r.Icon }),
-		text("tos", func(r *oauthdb.OAuthClient) *string { return &r.TOS }),
-		text("policy", func(r *oauthdb.OAuthClient) *string { return &r.Policy }),
-		text("softwareId", func(r *oauthdb.OAuthClient) *string { return &r.SoftwareID }),
-		text("softwareVersion", func(r *oauthdb.OAuthClient) *string { return &r.SoftwareVersion }),
-		text("softwareStatement", func(r *oauthdb.OAuthClient) *string { return &r.SoftwareStatement }),
-		text("type", func(r *oauthdb.OAuthClient) *string { return &r.Type }),
-		text("referenceId", func(r *oauthdb.OAuthClient) *string { return &r.ReferenceID }),
-		jsonDoc("metadata", func(r *oauthdb.OAuthClient) *json.RawMessage { return &r.Metadata }),
-		text("userId", func(r *oauthdb.OAuthClient) *string { return &r.UserID }),
-		date("createdAt", func(r *oauthdb.OAuthClient) *time.Time { return &r.CreatedAt }),
-		date("updatedAt", func(r *oauthdb.OAuthClient) *time.Time { return &r.UpdatedAt }),
-		list("clientCredentialsScopes", func(r *oauthdb.OAuthClient) *[]string { return &r.ClientCredentialsScopes }),
-		text("clientDiscoveryId", func(r *oauthdb.OAuthClient) *string { return &r.ClientDiscoveryID }),
-		text("subjectType", func(r *oauthdb.OAuthClient) *string { return &r.SubjectType }),
-		text("applicationType", func(r *oauthdb.OAuthClient) *string { return &r.ApplicationType }),
-		text("backchannelLogoutUri", func(r *oauthdb.OAuthClient) *string { return &r.BackchannelLogoutURI }),
-		flag("backchannelLogoutSessionRequired", func(r *oauthdb.OAuthClient) *bool { return &r.BackchannelLogoutSessionRequired }),
-		text("jwks", func(r *oauthdb.OAuthClient) *string { return &r.JWKS }),
-		text("jwksUri", func(r *oauthdb.OAuthClient) *string { return &r.JWKSURI }),
-		flag("requirePKCE", func(r *oauthdb.OAuthClient) *bool { return &r.RequirePKCE }),
-		flag("dpopBoundAccessTokens", func(r *oauthdb.OAuthClient) *bool { return &r.DPoPBoundAccessTokens }),
-	},
-	insert: (*oauthdb.Tx).InsertClient,
-}
-
-var refreshTokens = &table[oauthdb.OAuthRefreshToken]{
-	name: oauthdb.TableOAuthRefreshToken,
-	columns: []column[oauthdb.OAuthRefreshToken]{
-		text("id", func(r *oauthdb.OAuthRefreshToken) *string { return &r.ID }),
-		text("token", func(r *oauthdb.OAuthRefreshToken) *string { return &r.Token }),
-		text("clientId", func(r *oauthdb.OAuthRefreshToken) *string { return &r.ClientID }),
-		text("sessionId", func(r *oauthdb.OAuthRefreshToken) *string { return &r.SessionID }),
-		text("userId", func(r *oauthdb.OAuthRefreshToken) *string { return &r.UserID }),
-		text("referenceId", func(r *oauthdb.OAuthRefreshToken) *string { return &r.ReferenceID }),
-		list("scopes", func(r *oauthdb.OAuthRefreshToken) *[]string { return &r.Scopes }),
-		date("expiresAt", func(r *oauthdb.OAuthRefreshToken) *time.Time { return &r.ExpiresAt }),
-		date("createdAt", func(r *oauthdb.OAuthRefreshToken) *time.Time { return &r.CreatedAt }),
-		date("revoked", func(r *oauthdb.OAuthRefreshToken) *time.Time { return &r.Revoked }),
-		date("rotatedAt", func(r *oauthdb.OAuthRefreshToken) *time.Time { return &r.RotatedAt }),
-		text("authorizationCodeId", func(r *oauthdb.OAuthRefreshToken) *string { return &r.AuthorizationCodeID }),
-		date("authTime", func(r *oauthdb.OAuthRefreshToken) *time.Time { return &r.AuthTime }),
-		list("resources", func(r *oauthdb.OAuthRefreshToken) *[]string { return &r.Resources }),
-		list("requestedUserInfoClaims", func(r *oauthdb.OAuthRefreshToken) *[]string { return &r.RequestedUserInfoClaims }),
-		jsonDoc("confirmation", func(r *oauthdb.OAuthRefreshToken) *json.RawMessage { return &r.Confirmation }),
-		date("rotationReplayExpiresAt", func(r *oauthdb.OAuthRefreshToken) *time.Time { return &r.RotationReplayExpiresAt }),
-		text("rotationReplayResponse", func(r *oauthdb.OAuthRefreshToken) *string { return &r.RotationReplayResponse }),
-	},
-	insert: (*oauthdb.Tx).InsertRefreshToken,
-}
-
-var accessTokens = &table[oauthdb.OAuthAccessToken]{
-	name: oauthdb.TableOAuthAccessToken,
-	columns: []column[oauthdb.OAuthAccessToken]{
-		text("id", func(r *oauthdb.OAuthAccessToken) *string { return &r.ID }),
-		text("token", func(r *oauthdb.OAuthAccessToken) *string { return &r.Token }),
-		text("clientId", func(r *oauthdb.OAuthAccessToken) *string { return &r.ClientID }),
-		text("sessionId", func(r *oauthdb.OAuthAccessToken) *string { return &r.SessionID }),
-		text("userId", func(r *oauthdb.OAuthAccessToken) *string { return &r.UserID }),
-		text("referenceId", func(r *oauthdb.OAuthAccessToken) *string { return &r.ReferenceID }),
-		text("refreshId", func(r *oauthdb.OAuthAccessToken) *string { return &r.RefreshID }),
-		list("scopes", func(r *oauthdb.OAuthAccessToken) *[]string { return &r.Scopes }),
-		date("expiresAt", func(r *oauthdb.OAuthAccessToken) *time.Time { return &r.ExpiresAt }),
-		date("createdAt", func(r *oauthdb.OAuthAccessToken) *time.Time { return &r.CreatedAt }),
-		date("revoked", func(r *oauthdb.OAuthAccessToken) *time.Time { return &r.Revoked }),
-		text("authorizationCodeId", func(r *oauthdb.OAuthAccessToken) *string { return &r.AuthorizationCodeID }),
-		list("resources", func(r *oauthdb.OAuthAccessToken) *[]string { return &r.Resources }),
-		list("requestedUserInfoClaims", func(r *oauthdb.OAuthAccessToken) *[]string { return &r.RequestedUserInfoClaims }),
-		jsonDoc("confirmation", func(r *oauthdb.OAuthAccessToken) *json.RawMessage { return &r.Confirmation }),
-	},
-	insert: (*oauthdb.Tx).InsertAccessToken,
-}
-
-var consents = &table[oauthdb.OAuthConsent]{
-	name: oauthdb.TableOAuthConsent,
-	columns: []column[oauthdb.OAuthConsent]{
-		text("id", func(r *oauthdb.OAuthConsent) *string { return &r.ID }),
-		text("clientId", func(r *oauthdb.OAuthConsent) *string { return &r.ClientID }),
-		text("userId", func(r *oauthdb.OAuthConsent) *string { return &r.UserID }),
-		text("referenceId", func(r *oauthdb.OAuthConsent) *string { return &r.ReferenceID }),
-		list("scopes", func(r *oauthdb.OAuthConsent) *[]string { return &r.Scopes }),
-		date("createdAt", func(r *oauthdb.OAuthConsent) *time.Time { return &r.CreatedAt }),
-		date("updatedAt", func(r *oauthdb.OAuthConsent) *time.Time { return &r.UpdatedAt }),
-		list("resources", func(r *oauthdb.OAuthConsent) *[]string { return &r.Resources }),
-		list("requestedUserInfoClaims", func(r *oauthdb.OAuthConsent) *[]string { return &r.RequestedUserInfoClaims }),
-	},
-	insert: (*oauthdb.Tx).InsertConsent,
-}
-
-var verifications = &table[oauthdb.Verification]{
-	name: oauthdb.TableVerification,
-	columns: []column[oauthdb.Verification]{
-		text("id", func(r *oauthdb.Verification) *string { return &r.ID }),
-		text("identifier", func(r *oauthdb.Verification) *string { return &r.Identifier }),
-		text("value", func(r *oauthdb.Verification) *string { return &r.Value }),
-		date("expiresAt", func(r *oauthdb.Verification) *time.Time { return &r.ExpiresAt }),
-		date("createdAt", func(r *oauthdb.Verification) *time.Time { return &r.CreatedAt }),
-		date("updatedAt", func(r *oauthdb.Verification) *time.Time { return &r.UpdatedAt }),
-	},
-	insert: (*oauthdb.Tx).InsertVerification,
-}
-
-// models are the tables oauthdb keeps, parents first: the order rows are
-// inserted in, whatever their order in the input.
-var models = []model{users, sessions, clients, refreshTokens, accessTokens, consents, verifications}
+// modeled are the tables oauthdb keeps, parents first.
+var modeled = oauthdb.Tables()
 
 // notModeled are better-auth's models that oauthdb does not keep: core
 // (account, rateLimit), the jwt plugin (jwks) and the oauth-provider's own
@@ -274,27 +27,12 @@ var notModeled = []string{
 	"oauthResource", "oauthClientResource", "oauthClientAssertion",
 }
 
-func modelFor(name string) model {
-	for _, m := range models {
-		if m.tableName() == name {
-			return m
-		}
-	}
-	return nil
-}
-
 // Tables returns the names of the tables oauthdb keeps, parents first.
-func Tables() []string {
-	names := make([]string, len(models))
-	for i, m := range models {
-		names[i] = m.tableName()
-	}
-	return names
-}
+func Tables() []string { return slices.Clone(modeled) }
 
 // NotModeled returns the names of better-auth's tables that oauthdb does
 // not keep, whose rows Load skips and reports.
-func NotModeled() []string { return append([]string(nil), notModeled...) }
+func NotModeled() []string { return slices.Clone(notModeled) }
 
 // DecodeRow decodes one row of a better-auth table into its oauthdb record:
 // an oauthdb.User, Session, OAuthClient, OAuthAccessToken,
@@ -321,37 +59,115 @@ func NotModeled() []string { return append([]string(nil), notModeled...) }
 // ErrNotModeled, an unknown one ErrUnknownTable. Errors are *RowError
 // values, with Index -1.
 func DecodeRow(table string, row map[string]Value) (any, error) {
-	m := modelFor(table)
-	if m == nil {
+	return DecodeRowOnto(table, nil, row)
+}
+
+// DecodeRowOnto is DecodeRow for a row that leaves columns out: the
+// columns row has replace those of base, a record of the table as
+// DecodeRow returns it (or a pointer to one), and those it leaves out keep
+// base's values; base itself is not changed. A logical replica's UPDATE is
+// such a row: Postgres leaves out a TOASTed column the update did not
+// change, and the replica holds the rest of the row (oauthdb.MirrorTx.Get).
+// A nil base is DecodeRow's zero record; a base of another table is
+// ErrInvalid. The id is read first, so that any error names the row.
+func DecodeRowOnto(table string, base any, row map[string]Value) (any, error) {
+	rec, _, err := decodeOnto(table, base, row)
+	return rec, err
+}
+
+// DecodeJSONRow decodes one row of a better-auth export — a JSON object of
+// columns, as the memory adapter keeps a row, and as rows read from any
+// other adapter are written as JSON — as DecodeRow does. Load decodes each
+// row so.
+func DecodeJSONRow(table string, row json.RawMessage) (any, error) {
+	rec, _, err := decodeJSONRow(table, row)
+	return rec, err
+}
+
+func decodeJSONRow(table string, raw json.RawMessage) (any, string, error) {
+	var cols map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &cols); err != nil {
+		return nil, "", &RowError{Table: table, Index: -1, Err: fmt.Errorf("%w: a row is not a JSON object", ErrMalformed)}
+	}
+	row := make(map[string]Value, len(cols))
+	for k, v := range cols {
+		row[k] = Value{JSON: v}
+	}
+	return decodeOnto(table, nil, row)
+}
+
+// decodeOnto decodes row onto base, and returns the record and its id.
+func decodeOnto(table string, base any, row map[string]Value) (any, string, error) {
+	if !slices.Contains(modeled, table) {
 		id, _ := decodeText(row["id"])
-		return nil, &RowError{Table: table, Index: -1, ID: id, Err: tableError(table, nil)}
+		return nil, id, &RowError{Table: table, Index: -1, ID: id, Err: tableError(table, nil)}
 	}
-	rec, _, err := m.decode(row)
+	id, err := decodeText(row["id"])
 	if err != nil {
-		return nil, err
+		return nil, "", rowErr(table, "", "id", err)
 	}
-	return rec, nil
+	if id == "" {
+		return nil, "", rowErr(table, "", "id", errKind("required"))
+	}
+	d := &rowDecoder{table: table, id: id, row: row}
+	rec, err := oauthdb.DecodeRecord(table, base, d)
+	switch {
+	case err != nil:
+		return nil, id, &RowError{Table: table, Index: -1, ID: id, Err: err}
+	case d.err != nil:
+		return nil, id, d.err
+	}
+	return rec, id, nil
+}
+
+// rowDecoder is the oauthdb.FieldVisitor that fills a record from a row:
+// each field from the column of its name, if the row has one, by the
+// field's kind. The first error is kept, and the fields after it are left
+// as they are.
+type rowDecoder struct {
+	table, id string
+	row       map[string]Value
+	err       *RowError
+}
+
+func (d *rowDecoder) String(name string, v *string)        { column(d, name, v, decodeText) }
+func (d *rowDecoder) Strings(name string, v *[]string)     { column(d, name, v, decodeList) }
+func (d *rowDecoder) Bool(name string, v *bool)            { column(d, name, v, decodeBool) }
+func (d *rowDecoder) Time(name string, v *time.Time)       { column(d, name, v, decodeDate) }
+func (d *rowDecoder) JSON(name string, v *json.RawMessage) { column(d, name, v, decodeJSON) }
+
+// column decodes the row's column name, if it has one, into v.
+func column[V any](d *rowDecoder, name string, v *V, decode func(Value) (V, error)) {
+	x, ok := d.row[name]
+	if !ok || d.err != nil {
+		return
+	}
+	got, err := decode(x)
+	if err != nil {
+		d.err = rowErr(d.table, d.id, name, err)
+		return
+	}
+	*v = got
+}
+
+// rowErr is a decoding error: an ErrInvalid naming the table and field,
+// in a *RowError naming the row.
+func rowErr(tableName, id, field string, err error) *RowError {
+	return &RowError{Table: tableName, Index: -1, ID: id, Field: field,
+		Err: &oauthdb.Error{Table: tableName, Field: field, Reason: err.Error(), Err: oauthdb.ErrInvalid}}
 }
 
 // tableError says why a table's rows are not decoded: it is a better-auth
 // table oauthdb does not keep, or a name that is no table at all (skip
 // lists extra names the caller knows of).
 func tableError(name string, skip []string) error {
-	for _, n := range append(notModeled, skip...) {
-		if n == name {
-			return ErrNotModeled
-		}
+	if slices.Contains(notModeled, name) || slices.Contains(skip, name) {
+		return ErrNotModeled
 	}
 	return ErrUnknownTable
 }
 
 // Insert inserts a record that DecodeRow returned, through the root
-// package's door (tx.InsertUser, ...): what it refuses is an *oauthdb.Error.
-func Insert(tx *oauthdb.Tx, rec any) error {
-	for _, m := range models {
-		if ok, err := m.insertRecord(tx, rec); ok {
-			return err
-		}
-	}
-	return &oauthdb.Error{Reason: "not a record of a better-auth table oauthdb keeps", Err: oauthdb.ErrInvalid}
-}
+// package's door: it is tx.Insert, and what the door refuses is an
+// *oauthdb.Error.
+func Insert(tx *oauthdb.Tx, rec any) error { return tx.Insert(rec) }
