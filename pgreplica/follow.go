@@ -2,7 +2,6 @@ package pgreplica
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -471,9 +470,9 @@ func (s *dbSink) applyChange(mt *oauthdb.MirrorTx, c Change) error {
 	return nil
 }
 
-// put decodes a row and stores it. A column Postgres left out as Unchanged
-// is filled in from old, the row the update replaces (nil if the replica
-// has none, and then the row is refused).
+// put decodes a row and stores it. A row with columns Postgres left out as
+// Unchanged is decoded onto old, the row the update replaces, whose values
+// they keep (nil if the replica has none, and then the row is refused).
 func (s *dbSink) put(mt *oauthdb.MirrorTx, table string, row Row, old any) error {
 	if table == MarksTable {
 		// Another Follower's mark (or this one's, back).
@@ -485,29 +484,18 @@ func (s *dbSink) put(mt *oauthdb.MirrorTx, table string, row Row, old any) error
 	}
 	id := row["id"].Text
 	vals := make(map[string]betterauth.Value, len(row))
-	var unchanged []string
+	var base any
 	for name, v := range row {
-		if v.Unchanged {
-			unchanged = append(unchanged, name)
+		if !v.Unchanged {
+			vals[name] = v.BetterAuth()
 			continue
 		}
-		vals[name] = v.BetterAuth()
-	}
-	if len(unchanged) > 0 {
 		if old == nil {
 			return s.refuse(mt, table, id, "", "an update leaves columns out and the replica has no row to take them from")
 		}
-		cols, err := columnsOf(old)
-		if err != nil {
-			return err
-		}
-		for _, name := range unchanged {
-			if raw, ok := cols[name]; ok {
-				vals[name] = betterauth.JSONValue(raw)
-			}
-		}
+		base = old
 	}
-	rec, err := betterauth.DecodeRow(table, vals)
+	rec, err := betterauth.DecodeRowOnto(table, base, vals)
 	if errors.Is(err, betterauth.ErrNotModeled) || errors.Is(err, betterauth.ErrUnknownTable) {
 		return nil // Config.Tables named a table oauthdb does not keep
 	}
@@ -529,18 +517,6 @@ func (v Value) BetterAuth() betterauth.Value {
 		return betterauth.NullValue()
 	}
 	return betterauth.TextValue(v.Text, v.TypeOID)
-}
-
-// columnsOf returns a record's columns as JSON values, by better-auth's
-// column names (the records' JSON names).
-func columnsOf(rec any) (map[string]json.RawMessage, error) {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return nil, err
-	}
-	var cols map[string]json.RawMessage
-	err = json.Unmarshal(b, &cols)
-	return cols, err
 }
 
 func (s *dbSink) delete(mt *oauthdb.MirrorTx, table, id string) error {
