@@ -55,8 +55,11 @@
 // oauthAccessToken, oauthConsent, verification — each holding an array of
 // rows in better-auth's field names, as better-auth's own database holds
 // them: dates as ISO-8601 strings, string arrays as JSON arrays, null or an
-// absent field for NULL. Rows exported from a better-auth database load as
-// they are; fields this model does not know are ignored.
+// absent field for NULL — or in any other shape better-auth's adapters
+// store a value in (booleans as 0/1, dates as milliseconds, arrays as JSON
+// text: see betterauth.DecodeRow, which decodes each row). Rows exported
+// from a better-auth database load as they are; fields this model does
+// not know are ignored.
 //
 //	{
 //	  "user": [{"id": "u1", "name": "Alice", "email": "alice@example.com"}],

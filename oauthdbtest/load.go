@@ -9,9 +9,11 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/betterauth"
 )
 
 // PlainPrefix marks a plaintext token or secret in a fixture file: the
@@ -79,123 +81,45 @@ func (e *LoadError) Error() string {
 // Unwrap returns the cause.
 func (e *LoadError) Unwrap() error { return e.Err }
 
-// tableDef is one table of a fixture: how to decode a row into a State and
-// how to insert the State's ith row.
-type tableDef struct {
-	name string
-	// decode appends the decoded row to its table and returns its id, which
-	// it returns even when another field fails.
-	decode func(s *State, raw []byte) (id string, err error)
-	// probe decodes raw into a scratch record, to find a failing field.
-	probe func(raw []byte) error
-	// insert inserts the ith row and replaces it in s with the row as
-	// stored, with the timestamps the DB filled in.
-	insert func(tx *oauthdb.Tx, s *State, i int, hash func(string) string) (id string, err error)
+// plaintext names, by table, the field a fixture may write with
+// PlainPrefix: the loader stores its hash, a client's secret as
+// oauthdb.HashSecret hashes it, a token or a code with the DB's hasher.
+var plaintext = map[string]struct {
+	field  string
+	secret bool
+}{
+	oauthdb.TableOAuthClient:       {"clientSecret", true},
+	oauthdb.TableOAuthAccessToken:  {"token", false},
+	oauthdb.TableOAuthRefreshToken: {"token", false},
+	oauthdb.TableVerification:      {"identifier", false},
 }
 
-// tables lists the fixture tables in load order.
-var tables = []tableDef{
-	def(oauthdb.TableUser, func(s *State) *[]oauthdb.User { return &s.Users },
-		func(r *oauthdb.User) string { return r.ID },
-		func(tx *oauthdb.Tx, r *oauthdb.User, _ func(string) string) error { return tx.InsertUser(*r) },
-		(*oauthdb.Tx).User),
-	def(oauthdb.TableSession, func(s *State) *[]oauthdb.Session { return &s.Sessions },
-		func(r *oauthdb.Session) string { return r.ID },
-		func(tx *oauthdb.Tx, r *oauthdb.Session, _ func(string) string) error { return tx.InsertSession(*r) },
-		(*oauthdb.Tx).Session),
-	def(oauthdb.TableOAuthClient, func(s *State) *[]oauthdb.OAuthClient { return &s.Clients },
-		func(r *oauthdb.OAuthClient) string { return r.ID },
-		func(tx *oauthdb.Tx, r *oauthdb.OAuthClient, _ func(string) string) error {
-			r.ClientSecret = unplain(r.ClientSecret, oauthdb.HashSecret)
-			return tx.InsertClient(*r)
-		},
-		(*oauthdb.Tx).Client),
-	def(oauthdb.TableOAuthRefreshToken, func(s *State) *[]oauthdb.OAuthRefreshToken { return &s.RefreshTokens },
-		func(r *oauthdb.OAuthRefreshToken) string { return r.ID },
-		func(tx *oauthdb.Tx, r *oauthdb.OAuthRefreshToken, hash func(string) string) error {
-			r.Token = unplain(r.Token, hash)
-			return tx.InsertRefreshToken(*r)
-		},
-		(*oauthdb.Tx).RefreshToken),
-	def(oauthdb.TableOAuthAccessToken, func(s *State) *[]oauthdb.OAuthAccessToken { return &s.AccessTokens },
-		func(r *oauthdb.OAuthAccessToken) string { return r.ID },
-		func(tx *oauthdb.Tx, r *oauthdb.OAuthAccessToken, hash func(string) string) error {
-			r.Token = unplain(r.Token, hash)
-			return tx.InsertAccessToken(*r)
-		},
-		(*oauthdb.Tx).AccessToken),
-	def(oauthdb.TableOAuthConsent, func(s *State) *[]oauthdb.OAuthConsent { return &s.Consents },
-		func(r *oauthdb.OAuthConsent) string { return r.ID },
-		func(tx *oauthdb.Tx, r *oauthdb.OAuthConsent, _ func(string) string) error {
-			return tx.InsertConsent(*r)
-		},
-		(*oauthdb.Tx).Consent),
-	def(oauthdb.TableVerification, func(s *State) *[]oauthdb.Verification { return &s.Verifications },
-		func(r *oauthdb.Verification) string { return r.ID },
-		func(tx *oauthdb.Tx, r *oauthdb.Verification, hash func(string) string) error {
-			r.Identifier = unplain(r.Identifier, hash)
-			return tx.InsertVerification(*r)
-		},
-		(*oauthdb.Tx).Verification),
+// unplain is the oauthdb.FieldVisitor that hashes a record's "plain:"
+// value, and notes its id.
+type unplain struct {
+	field string
+	hash  func(string) string
+	id    string
 }
 
-// def makes the tableDef of the table that rows selects in a State. insert
-// may change the row (hashing "plain:" values) before inserting it; the
-// State keeps the row as stored.
-func def[T any](name string, rows func(*State) *[]T, id func(*T) string,
-	insert func(tx *oauthdb.Tx, r *T, hash func(string) string) error,
-	get func(tx *oauthdb.Tx, id string) (T, error)) tableDef {
-	return tableDef{
-		name: name,
-		decode: func(s *State, raw []byte) (string, error) {
-			var rec T
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				var probe struct {
-					ID any `json:"id"`
-				}
-				_ = json.Unmarshal(raw, &probe)
-				idv, _ := probe.ID.(string)
-				return idv, err
-			}
-			t := rows(s)
-			*t = append(*t, rec)
-			return id(&rec), nil
-		},
-		probe: func(raw []byte) error { return json.Unmarshal(raw, new(T)) },
-		insert: func(tx *oauthdb.Tx, s *State, i int, hash func(string) string) (string, error) {
-			r := &(*rows(s))[i]
-			if err := insert(tx, r, hash); err != nil {
-				return id(r), err
-			}
-			stored, err := get(tx, id(r))
-			if err != nil {
-				return id(r), err
-			}
-			*r = stored
-			return id(r), nil
-		},
+func (u *unplain) String(name string, v *string) {
+	switch name {
+	case "id":
+		u.id = *v
+	case u.field:
+		if p, ok := strings.CutPrefix(*v, PlainPrefix); ok {
+			*v = u.hash(p)
+		}
 	}
 }
 
-// tableNames lists the fixture tables, in load order, for errors.
-func tableNames() []string {
-	names := make([]string, len(tables))
-	for i, t := range tables {
-		names[i] = t.name
-	}
-	return names
-}
-
-// unplain turns a "plain:" value into its hash and leaves others alone.
-func unplain(v string, hash func(string) string) string {
-	if p, ok := strings.CutPrefix(v, PlainPrefix); ok {
-		return hash(p)
-	}
-	return v
-}
+func (*unplain) Strings(string, *[]string)     {}
+func (*unplain) Bool(string, *bool)            {}
+func (*unplain) Time(string, *time.Time)       {}
+func (*unplain) JSON(string, *json.RawMessage) {}
 
 // Load inserts every row of s into db, in one write transaction: the tables
-// in State's order, each table's rows in order. Values with the prefix
+// parents first (oauthdb.Tables), each table's rows in order. Values with the prefix
 // "plain:" are hashed as in a fixture file. On an error it inserts nothing
 // and returns a *LoadError that names the record and the field. It returns
 // the rows as stored.
@@ -209,25 +133,32 @@ type rowPos struct {
 	rows map[string][][2]int // by table: each row's [start, end) in data
 }
 
-// load inserts s into db in one transaction. file and pos, when known,
-// locate a failing record in its file; hash hashes "plain:" tokens.
+// load inserts s into db in one transaction, parents first, and returns
+// its rows as stored, with the timestamps the DB filled in. file and pos,
+// when known, locate a failing record in its file; hash hashes "plain:"
+// tokens.
 func load(db *oauthdb.DB, s State, file string, pos *rowPos, hash func(string) string) (State, error) {
-	s = s.Clone()
+	var stored State
 	err := db.Update(func(tx *oauthdb.Tx) error {
-		for _, t := range tables {
-			for i := range tableLen(&s, t.name) {
-				id, err := t.insert(tx, &s, i, hash)
-				if err != nil {
-					le := &LoadError{File: file, Table: t.name, Index: i, ID: id, Err: err}
-					var dbErr *oauthdb.Error
-					if errors.As(err, &dbErr) {
-						le.Field = dbErr.Field
-					}
-					if pos != nil {
-						pos.locate(le)
-					}
-					return le
+		stored = State{}
+		index := map[string]int{}
+		for table, rec := range s.All() {
+			i := index[table]
+			index[table]++
+			got, id, err := loadRow(tx, table, rec, hash)
+			if err != nil {
+				le := &LoadError{File: file, Table: table, Index: i, ID: id, Err: err}
+				var dbErr *oauthdb.Error
+				if errors.As(err, &dbErr) {
+					le.Field = dbErr.Field
 				}
+				if pos != nil {
+					pos.locate(le)
+				}
+				return le
+			}
+			if err := stored.Add(got); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -235,29 +166,28 @@ func load(db *oauthdb.DB, s State, file string, pos *rowPos, hash func(string) s
 	if err != nil {
 		return State{}, err
 	}
-	return s, nil
+	return stored, nil
 }
 
-// tableLen returns the number of rows of a table of s.
-func tableLen(s *State, table string) int {
-	var n int
-	switch table {
-	case oauthdb.TableUser:
-		n = len(s.Users)
-	case oauthdb.TableSession:
-		n = len(s.Sessions)
-	case oauthdb.TableOAuthClient:
-		n = len(s.Clients)
-	case oauthdb.TableOAuthRefreshToken:
-		n = len(s.RefreshTokens)
-	case oauthdb.TableOAuthAccessToken:
-		n = len(s.AccessTokens)
-	case oauthdb.TableOAuthConsent:
-		n = len(s.Consents)
-	default:
-		n = len(s.Verifications)
+// loadRow inserts a record of table, its "plain:" value hashed, and returns
+// it as stored, and its id.
+func loadRow(tx *oauthdb.Tx, table string, rec any, hash func(string) string) (any, string, error) {
+	u := unplain{hash: hash}
+	if p, ok := plaintext[table]; ok {
+		u.field = p.field
+		if p.secret {
+			u.hash = oauthdb.HashSecret
+		}
 	}
-	return n
+	rec, err := oauthdb.DecodeRecord(table, rec, &u)
+	if err == nil {
+		err = tx.Insert(rec)
+	}
+	if err != nil {
+		return nil, u.id, err
+	}
+	stored, err := tx.Get(table, u.id)
+	return stored, u.id, err
 }
 
 // locate sets the line and column of the record, or of its field when the
@@ -352,9 +282,8 @@ func parse(name string, data []byte) (State, *rowPos, error) {
 			return fail(syntaxOffset(err, dec, data), "", -1, "", "", jsonErr(err))
 		}
 		table := tok.(string)
-		ti := slices.IndexFunc(tables, func(t tableDef) bool { return t.name == table })
-		if ti < 0 {
-			return fail(keyOff, "", -1, "", "", fmt.Errorf("unknown table %q: the tables are %s", table, strings.Join(tableNames(), ", ")))
+		if !slices.Contains(oauthdb.Tables(), table) {
+			return fail(keyOff, "", -1, "", "", fmt.Errorf("unknown table %q: the tables are %s", table, strings.Join(oauthdb.Tables(), ", ")))
 		}
 		if seen[table] {
 			return fail(keyOff, table, -1, "", "", errors.New("the table appears twice"))
@@ -381,9 +310,18 @@ func parse(name string, data []byte) (State, *rowPos, error) {
 				return fail(start, table, i, "", "", errors.New("a row is a JSON object"))
 			}
 			pos.rows[table] = append(pos.rows[table], [2]int{start, start + len(raw)})
-			if id, err := tables[ti].decode(&s, raw); err != nil {
-				field, off := fieldOf(raw, err, tables[ti].probe)
-				return fail(start+off, table, i, id, field, jsonErr(err))
+			rec, err := betterauth.DecodeJSONRow(table, raw)
+			if err != nil {
+				var re *betterauth.RowError
+				errors.As(err, &re)
+				off := 0
+				if re.Field != "" {
+					off = max(fieldOffset(raw, re.Field), 0)
+				}
+				return fail(start+off, table, i, re.ID, re.Field, re.Err)
+			}
+			if err := s.Add(rec); err != nil {
+				return fail(start, table, i, "", "", err)
 			}
 		}
 		if _, err := dec.Token(); err != nil { // ]
@@ -400,48 +338,13 @@ func parse(name string, data []byte) (State, *rowPos, error) {
 	return s, pos, nil
 }
 
-// fieldOf finds which field of a row a decoding error is about, and where
-// the field is in the row. A type error names its field; an error from a
-// field's own decoder, such as a malformed date, does not, so fieldOf
-// decodes the fields one at a time with probe until one fails.
-func fieldOf(raw []byte, decodeErr error, probe func([]byte) error) (field string, off int) {
-	var te *json.UnmarshalTypeError
-	if errors.As(decodeErr, &te) && te.Field != "" {
-		return te.Field, max(fieldOffset(raw, te.Field), 0)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil {
-		return "", 0
-	}
-	for dec.More() {
-		keyOff := skipSpace(raw, int(dec.InputOffset()))
-		tok, err := dec.Token()
-		if err != nil {
-			return "", 0
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return "", 0
-		}
-		key, _ := tok.(string)
-		one, err := json.Marshal(map[string]json.RawMessage{key: v})
-		if err == nil && probe(one) != nil {
-			return key, keyOff
-		}
-	}
-	return "", 0
-}
-
 // jsonErr says what is wrong with a fixture's JSON in a fixture author's
 // words.
 func jsonErr(err error) error {
 	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
 		return fmt.Errorf("malformed JSON: %v", se)
-	case errors.As(err, &te):
-		return fmt.Errorf("a JSON %s cannot be a %s", te.Value, te.Type)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("malformed JSON: unexpected end of input")
 	}
