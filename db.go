@@ -166,7 +166,7 @@ func (db *DB) TokenLifetimes() (access, refresh time.Duration) {
 func (db *DB) Now() time.Time { return db.now() }
 
 // now reads the clock in UTC, without its monotonic reading: as a stored
-// time must be (see validate.go).
+// time must be (see recordcheck.go).
 func (db *DB) now() time.Time { return db.cfg.now().UTC() }
 
 // Verify audits the whole DB: every index holds exactly the live records,

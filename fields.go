@@ -7,7 +7,7 @@ import (
 )
 
 // fieldCodec is what a record's field list (schema.go) is walked by: the
-// door and normalize (validate.go), the snapshot stream's encoder and
+// door and normalize (recordcheck.go), the snapshot stream's encoder and
 // decoder (snapio.go), and through DecodeRecord a FieldVisitor of another
 // package. Each method takes the field's JSON name and a pointer to it.
 type fieldCodec interface {

@@ -259,7 +259,7 @@ func (k *tokenKind[T]) fold(tx *Tx, s *Snapshot) {
 }
 
 // Refusal is a source row a replica could not keep: one the door refuses
-// (see validate.go), or one that names a record the replica does not have.
+// (see recordcheck.go), or one that names a record the replica does not have.
 type Refusal struct {
 	// Table and ID name the row.
 	Table, ID string

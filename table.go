@@ -126,7 +126,7 @@ func (t *tableOf[T]) of(rec any) (*T, bool) {
 	return nil, false
 }
 
-// validate is the door (validate.go): what every field of a record must
+// validate is the door (recordcheck.go): what every field of a record must
 // be, then the record's own rules. The first fault is the error.
 func (t *tableOf[T]) validate(rec *T) error {
 	f := door{table: t.name}
