@@ -7,6 +7,30 @@
 // can hold the same rows as a better-auth server, follow the same relations
 // and validate the same tokens.
 //
+// # Where to start
+//
+// oauthdb serves three uses, each with a package of its own beside this one:
+//
+//   - In a Go service's unit tests, [github.com/oauthdb/oauthdb/oauthdbtest]
+//     gives each test a fresh DB with a fake clock, fixture builders and
+//     files, state diffs, and a fake OAuth 2.1 / OpenID server that real
+//     clients (golang.org/x/oauth2, go-oidc) talk to.
+//   - In a service, as a fast and revocable cache of better-auth's own
+//     database: [github.com/oauthdb/oauthdb/pgreplica] keeps a replica DB in
+//     step with better-auth's Postgres and fails closed when it cannot prove
+//     it is current; [github.com/oauthdb/oauthdb/resourceserver] is net/http
+//     middleware that validates bearer and DPoP-bound tokens against a DB;
+//     the command `oauthdb serve` (github.com/oauthdb/oauthdb/cmd/oauthdb)
+//     answers RFC 7662 introspection from such a replica, or from a
+//     snapshot, as a sidecar; and
+//     [github.com/oauthdb/oauthdb/betterauth] loads better-auth's rows from
+//     any of its adapters.
+//   - For benchmarking, `oauthdb bench` and [github.com/oauthdb/oauthdb/bench]
+//     run the same operations on oauthdb, plain maps, go-memdb with
+//     reflection and SQLite, on one dataset; bench/README.md has the numbers.
+//
+// # The tables
+//
 // A [DB] is opened empty with [Open]. Everything is read in [DB.View] and
 // written in [DB.Update], whose [Tx] has typed reads, writes and relation
 // traversals for each table. Every write checks its record's required
@@ -22,6 +46,12 @@
 // [DB.SweepExpired] for expiry, and [DB.AuthenticateClient]. Tokens and
 // client secrets are stored only as hashes, by default better-auth's own (see
 // [HashToken]); session cookies are stored as better-auth stores them.
+//
+// Code that handles the rows of every table alike — a loader, an exporter —
+// has [Tables], [Tx.Insert] and [Tx.Get], [Snapshot.All] and [Snapshot.Add],
+// and [DecodeRecord], which gives a [FieldVisitor] each field of a record by
+// its name in better-auth's schema: each table is declared once, whole
+// (schema.go), and these walk its declaration.
 //
 // # Liveness is monotonic
 //
@@ -63,7 +93,8 @@
 // [DB.ReadSnapshot], which loads it off to the side and swaps it in at once.
 //
 // A DB opened [WithReplica] follows another database's rows — better-auth's
-// Postgres, through package pgreplica — with [DB.Mirror] and [DB.Reload]:
+// Postgres, through [github.com/oauthdb/oauthdb/pgreplica] — with
+// [DB.Mirror] and [DB.Reload]:
 // its rows are the source's, its verdicts oauthdb's (a token the source's
 // rows would let come back stays inactive), its own writes are refused
 // ([ErrReadOnly]), and it fails closed ([ErrStale]) unless what keeps it in
