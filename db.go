@@ -337,20 +337,17 @@ func (tx *Tx) InsertSession(s Session) error { return sessions.insert(tx, &s) }
 // refresh token with offline_access outlives its session, and is left as it
 // is.)
 func (tx *Tx) UpdateSession(s Session) error {
-	now := tx.db.now()
-	old, _ := sessions.Get(tx.st, s.ID)
-	if err := sessions.update(tx, &s, now); err != nil {
-		return err
-	}
-	if tx.db.cfg.lenientSessions || old == nil || now.Before(old.ExpiresAt) || !now.Before(s.ExpiresAt) {
-		return nil
-	}
-	// The update passed every check with UpdatedAt = now, so setting revoked
-	// to now cannot fail: the write is still all or nothing.
-	if err := revokeAccessTokens(tx, sessionAccessTokens.Get(tx.st, &s), now); err != nil {
-		return err
-	}
-	return endRefreshTokens(tx, sessionRefreshTokens.Get(tx.st, &s), now)
+	return sessions.updateThen(tx, &s, func(old *Session, now time.Time) error {
+		if tx.db.cfg.lenientSessions || now.Before(old.ExpiresAt) || !now.Before(s.ExpiresAt) {
+			return nil
+		}
+		// The update passed every check with UpdatedAt = now, so setting
+		// revoked to now cannot fail: the write is still all or nothing.
+		if err := revokeAccessTokens(tx, sessionAccessTokens.Get(tx.st, &s), now); err != nil {
+			return err
+		}
+		return endRefreshTokens(tx, sessionRefreshTokens.Get(tx.st, &s), now)
+	})
 }
 
 // DeleteSession deletes a session, as a sign-out does; its tokens stay,
@@ -371,18 +368,15 @@ func (tx *Tx) InsertClient(c OAuthClient) error { return clients.insert(tx, &c) 
 // bring back its tokens, which were inactive while it was disabled: they are
 // revoked in the same write, as RevokeClient revokes them.
 func (tx *Tx) UpdateClient(c OAuthClient) error {
-	now := tx.db.now()
-	old, _ := clients.Get(tx.st, c.ID)
-	if err := clients.update(tx, &c, now); err != nil {
+	return clients.updateThen(tx, &c, func(old *OAuthClient, now time.Time) error {
+		if !old.Disabled || c.Disabled {
+			return nil
+		}
+		// As in UpdateSession, what follows cannot fail once the update
+		// passed.
+		_, err := revokeAll(tx, now, clientAccessTokens.Get(tx.st, &c), clientRefreshTokens.Get(tx.st, &c), nil)
 		return err
-	}
-	if old == nil || !old.Disabled || c.Disabled {
-		return nil
-	}
-	// As in UpdateSession, what follows cannot fail once the update passed.
-	_, err := revokeAll(tx, now,
-		clientAccessTokens.Get(tx.st, &c), clientRefreshTokens.Get(tx.st, &c), nil)
-	return err
+	})
 }
 
 // DeleteClient deletes a client with its tokens and consents.

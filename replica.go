@@ -537,12 +537,7 @@ func (mt *MirrorTx) PutAll(s Snapshot) error {
 }
 
 func (t *tableOf[T]) mirrorAll(mt *MirrorTx, s Snapshot) error {
-	for _, r := range *t.rows(&s) {
-		if err := t.mirror(mt, &r); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.eachRow(s, func(r *T) error { return t.mirror(mt, r) })
 }
 
 // Delete removes the source's row of table with the primary key id; one not

@@ -230,12 +230,31 @@ func (t *tableOf[T]) each(s Snapshot, yield func(string, any) bool) bool {
 
 // restore inserts the table's rows of s, as the write methods insert them.
 func (t *tableOf[T]) restore(tx *Tx, s Snapshot) error {
+	return t.eachRow(s, func(r *T) error { return t.insert(tx, r) })
+}
+
+// eachRow calls fn with a copy of each of the table's rows of s, in order,
+// and stops at the first error.
+func (t *tableOf[T]) eachRow(s Snapshot, fn func(*T) error) error {
 	for _, r := range *t.rows(&s) {
-		if err := t.insert(tx, &r); err != nil {
+		if err := fn(&r); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// updateThen updates the stored record with rec's primary key as update
+// does, at the DB's clock now, and then, if there was one, calls then with
+// the record as it was and now: for the writes whose meaning depends on
+// what a record was (UpdateSession, UpdateClient).
+func (t *tableOf[T]) updateThen(tx *Tx, rec *T, then func(old *T, now time.Time) error) error {
+	now := tx.db.now()
+	old, _ := t.Get(tx.st, t.Key(rec))
+	if err := t.update(tx, rec, now); err != nil || old == nil {
+		return err
+	}
+	return then(old, now)
 }
 
 // timeField reads one time field of a record, by its name in the field
