@@ -324,28 +324,27 @@ func (w *Watch) Wait(ctx context.Context) error {
 }
 
 func (tx *Txn) get(table, index string, key []byte) memdb.ResultIterator {
-	var it memdb.ResultIterator
-	var err error
 	if key == nil {
-		it, err = tx.mem.Get(table, index)
-	} else {
-		tx.arg.b = key
-		it, err = tx.mem.Get(table, index, tx.args...)
-		tx.arg.b = nil
+		it, err := tx.mem.Get(table, index)
+		return tx.opened(table, it, err)
 	}
-	if err != nil {
-		panic(err)
-	}
-	if tx.watch != nil {
-		tx.watched(table, it.WatchCh())
-	}
-	return it
+	tx.arg.b = key
+	it, err := tx.mem.Get(table, index, tx.args...)
+	tx.arg.b = nil
+	return tx.opened(table, it, err)
 }
 
 func (tx *Txn) lowerBound(table, index string, key []byte) memdb.ResultIterator {
 	tx.arg.b = key
 	it, err := tx.mem.LowerBound(table, index, tx.args...)
 	tx.arg.b = nil
+	return tx.opened(table, it, err)
+}
+
+// opened returns an iterator go-memdb opened on table, watched if the
+// transaction watches. Its error can only be an unknown table or index,
+// which Open rules out.
+func (tx *Txn) opened(table string, it memdb.ResultIterator, err error) memdb.ResultIterator {
 	if err != nil {
 		panic(err)
 	}
