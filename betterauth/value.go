@@ -176,12 +176,10 @@ func decodeText(v Value) (string, error) {
 // 0/1, Postgres' t/f, or their text; NULL is false.
 func decodeBool(v Value) (bool, error) {
 	sh, s, err := v.read()
-	if err != nil {
-		return false, err
+	if err != nil || sh == shapeNull {
+		return false, err // NULL is the zero value
 	}
 	switch sh {
-	case shapeNull:
-		return false, nil
 	case shapeBool, shapeNumber, shapeString:
 		switch s {
 		case "true", "t", "1":
@@ -199,12 +197,10 @@ func decodeBool(v Value) (bool, error) {
 // milliseconds since the Unix epoch; NULL is the zero time.
 func decodeDate(v Value) (time.Time, error) {
 	sh, s, err := v.read()
-	if err != nil {
-		return time.Time{}, err
+	if err != nil || sh == shapeNull {
+		return time.Time{}, err // NULL is the zero value
 	}
 	switch sh {
-	case shapeNull:
-		return time.Time{}, nil
 	case shapeNumber:
 		ms, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
@@ -258,12 +254,10 @@ func parseDate(s string) (time.Time, bool) {
 // that it is kept as better-auth wrote it.
 func decodeList(v Value) ([]string, error) {
 	sh, s, err := v.read()
-	if err != nil {
-		return nil, err
+	if err != nil || sh == shapeNull {
+		return nil, err // NULL is the zero value
 	}
 	switch sh {
-	case shapeNull:
-		return nil, nil
 	case shapeArray:
 		return jsonList([]byte(s))
 	case shapeString:
@@ -368,12 +362,10 @@ func pgArray(s string) ([]string, error) {
 // "null" are absent. The root package stores it compact.
 func decodeJSON(v Value) (json.RawMessage, error) {
 	sh, s, err := v.read()
-	if err != nil {
-		return nil, err
+	if err != nil || sh == shapeNull {
+		return nil, err // NULL is the zero value
 	}
 	switch sh {
-	case shapeNull:
-		return nil, nil
 	case shapeString:
 		t := strings.TrimSpace(s)
 		if t == "null" {
