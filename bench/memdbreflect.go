@@ -19,82 +19,21 @@ func init() {
 	Register(Factory{Name: "memdb-reflect", New: func(now func() time.Time) (Impl, error) { return NewMemdbReflect(now) }})
 }
 
-// Row types stored in go-memdb (pointers, never modified once inserted).
-
-type mdbUser struct {
-	ID            string
-	Name          string
-	Email         string
-	EmailVerified bool
-	Image         string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-}
-
-type mdbSession struct {
-	ID        string
-	Token     string
-	UserID    string
-	ExpiresAt time.Time
-	IPAddress string
-	UserAgent string
-	CreatedAt time.Time
-	UpdatedAt time.Time
-}
-
-type mdbClient struct {
-	ID                      string
-	ClientID                string
-	ClientSecret            string
-	Disabled                bool
-	SkipConsent             bool
-	Public                  bool
-	Name                    string
-	Scopes                  []string
-	RedirectURIs            []string
-	GrantTypes              []string
-	ResponseTypes           []string
-	TokenEndpointAuthMethod string
-	UserID                  string
-	CreatedAt               time.Time
-	UpdatedAt               time.Time
-}
+// Row types stored in go-memdb (pointers, never modified once inserted):
+// the dataset's own, a token's Token holding its hash; an access token has
+// the revoked field of better-auth's table besides, which the dataset does
+// not set.
+type (
+	mdbUser         = User
+	mdbSession      = Session
+	mdbClient       = Client
+	mdbRefreshToken = RefreshToken
+	mdbConsent      = Consent
+)
 
 type mdbAccessToken struct {
-	ID          string
-	Token       string // hash
-	ClientID    string
-	SessionID   string
-	UserID      string
-	ReferenceID string
-	RefreshID   string
-	Scopes      []string
-	ExpiresAt   time.Time
-	CreatedAt   time.Time
-	Revoked     time.Time
-}
-
-type mdbRefreshToken struct {
-	ID          string
-	Token       string // hash
-	ClientID    string
-	SessionID   string
-	UserID      string
-	ReferenceID string
-	Scopes      []string
-	ExpiresAt   time.Time
-	CreatedAt   time.Time
-	Revoked     time.Time
-}
-
-type mdbConsent struct {
-	ID          string
-	ClientID    string
-	UserID      string
-	ReferenceID string
-	Scopes      []string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	AccessToken
+	Revoked time.Time
 }
 
 // timeFieldIndex indexes a time.Time field, found by reflection like
@@ -241,54 +180,39 @@ func (m *MemdbReflect) Load(ds *Dataset) error {
 		}
 		return nil
 	}
-	for i := range ds.Users {
-		u := &ds.Users[i]
-		if err := insert("user", &mdbUser{ID: u.ID, Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified,
-			Image: u.Image, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}); err != nil {
-			return err
-		}
-	}
-	for i := range ds.Clients {
-		c := &ds.Clients[i]
-		if err := insert("oauthClient", &mdbClient{ID: c.ID, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
-			Disabled: c.Disabled, SkipConsent: c.SkipConsent, Public: c.Public, Name: c.Name, Scopes: c.Scopes,
-			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes,
-			TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, UserID: c.UserID,
-			CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}); err != nil {
-			return err
-		}
-	}
-	for i := range ds.Sessions {
-		s := &ds.Sessions[i]
-		if err := insert("session", &mdbSession{ID: s.ID, Token: s.Token, UserID: s.UserID, ExpiresAt: s.ExpiresAt,
-			IPAddress: s.IPAddress, UserAgent: s.UserAgent, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}); err != nil {
-			return err
-		}
-	}
-	for i := range ds.RefreshTokens {
-		t := &ds.RefreshTokens[i]
-		if err := insert("oauthRefreshToken", &mdbRefreshToken{ID: t.ID, Token: HashToken(t.Token), ClientID: t.ClientID,
-			SessionID: t.SessionID, UserID: t.UserID, ReferenceID: t.ReferenceID, Scopes: t.Scopes,
-			ExpiresAt: t.ExpiresAt, CreatedAt: t.CreatedAt, Revoked: t.Revoked}); err != nil {
-			return err
-		}
-	}
-	for i := range ds.AccessTokens {
-		t := &ds.AccessTokens[i]
-		if err := insert("oauthAccessToken", &mdbAccessToken{ID: t.ID, Token: HashToken(t.Token), ClientID: t.ClientID,
-			SessionID: t.SessionID, UserID: t.UserID, ReferenceID: t.ReferenceID, RefreshID: t.RefreshID,
-			Scopes: t.Scopes, ExpiresAt: t.ExpiresAt, CreatedAt: t.CreatedAt}); err != nil {
-			return err
-		}
-	}
-	for i := range ds.Consents {
-		c := &ds.Consents[i]
-		if err := insert("oauthConsent", &mdbConsent{ID: c.ID, ClientID: c.ClientID, UserID: c.UserID,
-			ReferenceID: c.ReferenceID, Scopes: c.Scopes, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}); err != nil {
-			return err
+	for _, load := range []func() error{
+		func() error { return loadRows(insert, "user", ds.Users, func(u User) any { return &u }) },
+		func() error { return loadRows(insert, "oauthClient", ds.Clients, func(c Client) any { return &c }) },
+		func() error { return loadRows(insert, "session", ds.Sessions, func(s Session) any { return &s }) },
+		func() error {
+			return loadRows(insert, "oauthRefreshToken", ds.RefreshTokens, func(t RefreshToken) any {
+				t.Token = HashToken(t.Token)
+				return &t
+			})
+		},
+		func() error {
+			return loadRows(insert, "oauthAccessToken", ds.AccessTokens, func(t AccessToken) any {
+				t.Token = HashToken(t.Token)
+				return &mdbAccessToken{AccessToken: t}
+			})
+		},
+		func() error { return loadRows(insert, "oauthConsent", ds.Consents, func(c Consent) any { return &c }) },
+	} {
+		if err := load(); err != nil {
+			return err // insert aborted the transaction
 		}
 	}
 	txn.Commit()
+	return nil
+}
+
+// loadRows inserts each row as stored makes it.
+func loadRows[T any](insert func(table string, obj any) error, table string, rows []T, stored func(T) any) error {
+	for _, r := range rows {
+		if err := insert(table, stored(r)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -354,8 +278,8 @@ func (m *MemdbReflect) Issue(clientID, userID, sessionID string, scopes []string
 		}
 	}
 	access := NewToken()
-	at := &mdbAccessToken{ID: NewID(), Token: HashToken(access), ClientID: clientID, SessionID: sessionID,
-		UserID: userID, Scopes: scopes, ExpiresAt: now.Add(AccessTokenTTL), CreatedAt: now}
+	at := &mdbAccessToken{AccessToken: AccessToken{ID: NewID(), Token: HashToken(access), ClientID: clientID,
+		SessionID: sessionID, UserID: userID, Scopes: scopes, ExpiresAt: now.Add(AccessTokenTTL), CreatedAt: now}}
 	var refresh string
 	if userID != "" {
 		refresh = NewToken()
@@ -439,9 +363,9 @@ func (m *MemdbReflect) Rotate(refresh, clientID string) (string, string, error) 
 	if err := txn.Insert("oauthRefreshToken", rt); err != nil {
 		return "", "", err
 	}
-	at := &mdbAccessToken{ID: NewID(), Token: HashToken(access), ClientID: rt.ClientID, SessionID: rt.SessionID,
-		UserID: rt.UserID, ReferenceID: rt.ReferenceID, RefreshID: rt.ID, Scopes: rt.Scopes,
-		ExpiresAt: now.Add(AccessTokenTTL), CreatedAt: now}
+	at := &mdbAccessToken{AccessToken: AccessToken{ID: NewID(), Token: HashToken(access), ClientID: rt.ClientID,
+		SessionID: rt.SessionID, UserID: rt.UserID, ReferenceID: rt.ReferenceID, RefreshID: rt.ID, Scopes: rt.Scopes,
+		ExpiresAt: now.Add(AccessTokenTTL), CreatedAt: now}}
 	if err := txn.Insert("oauthAccessToken", at); err != nil {
 		return "", "", err
 	}

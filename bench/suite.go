@@ -323,6 +323,20 @@ func BenchIssue(b *testing.B, t *Target) {
 // with the timer stopped.
 const prepBatch = 1000
 
+// take returns the last of pending and drops it, once prepare has filled
+// pending again, with the timer stopped, if it was empty: a writing
+// benchmark's supply of fresh rows.
+func take[T any](b *testing.B, pending *[]T, prepare func()) T {
+	if len(*pending) == 0 {
+		b.StopTimer()
+		prepare()
+		b.StartTimer()
+	}
+	p := *pending
+	*pending = p[:len(p)-1]
+	return p[len(p)-1]
+}
+
 // BenchRotate rotates fresh refresh tokens, each once. The tokens are issued
 // in batches of prepBatch with the timer stopped; every row is written in the
 // scratch epoch and swept after the timed loop.
@@ -346,13 +360,7 @@ func BenchRotate(b *testing.B, t *Target) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if len(pending) == 0 {
-			b.StopTimer()
-			prepare()
-			b.StartTimer()
-		}
-		f := pending[len(pending)-1]
-		pending = pending[:len(pending)-1]
+		f := take(b, &pending, prepare)
 		access, refresh, err := t.Impl.Rotate(f.refresh, f.client)
 		if err != nil || access == "" || refresh == "" {
 			b.Fatalf("Rotate: %v", err)
@@ -388,13 +396,7 @@ func BenchRevokeSession(b *testing.B, t *Target) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if len(pending) == 0 {
-			b.StopTimer()
-			prepare()
-			b.StartTimer()
-		}
-		id := pending[len(pending)-1]
-		pending = pending[:len(pending)-1]
+		id := take(b, &pending, prepare)
 		n, err := t.Impl.RevokeSession(id)
 		if err != nil || n != revokeAccessPer+revokeRefreshPer {
 			b.Fatalf("RevokeSession = %d, %v; want %d", n, err, revokeAccessPer+revokeRefreshPer)
