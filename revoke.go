@@ -309,20 +309,9 @@ func closeGrace(tx *Tx, clientID, userID string, now time.Time) error {
 	if tx.db.cfg.reuseInterval <= 0 {
 		return nil
 	}
-	var open []*OAuthRefreshToken
-	for t := range userRefreshTokens.Get(tx.st, &User{ID: userID}) {
-		if t.ClientID == clientID && inGrace(t, now) {
-			open = append(open, t)
-		}
-	}
-	for _, t := range open {
-		c := *t
-		c.RotationReplayExpiresAt = now
-		if err := refreshTokens.Update(tx.st, &c); err != nil {
-			return err
-		}
-	}
-	return nil
+	return updateEach(tx, refreshTokens, userRefreshTokens.Get(tx.st, &User{ID: userID}),
+		func(t *OAuthRefreshToken) bool { return t.ClientID == clientID && inGrace(t, now) },
+		func(t *OAuthRefreshToken) { t.RotationReplayExpiresAt = now })
 }
 
 // inGrace reports whether a rotated refresh token may be rotated again
@@ -335,20 +324,9 @@ func inGrace(t *OAuthRefreshToken, now time.Time) bool {
 // their rows: for a token that lost what kept it active (its session), so
 // that it stays inactive. The rows are collected before anything changes.
 func revokeAccessTokens(tx *Tx, seq iter.Seq[*OAuthAccessToken], now time.Time) error {
-	var as []*OAuthAccessToken
-	for t := range seq {
-		if t.Revoked.IsZero() {
-			as = append(as, t)
-		}
-	}
-	for _, t := range as {
-		r := *t
-		r.Revoked = now
-		if err := accessTokens.Update(tx.st, &r); err != nil {
-			return err
-		}
-	}
-	return nil
+	return updateEach(tx, accessTokens, seq,
+		func(t *OAuthAccessToken) bool { return t.Revoked.IsZero() },
+		func(t *OAuthAccessToken) { t.Revoked = now })
 }
 
 // endRefreshTokens writes down, on the refresh tokens seq yields that are
@@ -356,16 +334,25 @@ func revokeAccessTokens(tx *Tx, seq iter.Seq[*OAuthAccessToken], now time.Time) 
 // keeping their rows, as revokeAccessTokens does for access tokens. The
 // rows are collected before anything changes.
 func endRefreshTokens(tx *Tx, seq iter.Seq[*OAuthRefreshToken], now time.Time) error {
-	var rs []*OAuthRefreshToken
-	for t := range seq {
-		if tx.db.boundToSession(refreshView(t)) {
-			rs = append(rs, t)
+	return updateEach(tx, refreshTokens, seq,
+		func(t *OAuthRefreshToken) bool { return tx.db.boundToSession(refreshView(t)) },
+		func(t *OAuthRefreshToken) { endedWithSession(t, now) })
+}
+
+// updateEach updates each stored record of t that seq yields and keep
+// accepts, to a copy as change makes it. The records are collected before
+// anything changes: an iterator over what a write changes would see it.
+func updateEach[T any](tx *Tx, t *tableOf[T], seq iter.Seq[*T], keep func(*T) bool, change func(*T)) error {
+	var recs []*T
+	for r := range seq {
+		if keep(r) {
+			recs = append(recs, r)
 		}
 	}
-	for _, t := range rs {
-		r := *t
-		endedWithSession(&r, now)
-		if err := refreshTokens.Update(tx.st, &r); err != nil {
+	for _, r := range recs {
+		c := *r
+		change(&c)
+		if err := t.Update(tx.st, &c); err != nil {
 			return err
 		}
 	}
