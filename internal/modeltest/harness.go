@@ -282,23 +282,13 @@ func (h *Harness) apply(op Op) error {
 			want, merr := m.ValidateRefreshToken(tok)
 			return same(got, err, want, merr, h)
 		}
-		client := op.Client
-		if op.Own {
-			if t, err := m.RefreshTokenByHash(h.hash(tok)); err == nil {
-				client = t.ClientID
-			}
-		}
+		client := h.caller(tok, op.Client, op.Own, false)
 		got, err := db.IntrospectRefreshToken(tok, client)
 		want, merr := m.IntrospectRefreshToken(tok, client)
 		return same(got, err, want, merr, h)
 	case Rotate:
 		tok := h.token(op.Tok)
-		client := op.Client
-		if op.Own {
-			if t, err := m.RefreshTokenByHash(h.hash(tok)); err == nil {
-				client = t.ClientID
-			}
-		}
+		client := h.caller(tok, op.Client, op.Own, false)
 		got, err := db.RotateRefreshToken(tok, client, op.Scopes)
 		want, merr := m.RotateRefreshToken(tok, client, op.Scopes, fresh(got, err))
 		return h.issued(got, err, want, merr)
@@ -314,14 +304,7 @@ func (h *Harness) apply(op Op) error {
 		return same(got, err, want, merr, h)
 	case RevokeToken:
 		tok := h.token(op.Tok)
-		client := op.Client
-		if op.Own {
-			if t, err := m.RefreshTokenByHash(h.hash(tok)); err == nil {
-				client = t.ClientID
-			} else if t, err := m.AccessTokenByHash(h.hash(tok)); err == nil {
-				client = t.ClientID
-			}
-		}
+		client := h.caller(tok, op.Client, op.Own, true)
 		got, err := db.RevokeToken(tok, client, op.Hint)
 		want, merr := m.RevokeToken(tok, client, op.Hint)
 		return same(got, err, want, merr, h)
@@ -397,6 +380,22 @@ func (h *Harness) restore(op Restore) error {
 	}
 	h.DB = db
 	return nil
+}
+
+// caller is the client an operation on a refresh token tok calls as: the
+// token's own when own is set and the model has the token (a refresh token,
+// or with access an access token too), client otherwise.
+func (h *Harness) caller(tok, client string, own, access bool) string {
+	if !own {
+		return client
+	}
+	if t, err := h.Model.RefreshTokenByHash(h.hash(tok)); err == nil {
+		return t.ClientID
+	}
+	if t, ok := h.accessRecord(tok); ok && access {
+		return t.ClientID
+	}
+	return client
 }
 
 func (h *Harness) accessRecord(tok string) (oauthdb.OAuthAccessToken, bool) {

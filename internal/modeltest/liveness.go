@@ -18,23 +18,21 @@ import (
 // model's: with the validation cache on, these validations fill it, and a
 // stale entry shows as a verdict the model does not give.
 func (h *Harness) checkLiveness() error {
-	for _, p := range h.access {
-		got, err := h.DB.ValidateAccessToken(p)
-		want, merr := h.Model.ValidateAccessToken(p)
-		if d := same(got, err, want, merr, h); d != nil {
-			return fmt.Errorf("validating every token, %.12s…: %v", p, d)
-		}
-		if err := h.sawVerdict("access token", p, err); err != nil {
-			return err
-		}
+	if err := checkEvery(h, "access token", h.access, h.DB.ValidateAccessToken, h.Model.ValidateAccessToken); err != nil {
+		return err
 	}
-	for _, p := range h.refresh {
-		got, err := h.DB.ValidateRefreshToken(p)
-		want, merr := h.Model.ValidateRefreshToken(p)
+	return checkEvery(h, "refresh token", h.refresh, h.DB.ValidateRefreshToken, h.Model.ValidateRefreshToken)
+}
+
+// checkEvery validates each token of a kind, as checkLiveness says.
+func checkEvery[I any](h *Harness, kind string, tokens []string, db, model func(string) (I, error)) error {
+	for _, p := range tokens {
+		got, err := db(p)
+		want, merr := model(p)
 		if d := same(got, err, want, merr, h); d != nil {
 			return fmt.Errorf("validating every token, %.12s…: %v", p, d)
 		}
-		if err := h.sawVerdict("refresh token", p, err); err != nil {
+		if err := h.sawVerdict(kind, p, err); err != nil {
 			return err
 		}
 	}

@@ -392,30 +392,18 @@ func (w *Workload) signOut(ctx context.Context) error {
 	return err
 }
 
-func (w *Workload) deleteSession(ctx context.Context) error {
-	session, err := w.pick(ctx, `SELECT id FROM "session" ORDER BY id`)
-	if err != nil || session == "" {
-		return err
-	}
-	_, err = w.conn.Exec(ctx, `DELETE FROM "session" WHERE id = $1`, session)
-	return err
-}
+func (w *Workload) deleteSession(ctx context.Context) error { return w.deleteOne(ctx, "session") }
+func (w *Workload) deleteUser(ctx context.Context) error    { return w.deleteOne(ctx, "user") }
+func (w *Workload) deleteClient(ctx context.Context) error  { return w.deleteOne(ctx, "oauthClient") }
 
-func (w *Workload) deleteUser(ctx context.Context) error {
-	user, err := w.pick(ctx, `SELECT id FROM "user" ORDER BY id`)
-	if err != nil || user == "" {
+// deleteOne deletes a row of table that pick chooses, as better-auth
+// deletes one: the foreign keys' ON DELETE actions do the rest.
+func (w *Workload) deleteOne(ctx context.Context, table string) error {
+	id, err := w.pick(ctx, `SELECT id FROM "`+table+`" ORDER BY id`)
+	if err != nil || id == "" {
 		return err
 	}
-	_, err = w.conn.Exec(ctx, `DELETE FROM "user" WHERE id = $1`, user)
-	return err
-}
-
-func (w *Workload) deleteClient(ctx context.Context) error {
-	client, err := w.pick(ctx, `SELECT id FROM "oauthClient" ORDER BY id`)
-	if err != nil || client == "" {
-		return err
-	}
-	_, err = w.conn.Exec(ctx, `DELETE FROM "oauthClient" WHERE id = $1`, client)
+	_, err = w.conn.Exec(ctx, `DELETE FROM "`+table+`" WHERE id = $1`, id)
 	return err
 }
 
