@@ -122,19 +122,10 @@ func (s *Server) authorize(q url.Values, who signedIn) (string, *authorizeError)
 	if clientID == "" {
 		return "", direct(errInvalidRequest("client_id is required"))
 	}
-	var client oauthdb.OAuthClient
-	err := s.db.View(func(tx *oauthdb.Tx) error {
-		var err error
-		client, err = tx.ClientByClientID(clientID)
-		return err
-	})
+	client, e := s.enabledClient(clientID)
 	switch {
-	case errors.Is(err, oauthdb.ErrNotFound):
-		return "", direct(&oauthError{http.StatusBadRequest, "invalid_client", "unknown client"})
-	case err != nil:
-		return "", direct(s.serverError(err))
-	case client.Disabled:
-		return "", direct(&oauthError{http.StatusBadRequest, "invalid_client", "the client is disabled"})
+	case e != nil:
+		return "", direct(e)
 	case redirectURI == "":
 		return "", direct(errInvalidRequest("redirect_uri is required"))
 	case !slices.Contains(client.RedirectURIs, redirectURI):

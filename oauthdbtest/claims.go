@@ -43,22 +43,22 @@ type ClaimsFunc func(ClaimsRequest) map[string]any
 // UserClaims is a ClaimsFunc that sets claims in every id_token and
 // userinfo response of the user with the ID userID.
 func UserClaims(userID string, claims map[string]any) ClaimsFunc {
-	claims = maps.Clone(claims)
-	return func(r ClaimsRequest) map[string]any {
-		if r.User.ID != userID {
-			return nil
-		}
-		return claims
-	}
+	return claimsIf(func(r ClaimsRequest) bool { return r.User.ID == userID }, claims)
 }
 
 // ClientClaims is a ClaimsFunc that sets claims in every id_token and
 // userinfo response of tokens issued to the client with the public client
 // identifier clientID.
 func ClientClaims(clientID string, claims map[string]any) ClaimsFunc {
+	return claimsIf(func(r ClaimsRequest) bool { return r.Client.ClientID == clientID }, claims)
+}
+
+// claimsIf is a ClaimsFunc that sets claims, copied, for the requests of
+// applies.
+func claimsIf(applies func(ClaimsRequest) bool, claims map[string]any) ClaimsFunc {
 	claims = maps.Clone(claims)
 	return func(r ClaimsRequest) map[string]any {
-		if r.Client.ClientID != clientID {
+		if !applies(r) {
 			return nil
 		}
 		return claims

@@ -122,19 +122,10 @@ func logoutParams(w http.ResponseWriter, r *http.Request) (url.Values, *oauthErr
 // checkLogoutClient checks that a client may end sessions and, if a
 // redirect is asked for, that it registered it.
 func (s *Server) checkLogoutClient(clientID, redirect string) *oauthError {
-	var c oauthdb.OAuthClient
-	err := s.db.View(func(tx *oauthdb.Tx) error {
-		var err error
-		c, err = tx.ClientByClientID(clientID)
-		return err
-	})
+	c, e := s.enabledClient(clientID)
 	switch {
-	case errors.Is(err, oauthdb.ErrNotFound):
-		return &oauthError{http.StatusBadRequest, "invalid_client", "unknown client"}
-	case err != nil:
-		return s.serverError(err)
-	case c.Disabled:
-		return &oauthError{http.StatusBadRequest, "invalid_client", "the client is disabled"}
+	case e != nil:
+		return e
 	case !c.EnableEndSession:
 		// better-auth answers 401 invalid_client; a 401 would ask for
 		// credentials that a logout request never carries.

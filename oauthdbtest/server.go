@@ -3,6 +3,7 @@ package oauthdbtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -285,6 +286,27 @@ func errInvalidScope(desc string) *oauthError {
 func (s *Server) serverError(err error) *oauthError {
 	s.t.Errorf("oauthdbtest: fake server: %v", err)
 	return &oauthError{http.StatusInternalServerError, "server_error", "the fake server failed; see the test's log"}
+}
+
+// enabledClient returns the client with the public clientId clientID if it
+// exists and is enabled: what a request that names a client without
+// authenticating it (authorization, logout) checks first.
+func (s *Server) enabledClient(clientID string) (oauthdb.OAuthClient, *oauthError) {
+	var c oauthdb.OAuthClient
+	err := s.db.View(func(tx *oauthdb.Tx) error {
+		var err error
+		c, err = tx.ClientByClientID(clientID)
+		return err
+	})
+	switch {
+	case errors.Is(err, oauthdb.ErrNotFound):
+		return c, &oauthError{http.StatusBadRequest, "invalid_client", "unknown client"}
+	case err != nil:
+		return c, s.serverError(err)
+	case c.Disabled:
+		return c, &oauthError{http.StatusBadRequest, "invalid_client", "the client is disabled"}
+	}
+	return c, nil
 }
 
 // writeJSON writes a JSON response that no cache may keep.
