@@ -21,15 +21,7 @@ import (
 // RevokeAccessToken deletes the access token with this plaintext value. An
 // unknown token is not an error (RFC 7009): it returns 0.
 func (db *DB) RevokeAccessToken(token string) (int, error) {
-	if err := checkToken(kindAccess, token); err != nil {
-		return 0, err
-	}
-	h := db.hashString(token)
-	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
-		t, ok := accessTokensByHash.First(tx.st, h)
-		if !ok {
-			return 0, nil
-		}
+	return revokeToken(db, accessKind, token, func(tx *Tx, t *OAuthAccessToken, _ time.Time) (int, error) {
 		return 1, accessTokens.DeleteRecord(tx.st, t)
 	})
 }
@@ -39,16 +31,22 @@ func (db *DB) RevokeAccessToken(token string) (int, error) {
 // and is not an error (RFC 7009); an already revoked one stays as it is,
 // but access tokens still linked to it are deleted.
 func (db *DB) RevokeRefreshToken(token string) (int, error) {
-	if err := checkToken(kindRefresh, token); err != nil {
+	return revokeToken(db, refreshKind, token, revokeRefresh)
+}
+
+// revokeToken revokes the token of kind k with this plaintext value, as
+// revoke says, if there is one.
+func revokeToken[T any](db *DB, k *tokenKind[T], token string, revoke func(tx *Tx, t *T, now time.Time) (int, error)) (int, error) {
+	if err := checkToken(k.name, token); err != nil {
 		return 0, err
 	}
 	h := db.hashString(token)
 	return db.revoke(func(tx *Tx, now time.Time) (int, error) {
-		t, ok := refreshTokensByHash.First(tx.st, h)
+		t, ok := k.byHash.First(tx.st, h)
 		if !ok {
 			return 0, nil
 		}
-		return revokeRefresh(tx, t, now)
+		return revoke(tx, t, now)
 	})
 }
 

@@ -458,13 +458,7 @@ type onceTarget struct {
 
 // SharedDataset returns the dataset of cfg, generated once per process.
 func SharedDataset(cfg Config) *Dataset {
-	cacheMu.Lock()
-	e := datasets[cfg]
-	if e == nil {
-		e = &onceDataset{}
-		datasets[cfg] = e
-	}
-	cacheMu.Unlock()
+	e := entry(datasets, cfg)
 	e.once.Do(func() { e.ds = Generate(cfg) })
 	return e.ds
 }
@@ -472,16 +466,22 @@ func SharedDataset(cfg Config) *Dataset {
 // SharedTarget returns the implementation of f loaded with the dataset of
 // cfg, built once per process and implementation.
 func SharedTarget(f Factory, cfg Config) (*Target, error) {
-	k := targetKey{f.Name, cfg}
-	cacheMu.Lock()
-	e := targets[k]
-	if e == nil {
-		e = &onceTarget{}
-		targets[k] = e
-	}
-	cacheMu.Unlock()
+	e := entry(targets, targetKey{f.Name, cfg})
 	e.once.Do(func() { e.t, e.err = NewTarget(f, cfg, SharedDataset(cfg)) })
 	return e.t, e.err
+}
+
+// entry returns the entry of k in m, one of the maps above, made empty if
+// there is none.
+func entry[K comparable, V any](m map[K]*V, k K) *V {
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	e := m[k]
+	if e == nil {
+		e = new(V)
+		m[k] = e
+	}
+	return e
 }
 
 // ReleaseTarget closes and forgets the shared target of f and cfg, if built.

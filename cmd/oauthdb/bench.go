@@ -162,15 +162,8 @@ type benchPlan struct {
 func parseBench(args []string, stdout io.Writer) (*benchPlan, error) {
 	p := &benchPlan{}
 	fs := benchFlags(&p.benchOptions)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printBenchHelp(stdout)
-			return nil, err
-		}
-		return nil, usagef("bench", "%v", err)
-	}
-	if fs.NArg() > 0 {
-		return nil, usagef("bench", "unexpected argument %q", fs.Arg(0))
+	if err := parseArgs("bench", fs, args, stdout, printBenchHelp); err != nil {
+		return nil, err
 	}
 	if p.tokens < 1 || p.clients < 0 || p.users < 0 || p.sessions < 0 || p.refresh < 0 {
 		return nil, usagef("bench", "-tokens must be at least 1 and the other sizes not negative")

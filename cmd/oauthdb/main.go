@@ -18,6 +18,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -62,6 +63,22 @@ var errUsageShown = errors.New("usage shown")
 
 func usagef(cmd, format string, args ...any) error {
 	return &usageError{cmd: cmd, err: fmt.Errorf(format, args...)}
+}
+
+// parseArgs parses a command's flags from args: -h prints its help (and is
+// flag.ErrHelp), a bad flag or an argument after them is a usage error.
+func parseArgs(cmd string, fs *flag.FlagSet, args []string, stdout io.Writer, help func(io.Writer)) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			help(stdout)
+			return err
+		}
+		return usagef(cmd, "%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef(cmd, "unexpected argument %q", fs.Arg(0))
+	}
+	return nil
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -194,15 +194,8 @@ var slotPattern = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
 func parseServe(args []string, lookup func(string) (string, bool), stdout io.Writer) (*serveOptions, error) {
 	o := &serveOptions{}
 	fs := serveFlags(o)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printServeHelp(stdout)
-			return nil, err
-		}
-		return nil, usagef("serve", "%v", err)
-	}
-	if fs.NArg() > 0 {
-		return nil, usagef("serve", "unexpected argument %q", fs.Arg(0))
+	if err := parseArgs("serve", fs, args, stdout, printServeHelp); err != nil {
+		return nil, err
 	}
 	if err := applyEnv(fs, lookup); err != nil {
 		return nil, usagef("serve", "%v", err)

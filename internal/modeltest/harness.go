@@ -260,10 +260,7 @@ func (h *Harness) apply(op Op) error {
 		want, merr := m.IssueTokens(op.Req, fresh(got, err))
 		return h.issued(got, err, want, merr)
 	case Validate:
-		tok := h.token(op.Tok)
-		got, err := db.ValidateAccessToken(tok)
-		want, merr := m.ValidateAccessToken(tok)
-		return same(got, err, want, merr, h)
+		return sameOn(h, h.token(op.Tok), db.ValidateAccessToken, m.ValidateAccessToken)
 	case Introspect:
 		tok := h.token(op.Tok)
 		client := op.Client
@@ -278,9 +275,7 @@ func (h *Harness) apply(op Op) error {
 	case ValidateRefresh:
 		tok := h.token(op.Tok)
 		if !op.Introspect {
-			got, err := db.ValidateRefreshToken(tok)
-			want, merr := m.ValidateRefreshToken(tok)
-			return same(got, err, want, merr, h)
+			return sameOn(h, tok, db.ValidateRefreshToken, m.ValidateRefreshToken)
 		}
 		client := h.caller(tok, op.Client, op.Own, false)
 		got, err := db.IntrospectRefreshToken(tok, client)
@@ -293,15 +288,9 @@ func (h *Harness) apply(op Op) error {
 		want, merr := m.RotateRefreshToken(tok, client, op.Scopes, fresh(got, err))
 		return h.issued(got, err, want, merr)
 	case RevokeAccess:
-		tok := h.token(op.Tok)
-		got, err := db.RevokeAccessToken(tok)
-		want, merr := m.RevokeAccessToken(tok)
-		return same(got, err, want, merr, h)
+		return sameOn(h, h.token(op.Tok), db.RevokeAccessToken, m.RevokeAccessToken)
 	case RevokeRefresh:
-		tok := h.token(op.Tok)
-		got, err := db.RevokeRefreshToken(tok)
-		want, merr := m.RevokeRefreshToken(tok)
-		return same(got, err, want, merr, h)
+		return sameOn(h, h.token(op.Tok), db.RevokeRefreshToken, m.RevokeRefreshToken)
 	case RevokeToken:
 		tok := h.token(op.Tok)
 		client := h.caller(tok, op.Client, op.Own, true)
@@ -512,6 +501,14 @@ func KindOf(err error) ErrKind {
 
 func sameErr(err, merr error, h *Harness) error {
 	return same(0, err, 0, merr, h)
+}
+
+// sameOn compares what the DB and the model answer to an operation on
+// one token.
+func sameOn[T any](h *Harness, tok string, db, model func(string) (T, error)) error {
+	got, err := db(tok)
+	want, merr := model(tok)
+	return same(got, err, want, merr, h)
 }
 
 // same compares a result and an error of the DB with the model's.
