@@ -112,13 +112,7 @@ func benchFlags(o *benchOptions) *flag.FlagSet {
 	return fs
 }
 
-func printBenchHelp(w io.Writer) {
-	var o benchOptions
-	fs := benchFlags(&o)
-	fmt.Fprint(w, benchHelpHead)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-}
+func printBenchHelp(w io.Writer) { printHelp(w, benchHelpHead, benchFlags(new(benchOptions))) }
 
 func implNames() []string {
 	var names []string

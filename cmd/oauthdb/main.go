@@ -65,6 +65,13 @@ func usagef(cmd, format string, args ...any) error {
 	return &usageError{cmd: cmd, err: fmt.Errorf(format, args...)}
 }
 
+// printHelp prints a command's help: its head, then its flags.
+func printHelp(w io.Writer, head string, fs *flag.FlagSet) {
+	fmt.Fprint(w, head)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
 // parseArgs parses a command's flags from args: -h prints its help (and is
 // flag.ErrHelp), a bad flag or an argument after them is a usage error.
 func parseArgs(cmd string, fs *flag.FlagSet, args []string, stdout io.Writer, help func(io.Writer)) error {

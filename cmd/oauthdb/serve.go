@@ -178,13 +178,7 @@ func applyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 	return errors.Join(errs...)
 }
 
-func printServeHelp(w io.Writer) {
-	var o serveOptions
-	fs := serveFlags(&o)
-	fmt.Fprint(w, serveHelpHead)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-}
+func printServeHelp(w io.Writer) { printHelp(w, serveHelpHead, serveFlags(new(serveOptions))) }
 
 // slotPattern is what Postgres takes as a replication slot's name.
 var slotPattern = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)

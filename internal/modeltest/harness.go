@@ -308,25 +308,21 @@ func (h *Harness) apply(op Op) error {
 		want, merr := m.RevokeRefreshTokenByID(id)
 		return same(got, err, want, merr, h)
 	case RevokeBy:
-		var got, want int
-		var err, merr error
-		switch op.By {
-		case "session":
-			got, err = db.RevokeSession(op.ID)
-			want, merr = m.RevokeSession(op.ID)
-		case "user":
-			got, err = db.RevokeUser(op.ID)
-			want, merr = m.RevokeUser(op.ID)
-		case "client":
-			got, err = db.RevokeClient(op.ClientID)
-			want, merr = m.RevokeClient(op.ClientID)
-		case "code":
-			got, err = db.RevokeAuthorizationCode(op.ID)
-			want, merr = m.RevokeAuthorizationCode(op.ID)
-		default:
-			got, err = db.RevokeClientUser(op.ClientID, op.ID)
-			want, merr = m.RevokeClientUser(op.ClientID, op.ID)
+		by := map[string][2]func(string) (int, error){
+			"session": {db.RevokeSession, m.RevokeSession},
+			"user":    {db.RevokeUser, m.RevokeUser},
+			"client":  {db.RevokeClient, m.RevokeClient},
+			"code":    {db.RevokeAuthorizationCode, m.RevokeAuthorizationCode},
 		}
+		key := op.ID
+		if op.By == "client" {
+			key = op.ClientID
+		}
+		if f, ok := by[op.By]; ok {
+			return sameOn(h, key, f[0], f[1])
+		}
+		got, err := db.RevokeClientUser(op.ClientID, op.ID)
+		want, merr := m.RevokeClientUser(op.ClientID, op.ID)
 		return same(got, err, want, merr, h)
 	case Consent:
 		return h.consent(op)
