@@ -1,6 +1,7 @@
 package oauthdbtest
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -24,52 +25,53 @@ type FixtureOption struct {
 }
 
 // building is the record a builder is making, with what the options may set
-// beside it. Exactly one of the record pointers is set.
+// beside it: rec is a pointer to it, of the table's record type.
 type building struct {
-	now     time.Time
-	user    *oauthdb.User
-	session *oauthdb.Session
-	client  *oauthdb.OAuthClient
-	access  *oauthdb.OAuthAccessToken
-	refresh *oauthdb.OAuthRefreshToken
-	consent *oauthdb.OAuthConsent
+	now   time.Time
+	table string
+	rec   any
+	// put replaces the record by another of its type (from
+	// oauthdb.DecodeRecord).
+	put func(rec any)
 
 	secret *string // the client's plaintext secret; empty for a public client
 }
 
-// record returns a pointer to the record being built.
-func (b *building) record() any {
-	switch {
-	case b.user != nil:
-		return b.user
-	case b.session != nil:
-		return b.session
-	case b.client != nil:
-		return b.client
-	case b.access != nil:
-		return b.access
-	case b.refresh != nil:
-		return b.refresh
-	default:
-		return b.consent
-	}
+// newBuilding starts building rec, a record of table.
+func newBuilding[T any](now time.Time, table string, rec *T) *building {
+	return &building{now: now, table: table, rec: rec, put: func(v any) { *rec = v.(T) }}
 }
 
-// table returns the model name of the record being built.
-func (b *building) table() string {
-	switch {
-	case b.user != nil:
-		return oauthdb.TableUser
-	case b.session != nil:
-		return oauthdb.TableSession
-	case b.client != nil:
-		return oauthdb.TableOAuthClient
-	case b.access != nil:
-		return oauthdb.TableOAuthAccessToken
-	case b.refresh != nil:
-		return oauthdb.TableOAuthRefreshToken
-	default:
-		return oauthdb.TableOAuthConsent
+// setFields sets the fields of the record named in to, by better-auth's
+// names, to their values, and reports whether it has any of them: what an
+// option that several kinds of record take sets. A value must be of its
+// field's Go type.
+func (b *building) setFields(to map[string]any) bool {
+	s := fieldSetter{to: to}
+	rec, err := oauthdb.DecodeRecord(b.table, b.rec, &s)
+	if err != nil || s.set == 0 {
+		return false
+	}
+	b.put(rec)
+	return true
+}
+
+// fieldSetter is the oauthdb.FieldVisitor of setFields.
+type fieldSetter struct {
+	to  map[string]any
+	set int
+}
+
+func (s *fieldSetter) String(name string, v *string)        { setField(s, name, v) }
+func (s *fieldSetter) Strings(name string, v *[]string)     { setField(s, name, v) }
+func (s *fieldSetter) Bool(name string, v *bool)            { setField(s, name, v) }
+func (s *fieldSetter) Time(name string, v *time.Time)       { setField(s, name, v) }
+func (s *fieldSetter) JSON(name string, v *json.RawMessage) { setField(s, name, v) }
+
+func setField[V any](s *fieldSetter, name string, v *V) {
+	if x, ok := s.to[name].(V); ok {
+		*v = x
+		s.set++
 	}
 }
 
@@ -79,7 +81,7 @@ func (f *Fixtures) apply(b *building, builder string, opts []FixtureOption) {
 	f.t.Helper()
 	for _, o := range opts {
 		if o.apply == nil || !o.apply(b) {
-			f.t.Fatalf("oauthdbtest: %s: option %s does not apply to a %s", builder, o.name, b.table())
+			f.t.Fatalf("oauthdbtest: %s: option %s does not apply to a %s", builder, o.name, b.table)
 		}
 	}
 }
@@ -88,22 +90,7 @@ func (f *Fixtures) apply(b *building, builder string, opts []FixtureOption) {
 // the test if the DB refuses it.
 func (f *Fixtures) insert(builder string, b *building) {
 	f.t.Helper()
-	err := f.DB.Update(func(tx *oauthdb.Tx) error {
-		switch {
-		case b.user != nil:
-			return tx.InsertUser(*b.user)
-		case b.session != nil:
-			return tx.InsertSession(*b.session)
-		case b.client != nil:
-			return tx.InsertClient(*b.client)
-		case b.access != nil:
-			return tx.InsertAccessToken(*b.access)
-		case b.refresh != nil:
-			return tx.InsertRefreshToken(*b.refresh)
-		default:
-			return tx.InsertConsent(*b.consent)
-		}
-	})
+	err := f.DB.Update(func(tx *oauthdb.Tx) error { return tx.Insert(b.rec) })
 	if err != nil {
 		f.t.Fatalf("oauthdbtest: %s: %v", builder, err)
 	}
@@ -145,7 +132,7 @@ func (f *Fixtures) User(opts ...FixtureOption) oauthdb.User {
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
-	b := &building{now: now, user: &u}
+	b := newBuilding(now, oauthdb.TableUser, &u)
 	f.apply(b, "User", opts)
 	f.insert("User", b)
 	return u
@@ -165,7 +152,7 @@ func (f *Fixtures) Session(u oauthdb.User, opts ...FixtureOption) oauthdb.Sessio
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
-	b := &building{now: now, session: &s}
+	b := newBuilding(now, oauthdb.TableSession, &s)
 	f.apply(b, "Session", opts)
 	f.insert("Session", b)
 	return s
@@ -199,7 +186,8 @@ func (f *Fixtures) Client(opts ...FixtureOption) oauthdb.OAuthClient {
 		UpdatedAt:               now,
 	}
 	c.ClientSecret = oauthdb.HashSecret(secret)
-	b := &building{now: now, client: &c, secret: &secret}
+	b := newBuilding(now, oauthdb.TableOAuthClient, &c)
+	b.secret = &secret
 	before := secret
 	f.apply(b, "Client", opts)
 	switch {
@@ -251,7 +239,7 @@ func (f *Fixtures) AccessToken(c oauthdb.OAuthClient, s oauthdb.Session, opts ..
 		ExpiresAt: now.Add(accessLifetime),
 		CreatedAt: now,
 	}
-	b := &building{now: now, access: &a}
+	b := newBuilding(now, oauthdb.TableOAuthAccessToken, &a)
 	f.apply(b, "AccessToken", opts)
 	f.insert("AccessToken", b)
 	return token, a
@@ -280,7 +268,7 @@ func (f *Fixtures) RefreshToken(c oauthdb.OAuthClient, s oauthdb.Session, opts .
 		ExpiresAt: now.Add(refreshLifetime),
 		CreatedAt: now,
 	}
-	b := &building{now: now, refresh: &r}
+	b := newBuilding(now, oauthdb.TableOAuthRefreshToken, &r)
 	f.apply(b, "RefreshToken", opts)
 	f.insert("RefreshToken", b)
 	return token, r
@@ -310,7 +298,7 @@ func (f *Fixtures) Consent(c oauthdb.OAuthClient, u oauthdb.User, opts ...Fixtur
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
-	b := &building{now: now, consent: &cs}
+	b := newBuilding(now, oauthdb.TableOAuthConsent, &cs)
 	f.apply(b, "Consent", opts)
 	f.insert("Consent", b)
 	return cs
@@ -328,7 +316,7 @@ func option(name string, apply func(b *building) bool) FixtureOption {
 // only: apply changes the record (and, through b, what is built beside it).
 func on[T Record](name string, apply func(rec *T, b *building)) FixtureOption {
 	return option(name, func(b *building) bool {
-		rec, ok := b.record().(*T)
+		rec, ok := b.rec.(*T)
 		if ok {
 			apply(rec, b)
 		}
@@ -338,44 +326,14 @@ func on[T Record](name string, apply func(rec *T, b *building)) FixtureOption {
 
 // WithID sets the record's ID. It applies to every record.
 func WithID(id string) FixtureOption {
-	return option("WithID", func(b *building) bool {
-		switch r := b.record().(type) {
-		case *oauthdb.User:
-			r.ID = id
-		case *oauthdb.Session:
-			r.ID = id
-		case *oauthdb.OAuthClient:
-			r.ID = id
-		case *oauthdb.OAuthAccessToken:
-			r.ID = id
-		case *oauthdb.OAuthRefreshToken:
-			r.ID = id
-		case *oauthdb.OAuthConsent:
-			r.ID = id
-		}
-		return true
-	})
+	return option("WithID", func(b *building) bool { return b.setFields(map[string]any{"id": id}) })
 }
 
 // CreatedAt sets the record's createdAt and, where it has one, updatedAt.
 // It applies to every record.
 func CreatedAt(t time.Time) FixtureOption {
 	return option("CreatedAt", func(b *building) bool {
-		switch r := b.record().(type) {
-		case *oauthdb.User:
-			r.CreatedAt, r.UpdatedAt = t, t
-		case *oauthdb.Session:
-			r.CreatedAt, r.UpdatedAt = t, t
-		case *oauthdb.OAuthClient:
-			r.CreatedAt, r.UpdatedAt = t, t
-		case *oauthdb.OAuthAccessToken:
-			r.CreatedAt = t
-		case *oauthdb.OAuthRefreshToken:
-			r.CreatedAt = t
-		case *oauthdb.OAuthConsent:
-			r.CreatedAt, r.UpdatedAt = t, t
-		}
-		return true
+		return b.setFields(map[string]any{"createdAt": t, "updatedAt": t})
 	})
 }
 
@@ -398,17 +356,7 @@ func Edit[T Record](fn func(*T)) FixtureOption {
 
 // Name sets the name of a user or a client.
 func Name(name string) FixtureOption {
-	return option("Name", func(b *building) bool {
-		switch {
-		case b.user != nil:
-			b.user.Name = name
-		case b.client != nil:
-			b.client.Name = name
-		default:
-			return false
-		}
-		return true
-	})
+	return option("Name", func(b *building) bool { return b.setFields(map[string]any{"name": name}) })
 }
 
 // Email sets a user's email address.
@@ -507,20 +455,7 @@ func ClientCredentialsScopes(scopes ...string) FixtureOption {
 // of a consent.
 func Scopes(scopes ...string) FixtureOption {
 	return option("Scopes", func(b *building) bool {
-		scopes := slices.Clone(scopes)
-		switch {
-		case b.client != nil:
-			b.client.Scopes = scopes
-		case b.access != nil:
-			b.access.Scopes = scopes
-		case b.refresh != nil:
-			b.refresh.Scopes = scopes
-		case b.consent != nil:
-			b.consent.Scopes = scopes
-		default:
-			return false
-		}
-		return true
+		return b.setFields(map[string]any{"scopes": slices.Clone(scopes)})
 	})
 }
 
@@ -528,19 +463,7 @@ func Scopes(scopes ...string) FixtureOption {
 // client, a token or a consent.
 func Reference(referenceID string) FixtureOption {
 	return option("Reference", func(b *building) bool {
-		switch {
-		case b.client != nil:
-			b.client.ReferenceID = referenceID
-		case b.access != nil:
-			b.access.ReferenceID = referenceID
-		case b.refresh != nil:
-			b.refresh.ReferenceID = referenceID
-		case b.consent != nil:
-			b.consent.ReferenceID = referenceID
-		default:
-			return false
-		}
-		return true
+		return b.setFields(map[string]any{"referenceId": referenceID})
 	})
 }
 
@@ -548,11 +471,11 @@ func Reference(referenceID string) FixtureOption {
 // user is not its session's.
 func ForUser(u oauthdb.User) FixtureOption {
 	return option("ForUser", func(b *building) bool {
-		switch {
-		case b.access != nil:
-			b.access.UserID = u.ID
-		case b.refresh != nil:
-			b.refresh.UserID = u.ID
+		switch r := b.rec.(type) {
+		case *oauthdb.OAuthAccessToken:
+			r.UserID = u.ID
+		case *oauthdb.OAuthRefreshToken:
+			r.UserID = u.ID
 		default:
 			return false
 		}
@@ -585,33 +508,11 @@ func Expired() FixtureOption {
 }
 
 // setExpiry sets the expiry of a session or token.
-func setExpiry(b *building, t time.Time) bool {
-	switch {
-	case b.session != nil:
-		b.session.ExpiresAt = t
-	case b.access != nil:
-		b.access.ExpiresAt = t
-	case b.refresh != nil:
-		b.refresh.ExpiresAt = t
-	default:
-		return false
-	}
-	return true
-}
+func setExpiry(b *building, t time.Time) bool { return b.setFields(map[string]any{"expiresAt": t}) }
 
 // Revoked marks a token revoked at the clock's time. A revoked refresh token
 // is kept so that its replay is recognised; a revoked access token is what
 // better-auth 1.7 may keep.
 func Revoked() FixtureOption {
-	return option("Revoked", func(b *building) bool {
-		switch {
-		case b.access != nil:
-			b.access.Revoked = b.now
-		case b.refresh != nil:
-			b.refresh.Revoked = b.now
-		default:
-			return false
-		}
-		return true
-	})
+	return option("Revoked", func(b *building) bool { return b.setFields(map[string]any{"revoked": b.now}) })
 }
