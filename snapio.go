@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/oauthdb/oauthdb/store"
@@ -19,8 +18,8 @@ import (
 
 // Snapshots as a stream: a file a running DB writes and another DB starts
 // warm from. The format is documented on WriteSnapshot; this file holds its
-// writer, its reader and the one list of each record's fields that both
-// follow (the fields methods at the end).
+// writer and its reader, which both follow each record's field list
+// (schema.go). Its errors (SnapshotError) are in errors.go.
 
 // SnapshotVersion is the format version WriteSnapshot writes. ReadSnapshot
 // reads it and every version before it (see WriteSnapshot).
@@ -35,83 +34,6 @@ const (
 	// MaxSnapshotRecord is the most bytes one record's encoding may take.
 	MaxSnapshotRecord = 16 << 20
 )
-
-// Why a snapshot cannot be read. ReadSnapshot and WriteSnapshot return them
-// wrapped in a *SnapshotError, which says where.
-var (
-	// ErrSnapshotTruncated: the stream ends before the snapshot does.
-	ErrSnapshotTruncated = errors.New("snapshot truncated")
-	// ErrSnapshotCorrupt: a checksum does not match: the bytes are not
-	// those that were written.
-	ErrSnapshotCorrupt = errors.New("snapshot corrupt: checksum mismatch")
-	// ErrSnapshotVersion: the snapshot is of a format version this reader
-	// does not know.
-	ErrSnapshotVersion = errors.New("snapshot format version not supported")
-	// ErrSnapshotMalformed: the bytes are not a snapshot of this format,
-	// although their checksums match (or there are none yet to check):
-	// not an oauthdb snapshot, a record that does not decode, rows out of
-	// order or not as many as the header says, sizes past the format's
-	// limits.
-	ErrSnapshotMalformed = errors.New("snapshot malformed")
-)
-
-// SnapshotError is the error of a snapshot that cannot be read or written:
-// where it went wrong and why. It names no value of a record: a record the
-// DB refuses is reported by its *Error (Err), which hides secrets and cuts
-// long values.
-type SnapshotError struct {
-	// Offset is the byte offset, from the start of the stream, of the part
-	// at fault: the record's frame, or the header's field.
-	Offset int64
-	// Table is the table of the record at fault; empty for the header and
-	// the end of the stream.
-	Table string
-	// Row is the record's row number in its table, from 1; 0 when the
-	// fault is not in a record.
-	Row int
-	// ID is the record's id, once its record decoded far enough to have
-	// one; for a duplicate, the id of the row refused, not of the one
-	// read before it.
-	ID string
-	// Field is the record's field at fault, when it is known.
-	Field string
-	// Reason says what was wrong, in a few words and bounded numbers.
-	Reason string
-	// Err is ErrSnapshotTruncated, ErrSnapshotCorrupt, ErrSnapshotVersion
-	// or ErrSnapshotMalformed; the *Error of a record the DB refused (so
-	// errors.Is finds ErrConflict, ErrForeignKey or ErrInvalid); or the
-	// error of the underlying reader or writer.
-	Err error
-}
-
-// Error formats the error as `snapshot byte N, table row R (id "x"): what`.
-func (e *SnapshotError) Error() string {
-	s := "oauthdb: snapshot byte " + strconv.FormatInt(e.Offset, 10)
-	if e.Table != "" {
-		s += ", " + e.Table
-		if e.Row > 0 {
-			s += " row " + strconv.Itoa(e.Row)
-		}
-	}
-	var de *Error
-	if errors.As(e.Err, &de) {
-		return s + ": " + e.Err.Error() // names its table, row and field itself
-	}
-	if e.ID != "" {
-		s += " (id " + strconv.Quote(e.ID) + ")"
-	}
-	s += ": "
-	if e.Field != "" {
-		s += e.Field + ": "
-	}
-	if e.Reason != "" {
-		return s + e.Reason + " (" + e.Err.Error() + ")"
-	}
-	return s + e.Err.Error()
-}
-
-// Unwrap returns the reason, for errors.Is and errors.As.
-func (e *SnapshotError) Unwrap() error { return e.Err }
 
 // SnapshotInfo is what a snapshot says of itself: what a service logs when
 // it starts warm from one.
