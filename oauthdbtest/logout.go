@@ -24,37 +24,32 @@ import (
 // postLogoutRedirectUris, and then the answer redirects there, with state;
 // without one it is 204 No Content. A request that cannot be trusted is
 // answered with a JSON error and never redirected.
-func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) *oauthError {
 	q, e := logoutParams(w, r)
 	if e != nil {
-		writeError(w, e)
-		return
+		return e
 	}
 	clientID := q.Get("client_id")
 	var hint idTokenHint
 	if raw := q.Get("id_token_hint"); raw != "" {
 		var err error
 		if hint, err = s.parseOwnIDToken(raw); err != nil {
-			writeError(w, errInvalidRequest("id_token_hint is not an ID token this server issued"))
-			return
+			return errInvalidRequest("id_token_hint is not an ID token this server issued")
 		}
 		switch {
 		case clientID != "" && !slices.Contains(hint.Audience, clientID):
-			writeError(w, errInvalidRequest("client_id is not the audience of id_token_hint"))
-			return
+			return errInvalidRequest("client_id is not the audience of id_token_hint")
 		case clientID == "" && len(hint.Audience) == 1:
 			clientID = hint.Audience[0]
 		}
 	}
 	redirect := q.Get("post_logout_redirect_uri")
 	if redirect != "" && clientID == "" {
-		writeError(w, errInvalidRequest("post_logout_redirect_uri needs client_id or id_token_hint"))
-		return
+		return errInvalidRequest("post_logout_redirect_uri needs client_id or id_token_hint")
 	}
 	if clientID != "" {
 		if e := s.checkLogoutClient(clientID, redirect); e != nil {
-			writeError(w, e)
-			return
+			return e
 		}
 	}
 
@@ -66,13 +61,11 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		sessionID = browser.ID
 	}
 	if sessionID == "" {
-		writeError(w, errInvalidRequest("no session to end: no id_token_hint with a sid, and no user signed in (Server.LoginAs)"))
-		return
+		return errInvalidRequest("no session to end: no id_token_hint with a sid, and no user signed in (Server.LoginAs)")
 	}
 	err := s.db.Update(func(tx *oauthdb.Tx) error { return tx.DeleteSession(sessionID) })
 	if err != nil && !errors.Is(err, oauthdb.ErrNotFound) { // gone already: the logout is done
-		writeError(w, s.serverError(err))
-		return
+		return s.serverError(err)
 	}
 	s.mu.Lock()
 	if s.login.ID == sessionID {
@@ -83,12 +76,11 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	if redirect == "" {
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
 	to, err := url.Parse(redirect)
 	if err != nil {
-		writeError(w, errInvalidRequest("malformed post_logout_redirect_uri"))
-		return
+		return errInvalidRequest("malformed post_logout_redirect_uri")
 	}
 	if st := q.Get("state"); st != "" {
 		params := to.Query()
@@ -96,6 +88,7 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		to.RawQuery = params.Encode()
 	}
 	http.Redirect(w, r, to.String(), http.StatusFound)
+	return nil
 }
 
 // logoutParams reads a logout request's parameters: the query of a GET, the

@@ -10,21 +10,18 @@ import (
 // handleRevoke serves RFC 7009 revocation (DB.RevokeToken). The client
 // revokes only its own tokens; an unknown token, or another client's, is
 // answered 200 and left alone, as RFC 7009 §2.2 says.
-func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) *oauthError {
 	form, e := parseForm(w, r)
 	if e != nil {
-		writeError(w, e)
-		return
+		return e
 	}
 	c, e := s.authenticate(r, form)
 	if e != nil {
-		writeError(w, e)
-		return
+		return e
 	}
 	token := form.Get("token")
 	if token == "" {
-		writeError(w, errInvalidRequest("token is required"))
-		return
+		return errInvalidRequest("token is required")
 	}
 	// The DB applies better-auth's rules: the caller's own tokens only, and
 	// its refresh token presented again once revoked takes the whole family
@@ -32,9 +29,9 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	// as RFC 7009 §2.2 says (better-auth answers 400 to the first).
 	_, err := s.db.RevokeToken(token, c.client.ClientID, form.Get("token_type_hint"))
 	if err != nil && !errors.Is(err, oauthdb.ErrTokenRevoked) && !errors.Is(err, oauthdb.ErrTokenMalformed) {
-		writeError(w, s.serverError(err))
-		return
+		return s.serverError(err)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+	return nil
 }

@@ -186,14 +186,14 @@ func NewServer(t testing.TB, db *oauthdb.DB, opts ...ServerOption) *Server {
 	s.userInfo = s.rs.RequireScopes("openid")(http.HandlerFunc(s.userInfoClaims))
 	mux := http.NewServeMux()
 	mux.HandleFunc(PathAuthorize, s.handleAuthorize)
-	mux.HandleFunc(PathToken, s.handleToken)
+	mux.Handle(PathToken, endpoint(s.handleToken))
 	mux.HandleFunc(PathIntrospect, s.handleIntrospect)
-	mux.HandleFunc(PathRevoke, s.handleRevoke)
+	mux.Handle(PathRevoke, endpoint(s.handleRevoke))
 	mux.HandleFunc(PathMetadata, s.handleMetadata)
 	mux.HandleFunc(PathOpenIDConfiguration, s.handleMetadata)
 	mux.HandleFunc(PathJWKS, s.handleJWKS)
 	mux.HandleFunc(PathUserInfo, s.handleUserInfo)
-	mux.HandleFunc(PathEndSession, s.handleEndSession)
+	mux.Handle(PathEndSession, endpoint(s.handleEndSession))
 	s.Server = httptest.NewServer(s.front(mux))
 	s.introspection = authserver.NewIntrospection(db, authserver.IntrospectionConfig{
 		Issuer: s.URL, Realm: "oauthdbtest", Log: slog.New(testLogHandler{t})})
@@ -317,6 +317,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// endpoint is a handler that answers a refusal by returning it: ServeHTTP
+// writes it (writeError).
+type endpoint func(w http.ResponseWriter, r *http.Request) *oauthError
+
+// ServeHTTP serves the request, writing the handler's refusal if it made
+// one.
+func (h endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e := h(w, r); e != nil {
+		writeError(w, e)
+	}
 }
 
 // writeError writes an error response; a 401 says, as HTTP requires, which

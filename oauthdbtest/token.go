@@ -40,30 +40,25 @@ func (s *Server) respond(t oauthdb.IssuedTokens) tokenResponse {
 
 // handleToken serves the token endpoint: it checks the grant type,
 // authenticates the client and hands the request to the grant's handler.
-func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) *oauthError {
 	form, e := parseForm(w, r)
 	if e != nil {
-		writeError(w, e)
-		return
+		return e
 	}
 	grant := form.Get("grant_type")
 	switch grant {
 	case "":
-		writeError(w, errInvalidRequest("grant_type is required"))
-		return
+		return errInvalidRequest("grant_type is required")
 	case GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials:
 	default:
-		writeError(w, &oauthError{http.StatusBadRequest, "unsupported_grant_type", "unsupported grant_type " + grant})
-		return
+		return &oauthError{http.StatusBadRequest, "unsupported_grant_type", "unsupported grant_type " + grant}
 	}
 	client, e := s.authenticate(r, form)
 	if e != nil {
-		writeError(w, e)
-		return
+		return e
 	}
 	if !allowsGrant(client.client, grant) {
-		writeError(w, errUnauthorizedClient("the client may not use the grant type "+grant))
-		return
+		return errUnauthorizedClient("the client may not use the grant type " + grant)
 	}
 	var resp tokenResponse
 	switch grant {
@@ -75,10 +70,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		resp, e = s.redeemCode(client, form)
 	}
 	if e != nil {
-		writeError(w, e)
-		return
+		return e
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
 }
 
 // clientCredentials serves the client_credentials grant (RFC 6749 §4.4) as

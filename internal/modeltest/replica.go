@@ -1,10 +1,12 @@
 package modeltest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/oauthdb/oauthdb"
@@ -128,26 +130,10 @@ func (r *replica) follow(now oauthdb.Snapshot, at time.Time, lenient bool) (map[
 func movesUnique(sent, now oauthdb.Snapshot) bool {
 	holders := func(s oauthdb.Snapshot) map[string]string {
 		m := map[string]string{}
-		for _, u := range s.Users {
-			m["user.email "+u.Email] = u.ID
-		}
-		for _, x := range s.Sessions {
-			m["session.token "+x.Token] = x.ID
-		}
-		for _, c := range s.Clients {
-			m["oauthClient.clientId "+c.ClientID] = c.ID
-		}
-		for _, t := range s.AccessTokens {
-			m["oauthAccessToken.token "+t.Token] = t.ID
-		}
-		for _, t := range s.RefreshTokens {
-			m["oauthRefreshToken.token "+t.Token] = t.ID
-		}
-		for _, v := range s.Verifications {
-			m["verification.identifier "+v.Identifier] = v.ID
-		}
-		for _, c := range s.Consents {
-			m["oauthConsent "+c.ClientID+"\x00"+c.UserID+"\x00"+c.ReferenceID] = c.ID
+		for table, rec := range s.All() {
+			u := uniqueValue{names: uniques[table]}
+			_, _ = oauthdb.DecodeRecord(table, rec, &u)
+			m[table+" "+strings.Join(u.values, "\x00")] = u.id
 		}
 		return m
 	}
@@ -159,6 +145,40 @@ func movesUnique(sent, now oauthdb.Snapshot) bool {
 	}
 	return false
 }
+
+// uniques name, by table, the fields of each table's unique value: one
+// field, or the consent's three together.
+var uniques = map[string][]string{
+	oauthdb.TableUser:              {"email"},
+	oauthdb.TableSession:           {"token"},
+	oauthdb.TableOAuthClient:       {"clientId"},
+	oauthdb.TableOAuthAccessToken:  {"token"},
+	oauthdb.TableOAuthRefreshToken: {"token"},
+	oauthdb.TableOAuthConsent:      {"clientId", "userId", "referenceId"},
+	oauthdb.TableVerification:      {"identifier"},
+}
+
+// uniqueValue is the oauthdb.FieldVisitor that reads a record's id and its
+// unique value: the values of the fields names, in the order of the record.
+type uniqueValue struct {
+	names  []string
+	id     string
+	values []string
+}
+
+func (u *uniqueValue) String(name string, v *string) {
+	if name == "id" {
+		u.id = *v
+	}
+	if slices.Contains(u.names, name) {
+		u.values = append(u.values, *v)
+	}
+}
+
+func (*uniqueValue) Strings(string, *[]string)     {}
+func (*uniqueValue) Bool(string, *bool)            {}
+func (*uniqueValue) Time(string, *time.Time)       {}
+func (*uniqueValue) JSON(string, *json.RawMessage) {}
 
 // mirrorTable sends the difference between one table's rows as sent and as
 // they are now: deletes for rows gone, puts for rows new or changed.
