@@ -3,6 +3,7 @@ package betterauth_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -60,5 +61,22 @@ func TestDecodeJSONRow(t *testing.T) {
 	}
 	if _, err := betterauth.DecodeJSONRow("account", json.RawMessage(`{"id": "a1"}`)); !errors.Is(err, betterauth.ErrNotModeled) {
 		t.Errorf("an account: %v, want ErrNotModeled", err)
+	}
+}
+
+// Each of the loader's errors is also an oauthdb.ErrInvalid, wrapped or not,
+// and none is another.
+func TestLoaderErrorsAreErrInvalid(t *testing.T) {
+	kinds := []error{betterauth.ErrUnknownTable, betterauth.ErrNotModeled, betterauth.ErrMalformed, betterauth.ErrTooLarge}
+	for i, k := range kinds {
+		wrapped := &betterauth.RowError{Table: "user", Index: -1, Err: fmt.Errorf("%w: more", k)}
+		if !errors.Is(k, oauthdb.ErrInvalid) || !errors.Is(wrapped, oauthdb.ErrInvalid) || !errors.Is(wrapped, k) {
+			t.Errorf("%v: not ErrInvalid, or not itself once wrapped", k)
+		}
+		for j, other := range kinds {
+			if i != j && errors.Is(k, other) {
+				t.Errorf("%v is %v", k, other)
+			}
+		}
 	}
 }

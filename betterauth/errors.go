@@ -14,26 +14,24 @@ import (
 var (
 	// ErrUnknownTable: a table name that is neither a better-auth model nor
 	// one oauthdb keeps (see Tables, NotModeled and SkipTables).
-	ErrUnknownTable = &kindError{"unknown table", oauthdb.ErrInvalid}
+	ErrUnknownTable error = invalid("unknown table")
 	// ErrNotModeled: DecodeRow was given a row of a better-auth table that
 	// oauthdb does not keep.
-	ErrNotModeled = &kindError{"a better-auth table oauthdb does not keep", oauthdb.ErrInvalid}
+	ErrNotModeled error = invalid("a better-auth table oauthdb does not keep")
 	// ErrMalformed: the input is not JSON, is cut short, or is not of the
 	// shape { "<table>": [ {row}, ... ], ... }.
-	ErrMalformed = &kindError{"malformed input", oauthdb.ErrInvalid}
+	ErrMalformed error = invalid("malformed input")
 	// ErrTooLarge: a row, or the input between two rows, is longer than the
 	// limit (WithMaxRowBytes).
-	ErrTooLarge = &kindError{"row too large", oauthdb.ErrInvalid}
+	ErrTooLarge error = invalid("row too large")
 )
 
-// kindError is a sentinel that is also another sentinel.
-type kindError struct {
-	msg string
-	is  error
-}
+// invalid is a sentinel error of this package, each also an
+// oauthdb.ErrInvalid.
+type invalid string
 
-func (e *kindError) Error() string { return e.msg }
-func (e *kindError) Unwrap() error { return e.is }
+func (e invalid) Error() string      { return string(e) }
+func (invalid) Is(target error) bool { return target == oauthdb.ErrInvalid }
 
 // RowError is the error for a row that could not be decoded or stored: it
 // names the table, the row's place in its table, its id and the field that

@@ -327,9 +327,7 @@ func (h *Harness) apply(op Op) error {
 	case Consent:
 		return h.consent(op)
 	case Sweep:
-		got, err := db.SweepExpired(op.Limit)
-		want, merr := m.SweepExpired(op.Limit)
-		return same(got, err, want, merr, h)
+		return sameOn(h, op.Limit, db.SweepExpired, m.SweepExpired)
 	case Authenticate:
 		got, err := db.AuthenticateClient(op.ClientID, op.Secret)
 		want, merr := m.AuthenticateClient(op.ClientID, op.Secret)
@@ -499,11 +497,11 @@ func sameErr(err, merr error, h *Harness) error {
 	return same(0, err, 0, merr, h)
 }
 
-// sameOn compares what the DB and the model answer to an operation on
-// one token.
-func sameOn[T any](h *Harness, tok string, db, model func(string) (T, error)) error {
-	got, err := db(tok)
-	want, merr := model(tok)
+// sameOn compares what the DB and the model answer to an operation on one
+// argument: a token, an id, a limit.
+func sameOn[A, T any](h *Harness, arg A, db, model func(A) (T, error)) error {
+	got, err := db(arg)
+	want, merr := model(arg)
 	return same(got, err, want, merr, h)
 }
 
