@@ -13,7 +13,11 @@ import (
 // declared on it (relations.go) — its record's field list, the record's
 // own rules, and its place in a Snapshot. The list of them, tables, is the
 // one place the seven tables are named together: what handles the rows of
-// every table alike walks it rather than naming each table.
+// every table alike walks it rather than naming each table — the write
+// methods and the door, Tx.Insert and Tx.Get, a Snapshot's helpers and
+// Restore, the snapshot stream's sections (snapio.go), the change feed's
+// copies (feed.go), a replica's apply (MirrorTx, replica.go), and
+// DecodeRecord (fields.go), through which package betterauth decodes.
 
 // tableOf is the declaration of a table of records T. It is the store's
 // table too, so that an operation reads and writes it as it reads and
