@@ -134,7 +134,7 @@ func (s *following) DB() *oauthdb.DB { return s.db }
 
 // Ready reports whether the replica answers now: loaded and caught up
 // within -max-lag. One atomic load.
-func (s *following) Ready() bool { return time.Now().Before(s.db.FreshUntil()) }
+func (s *following) Ready() bool { return s.db.Now().Before(s.db.FreshUntil()) }
 
 // Replica reports the Follower's state.
 func (s *following) Replica() (replicaStatus, bool) {
