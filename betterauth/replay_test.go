@@ -27,11 +27,19 @@ var stepDifferences = []struct {
 	applies      func(s step, owner string) bool
 }{
 	{
-		name: "revoking a revoked refresh token",
-		reason: "better-auth answers 400 invalid_request \"refresh token revoked\" when a client revokes a refresh token " +
-			"that is revoked already (and, when it owns it, deletes its family); oauthdb's revocation is idempotent, as " +
-			"RFC 7009 §2.2 asks, and the fake server answers 200",
+		name: "revoking another client's revoked refresh token",
+		reason: "better-auth answers 400 invalid_request \"refresh token revoked\" when a client revokes another's refresh " +
+			"token that is revoked already, and changes nothing; the fake server changes nothing either and answers 200, " +
+			"as RFC 7009 §2.2 asks of a token the caller cannot revoke",
 		applies: func(s step, owner string) bool { return s.Step == "revoke" && s.Status == 400 && s.By != owner },
+	},
+	{
+		name: "revoking its own revoked refresh token",
+		reason: "better-auth answers 400 invalid_request \"refresh token revoked\" when the owner of a refresh token that " +
+			"is revoked already revokes it again, and deletes its family (invalidateRefreshFamily); the fake server " +
+			"answers 200, as RFC 7009 §2.2 asks, and DB.RevokeToken revokes the family (revoked set rather than rows " +
+			"deleted, so that a later replay is recognised): every later verdict is the same",
+		applies: func(s step, owner string) bool { return s.Step == "revoke" && s.Status == 400 && s.By == owner },
 	},
 }
 
@@ -54,6 +62,7 @@ type replayed struct {
 	plain   map[string]string // token name -> plaintext: better-auth's, or the one oauthdb minted for it
 	owner   map[string]string // token name -> client name
 	clients map[string]clientOf
+	seen    map[string]int // step differences, by name: how many steps each covered
 }
 
 type clientOf struct{ id, secret string }
@@ -65,7 +74,7 @@ func replayExport(t *testing.T, e export) {
 	}
 	db, clk := loadClocked(t, start)
 	r := &replayed{t: t, e: e, db: db, clk: clk, srv: oauthdbtest.NewServer(t, db),
-		plain: map[string]string{}, owner: map[string]string{}, clients: map[string]clientOf{}}
+		plain: map[string]string{}, owner: map[string]string{}, clients: map[string]clientOf{}, seen: map[string]int{}}
 	for _, c := range e.Clients {
 		r.clients[c.Name] = clientOf{c.ClientID, c.ClientSecret}
 	}
@@ -105,6 +114,11 @@ func replayExport(t *testing.T, e export) {
 	if taken == 0 || verdicts == 0 {
 		t.Fatalf("%s: %d steps replayed, %d verdicts compared", e.Adapter, taken, verdicts)
 	}
+	for _, d := range stepDifferences {
+		if r.seen[d.name] == 0 {
+			t.Errorf("%s: step difference %q is listed but no step shows it", e.Adapter, d.name)
+		}
+	}
 	t.Logf("%s: %d steps replayed, %d verdicts compared", e.Adapter, taken, verdicts)
 }
 
@@ -128,6 +142,7 @@ func (r *replayed) step(s step) {
 		status, body := r.post(oauthdbtest.PathRevoke, s.By, url.Values{"token": {r.plain[s.Token]}, "token_type_hint": {s.Hint}})
 		for _, d := range stepDifferences {
 			if d.applies(s, r.owner[s.Token]) {
+				r.seen[d.name]++
 				if status != http.StatusOK {
 					t.Errorf("%s: listed difference %q: oauthdb answers %d %v, want 200", where, d.name, status, body)
 				}
