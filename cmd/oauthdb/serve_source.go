@@ -44,6 +44,9 @@ type replicaStatus struct {
 	// Lag is how far the data may trail Postgres: the time since the
 	// replica was last caught up.
 	Lag time.Duration
+	// AppliedLSN is the replica's position: it holds every transaction
+	// committed in Postgres before it (compare with pg_current_wal_lsn()).
+	AppliedLSN pgreplica.LSN
 	// RowsApplied and RowsRefused count the rows the replica applied and
 	// those it could not apply and skipped.
 	RowsApplied, RowsRefused uint64
@@ -143,7 +146,7 @@ func (s *following) Replica() (replicaStatus, bool) {
 	if !st.CaughtUpAt.IsZero() {
 		lag = time.Since(st.CaughtUpAt)
 	}
-	return replicaStatus{Loaded: st.Loaded, Lag: lag, RowsApplied: st.Rows, RowsRefused: st.Refused,
+	return replicaStatus{Loaded: st.Loaded, Lag: lag, AppliedLSN: st.AppliedLSN, RowsApplied: st.Rows, RowsRefused: st.Refused,
 		SlotRetainedBytes: st.SlotRetainedBytes, StateWritten: st.StateWritten}, true
 }
 
