@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/internal/parity"
 	"github.com/oauthdb/oauthdb/oauthdbtest"
 )
 
@@ -226,20 +227,21 @@ func (r *replayed) compare(m moment) int {
 			continue
 		}
 		x := r.token(in.Token)
-		v := &verdict{adapter: r.e.Adapter + " (replayed)", moment: m.Name, now: m.Now, token: in.Token, kind: x.Kind,
-			owner: r.owner[in.Token], caller: in.CallerName, status: in.Status, theirs: theirs(in.Response),
-			userinfo: userinfo[in.Token], db: r.db, plaintext: plain, callerID: in.Caller}
-		v.ours, v.err = introspect(r.db, plain, in.Caller)
+		adapter := r.e.Adapter + " (replayed)"
+		v := &parity.Verdict{Where: adapter + "/" + m.Name, Adapter: adapter, Moment: m.Name, Now: m.Now,
+			Token: in.Token, Kind: x.Kind, Owner: r.owner[in.Token], Caller: in.CallerName, Status: in.Status,
+			Theirs: parity.Restrict(in.Response), Userinfo: userinfo[in.Token], DB: r.db, CallerID: in.Caller}
+		v.Ours, v.Err = parity.Introspect(r.db, plain, in.Caller)
 		hash := r.db.Hash(plain)
 		_ = r.db.View(func(tx *oauthdb.Tx) error {
 			if a, err := tx.AccessTokenByHash(hash); err == nil {
-				v.expiresAt = a.ExpiresAt
+				v.ExpiresAt = a.ExpiresAt
 			} else if t, err := tx.RefreshTokenByHash(hash); err == nil {
-				v.expiresAt = t.ExpiresAt
+				v.ExpiresAt = t.ExpiresAt
 			}
 			return nil
 		})
-		compareVerdict(r.t, v)
+		differences.Compare(r.t, v)
 	}
 	return len(m.Introspections)
 }
