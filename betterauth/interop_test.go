@@ -2,7 +2,6 @@ package betterauth_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -55,39 +54,8 @@ var differences = parity.Differences{
 			return nil
 		},
 	},
-	{
-		Name: "expiry instant",
-		Reason: "oauthdb treats a token as expired from the instant of its expiresAt on (expiresAt <= now); " +
-			"better-auth only once expiresAt < now, so at exactly expiresAt it still answers active",
-		Applies: func(v *parity.Verdict) bool { return v.Now.Equal(v.ExpiresAt) },
-		Holds: func(v *parity.Verdict) error {
-			if v.Theirs["active"] != true || v.Ours["active"] != false || !errors.Is(v.Err, oauthdb.ErrTokenExpired) {
-				return fmt.Errorf("want better-auth active and oauthdb expired, got %v and %v (%v)", v.Theirs, v.Ours, v.Err)
-			}
-			return nil
-		},
-	},
-	{
-		Name: "public caller",
-		Reason: "better-auth answers 401 invalid_client to a public client, which has no secret to authenticate " +
-			"with, even about its own tokens; oauthdb's IntrospectAccessToken does not authenticate its caller " +
-			"(AuthenticateClient does, and lets a public client through without a secret; the fake server " +
-			"answers 401 like better-auth), so it gives the owner its verdict: for an access token, the one " +
-			"better-auth's /oauth2/userinfo gives, which checks no client",
-		Applies: func(v *parity.Verdict) bool { return v.Status == 401 },
-		Holds: func(v *parity.Verdict) error {
-			if v.Caller != "public" || v.Owner != "public" {
-				return fmt.Errorf("a 401 for %s's token asked by %s", v.Owner, v.Caller)
-			}
-			if _, err := v.DB.AuthenticateClient(v.CallerID, ""); err != nil {
-				return fmt.Errorf("AuthenticateClient(public, no secret): %v", err)
-			}
-			if active, known := parity.BetterAuthActive(v); known && v.Ours["active"] != active {
-				return fmt.Errorf("oauthdb says %v, better-auth's userinfo %d", v.Ours, v.Userinfo)
-			}
-			return nil
-		},
-	},
+	parity.ExpiryInstant,
+	parity.PublicCaller,
 }
 
 // compareExport checks every introspection of every moment of an export,

@@ -136,6 +136,47 @@ func BetterAuthActive(v *Verdict) (active, known bool) {
 	return false, false
 }
 
+// ExpiryInstant: a token is expired from the instant of its expiresAt on,
+// where better-auth still accepts it at that instant. It holds only for a
+// verdict asked in-process (it checks Err).
+var ExpiryInstant = Difference{
+	Name: "expiry instant",
+	Reason: "oauthdb treats a token as expired from the instant of its expiresAt on (expiresAt <= now); " +
+		"better-auth only once expiresAt < now, so at exactly expiresAt it still answers active",
+	Applies: func(v *Verdict) bool { return v.Now.Equal(v.ExpiresAt) },
+	Holds: func(v *Verdict) error {
+		if v.Theirs["active"] != true || v.Ours["active"] != false || !errors.Is(v.Err, oauthdb.ErrTokenExpired) {
+			return fmt.Errorf("want better-auth active and oauthdb expired, got %v and %v (%v)", v.Theirs, v.Ours, v.Err)
+		}
+		return nil
+	},
+}
+
+// PublicCaller: better-auth answers 401 to a public client's
+// introspection, where the DB, asked in-process, gives the owner its
+// verdict. (Over HTTP, oauthdb answers 401 too, and nothing differs.)
+var PublicCaller = Difference{
+	Name: "public caller",
+	Reason: "better-auth answers 401 invalid_client to a public client, which has no secret to authenticate " +
+		"with, even about its own tokens; oauthdb's IntrospectAccessToken does not authenticate its caller " +
+		"(AuthenticateClient does, and lets a public client through without a secret; the fake server and " +
+		"serve answer 401 like better-auth), so it gives the owner its verdict: for an access token, the one " +
+		"better-auth's /oauth2/userinfo gives, which checks no client",
+	Applies: func(v *Verdict) bool { return v.Status == 401 && v.OurStatus == 0 },
+	Holds: func(v *Verdict) error {
+		if v.Caller != "public" || v.Owner != "public" {
+			return fmt.Errorf("a 401 for %s's token asked by %s", v.Owner, v.Caller)
+		}
+		if _, err := v.DB.AuthenticateClient(v.CallerID, ""); err != nil {
+			return fmt.Errorf("AuthenticateClient(public, no secret): %v", err)
+		}
+		if active, known := BetterAuthActive(v); known && v.Ours["active"] != active {
+			return fmt.Errorf("oauthdb says %v, better-auth's userinfo %d", v.Ours, v.Userinfo)
+		}
+		return nil
+	},
+}
+
 // Difference is a way oauthdb deliberately answers otherwise than
 // better-auth: which verdicts it covers, why, and what must hold instead
 // of equality.

@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -201,6 +202,13 @@ func newServer(extra []string) (*Server, error) {
 // replication connection.
 func (s *Server) DSN(db string) string {
 	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", s.sockDir, port, Superuser, db)
+}
+
+// URL returns DSN's connection as a postgresql:// URL, for clients that
+// take no other form (Node's pg).
+func (s *Server) URL(db string) string {
+	return (&url.URL{Scheme: "postgresql", User: url.User(Superuser), Host: "localhost", Path: "/" + db,
+		RawQuery: url.Values{"host": {s.sockDir}, "port": {strconv.Itoa(port)}, "sslmode": {"disable"}}.Encode()}).String()
 }
 
 // CreateDatabase creates a new, empty database for the test, runs each of

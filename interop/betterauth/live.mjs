@@ -13,7 +13,7 @@
 //    "name": "<step, moment or extra>", "step": {<the step as the export records it>},
 //    "now": "<ISO time of better-auth's clock>",
 //    "clients": [{"name", "clientId", "clientSecret"}], "sessions": [{"name", "token"}],
-//    "tokens": [{"name", "kind", "token", "clientId", "clientName"}],
+//    "tokens": [{"name", "kind", "token", "clientId", "clientName", "session"}],
 //    "introspections": [...], "userinfo": [...]}      // as in the export's moments
 //   {"event": "end", "reason": "..."}                   // and it exits 0
 //   {"event": "error", "error": "..."}                  // and it exits 1
@@ -97,7 +97,7 @@ async function main() {
       now: new Date().toISOString(),
       clients: r.clients.map(({ name, clientId, clientSecret }) => ({ name, clientId, clientSecret })),
       sessions: r.sessions.map(({ name, token }) => ({ name, token })),
-      tokens: r.tokens.map(({ name, kind, token, clientId, clientName }) => ({ name, kind, token, clientId, clientName })),
+      tokens: r.tokens.map(({ name, kind, token, clientId, clientName, session }) => ({ name, kind, token, clientId, clientName, session })),
       introspections: r.clients.length ? await scenario.introspectAll() : [],
       userinfo: await scenario.userinfoAll(),
     });
