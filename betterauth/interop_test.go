@@ -81,10 +81,7 @@ func compareExport(t *testing.T, e export) map[string]int {
 				cleared[id] = true
 			}
 		}
-		userinfo := map[string]int{}
-		for _, u := range m.Userinfo {
-			userinfo[u.Token] = u.Status
-		}
+		userinfo := parity.UserinfoStatus(m.Userinfo)
 		for _, in := range m.Introspections {
 			x, ok := tokens[in.Token]
 			if !ok {

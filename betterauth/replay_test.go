@@ -216,10 +216,7 @@ func (r *replayed) post(path, client string, form url.Values) (int, map[string]a
 // compare holds oauthdb's verdict on every token of a moment to
 // better-auth's, and returns how many it compared.
 func (r *replayed) compare(m moment) int {
-	userinfo := map[string]int{}
-	for _, u := range m.Userinfo {
-		userinfo[u.Token] = u.Status
-	}
+	userinfo := parity.UserinfoStatus(m.Userinfo)
 	for _, in := range m.Introspections {
 		plain, ok := r.plain[in.Token]
 		if !ok {

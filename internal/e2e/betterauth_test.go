@@ -7,10 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/oauthdb/oauthdb/internal/parity"
 	"github.com/oauthdb/oauthdb/internal/testenv"
 )
 
@@ -29,7 +29,7 @@ type betterAuth struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	lines  chan []byte
-	stderr *syncBuffer
+	stderr *os.File
 	exited chan struct{}
 }
 
@@ -63,19 +63,10 @@ type checkpoint struct {
 		ClientName string `json:"clientName"`
 		Session    string `json:"session"`
 	} `json:"tokens"`
-	Introspections []struct {
-		Token      string         `json:"token"`
-		Caller     string         `json:"caller"`
-		CallerName string         `json:"callerName"`
-		Status     int            `json:"status"`
-		Response   map[string]any `json:"response"`
-	} `json:"introspections"`
-	Userinfo []struct {
-		Token  string `json:"token"`
-		Status int    `json:"status"`
-	} `json:"userinfo"`
-	Reason string `json:"reason"` // of an end
-	Error  string `json:"error"`  // of an error
+	Introspections []parity.Introspection `json:"introspections"`
+	Userinfo       []parity.Userinfo      `json:"userinfo"`
+	Reason         string                 `json:"reason"` // of an end
+	Error          string                 `json:"error"`  // of an error
 }
 
 // where names the checkpoint for messages.
@@ -99,7 +90,7 @@ func startBetterAuth(t *testing.T, url string, wall bool) (*betterAuth, checkpoi
 	if wall {
 		cmd.Env = append(cmd.Env, "OAUTHDB_HARNESS_CLOCK=wall")
 	}
-	b := &betterAuth{t: t, cmd: cmd, lines: make(chan []byte, 1), stderr: &syncBuffer{}, exited: make(chan struct{})}
+	b := &betterAuth{t: t, cmd: cmd, lines: make(chan []byte, 1), stderr: logFile(t, "live.mjs.log"), exited: make(chan struct{})}
 	cmd.Stderr = b.stderr
 	var err error
 	if b.stdin, err = cmd.StdinPipe(); err != nil {
@@ -133,7 +124,7 @@ func startBetterAuth(t *testing.T, url string, wall bool) (*betterAuth, checkpoi
 			<-b.exited
 		}
 		if t.Failed() {
-			t.Logf("live.mjs's stderr (tail):\n%s", tail(b.stderr.String(), 40))
+			t.Logf("live.mjs's stderr (tail):\n%s", tail(readLog(b.stderr), 40))
 		}
 	})
 	cp := b.read()
@@ -150,7 +141,7 @@ func (b *betterAuth) read() checkpoint {
 	case line, ok := <-b.lines:
 		if !ok {
 			<-b.exited
-			b.t.Fatalf("live.mjs ended (%v) without a word:\n%s", b.cmd.ProcessState, tail(b.stderr.String(), 40))
+			b.t.Fatalf("live.mjs ended (%v) without a word:\n%s", b.cmd.ProcessState, tail(readLog(b.stderr), 40))
 		}
 		var cp checkpoint
 		if err := json.Unmarshal(line, &cp); err != nil {
@@ -161,7 +152,7 @@ func (b *betterAuth) read() checkpoint {
 		}
 		return cp
 	case <-time.After(answerTimeout):
-		b.t.Fatalf("live.mjs did not answer within %v:\n%s", answerTimeout, tail(b.stderr.String(), 40))
+		b.t.Fatalf("live.mjs did not answer within %v:\n%s", answerTimeout, tail(readLog(b.stderr), 40))
 	}
 	return checkpoint{}
 }
@@ -170,7 +161,7 @@ func (b *betterAuth) send(cmd map[string]string) checkpoint {
 	b.t.Helper()
 	line, _ := json.Marshal(cmd)
 	if _, err := b.stdin.Write(append(line, '\n')); err != nil {
-		b.t.Fatalf("live.mjs: %v:\n%s", err, tail(b.stderr.String(), 40))
+		b.t.Fatalf("live.mjs: %v:\n%s", err, tail(readLog(b.stderr), 40))
 	}
 	return b.read()
 }
@@ -184,13 +175,4 @@ func (b *betterAuth) introspect() checkpoint { return b.send(map[string]string{"
 // extra takes one of live.mjs's live-only steps.
 func (b *betterAuth) extra(name string) checkpoint {
 	return b.send(map[string]string{"do": "extra", "name": name})
-}
-
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -228,10 +228,7 @@ func (l *live) check(cp checkpoint) {
 	lsn := l.walLSN()
 	l.rep.at(cp.Now)
 	l.rep.caughtUp(t, lsn)
-	userinfo := map[string]int{}
-	for _, u := range cp.Userinfo {
-		userinfo[u.Token] = u.Status
-	}
+	userinfo := parity.UserinfoStatus(cp.Userinfo)
 	where := cp.where()
 	for _, in := range cp.Introspections {
 		f, ok := l.tokens[in.Token]

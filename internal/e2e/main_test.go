@@ -1,8 +1,9 @@
 package e2e
 
 import (
-	"bytes"
-	"sync"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/oauthdb/oauthdb/internal/pgtest"
@@ -10,21 +11,29 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// syncBuffer is a bytes.Buffer that a process's or a goroutine's output and
-// the test may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// logFile makes a file in the test's temporary directory for a process's
+// or a goroutine's output, read back with readLog while it writes.
+func logFile(t *testing.T, name string) *os.File {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
+// readLog returns what was written to f so far.
+func readLog(f *os.File) string {
+	b, _ := os.ReadFile(f.Name())
+	return string(b)
 }
 
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

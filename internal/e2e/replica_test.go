@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -75,7 +77,7 @@ type answer struct {
 type follower struct {
 	cfg    pgreplica.FollowerConfig
 	now    atomic.Int64 // the DB's clock, in Unix nanoseconds
-	log    *syncBuffer
+	log    *os.File
 	f      *pgreplica.Follower
 	db     *oauthdb.DB
 	cancel context.CancelFunc
@@ -84,7 +86,7 @@ type follower struct {
 
 func startFollower(t *testing.T, dsn string, now time.Time) *follower {
 	t.Helper()
-	r := &follower{log: &syncBuffer{}, cfg: pgreplica.FollowerConfig{
+	r := &follower{log: logFile(t, "follower.log"), cfg: pgreplica.FollowerConfig{
 		Config: pgreplica.Config{DSN: dsn, Slot: "e2e", StatusInterval: 200 * time.Millisecond,
 			MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond},
 		MaxLag:   maxLag,
@@ -96,7 +98,7 @@ func startFollower(t *testing.T, dsn string, now time.Time) *follower {
 	t.Cleanup(func() {
 		r.stop(t)
 		if t.Failed() {
-			t.Logf("the follower's log (tail):\n%s", tail(r.log.String(), 40))
+			t.Logf("the follower's log (tail):\n%s", tail(readLog(r.log), 40))
 		}
 	})
 	return r
@@ -177,7 +179,8 @@ func (r *follower) restart(t *testing.T) {
 type serving struct {
 	bin, dsn, state string
 	cmd             *exec.Cmd
-	stderr          *syncBuffer
+	stderr          *os.File // this process's
+	starts          int
 	exited          chan struct{}
 	base            string
 }
@@ -198,7 +201,7 @@ func startServing(t *testing.T, dsn string) *serving {
 	t.Cleanup(func() {
 		s.stop(t, syscall.SIGKILL)
 		if t.Failed() {
-			t.Logf("serve's log (tail):\n%s", tail(s.stderr.String(), 40))
+			t.Logf("serve's log (tail):\n%s", tail(readLog(s.stderr), 40))
 		}
 	})
 	return s
@@ -208,7 +211,8 @@ func (s *serving) start(t *testing.T) {
 	t.Helper()
 	s.cmd = exec.Command(s.bin, "serve", "-listen", "127.0.0.1:0", "-postgres", s.dsn, "-slot", servingSlot,
 		"-max-lag", maxLag.String(), "-state-dir", s.state)
-	s.stderr, s.exited = &syncBuffer{}, make(chan struct{})
+	s.starts++
+	s.stderr, s.exited = logFile(t, fmt.Sprintf("serve-%d.log", s.starts)), make(chan struct{})
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -219,17 +223,17 @@ func (s *serving) start(t *testing.T) {
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
+		if m := listening.FindStringSubmatch(readLog(s.stderr)); m != nil {
 			s.base = m[1]
 			return
 		}
 		select {
 		case <-s.exited:
-			t.Fatalf("serve ended before it listened:\n%s", s.stderr)
+			t.Fatalf("serve ended before it listened:\n%s", readLog(s.stderr))
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve did not listen within 30 s:\n%s", s.stderr)
+			t.Fatalf("serve did not listen within 30 s:\n%s", readLog(s.stderr))
 		}
 	}
 }
@@ -253,7 +257,7 @@ func (s *serving) at(time.Time)          {}
 func (s *serving) slot() string          { return servingSlot }
 func (s *serving) lateBy() time.Duration { return 0 }
 func (s *serving) loads(*testing.T) int {
-	return strings.Count(s.stderr.String(), `msg="pgreplica: loaded"`)
+	return strings.Count(readLog(s.stderr), `msg="pgreplica: loaded"`)
 }
 func (s *serving) restart(t *testing.T) { s.stop(t, syscall.SIGTERM); s.start(t) }
 

@@ -92,6 +92,34 @@ func Introspect(db *oauthdb.DB, token, caller string) (Answer, error) {
 	return RefreshAnswer(rinfo), nil
 }
 
+// Introspection is one of better-auth's /oauth2/introspect answers as the
+// harness records it (interop/betterauth: an export's moment, a live
+// checkpoint): the token's name in the scenario, the calling client (its
+// clientId and name), the HTTP status and the body.
+type Introspection struct {
+	Token      string         `json:"token"`
+	Caller     string         `json:"caller"`
+	CallerName string         `json:"callerName"`
+	Status     int            `json:"status"`
+	Response   map[string]any `json:"response"`
+}
+
+// Userinfo is better-auth's /oauth2/userinfo status for an access token, as
+// the harness records it.
+type Userinfo struct {
+	Token  string `json:"token"`
+	Status int    `json:"status"`
+}
+
+// UserinfoStatus returns the statuses by token name.
+func UserinfoStatus(us []Userinfo) map[string]int {
+	m := make(map[string]int, len(us))
+	for _, u := range us {
+		m[u.Token] = u.Status
+	}
+	return m
+}
+
 // Verdict is one introspection of one token at one moment, by better-auth
 // and by oauthdb.
 type Verdict struct {

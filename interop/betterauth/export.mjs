@@ -16,7 +16,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { BASE_URL, BASE_PATH } from "./options.mjs";
 import { openStorage } from "./storage.mjs";
-import { BETTER_AUTH_VERSION, OAUTH_PROVIDER_VERSION, Scenario, StepError, fail, sha256b64url } from "./scenario.mjs";
+import { BETTER_AUTH_VERSION, OAUTH_PROVIDER_VERSION, Scenario, describeError, fail, sha256b64url } from "./scenario.mjs";
 
 // ---------------------------------------------------------------- arguments
 
@@ -164,12 +164,7 @@ try {
   console.log(`wrote ${file}: ${out.moments.length} moments, ${out.tokens.length} tokens`);
   process.exit(0);
 } catch (err) {
-  const detail =
-    err instanceof StepError
-      ? err.message
-      : err?.name === "APIError"
-        ? `better-auth APIError ${err.status}: ${JSON.stringify(err.body)}\n${err.stack}`
-        : (err?.stack ?? String(err));
+  const detail = describeError(err);
   console.error(`export.mjs (${args.adapter}) failed: ${detail}`);
   process.exit(1);
 }

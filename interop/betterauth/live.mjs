@@ -34,7 +34,7 @@ import { WallClockJump } from "./clock.mjs";
 
 import readline from "node:readline";
 import { openStorage } from "./storage.mjs";
-import { Scenario, StepError } from "./scenario.mjs";
+import { Scenario, StepError, describeError } from "./scenario.mjs";
 
 // stdout is the protocol's: whatever better-auth or pg would print goes to stderr.
 for (const k of ["log", "info", "debug", "warn"]) console[k] = (...a) => console.error(...a);
@@ -145,12 +145,7 @@ try {
   await main();
   process.exit(0);
 } catch (err) {
-  const detail =
-    err instanceof StepError
-      ? err.message
-      : err?.name === "APIError"
-        ? `better-auth APIError ${err.status}: ${JSON.stringify(err.body)}`
-        : (err?.stack ?? String(err));
+  const detail = describeError(err);
   send({ event: "error", error: detail });
   console.error(`live.mjs failed: ${detail}`);
   process.exit(1);

@@ -29,6 +29,13 @@ export function fail(step, detail) {
   throw new StepError(`${step}: ${detail}`);
 }
 
+/** What a script says of an error that ended it: the step and what went wrong, or better-auth's error, or the stack. */
+export function describeError(err) {
+  if (err instanceof StepError) return err.message;
+  if (err?.name === "APIError") return `better-auth APIError ${err.status}: ${JSON.stringify(err.body)}\n${err.stack}`;
+  return err?.stack ?? String(err);
+}
+
 /** base64url(SHA-256(s)) without padding: what better-auth 1.7 stores for tokens, codes and secrets. */
 export function sha256b64url(s) {
   return createHash("sha256").update(s).digest("base64url");
