@@ -10,6 +10,7 @@ import (
 
 	"github.com/oauthdb/oauthdb"
 	"github.com/oauthdb/oauthdb/betterauth"
+	"github.com/oauthdb/oauthdb/internal/parity"
 )
 
 // harness is the folder of the Node harness that runs the real better-auth
@@ -78,20 +79,11 @@ type step struct {
 }
 
 type moment struct {
-	Name           string          `json:"name"`
-	Now            time.Time       `json:"now"`
-	Tables         json.RawMessage `json:"tables"`
-	Introspections []struct {
-		Token      string         `json:"token"`
-		Caller     string         `json:"caller"`
-		CallerName string         `json:"callerName"`
-		Status     int            `json:"status"`
-		Response   map[string]any `json:"response"`
-	} `json:"introspections"`
-	Userinfo []struct {
-		Token  string `json:"token"`
-		Status int    `json:"status"`
-	} `json:"userinfo"`
+	Name           string                 `json:"name"`
+	Now            time.Time              `json:"now"`
+	Tables         json.RawMessage        `json:"tables"`
+	Introspections []parity.Introspection `json:"introspections"`
+	Userinfo       []parity.Userinfo      `json:"userinfo"`
 }
 
 func readExport(t testing.TB, path string) export {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/internal/parity"
 	"github.com/oauthdb/oauthdb/oauthdbtest"
 )
 
@@ -27,11 +28,19 @@ var stepDifferences = []struct {
 	applies      func(s step, owner string) bool
 }{
 	{
-		name: "revoking a revoked refresh token",
-		reason: "better-auth answers 400 invalid_request \"refresh token revoked\" when a client revokes a refresh token " +
-			"that is revoked already (and, when it owns it, deletes its family); oauthdb's revocation is idempotent, as " +
-			"RFC 7009 §2.2 asks, and the fake server answers 200",
+		name: "revoking another client's revoked refresh token",
+		reason: "better-auth answers 400 invalid_request \"refresh token revoked\" when a client revokes another's refresh " +
+			"token that is revoked already, and changes nothing; the fake server changes nothing either and answers 200, " +
+			"as RFC 7009 §2.2 asks of a token the caller cannot revoke",
 		applies: func(s step, owner string) bool { return s.Step == "revoke" && s.Status == 400 && s.By != owner },
+	},
+	{
+		name: "revoking its own revoked refresh token",
+		reason: "better-auth answers 400 invalid_request \"refresh token revoked\" when the owner of a refresh token that " +
+			"is revoked already revokes it again, and deletes its family (invalidateRefreshFamily); the fake server " +
+			"answers 200, as RFC 7009 §2.2 asks, and DB.RevokeToken revokes the family (revoked set rather than rows " +
+			"deleted, so that a later replay is recognised): every later verdict is the same",
+		applies: func(s step, owner string) bool { return s.Step == "revoke" && s.Status == 400 && s.By == owner },
 	},
 }
 
@@ -54,6 +63,7 @@ type replayed struct {
 	plain   map[string]string // token name -> plaintext: better-auth's, or the one oauthdb minted for it
 	owner   map[string]string // token name -> client name
 	clients map[string]clientOf
+	seen    map[string]int // step differences, by name: how many steps each covered
 }
 
 type clientOf struct{ id, secret string }
@@ -65,7 +75,7 @@ func replayExport(t *testing.T, e export) {
 	}
 	db, clk := loadClocked(t, start)
 	r := &replayed{t: t, e: e, db: db, clk: clk, srv: oauthdbtest.NewServer(t, db),
-		plain: map[string]string{}, owner: map[string]string{}, clients: map[string]clientOf{}}
+		plain: map[string]string{}, owner: map[string]string{}, clients: map[string]clientOf{}, seen: map[string]int{}}
 	for _, c := range e.Clients {
 		r.clients[c.Name] = clientOf{c.ClientID, c.ClientSecret}
 	}
@@ -105,6 +115,11 @@ func replayExport(t *testing.T, e export) {
 	if taken == 0 || verdicts == 0 {
 		t.Fatalf("%s: %d steps replayed, %d verdicts compared", e.Adapter, taken, verdicts)
 	}
+	for _, d := range stepDifferences {
+		if r.seen[d.name] == 0 {
+			t.Errorf("%s: step difference %q is listed but no step shows it", e.Adapter, d.name)
+		}
+	}
 	t.Logf("%s: %d steps replayed, %d verdicts compared", e.Adapter, taken, verdicts)
 }
 
@@ -128,6 +143,7 @@ func (r *replayed) step(s step) {
 		status, body := r.post(oauthdbtest.PathRevoke, s.By, url.Values{"token": {r.plain[s.Token]}, "token_type_hint": {s.Hint}})
 		for _, d := range stepDifferences {
 			if d.applies(s, r.owner[s.Token]) {
+				r.seen[d.name]++
 				if status != http.StatusOK {
 					t.Errorf("%s: listed difference %q: oauthdb answers %d %v, want 200", where, d.name, status, body)
 				}
@@ -200,10 +216,7 @@ func (r *replayed) post(path, client string, form url.Values) (int, map[string]a
 // compare holds oauthdb's verdict on every token of a moment to
 // better-auth's, and returns how many it compared.
 func (r *replayed) compare(m moment) int {
-	userinfo := map[string]int{}
-	for _, u := range m.Userinfo {
-		userinfo[u.Token] = u.Status
-	}
+	userinfo := parity.UserinfoStatus(m.Userinfo)
 	for _, in := range m.Introspections {
 		plain, ok := r.plain[in.Token]
 		if !ok {
@@ -211,20 +224,21 @@ func (r *replayed) compare(m moment) int {
 			continue
 		}
 		x := r.token(in.Token)
-		v := &verdict{adapter: r.e.Adapter + " (replayed)", moment: m.Name, now: m.Now, token: in.Token, kind: x.Kind,
-			owner: r.owner[in.Token], caller: in.CallerName, status: in.Status, theirs: theirs(in.Response),
-			userinfo: userinfo[in.Token], db: r.db, plaintext: plain, callerID: in.Caller}
-		v.ours, v.err = introspect(r.db, plain, in.Caller)
+		adapter := r.e.Adapter + " (replayed)"
+		v := &parity.Verdict{Where: adapter + "/" + m.Name, Adapter: adapter, Moment: m.Name, Now: m.Now,
+			Token: in.Token, Kind: x.Kind, Owner: r.owner[in.Token], Caller: in.CallerName, Status: in.Status,
+			Theirs: parity.Restrict(in.Response), Userinfo: userinfo[in.Token], DB: r.db, CallerID: in.Caller}
+		v.Ours, v.Err = parity.Introspect(r.db, plain, in.Caller)
 		hash := r.db.Hash(plain)
 		_ = r.db.View(func(tx *oauthdb.Tx) error {
 			if a, err := tx.AccessTokenByHash(hash); err == nil {
-				v.expiresAt = a.ExpiresAt
+				v.ExpiresAt = a.ExpiresAt
 			} else if t, err := tx.RefreshTokenByHash(hash); err == nil {
-				v.expiresAt = t.ExpiresAt
+				v.ExpiresAt = t.ExpiresAt
 			}
 			return nil
 		})
-		compareVerdict(r.t, v)
+		differences.Compare(r.t, v)
 	}
 	return len(m.Introspections)
 }

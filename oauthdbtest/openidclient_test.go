@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/oauthdb/oauthdb/internal/testenv"
 	"github.com/oauthdb/oauthdb/oauthdbtest"
 )
 
@@ -28,26 +28,11 @@ type openidClientRun struct {
 }
 
 // runOpenIDClient runs openid-client 6.9 (Node) against srv as the client
-// c of fx, with args added to the harness's. Without Node or the harness's
-// node_modules it skips, loudly — or fails when CI is set, where both must
-// be there (.ci/run installs them).
+// c of fx, with args added to the harness's. The harness installs itself
+// when it must (testenv.Node).
 func runOpenIDClient(t *testing.T, srv *oauthdbtest.Server, fx *oauthdbtest.Fixtures, clientID, secret, redirect string, args ...string) openidClientRun {
 	t.Helper()
-	missing := ""
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing = "node is not on PATH"
-	} else if _, err := os.Stat(filepath.Join(openidClientHarness, "node_modules", "openid-client", "package.json")); err != nil {
-		missing = "the harness's dependencies are not installed (cd interop/openidclient && npm ci)"
-	}
-	if missing != "" {
-		msg := "the test against the real openid-client did not run: " + missing
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Log("!!!!!!!! " + msg + " !!!!!!!!")
-		t.Skip(msg)
-	}
+	node := testenv.Node(t, openidClientHarness)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, append([]string{"login.mjs", "--issuer", srv.Issuer(), "--client-id", clientID,

@@ -99,6 +99,11 @@
 // primary has written, so right after a reconnect, or between the records
 // of a backlog, it says "caught up" with everything still to decode.
 //
+// CaughtUpAt and MaxLag are the wall clock's. A Follower vouches for its
+// DB on the DB's own clock (oauthdb.WithClock; the wall clock by default)
+// for the time the proof has left, so that a DB on a test's clock, standing
+// at a scenario's instants, fails closed as surely (see Follower).
+//
 // A heartbeat comes back once the primary has flushed it: before Postgres
 // 17, by the WAL writer, within wal_writer_delay (200 ms by default); from
 // 17 on, the replica asks for the flush itself. CaughtUpAt is therefore

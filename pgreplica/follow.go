@@ -37,8 +37,17 @@ const DefaultMaxLag = 5 * time.Second
 // A row the DB cannot keep (one it cannot decode, one its door refuses, one
 // that names a row it does not have) is refused: counted, logged by table
 // and id (never a value), and not kept in any form, so that a refusal can
-// only make a token inactive, never keep one active. The DB's clock must be
-// the wall clock (its default), against which MaxLag is measured.
+// only make a token inactive, never keep one active.
+//
+// Proofs, and MaxLag, are measured on the wall clock. The DB may run on
+// another (oauthdb.WithClock: a test's, at a moment of its own scenario):
+// the Follower vouches on the DB's clock for the time the last proof has
+// left, and decides the marks that depend on the time on the DB's clock
+// too. On the wall clock, the DB's default, that is the proof's moment
+// plus MaxLag exactly, and the DB fails closed at that instant by itself;
+// a clock that stands still ends nothing by itself, and such a DB fails
+// closed when the Follower next looks, within a vouch interval (MaxLag/50,
+// at most 100 ms).
 type Follower struct {
 	r       *Replica
 	db      *oauthdb.DB
@@ -146,6 +155,22 @@ func NewFollower(cfg FollowerConfig, db *oauthdb.DB) (*Follower, error) {
 	return f, nil
 }
 
+// onClockOf returns the moment of db's clock at which the wall clock will
+// read wall: wall itself when db runs on the wall clock — its reading falls
+// between two of the wall clock's, and nothing is added to the proof — and
+// otherwise wall moved by how far db's clock is from the wall's now,
+// measured against the later wall reading, so that a moment vouched for
+// comes no later than the proof allows.
+func onClockOf(db *oauthdb.DB, wall time.Time) time.Time {
+	before := time.Now()
+	now := db.Now()
+	after := time.Now()
+	if !now.Before(before) && !now.After(after) {
+		return wall
+	}
+	return wall.Add(now.Sub(after))
+}
+
 // vouchInterval is how often a Follower reads the replica's status to
 // vouch for the DB: often enough that the DB goes stale at most a few
 // percent of MaxLag late, or fresh that soon after catching up.
@@ -245,8 +270,8 @@ func (f *Follower) vouch(ctx context.Context) {
 		st := f.r.Status()
 		if st.Loaded && !st.CaughtUpAt.IsZero() {
 			// The rows were current at CaughtUpAt: they may serve until
-			// MaxLag after it.
-			f.db.SetFreshUntil(st.CaughtUpAt.Add(f.maxLag))
+			// MaxLag after it, on the DB's clock.
+			f.db.SetFreshUntil(onClockOf(f.db, st.CaughtUpAt.Add(f.maxLag)))
 		} else {
 			f.db.SetFreshUntil(time.Time{})
 		}
@@ -262,8 +287,9 @@ func (f *Follower) vouch(ctx context.Context) {
 type FollowerStatus struct {
 	// Status is the replica's.
 	Status
-	// Fresh is whether the DB answers now; FreshUntil is when it goes
-	// stale unless vouched for again (zero when it is stale).
+	// Fresh is whether the DB answers now; FreshUntil is when, by the
+	// DB's clock, it goes stale unless vouched for again (zero when it is
+	// stale).
 	Fresh      bool
 	FreshUntil time.Time
 	// Rows counts the rows loaded and the row changes applied since the
@@ -287,7 +313,7 @@ func (f *Follower) Status() FollowerStatus {
 	st := FollowerStatus{
 		Status:     f.r.Status(),
 		FreshUntil: until,
-		Fresh:      !until.IsZero() && time.Now().Before(until),
+		Fresh:      !until.IsZero() && f.db.Now().Before(until),
 		Rows:       f.sink.rows.Load(),
 		Refused:    f.sink.refused.Load(),
 	}
@@ -414,10 +440,10 @@ func (s *dbSink) ApplyStream(_ context.Context, tx *Txn, changes iter.Seq2[Chang
 	n := 0
 	refused, err := s.db.Mirror(func(mt *oauthdb.MirrorTx) error {
 		// The marks are decided as of the last moment a fresh follower
-		// can have answered from the rows before tx (see markSlack): a
-		// function of the stream, the same when tx is streamed again
-		// after a crash.
-		mt.SetMarkTime(tx.CommitTime.Add(s.maxLag + markSlack))
+		// can have answered from the rows before tx (see markSlack), on
+		// the DB's clock: on the wall clock a function of the stream, the
+		// same when tx is streamed again after a crash.
+		mt.SetMarkTime(onClockOf(s.db, tx.CommitTime.Add(s.maxLag+markSlack)))
 		for c, err := range changes {
 			if err != nil {
 				return err

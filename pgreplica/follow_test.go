@@ -34,14 +34,14 @@ func (e *env) startFollower(cfg pgreplica.FollowerConfig) *follower {
 }
 
 // newFollower makes a Follower with the test settings of startReplica,
-// into a DB of its own, without running it.
-func (e *env) newFollower(cfg pgreplica.FollowerConfig) *follower {
+// into a DB of its own opened with opts, without running it.
+func (e *env) newFollower(cfg pgreplica.FollowerConfig, opts ...oauthdb.Option) *follower {
 	e.t.Helper()
 	cfg.Config = e.testConfig(cfg.Config)
 	if cfg.MaxLag == 0 {
 		cfg.MaxLag = 500 * time.Millisecond
 	}
-	db, err := oauthdb.Open(oauthdb.WithReplica())
+	db, err := oauthdb.Open(append(opts, oauthdb.WithReplica())...)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -62,7 +62,8 @@ without a network hop or a database query per request. It serves:
   GET  /readyz                200 while introspection is answered, 503 before
                               the data is loaded (and, with a replica, while it
                               is stale): a readiness probe
-  GET  /healthz               /readyz's answer, with the replica's lag and rows
+  GET  /healthz               /readyz's answer, with the replica's lag, WAL
+                              position (appliedLSN) and rows
   GET  /metrics               Prometheus formats: oauthdb_*, go_*, process_*
 
 The data is, by default, a SAMPLE dataset made up at start-up (users, clients

@@ -122,11 +122,13 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) int {
 }
 
 // healthz answers as readyz does, with what the server knows of its
-// freshness: with a replica, whether it is loaded, its lag and its rows.
+// freshness: with a replica, whether it is loaded, its lag, its position
+// in Postgres' WAL and its rows.
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) int {
 	type replica struct {
 		Loaded      bool    `json:"loaded"`
 		LagSeconds  float64 `json:"lagSeconds"`
+		AppliedLSN  string  `json:"appliedLSN"`
 		RowsApplied uint64  `json:"rowsApplied"`
 		RowsRefused uint64  `json:"rowsRefused"`
 	}
@@ -136,7 +138,7 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) int {
 	}
 	body.Ready = s.src.Ready()
 	if rs, ok := s.src.Replica(); ok {
-		body.Replica = &replica{rs.Loaded, rs.Lag.Seconds(), rs.RowsApplied, rs.RowsRefused}
+		body.Replica = &replica{rs.Loaded, rs.Lag.Seconds(), rs.AppliedLSN.String(), rs.RowsApplied, rs.RowsRefused}
 	}
 	status := http.StatusOK
 	if !body.Ready {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/oauthdb/oauthdb/internal/testenv"
 )
 
 // The tests of this file run the command as a user does: the binary that
@@ -104,7 +106,7 @@ func (c *child) wait(t *testing.T) int {
 // credentials were ever written.
 func TestServeDefaultCurl(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("no curl to run the printed command with")
+		testenv.Missing(t, "curl is not on PATH: install curl, to run the command serve prints")
 	}
 	c, b := startChild(t, "serve", "-listen", "127.0.0.1:0")
 	if !strings.Contains(c.stderr.String(), "sample credentials") {

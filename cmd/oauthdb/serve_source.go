@@ -44,6 +44,9 @@ type replicaStatus struct {
 	// Lag is how far the data may trail Postgres: the time since the
 	// replica was last caught up.
 	Lag time.Duration
+	// AppliedLSN is the replica's position: it holds every transaction
+	// committed in Postgres before it (compare with pg_current_wal_lsn()).
+	AppliedLSN pgreplica.LSN
 	// RowsApplied and RowsRefused count the rows the replica applied and
 	// those it could not apply and skipped.
 	RowsApplied, RowsRefused uint64
@@ -134,7 +137,7 @@ func (s *following) DB() *oauthdb.DB { return s.db }
 
 // Ready reports whether the replica answers now: loaded and caught up
 // within -max-lag. One atomic load.
-func (s *following) Ready() bool { return time.Now().Before(s.db.FreshUntil()) }
+func (s *following) Ready() bool { return s.db.Now().Before(s.db.FreshUntil()) }
 
 // Replica reports the Follower's state.
 func (s *following) Replica() (replicaStatus, bool) {
@@ -143,7 +146,7 @@ func (s *following) Replica() (replicaStatus, bool) {
 	if !st.CaughtUpAt.IsZero() {
 		lag = time.Since(st.CaughtUpAt)
 	}
-	return replicaStatus{Loaded: st.Loaded, Lag: lag, RowsApplied: st.Rows, RowsRefused: st.Refused,
+	return replicaStatus{Loaded: st.Loaded, Lag: lag, AppliedLSN: st.AppliedLSN, RowsApplied: st.Rows, RowsRefused: st.Refused,
 		SlotRetainedBytes: st.SlotRetainedBytes, StateWritten: st.StateWritten}, true
 }
 

@@ -535,7 +535,7 @@ type staleSource struct {
 
 func (s *staleSource) Ready() bool { return s.ready.Load() }
 func (s *staleSource) Replica() (replicaStatus, bool) {
-	return replicaStatus{Loaded: true, Lag: 1500 * time.Millisecond, RowsApplied: 7, RowsRefused: 2}, true
+	return replicaStatus{Loaded: true, Lag: 1500 * time.Millisecond, AppliedLSN: 0x16B3748, RowsApplied: 7, RowsRefused: 2}, true
 }
 
 // TestHealthzAndFailClosed: /healthz says whether introspection is
@@ -553,7 +553,7 @@ func TestHealthzAndFailClosed(t *testing.T) {
 	var src *staleSource
 	rs := startSample(t, func(s source) source { src = &staleSource{source: s}; return src })
 	got = rs.do(t, req{method: http.MethodGet, path: pathHealthz})
-	want := `{"ready":false,"replica":{"loaded":true,"lagSeconds":1.5,"rowsApplied":7,"rowsRefused":2}}` + "\n"
+	want := `{"ready":false,"replica":{"loaded":true,"lagSeconds":1.5,"appliedLSN":"0/16B3748","rowsApplied":7,"rowsRefused":2}}` + "\n"
 	if got.status != 503 || got.raw != want {
 		t.Errorf("healthz of a stale replica: %d %s, want 503 %s", got.status, got.raw, want)
 	}

@@ -33,7 +33,8 @@ func templateDir() string {
 // for all of them: each Start then copies that cluster, which is several
 // times faster than initdb, and Shared can hand out one server to many
 // tests. Main removes both before exiting. Without PostgreSQL binaries it
-// runs the tests anyway, and Start skips or fails them as usual.
+// runs the tests anyway, and Start fails them (or skips them: package
+// testenv) as usual.
 func Main(m *testing.M) {
 	os.Exit(runMain(m))
 }

@@ -5,43 +5,29 @@
 //
 //   DATABASE_URL=postgres://... [PG_SCHEMA=name] node migrate-pg.mjs
 //
-// Without PG_SCHEMA the tables go where the connection's search_path points
-// (public by default). With it, the schema is created if missing and used.
+// The tables go in schema PG_SCHEMA, created if missing; public by default.
 import "./clock.mjs";
 
-import pg from "pg";
 import { getMigrations } from "better-auth/db/migration";
 import { authOptions } from "./options.mjs";
+import { openStorage } from "./storage.mjs";
 
-const url = process.env.DATABASE_URL;
-if (!url) {
+if (!process.env.DATABASE_URL) {
   console.error("migrate-pg.mjs: DATABASE_URL is not set");
   process.exit(2);
 }
-const schemaName = process.env.PG_SCHEMA;
-if (schemaName !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schemaName)) {
-  console.error("migrate-pg.mjs: PG_SCHEMA must be a plain lower-case identifier");
-  process.exit(2);
-}
-
-let pool;
+let storage;
 try {
-  if (schemaName) {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await c.query(`CREATE SCHEMA IF NOT EXISTS ${schemaName}`);
-    await c.end();
-  }
-  pool = new pg.Pool({ connectionString: url, ...(schemaName ? { options: `-c search_path=${schemaName}` } : {}) });
-  const { toBeCreated, toBeAdded, runMigrations } = await getMigrations(authOptions({ database: pool }));
+  storage = await openStorage("postgres", { url: process.env.DATABASE_URL, schema: process.env.PG_SCHEMA || "public" });
+  const { toBeCreated, toBeAdded, runMigrations } = await getMigrations(authOptions({ database: storage.database }));
   await runMigrations();
   console.log(
     `migrate-pg.mjs: created ${toBeCreated.length} tables (${toBeCreated.map((t) => t.table).join(", ") || "none"}), ` +
       `added columns to ${toBeAdded.length}`,
   );
-  await pool.end();
+  await storage.close();
 } catch (err) {
   console.error(`migrate-pg.mjs failed: ${err?.stack ?? err}`);
-  if (pool) await pool.end().catch(() => {});
+  await storage?.close().catch(() => {});
   process.exit(1);
 }
