@@ -276,6 +276,12 @@ func errUnauthorizedClient(desc string) *oauthError {
 	return &oauthError{http.StatusBadRequest, "unauthorized_client", desc}
 }
 
+// errInvalidDPoPProof: a DPoP proof is missing, malformed, replayed or of
+// the wrong key (400, RFC 9449 §5.1).
+func errInvalidDPoPProof(desc string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "invalid_dpop_proof", desc}
+}
+
 // errInvalidScope: a scope the client may not have (400).
 func errInvalidScope(desc string) *oauthError {
 	return &oauthError{http.StatusBadRequest, "invalid_scope", desc}
