@@ -52,9 +52,11 @@ var endpoints = []string{
 //   - PathToken: the token endpoint (RFC 6749 §3.2) for the grants
 //     client_credentials (for the client's clientCredentialsScopes),
 //     refresh_token (rotating a refresh token granted offline_access, with
-//     replay detection: oauthdb.DB.RotateRefreshToken) and
-//     authorization_code (with PKCE, S256 only), each answering as
-//     better-auth 1.7.29 does;
+//     replay detection: oauthdb.DB.Refresh) and authorization_code (with
+//     PKCE, S256 only), each answering as better-auth 1.7.29 does; a DPoP
+//     proof (RFC 9449 §5, checked by package resourceserver) binds the
+//     tokens to its key, and a bound refresh token, a code asked for with
+//     dpop_jkt or a client with dpopBoundAccessTokens needs one;
 //   - PathIntrospect: token introspection (RFC 7662), for an authenticated
 //     client, of the tokens issued to it;
 //   - PathRevoke: token revocation (RFC 7009), with token_type_hint;

@@ -470,8 +470,9 @@ func (m *Model) RevokeRefreshToken(token string) (int, error) {
 }
 
 // RevokeToken is oauthdb.DB.RevokeToken, a client's revocation request with
-// better-auth 1.7.29's rules: the hinted kind first, then the other; only
-// the caller's own token changes; its refresh token revoked already takes
+// better-auth 1.7.29's rules: the hinted kind only, or without a hint of
+// a kind an access token, then a refresh token; only the caller's own
+// token changes; its refresh token revoked already takes
 // the whole family (the client's refresh tokens of that user) with it.
 func (m *Model) RevokeToken(token, clientID, hint string) (int, error) {
 	if clientID == "" {
@@ -502,9 +503,14 @@ func (m *Model) RevokeToken(token, clientID, hint string) (int, error) {
 		none := func(oauthdb.OAuthAccessToken) bool { return false }
 		return true, m.revoke(none, func(r oauthdb.OAuthRefreshToken) bool { return r.ID == t.ID }), nil
 	}
-	order := []func() (bool, int, error){access, refresh}
-	if hint == "refresh_token" {
-		order = []func() (bool, int, error){refresh, access}
+	var order []func() (bool, int, error)
+	switch hint {
+	case "access_token":
+		order = append(order, access)
+	case "refresh_token":
+		order = append(order, refresh)
+	default:
+		order = append(order, access, refresh)
 	}
 	for _, try := range order {
 		if found, n, err := try(); found {
