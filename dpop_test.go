@@ -42,6 +42,23 @@ func boundTo(t *testing.T, db *oauthdb.DB, tok oauthdb.IssuedTokens, jkt string)
 	}
 }
 
+// refresh redeems a refresh token of cid-1 with a proof of the key jkt.
+func refresh(t *testing.T, db *oauthdb.DB, token, jkt string) oauthdb.IssuedTokens {
+	t.Helper()
+	tok, err := db.Refresh(oauthdb.RefreshRequest{Token: token, ClientID: "cid-1", DPoPThumbprint: jkt})
+	if err != nil {
+		t.Fatalf("Refresh with a proof of %s: %v", jkt, err)
+	}
+	return tok
+}
+
+// withProof is userGrant with a proof of the key jkt.
+func withProof(jkt string) oauthdb.IssueRequest {
+	g := userGrant
+	g.DPoPThumbprint = jkt
+	return g
+}
+
 // refusedDPoP fails the test unless err is the sentinel why, in an *Error
 // of table that names no thumbprint but the one given, and the rows are as
 // before.
@@ -96,13 +113,8 @@ func TestRefreshOfDPoPBoundToken(t *testing.T) {
 // before it looks at DPoP.
 func TestReplayOfDPoPBoundTokenWithoutProof(t *testing.T) {
 	db, clk := world(t)
-	grant := userGrant
-	grant.DPoPThumbprint = jktA
-	first := issue(t, db, grant)
-	next, err := db.Refresh(oauthdb.RefreshRequest{Token: first.RefreshToken, ClientID: "cid-1", DPoPThumbprint: jktA})
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := issue(t, db, withProof(jktA))
+	next := refresh(t, db, first.RefreshToken, jktA)
 	clk.Advance(time.Second)
 	if _, err := db.RotateRefreshToken(first.RefreshToken, "cid-1", nil); !errors.Is(err, oauthdb.ErrTokenReplayed) {
 		t.Fatalf("a replay without a proof: %v, want ErrTokenReplayed", err)
@@ -138,14 +150,8 @@ func TestDPoPBoundClient(t *testing.T) {
 			_, err = db.RotateRefreshToken(old.RefreshToken, "cid-1", nil)
 			refusedDPoP(t, db, before, err, oauthdb.ErrDPoPRequired, oauthdb.TableOAuthClient)
 
-			grant := userGrant
-			grant.DPoPThumbprint = jktA
-			boundTo(t, db, issue(t, db, grant), jktA)
-			next, err := db.Refresh(oauthdb.RefreshRequest{Token: old.RefreshToken, ClientID: "cid-1", DPoPThumbprint: jktB})
-			if err != nil {
-				t.Fatal(err)
-			}
-			boundTo(t, db, next, jktB)
+			boundTo(t, db, issue(t, db, withProof(jktA)), jktA)
+			boundTo(t, db, refresh(t, db, old.RefreshToken, jktB), jktB)
 		})
 	}
 	// Metadata that says false, or says it in another case, binds nothing.
@@ -165,14 +171,9 @@ func TestDPoPProofBindsOrdinaryClient(t *testing.T) {
 	db, _ := world(t)
 	plain := issue(t, db, userGrant)
 	boundTo(t, db, plain, "")
-	grant := userGrant
-	grant.DPoPThumbprint = jktA
-	boundTo(t, db, issue(t, db, grant), jktA)
+	boundTo(t, db, issue(t, db, withProof(jktA)), jktA)
 
-	next, err := db.Refresh(oauthdb.RefreshRequest{Token: plain.RefreshToken, ClientID: "cid-1", DPoPThumbprint: jktB})
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := refresh(t, db, plain.RefreshToken, jktB)
 	boundTo(t, db, next, jktB)
 	// Bound now: the next refresh needs that key.
 	if _, err := db.RotateRefreshToken(next.RefreshToken, "cid-1", nil); !errors.Is(err, oauthdb.ErrDPoPRequired) {
@@ -190,9 +191,7 @@ func TestDPoPThumbprintMalformed(t *testing.T) {
 	first := issue(t, db, userGrant)
 	before := db.Snapshot()
 	for _, jkt := range []string{"short", jktA + "A", strings.Repeat("+", 43), strings.Repeat("x", 100_000)} {
-		grant := userGrant
-		grant.DPoPThumbprint = jkt
-		_, err := db.IssueTokens(grant)
+		_, err := db.IssueTokens(withProof(jkt))
 		refusedDPoP(t, db, before, err, oauthdb.ErrInvalid, oauthdb.TableOAuthAccessToken)
 		_, err = db.Refresh(oauthdb.RefreshRequest{Token: first.RefreshToken, ClientID: "cid-1", DPoPThumbprint: jkt})
 		refusedDPoP(t, db, before, err, oauthdb.ErrInvalid, oauthdb.TableOAuthRefreshToken)
