@@ -68,6 +68,14 @@ var (
 	ErrSessionExpired = errors.New("session expired")
 	// ErrScopeNotGranted: a requested scope is outside the granted set.
 	ErrScopeNotGranted = errors.New("scope not granted")
+	// ErrDPoPRequired: the tokens must be bound to a DPoP key (RFC 9449),
+	// and the request has no proof: the client has dpopBoundAccessTokens, or
+	// the refresh token presented is bound to a key. IssueTokens and Refresh
+	// return it in an *Error naming the client or the refresh token.
+	ErrDPoPRequired = errors.New("a DPoP proof is required")
+	// ErrDPoPKeyMismatch: the refresh token presented is bound to a DPoP key,
+	// and the proof is signed by another (Refresh).
+	ErrDPoPKeyMismatch = errors.New("the DPoP proof's key is not the one the token is bound to")
 	// ErrConsentRequired: the user has not granted the requested scopes.
 	ErrConsentRequired = errors.New("consent required")
 	// ErrBadSecret: the client did not authenticate: its secret is wrong or

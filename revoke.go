@@ -52,8 +52,10 @@ func revokeToken[T any](db *DB, k *tokenKind[T], token string, revoke func(tx *T
 
 // RevokeToken is a client's revocation request (RFC 7009), in one write
 // transaction, with better-auth 1.7.29's rules. The token is looked up as
-// hint says first ("access_token" or "refresh_token"; any other value, or
-// none, means an access token first), then as the other kind. A client
+// the kind hint says only ("access_token" or "refresh_token": a token of
+// the other kind is not found, which changes nothing and is no error); any
+// other value, or none, means an access token first, then a refresh token.
+// A client
 // revokes only its own tokens: another client's, or an unknown token,
 // changes nothing and is not an error (RFC 7009 §2.2). Its access token is
 // deleted; its refresh token revoked, with the access tokens issued with
@@ -94,9 +96,14 @@ func (db *DB) RevokeToken(token, clientID, hint string) (int, error) {
 			n, err := revokeRefresh(tx, t, now)
 			return true, n, err
 		}
-		order := [2]func() (bool, int, error){access, refresh}
-		if hint == "refresh_token" {
-			order = [2]func() (bool, int, error){refresh, access}
+		// better-auth 1.7.29's revokeEndpoint looks a hinted token up as
+		// that kind only; without a hint, as an access token first.
+		order := []func() (bool, int, error){access, refresh}
+		switch hint {
+		case "access_token":
+			order = order[:1]
+		case "refresh_token":
+			order = order[1:]
 		}
 		for _, try := range order {
 			if found, n, err := try(); found || err != nil {

@@ -179,9 +179,24 @@ func TestRevokeToken(t *testing.T) {
 		t.Errorf("no caller: %v, want ErrInvalid", err)
 	}
 
-	// The owner's access token: deleted, whatever the hint says.
-	if n, err := db.RevokeToken(other.AccessToken, "cid-2", "refresh_token"); n != 1 || err != nil {
-		t.Errorf("the owner revoking its access token = %d, %v; want 1, nil", n, err)
+	// A hint of a kind is looked up as that kind only, as better-auth's
+	// revokeEndpoint does: a miss changes nothing and is no error. Any
+	// other hint is none.
+	before = db.Snapshot()
+	for _, tc := range []struct{ name, token, owner, hint string }{
+		{"its access token as a refresh token", other.AccessToken, "cid-2", "refresh_token"},
+		{"its refresh token as an access token", other.RefreshToken, "cid-2", "access_token"},
+		{"its revoked refresh token as an access token", first.RefreshToken, "cid-1", "access_token"},
+	} {
+		if n, err := db.RevokeToken(tc.token, tc.owner, tc.hint); n != 0 || err != nil {
+			t.Errorf("the owner revoking %s = %d, %v; want 0, nil", tc.name, n, err)
+		}
+	}
+	if d := cmp.Diff(before, db.Snapshot()); d != "" {
+		t.Fatalf("a hint of the other kind changed the rows (-before +after):\n%s", d)
+	}
+	if n, err := db.RevokeToken(other.AccessToken, "cid-2", "id_token"); n != 1 || err != nil {
+		t.Errorf("the owner revoking its access token with a hint of no kind = %d, %v; want 1, nil", n, err)
 	}
 	if _, err := db.ValidateAccessToken(other.AccessToken); !errors.Is(err, oauthdb.ErrTokenNotFound) {
 		t.Errorf("a revoked access token: %v, want ErrTokenNotFound", err)

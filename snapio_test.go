@@ -216,12 +216,13 @@ func newFullWorld(t testing.TB) *fullWorld {
 	a := grant(userGrant)
 	b := grant(oauthdb.IssueRequest{ClientID: "cid-3", UserID: "u3", SessionID: "s3", ReferenceID: "org-1",
 		Scopes: []string{"openid", "offline_access"}, Refresh: true, AuthorizationCodeID: oauthdb.HashToken("code-0"),
-		AuthTime: t0.Add(-time.Minute), Resources: []string{"https://api.example"}, RequestedUserInfoClaims: []string{"email"}})
+		AuthTime: t0.Add(-time.Minute), Resources: []string{"https://api.example"}, RequestedUserInfoClaims: []string{"email"},
+		DPoPThumbprint: jktA}) // cid-3 has dpopBoundAccessTokens
 	grant(oauthdb.IssueRequest{ClientID: "cid-2", Scopes: []string{"read"}}) // client credentials
 	d := grant(oauthdb.IssueRequest{ClientID: "cid-2", UserID: "u2", SessionID: "s2", Scopes: []string{"openid"}, Refresh: true})
 	e := grant(oauthdb.IssueRequest{ClientID: "cid-1", UserID: "u2", Scopes: []string{"openid"}, Refresh: true})
 	clk.Advance(time.Minute)
-	rot, err := db.RotateRefreshToken(b.RefreshToken, "cid-3", nil)
+	rot, err := db.Refresh(oauthdb.RefreshRequest{Token: b.RefreshToken, ClientID: "cid-3", DPoPThumbprint: jktA})
 	if err != nil {
 		t.Fatal(err)
 	}

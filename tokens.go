@@ -484,6 +484,11 @@ type IssueRequest struct {
 	// better-auth 1.7 keeps them.
 	Resources               []string
 	RequestedUserInfoClaims []string
+	// DPoPThumbprint is the thumbprint of the key of the request's DPoP
+	// proof (RFC 9449 §4.3, verified by the caller, resourceserver's
+	// Verifier.CheckProof for one): both tokens are bound to it. Required
+	// when the client has dpopBoundAccessTokens.
+	DPoPThumbprint string
 }
 
 // IssueTokens issues an access token and, when asked, a refresh token that
@@ -512,6 +517,9 @@ func (db *DB) IssueTokens(req IssueRequest) (IssuedTokens, error) {
 func (tx *Tx) IssueTokens(req IssueRequest) (IssuedTokens, error) {
 	now := tx.db.now()
 	if err := checkScopes(TableOAuthAccessToken, req.Scopes); err != nil {
+		return IssuedTokens{}, err
+	}
+	if err := checkThumbprint(TableOAuthAccessToken, req.DPoPThumbprint); err != nil {
 		return IssuedTokens{}, err
 	}
 	c, err := tx.activeClient(req.ClientID)
@@ -552,9 +560,12 @@ func (tx *Tx) IssueTokens(req IssueRequest) (IssuedTokens, error) {
 		return IssuedTokens{}, &Error{Table: TableOAuthRefreshToken, Field: "sessionId",
 			Reason: "a code's refresh token without offline_access ends with the code's session: give the session", Err: ErrInvalid}
 	}
+	if req.DPoPThumbprint == "" && requiresDPoP(c) {
+		return IssuedTokens{}, errClientRequiresDPoP(c)
+	}
 	return tx.db.issue(tx, now, grant{client: req.ClientID, user: req.UserID, session: req.SessionID,
 		refreshSession: req.SessionID, reference: req.ReferenceID, scopes: req.Scopes, code: req.AuthorizationCodeID,
-		authTime: req.AuthTime, resources: req.Resources, claims: req.RequestedUserInfoClaims}, req.Refresh)
+		authTime: req.AuthTime, resources: req.Resources, claims: req.RequestedUserInfoClaims, jkt: req.DPoPThumbprint}, req.Refresh)
 }
 
 // grant is what the tokens of one issue or rotation share.
@@ -570,6 +581,9 @@ type grant struct {
 	code                    string
 	authTime                time.Time
 	resources, claims       []string
+	// jkt is the thumbprint of the DPoP key the tokens are bound to, if
+	// any.
+	jkt string
 }
 
 // errNotFound is the error of an operation given a key that names no
@@ -620,6 +634,7 @@ func (db *DB) issue(tx *Tx, now time.Time, g grant, refresh bool) (IssuedTokens,
 			ExpiresAt: now.Add(db.cfg.refreshTTL), CreatedAt: now,
 			AuthorizationCodeID: g.code, AuthTime: g.authTime.UTC(),
 			Resources: slices.Clone(g.resources), RequestedUserInfoClaims: slices.Clone(g.claims),
+			Confirmation: dpopConfirmation(g.jkt),
 		}
 		if err := refreshTokens.Insert(tx.st, &out.Refresh); err != nil {
 			return out, err
@@ -637,6 +652,7 @@ func (db *DB) issue(tx *Tx, now time.Time, g grant, refresh bool) (IssuedTokens,
 		UserID: g.user, ReferenceID: g.reference, RefreshID: out.Refresh.ID, Scopes: slices.Clone(g.scopes),
 		ExpiresAt: now.Add(db.cfg.accessTTL), CreatedAt: now,
 		AuthorizationCodeID: g.code, Resources: slices.Clone(g.resources), RequestedUserInfoClaims: slices.Clone(g.claims),
+		Confirmation: dpopConfirmation(g.jkt),
 	}
 	if err := accessTokens.Insert(tx.st, &out.Access); err != nil {
 		return out, err
@@ -673,7 +689,25 @@ func (db *DB) issue(tx *Tx, now time.Time, g grant, refresh bool) (IssuedTokens,
 // ErrTokenRevoked, for a token revoked otherwise than by its rotation (by
 // RevokeRefreshToken, say). Of two concurrent rotations of one token exactly
 // one succeeds.
+//
+// It is Refresh for a request without a DPoP proof: a refresh token bound
+// to a DPoP key, or one of a client that requires DPoP, is refused with
+// ErrDPoPRequired.
 func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (IssuedTokens, error) {
+	return db.Refresh(RefreshRequest{Token: token, ClientID: clientID, Scopes: scopes})
+}
+
+// Refresh is the refresh_token grant: RotateRefreshToken, with the DPoP
+// proof the request carried, as better-auth 1.7.29's resolveDpopTokenBinding
+// takes it. After every check RotateRefreshToken lists (so that a replay
+// revokes its family with or without a proof), a proof is required when
+// the client has dpopBoundAccessTokens (ErrDPoPRequired, naming the client)
+// or the refresh token is bound to a key (ErrDPoPRequired, naming the
+// token), and the proof's key must be the token's (ErrDPoPKeyMismatch); a
+// refused request changes nothing. With a proof, required or not, the new
+// tokens are bound to its key.
+func (db *DB) Refresh(req RefreshRequest) (IssuedTokens, error) {
+	token, clientID, scopes := req.Token, req.ClientID, req.Scopes
 	if err := checkToken(kindRefresh, token); err != nil {
 		return IssuedTokens{}, err
 	}
@@ -681,6 +715,9 @@ func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (Issue
 		return IssuedTokens{}, errNoCaller("a refresh")
 	}
 	if err := checkScopes(TableOAuthRefreshToken, scopes); err != nil {
+		return IssuedTokens{}, err
+	}
+	if err := checkThumbprint(TableOAuthRefreshToken, req.DPoPThumbprint); err != nil {
 		return IssuedTokens{}, err
 	}
 	var out IssuedTokens
@@ -723,18 +760,22 @@ func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (Issue
 			replay = &TokenError{Kind: kindRefresh, ID: t.ID, Err: why}
 			return nil
 		}
-		g := grant{client: t.ClientID, user: t.UserID, session: o.sessionRecord().ID, refreshSession: t.SessionID,
-			reference: t.ReferenceID, scopes: scopes, code: t.AuthorizationCodeID, authTime: t.AuthTime,
-			resources: t.Resources, claims: t.RequestedUserInfoClaims}
-		if !slices.Contains(t.Scopes, ScopeOfflineAccess) {
-			out, err = db.issue(tx, now, g, false)
-			out.Previous = *t
-			return err
-		}
-		if o.session == nil && !db.cfg.lenientSessions && sessionBoundRefresh(scopes, t.SessionID, t.AuthorizationCodeID) {
+		offline := slices.Contains(t.Scopes, ScopeOfflineAccess)
+		if offline && o.session == nil && !db.cfg.lenientSessions && sessionBoundRefresh(scopes, t.SessionID, t.AuthorizationCodeID) {
 			// Narrowed away offline_access, the new token would be bound to
 			// a session that has ended: refused with the session's reason.
 			_, err := liveSession(tx.st, kindRefresh, v, now, true)
+			return err
+		}
+		if err := checkRefreshProof(o.client, t, req.DPoPThumbprint); err != nil {
+			return err
+		}
+		g := grant{client: t.ClientID, user: t.UserID, session: o.sessionRecord().ID, refreshSession: t.SessionID,
+			reference: t.ReferenceID, scopes: scopes, code: t.AuthorizationCodeID, authTime: t.AuthTime,
+			resources: t.Resources, claims: t.RequestedUserInfoClaims, jkt: req.DPoPThumbprint}
+		if !offline {
+			out, err = db.issue(tx, now, g, false)
+			out.Previous = *t
 			return err
 		}
 		revoked := *t
@@ -761,6 +802,22 @@ func (db *DB) RotateRefreshToken(token, clientID string, scopes []string) (Issue
 		return IssuedTokens{}, err
 	}
 	return out, nil
+}
+
+// RefreshRequest is a refresh_token grant (RFC 6749 §6): a refresh token
+// redeemed by its client, with the proof of a DPoP key if the request had
+// one.
+type RefreshRequest struct {
+	// Token is the plaintext refresh token.
+	Token string
+	// ClientID is the authenticated client that presents it. Required.
+	ClientID string
+	// Scopes may narrow the token's scopes, never widen them; nil keeps
+	// them.
+	Scopes []string
+	// DPoPThumbprint is the thumbprint of the key of the request's DPoP
+	// proof, verified by the caller; empty without a proof.
+	DPoPThumbprint string
 }
 
 // missingScope returns the first of want that is not in have.

@@ -346,3 +346,19 @@ func TestErrorsShowNoHash(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// An unknown table's name, however long, is cut in the errors of
+// DecodeRow and DecodeJSONRow, as every value an error quotes is
+// (store.Bound).
+func TestDecodeRowBoundsTheTableName(t *testing.T) {
+	for _, name := range []string{strings.Repeat("x", 100_000), strings.Repeat("é-", 50_000)} {
+		_, err := betterauth.DecodeRow(name, map[string]betterauth.Value{})
+		_, jerr := betterauth.DecodeJSONRow(name, json.RawMessage(`{"id":"r1"}`))
+		for _, err := range []error{err, jerr} {
+			if !errors.Is(err, betterauth.ErrUnknownTable) || len(err.Error()) > 200 {
+				t.Errorf("a table name of %d bytes: an error of %d bytes (%.80s…), want ErrUnknownTable in at most 200",
+					len(name), len(err.Error()), err)
+			}
+		}
+	}
+}

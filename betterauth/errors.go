@@ -3,9 +3,9 @@ package betterauth
 import (
 	"errors"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/store"
 )
 
 // Errors of the loader, besides those of the root package (oauthdb.ErrInvalid,
@@ -39,7 +39,7 @@ func (invalid) Is(target error) bool { return target == oauthdb.ErrInvalid }
 // errors name (never a token hash or a secret), each bounded.
 type RowError struct {
 	// Table is the table's name; empty when the input failed outside any
-	// table.
+	// table. Error cuts a long one (store.Bound).
 	Table string
 	// Index is the row's position in its table in the input, from 0; -1
 	// when the error is not about one row.
@@ -60,9 +60,9 @@ func (e *RowError) Error() string {
 	s := "betterauth: "
 	switch {
 	case e.Table != "" && plainName(e.Table):
-		s += e.Table
+		s += store.Bound(e.Table)
 	case e.Table != "":
-		s += strconv.Quote(e.Table) // an unknown table's name, as the input spelled it
+		s += strconv.Quote(store.Bound(e.Table)) // an unknown table's name, as the input spelled it
 	case e.Index < 0:
 		s += "input"
 	}
@@ -70,7 +70,7 @@ func (e *RowError) Error() string {
 		s += " row " + strconv.Itoa(e.Index)
 	}
 	if e.ID != "" {
-		s += " (id " + strconv.Quote(bound(e.ID)) + ")"
+		s += " (id " + strconv.Quote(store.Bound(e.ID)) + ")"
 	}
 	if e.Field != "" {
 		s += ", field " + e.Field
@@ -109,18 +109,4 @@ func plainName(s string) bool {
 		}
 	}
 	return true
-}
-
-// bound cuts a value quoted in an error to its first 64 bytes (on a rune
-// boundary) and says how long it was.
-func bound(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "… (" + strconv.Itoa(len(s)) + " bytes)"
 }

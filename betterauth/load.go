@@ -224,7 +224,7 @@ func read(r io.Reader, cfg *config) (map[string][]decoded, Report, error) {
 		keep := slices.Contains(modeled, name)
 		if !keep {
 			if terr := tableError(name, cfg.skip); terr != ErrNotModeled {
-				return nil, rep, &RowError{Table: bound(name), Index: -1, Err: terr}
+				return nil, rep, &RowError{Table: name, Index: -1, Err: terr}
 			}
 		}
 		if seen[name] {

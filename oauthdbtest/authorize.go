@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,10 @@ type AuthorizeRequest struct {
 	// ReferenceID is better-auth's consent reference (an organisation, say),
 	// kept with the code and given to its tokens.
 	ReferenceID string
+	// DPoPJKT is the thumbprint of the DPoP key the code is bound to
+	// (dpop_jkt, RFC 9449 §10): it is redeemed only with a proof of that
+	// key.
+	DPoPJKT string
 }
 
 // Authorize does what the authorization endpoint does when a signed-in user
@@ -76,7 +81,7 @@ func (s *Server) Authorize(req AuthorizeRequest) (code string) {
 		sum := sha256.Sum256([]byte(req.CodeVerifier))
 		challenge = base64.RawURLEncoding.EncodeToString(sum[:])
 	}
-	for k, v := range map[string]string{"state": req.State, "code_challenge": challenge, "nonce": req.Nonce} {
+	for k, v := range map[string]string{"state": req.State, "code_challenge": challenge, "nonce": req.Nonce, "dpop_jkt": req.DPoPJKT} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -94,6 +99,10 @@ func (s *Server) Authorize(req AuthorizeRequest) (code string) {
 	}
 	return code
 }
+
+// thumbprintSyntax is a JWK SHA-256 thumbprint in base64url (RFC 7638),
+// what better-auth's authorization endpoint takes for dpop_jkt.
+var thumbprintSyntax = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
 // signedIn is the user an authorization request is made for.
 type signedIn struct {
@@ -154,6 +163,8 @@ func (s *Server) authorize(q url.Values, who signedIn) (string, *authorizeError)
 		return "", back(errInvalidRequest("code_challenge_method must be S256"))
 	case len(q.Get("nonce")) > MaxNonceLength:
 		return "", back(errInvalidRequest("nonce is longer than " + strconv.Itoa(MaxNonceLength) + " characters"))
+	case q.Has("dpop_jkt") && !thumbprintSyntax.MatchString(q.Get("dpop_jkt")):
+		return "", back(errInvalidRequest("dpop_jkt must be a base64url-encoded SHA-256 JWK thumbprint"))
 	case q.Has("request"):
 		// OpenID Connect Core §6: a request object the server cannot read.
 		return "", back(&oauthError{http.StatusBadRequest, "request_not_supported", "request objects are not supported"})

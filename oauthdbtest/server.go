@@ -52,9 +52,11 @@ var endpoints = []string{
 //   - PathToken: the token endpoint (RFC 6749 §3.2) for the grants
 //     client_credentials (for the client's clientCredentialsScopes),
 //     refresh_token (rotating a refresh token granted offline_access, with
-//     replay detection: oauthdb.DB.RotateRefreshToken) and
-//     authorization_code (with PKCE, S256 only), each answering as
-//     better-auth 1.7.29 does;
+//     replay detection: oauthdb.DB.Refresh) and authorization_code (with
+//     PKCE, S256 only), each answering as better-auth 1.7.29 does; a DPoP
+//     proof (RFC 9449 §5, checked by package resourceserver) binds the
+//     tokens to its key, and a bound refresh token, a code asked for with
+//     dpop_jkt or a client with dpopBoundAccessTokens needs one;
 //   - PathIntrospect: token introspection (RFC 7662), for an authenticated
 //     client, of the tokens issued to it;
 //   - PathRevoke: token revocation (RFC 7009), with token_type_hint;
@@ -274,6 +276,12 @@ func errInvalidGrant(desc string) *oauthError {
 // errUnauthorizedClient: the client may not use this grant type (400).
 func errUnauthorizedClient(desc string) *oauthError {
 	return &oauthError{http.StatusBadRequest, "unauthorized_client", desc}
+}
+
+// errInvalidDPoPProof: a DPoP proof is missing, malformed, replayed or of
+// the wrong key (400, RFC 9449 §5.1).
+func errInvalidDPoPProof(desc string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "invalid_dpop_proof", desc}
 }
 
 // errInvalidScope: a scope the client may not have (400).

@@ -29,6 +29,7 @@ type request struct {
 	form        url.Values
 	basic       []string // client_id, secret for client_secret_basic
 	contentType string   // form-encoded by default
+	dpop        string   // a DPoP proof, if any
 }
 
 func do(t *testing.T, srv *oauthdbtest.Server, r request) response {
@@ -47,6 +48,9 @@ func do(t *testing.T, srv *oauthdbtest.Server, r request) response {
 	req.Header.Set("Content-Type", ct)
 	if r.basic != nil {
 		req.SetBasicAuth(url.QueryEscape(r.basic[0]), url.QueryEscape(r.basic[1]))
+	}
+	if r.dpop != "" {
+		req.Header.Set("DPoP", r.dpop)
 	}
 	resp, err := srv.Client().Do(req)
 	if err != nil {

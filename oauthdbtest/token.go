@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/resourceserver"
 )
 
 // tokenResponse is a successful token response (RFC 6749 §5.1), with
@@ -26,11 +27,17 @@ type tokenResponse struct {
 	IDToken      string `json:"id_token,omitempty"`
 }
 
-// respond makes the token response for issued tokens.
+// respond makes the token response for issued tokens: of token_type DPoP
+// when they are bound to a DPoP key, as better-auth's
+// confirmationTokenType.
 func (s *Server) respond(t oauthdb.IssuedTokens) tokenResponse {
+	tokenType := "Bearer"
+	if oauthdb.DPoPThumbprint(t.Access.Confirmation) != "" {
+		tokenType = "DPoP"
+	}
 	return tokenResponse{
 		AccessToken:  t.AccessToken,
-		TokenType:    "Bearer",
+		TokenType:    tokenType,
 		ExpiresIn:    int64(t.Access.ExpiresAt.Sub(s.db.Now()) / time.Second),
 		ExpiresAt:    t.Access.ExpiresAt.Unix(),
 		RefreshToken: t.RefreshToken,
@@ -60,14 +67,18 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) *oauthError
 	if !allowsGrant(client.client, grant) {
 		return errUnauthorizedClient("the client may not use the grant type " + grant)
 	}
+	jkt, e := s.dpopProof(r)
+	if e != nil {
+		return e
+	}
 	var resp tokenResponse
 	switch grant {
 	case GrantClientCredentials:
-		resp, e = s.clientCredentials(client, form)
+		resp, e = s.clientCredentials(client, form, jkt)
 	case GrantRefreshToken:
-		resp, e = s.refresh(client, form)
+		resp, e = s.refresh(client, form, jkt)
 	default:
-		resp, e = s.redeemCode(client, form)
+		resp, e = s.redeemCode(client, form, jkt)
 	}
 	if e != nil {
 		return e
@@ -76,13 +87,37 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) *oauthError
 	return nil
 }
 
+// dpopProof checks the DPoP proof of a token request (RFC 9449 §5), if it
+// has one, with the resource server's checks (Verifier.CheckProof: its
+// replay cache too), and returns its key's thumbprint; "" for a request
+// without one. Whether a proof is needed, and of which key, the grant
+// decides: the DB for a DPoP client or a bound refresh token, redeemCode
+// for a code bound by dpop_jkt.
+func (s *Server) dpopProof(r *http.Request) (string, *oauthError) {
+	if len(r.Header.Values("DPoP")) == 0 {
+		return "", nil
+	}
+	jkt, err := s.rs.CheckProof(r)
+	if err != nil {
+		e, ok := errors.AsType[*resourceserver.Error](err)
+		switch {
+		case !ok:
+			return "", s.serverError(err)
+		case e.Status == http.StatusServiceUnavailable:
+			return "", &oauthError{http.StatusServiceUnavailable, e.Code, e.Description}
+		}
+		return "", errInvalidDPoPProof(e.Description)
+	}
+	return jkt, nil
+}
+
 // clientCredentials serves the client_credentials grant (RFC 6749 §4.4) as
 // better-auth 1.7.29 does: an access token for the client itself, with no
 // user and no refresh token, for scopes of its clientCredentialsScopes —
 // all of them when none is asked — never a user's (openid, profile, email,
 // offline_access). A public client, or one with no clientCredentialsScopes,
 // may not use the grant.
-func (s *Server) clientCredentials(c authenticated, form url.Values) (tokenResponse, *oauthError) {
+func (s *Server) clientCredentials(c authenticated, form url.Values, jkt string) (tokenResponse, *oauthError) {
 	if c.public() {
 		return tokenResponse{}, errUnauthorizedClient("a public client cannot use client_credentials")
 	}
@@ -99,7 +134,7 @@ func (s *Server) clientCredentials(c authenticated, form url.Values) (tokenRespo
 			}
 		}
 	}
-	t, err := s.db.IssueTokens(oauthdb.IssueRequest{ClientID: c.client.ClientID, Scopes: scopes})
+	t, err := s.db.IssueTokens(oauthdb.IssueRequest{ClientID: c.client.ClientID, Scopes: scopes, DPoPThumbprint: jkt})
 	if err != nil {
 		return tokenResponse{}, s.issueError(err)
 	}
@@ -127,6 +162,8 @@ func checkScopes(requested, allowed []string) *oauthError {
 // issueError answers an error of IssueTokens.
 func (s *Server) issueError(err error) *oauthError {
 	switch {
+	case errors.Is(err, oauthdb.ErrDPoPRequired), errors.Is(err, oauthdb.ErrDPoPKeyMismatch):
+		return errInvalidDPoPProof(reason(err))
 	case errors.Is(err, oauthdb.ErrScopeNotGranted):
 		return errInvalidScope(reason(err))
 	case errors.Is(err, oauthdb.ErrClientDisabled):
@@ -154,8 +191,10 @@ func reason(err error) string {
 // again after its rotation, or after it was revoked, a refresh token is
 // refused and the DB revokes the family of the client and user; a token
 // bound to a session that has ended is refused and revokes nothing. Every
-// refusal of the token is invalid_grant, as better-auth's.
-func (s *Server) refresh(c authenticated, form url.Values) (tokenResponse, *oauthError) {
+// refusal of the token is invalid_grant, as better-auth's. A refresh token
+// bound to a DPoP key, or one of a DPoP client, is redeemed only with a
+// proof (of its key): else invalid_dpop_proof, and nothing changes.
+func (s *Server) refresh(c authenticated, form url.Values, jkt string) (tokenResponse, *oauthError) {
 	token := form.Get("refresh_token")
 	if token == "" {
 		return tokenResponse{}, errInvalidRequest("refresh_token is required")
@@ -164,8 +203,11 @@ func (s *Server) refresh(c authenticated, form url.Values) (tokenResponse, *oaut
 	if form.Get("scope") != "" {
 		scopes = scopeList(form.Get("scope"))
 	}
-	t, err := s.db.RotateRefreshToken(token, c.client.ClientID, scopes)
+	t, err := s.db.Refresh(oauthdb.RefreshRequest{Token: token, ClientID: c.client.ClientID, Scopes: scopes, DPoPThumbprint: jkt})
 	if err != nil {
+		if errors.Is(err, oauthdb.ErrDPoPRequired) || errors.Is(err, oauthdb.ErrDPoPKeyMismatch) {
+			return tokenResponse{}, s.issueError(err)
+		}
 		if _, ok := errors.AsType[*oauthdb.TokenError](err); ok {
 			return tokenResponse{}, errInvalidGrant(reason(err))
 		}
@@ -224,8 +266,9 @@ var errRefused = errors.New("refused")
 // with it, and descended from those, is revoked (RFC 6749 §4.1.2) by the
 // code's hash, which its tokens carry as authorizationCodeId, as
 // better-auth's do — so a second Server over the same DB knows the first
-// one's codes.
-func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *oauthError) {
+// one's codes. A code asked for with dpop_jkt is redeemed only with a
+// proof of that key (RFC 9449 §10), and a refused proof leaves the code.
+func (s *Server) redeemCode(c authenticated, form url.Values, jkt string) (tokenResponse, *oauthError) {
 	code := form.Get("code")
 	if code == "" {
 		return tokenResponse{}, errInvalidRequest("code is required")
@@ -250,6 +293,9 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 		if refused = checkCode(tx, v, now, c.client.ClientID, redirectURI, verifier, &value); refused != nil {
 			return errRefused
 		}
+		if refused = checkCodeProof(value, jkt); refused != nil {
+			return errRefused
+		}
 		if user, err = tx.User(value.UserID); err != nil {
 			return err // checkCode found the user
 		}
@@ -266,6 +312,7 @@ func (s *Server) redeemCode(c authenticated, form url.Values) (tokenResponse, *o
 			ReferenceID:         value.ReferenceID,
 			Scopes:              scopes,
 			AuthorizationCodeID: hash,
+			DPoPThumbprint:      jkt,
 			// better-auth issues a refresh token for offline_access only.
 			Refresh: slices.Contains(scopes, "offline_access") && allowsGrant(c.client, GrantRefreshToken),
 		}
@@ -364,6 +411,22 @@ func checkCode(tx *oauthdb.Tx, v oauthdb.Verification, now time.Time, clientID, 
 		}
 	}
 	*out = cv
+	return nil
+}
+
+// checkCodeProof checks the DPoP proof of a code's redemption against the
+// key the authorization request bound the code to (dpop_jkt), as
+// better-auth's resolveDpopTokenBinding: a proof of that key, whose
+// thumbprint is jkt, is required.
+func checkCodeProof(v CodeValue, jkt string) *oauthError {
+	switch bound := codeParam(v, "dpop_jkt"); {
+	case bound == "":
+		return nil
+	case jkt == "":
+		return errInvalidDPoPProof("the code is bound to a DPoP key (dpop_jkt), and the request has no DPoP proof")
+	case jkt != bound:
+		return errInvalidDPoPProof("the DPoP proof's key is not the one the code is bound to (dpop_jkt)")
+	}
 	return nil
 }
 

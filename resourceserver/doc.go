@@ -37,6 +37,8 @@
 // not seen before within that window. A bound token presented as Bearer
 // is refused: without the proof, a stolen DPoP-bound token would be a
 // plain bearer token. Server-provided DPoP nonces (§8, §9) are not used.
+// Verifier.CheckProof makes the same checks of a token request's proof,
+// which comes with no access token, for an authorization server.
 //
 // # How it refuses
 //
@@ -52,7 +54,8 @@
 //   - a token without a scope RequireScopes needs: 403 insufficient_scope,
 //     naming the scopes needed;
 //   - a DB that cannot vouch for its rows now (oauthdb.ErrStale: a replica
-//     that is stale), or a replay cache that is full: 503 with
+//     that is stale), or a replay cache that is full, or holds its share
+//     of the proofs of the request's key: 503 with
 //     Retry-After, never a 401, which a client would take for a revoked
 //     token;
 //   - a failure of the store: 500, logged (never with a token).

@@ -42,7 +42,7 @@ func TestNormalizeHTU(t *testing.T) {
 // after it, and the cache never holds more than its limit — refusing a new
 // proof rather than forgetting a live one.
 func TestReplayCache(t *testing.T) {
-	c := newReplayCache(3, time.Minute)
+	c := newReplayCache(3, 10, time.Minute) // no share of a key below the limit
 	t0 := time.Unix(1_000_000, 0)
 	for i, want := range []int{replayNew, replaySeen, replayNew, replayNew, replayFull} {
 		jti := []string{"a", "a", "b", "c", "d"}[i]
@@ -61,7 +61,7 @@ func TestReplayCache(t *testing.T) {
 		t.Errorf("%d entries after the window passed, want 1", len(c.seen))
 	}
 	// Many proofs over a long time: the queue is compacted.
-	c = newReplayCache(10, time.Second)
+	c = newReplayCache(10, 10, time.Second)
 	for i := range 10000 {
 		if got := c.reserve("k", fmt.Sprint(i), t0.Add(time.Duration(i)*200*time.Millisecond)); got != replayNew {
 			t.Fatalf("proof %d: %d", i, got)
@@ -69,5 +69,28 @@ func TestReplayCache(t *testing.T) {
 	}
 	if len(c.seen) > 10 || cap(c.order) > 1000 {
 		t.Errorf("%d entries, a queue of %d", len(c.seen), cap(c.order))
+	}
+}
+
+// TestReplayCacheShareOfAKey: a key holds at most its share of the cache;
+// past it, its new proofs are refused (replayKeyFull) and another key's are
+// taken, and the key's count falls as its entries expire.
+func TestReplayCacheShareOfAKey(t *testing.T) {
+	c := newReplayCache(8, 2, time.Minute)
+	t0 := time.Unix(1_000_000, 0)
+	for i, want := range []int{replayNew, replayNew, replayKeyFull, replaySeen} {
+		jti := []string{"a", "b", "c", "a"}[i]
+		if got := c.reserve("flood", jti, t0); got != want {
+			t.Errorf("the flooding key's %q: %d, want %d", jti, got, want)
+		}
+	}
+	if got := c.reserve("other", "a", t0); got != replayNew {
+		t.Errorf("another key's proof: %d, want new", got)
+	}
+	if got := c.reserve("flood", "c", t0.Add(time.Minute)); got != replayNew {
+		t.Errorf("the flooding key once its entries expired: %d, want new", got)
+	}
+	if len(c.perKey) != 1 || c.perKey["flood"] != 1 {
+		t.Errorf("counts per key after expiry: %v, want flood: 1", c.perKey)
 	}
 }

@@ -8,39 +8,51 @@ import (
 
 // replayCache remembers the DPoP proofs it accepted, by key and jti, for
 // as long as a proof is accepted at all, to refuse one presented again
-// (RFC 9449 §11.1). Its memory is bounded: at most limit entries. Each
-// entry is kept for window from when it was reserved — at least as long as
-// its proof's iat is accepted — so entries expire in the order they came,
-// and a queue finds the expired ones.
+// (RFC 9449 §11.1). Its memory is bounded: at most limit entries, and at
+// most perKey of one key, so that the holder of one key cannot fill it
+// with fresh jtis and have every other key's proofs refused. Each entry is
+// kept for window from when it was reserved — past the last instant its
+// proof's iat is accepted — so entries expire in the order they came, and
+// a queue finds the expired ones.
 type replayCache struct {
-	limit  int
-	window time.Duration
+	limit, perKeyLimit int
+	window             time.Duration
 
-	mu    sync.Mutex
-	seen  map[replayKey]time.Time // until when each is kept
-	order []replayKey             // oldest first, from head
-	head  int
+	mu     sync.Mutex
+	seen   map[replayKey]time.Time // until when each is kept
+	perKey map[string]int          // the live entries of each key, by thumbprint
+	order  []replayEntry           // oldest first, from head
+	head   int
 }
 
 // replayKey is a hash of a proof's key thumbprint and jti: a jti is unique
 // per key, and the hash keeps an entry's size fixed.
 type replayKey [sha256.Size]byte
 
+// replayEntry is an entry of the queue: its key in seen, and the
+// thumbprint whose count it is in perKey.
+type replayEntry struct {
+	key replayKey
+	jkt string
+}
+
 // What reserve found.
 const (
-	replayNew  = iota // first seen: remembered
-	replaySeen        // seen before, within the window
-	replayFull        // not seen, but no room to remember it
+	replayNew     = iota // first seen: remembered
+	replaySeen           // seen before, within the window
+	replayFull           // not seen, but no room to remember it
+	replayKeyFull        // not seen, but the key has used its share
 )
 
-func newReplayCache(limit int, window time.Duration) *replayCache {
-	return &replayCache{limit: limit, window: window, seen: map[replayKey]time.Time{}}
+func newReplayCache(limit, perKey int, window time.Duration) *replayCache {
+	return &replayCache{limit: limit, perKeyLimit: perKey, window: window,
+		seen: map[replayKey]time.Time{}, perKey: map[string]int{}}
 }
 
 // reserve remembers the proof of jti signed by the key jkt at now, and
-// says whether it was seen before. When every entry is still live it
-// refuses to forget one (that would let its replay through) and reports
-// replayFull.
+// says whether it was seen before. When every entry is still live, or the
+// key's share of them is, it refuses to forget one (that would let its
+// replay through) and reports replayFull or replayKeyFull.
 func (c *replayCache) reserve(jkt, jti string, now time.Time) int {
 	h := sha256.New()
 	h.Write([]byte(jkt))
@@ -55,23 +67,32 @@ func (c *replayCache) reserve(jkt, jti string, now time.Time) int {
 	if until, ok := c.seen[k]; ok && now.Before(until) {
 		return replaySeen
 	}
+	if c.perKey[jkt] >= c.perKeyLimit {
+		return replayKeyFull
+	}
 	if len(c.seen) >= c.limit {
 		return replayFull
 	}
 	c.seen[k] = now.Add(c.window)
-	c.order = append(c.order, k)
+	c.perKey[jkt]++
+	c.order = append(c.order, replayEntry{k, jkt})
 	return replayNew
 }
 
 // expire forgets the entries whose window has passed, oldest first.
 func (c *replayCache) expire(now time.Time) {
 	for c.head < len(c.order) {
-		k := c.order[c.head]
-		if until, ok := c.seen[k]; ok && now.Before(until) {
+		e := c.order[c.head]
+		if until, ok := c.seen[e.key]; ok && now.Before(until) {
 			break
 		}
-		delete(c.seen, k)
-		c.order[c.head] = replayKey{}
+		delete(c.seen, e.key)
+		if n := c.perKey[e.jkt] - 1; n > 0 {
+			c.perKey[e.jkt] = n
+		} else {
+			delete(c.perKey, e.jkt)
+		}
+		c.order[c.head] = replayEntry{}
 		c.head++
 	}
 	// Compact the queue once its dead front is half of it.

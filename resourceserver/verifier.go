@@ -44,10 +44,18 @@ type Config struct {
 	// DPoPClockSkew, 5 seconds by default.
 	DPoPMaxAge, DPoPClockSkew time.Duration
 	// DPoPReplayEntries bounds the proofs remembered to refuse a replayed
-	// jti, each for DPoPMaxAge + DPoPClockSkew; the default is 65536,
-	// about 8 MiB. When every entry is live, a new proof is answered 503
-	// rather than let a replay through.
+	// jti, each for DPoPMaxAge + DPoPClockSkew + 1 s (past the last instant
+	// its iat is accepted); the default is 65536, about 8 MiB. When every
+	// entry is live, a new proof is answered 503 rather than let a replay
+	// through.
 	DPoPReplayEntries int
+	// DPoPReplayEntriesPerKey bounds the entries of one DPoP key, so that
+	// the holder of one key cannot fill the cache with fresh jtis and have
+	// every other key's proofs answered 503: past its share, only that
+	// key's new proofs are, until its own entries expire. The default is a
+	// sixteenth of DPoPReplayEntries (4096: 13 proofs a second for 5
+	// minutes), at least 1; it is at most DPoPReplayEntries.
+	DPoPReplayEntriesPerKey int
 
 	// RetryAfter is what a 503 asks the client to wait; 1 second by
 	// default.
@@ -92,7 +100,7 @@ func New(db *oauthdb.DB, cfg Config) (*Verifier, error) {
 				a, strings.Join(supportedAlgorithms, " "))
 		}
 	}
-	if cfg.DPoPMaxAge < 0 || cfg.DPoPClockSkew < 0 || cfg.RetryAfter < 0 || cfg.DPoPReplayEntries < 0 {
+	if cfg.DPoPMaxAge < 0 || cfg.DPoPClockSkew < 0 || cfg.RetryAfter < 0 || cfg.DPoPReplayEntries < 0 || cfg.DPoPReplayEntriesPerKey < 0 {
 		return nil, errors.New("resourceserver: Config: a negative duration or size")
 	}
 	if cfg.DPoPMaxAge == 0 {
@@ -104,6 +112,10 @@ func New(db *oauthdb.DB, cfg Config) (*Verifier, error) {
 	if cfg.DPoPReplayEntries == 0 {
 		cfg.DPoPReplayEntries = 1 << 16
 	}
+	if cfg.DPoPReplayEntriesPerKey == 0 {
+		cfg.DPoPReplayEntriesPerKey = max(1, cfg.DPoPReplayEntries/16)
+	}
+	cfg.DPoPReplayEntriesPerKey = min(cfg.DPoPReplayEntriesPerKey, cfg.DPoPReplayEntries)
 	if cfg.RetryAfter == 0 {
 		cfg.RetryAfter = time.Second
 	}
@@ -112,7 +124,11 @@ func New(db *oauthdb.DB, cfg Config) (*Verifier, error) {
 	}
 	v := &Verifier{db: db, cfg: cfg, log: cfg.Logger, algs: strings.Join(cfg.DPoPAlgorithms, " "),
 		retryAfter: strconv.Itoa(max(1, int((cfg.RetryAfter+time.Second-1)/time.Second))),
-		replay:     newReplayCache(cfg.DPoPReplayEntries, cfg.DPoPMaxAge+cfg.DPoPClockSkew)}
+		// An entry outlives by a second the last instant its proof is
+		// accepted (iat at most now + skew, accepted until iat + max
+		// age), as better-auth keeps its replays until iat + max age + 1 s.
+		replay: newReplayCache(cfg.DPoPReplayEntries, cfg.DPoPReplayEntriesPerKey,
+			cfg.DPoPMaxAge+cfg.DPoPClockSkew+time.Second)}
 	for _, a := range cfg.DPoPAlgorithms {
 		v.joseAlgs = append(v.joseAlgs, jose.SignatureAlgorithm(a))
 	}
@@ -257,7 +273,7 @@ func (v *Verifier) Authenticate(r *http.Request) (*Token, error) {
 		// again: whoever stole it could use it.
 		return nil, invalidToken("the access token is bound to a DPoP key: present it with the DPoP scheme and a proof", true, nil)
 	}
-	if e := v.checkProof(r, cred.token, jkt); e != nil {
+	if _, e := v.checkProof(r, cred.token, jkt); e != nil {
 		return nil, e
 	}
 	tok.DPoPThumbprint = jkt

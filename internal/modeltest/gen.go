@@ -351,7 +351,7 @@ func (g *Gen) Op(h *Harness) Op {
 		if g.chance(30) {
 			scopes = g.scopes()
 		}
-		return Rotate{Tok: g.tokenRef(refRefresh), Own: g.chance(85), Client: g.clientID(m, true), Scopes: scopes}
+		return Rotate{Tok: g.tokenRef(refRefresh), Own: g.chance(85), Client: g.clientID(m, true), Scopes: scopes, DPoP: g.dpopKey()}
 	case p < 76:
 		return RevokeAccess{Tok: g.tokenRef(refAccess)}
 	case p < 78:
@@ -481,6 +481,21 @@ func (g *Gen) tokenHash(h *Harness) string {
 	return g.secret("th", 4)
 }
 
+// dpopKeys are the thumbprints of the DPoP keys proofs are signed with; the
+// last is no thumbprint at all.
+var dpopKeys = []string{"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", "not+a/thumbprint"}
+
+// dpopKey is the thumbprint of a request's DPoP proof: mostly none.
+func (g *Gen) dpopKey() string {
+	if !g.chance(25) {
+		return ""
+	}
+	if g.chance(5) {
+		return dpopKeys[2]
+	}
+	return oneOf(g, dpopKeys[:2]...)
+}
+
 func (g *Gen) client(m *refmodel.Model) oauthdb.OAuthClient {
 	c := oauthdb.OAuthClient{ID: g.pick(m, nil, clientRecs, false), ClientID: g.pick(m, nil, clientIDs, false),
 		Disabled: g.chance(10), SkipConsent: g.chance(30), Public: g.chance(30),
@@ -493,6 +508,11 @@ func (g *Gen) client(m *refmodel.Model) oauthdb.OAuthClient {
 	}
 	if g.chance(15) {
 		c.ClientCredentialsScopes = g.scopes()
+	}
+	if g.chance(10) {
+		c.DPoPBoundAccessTokens = true
+	} else if g.chance(5) {
+		c.Metadata = json.RawMessage(`{"dpop_bound_access_tokens":true}`)
 	}
 	if g.chance(20) {
 		c.ClientSecret = secretMark + "cs"
@@ -522,7 +542,7 @@ func (g *Gen) issueRequest(m *refmodel.Model, now time.Time) oauthdb.IssueReques
 		clientID = g.clientID(m, false)
 	}
 	req := oauthdb.IssueRequest{ClientID: clientID, Scopes: g.scopes(), Refresh: g.chance(60),
-		ReferenceID: g.optional(func() string { return "org0" })}
+		ReferenceID: g.optional(func() string { return "org0" }), DPoPThumbprint: g.dpopKey()}
 	if g.chance(40) {
 		req.AuthorizationCodeID = oneOf(g, codeHashes[:2]...)
 		req.AuthTime = now.Add(-time.Minute)

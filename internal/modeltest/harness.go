@@ -284,8 +284,15 @@ func (h *Harness) apply(op Op) error {
 	case Rotate:
 		tok := h.token(op.Tok)
 		client := h.caller(tok, op.Client, op.Own, false)
-		got, err := db.RotateRefreshToken(tok, client, op.Scopes)
-		want, merr := m.RotateRefreshToken(tok, client, op.Scopes, fresh(got, err))
+		req := oauthdb.RefreshRequest{Token: tok, ClientID: client, Scopes: op.Scopes, DPoPThumbprint: op.DPoP}
+		var got oauthdb.IssuedTokens
+		var err error
+		if op.DPoP == "" {
+			got, err = db.RotateRefreshToken(tok, client, op.Scopes) // the door without a proof
+		} else {
+			got, err = db.Refresh(req)
+		}
+		want, merr := m.Refresh(req, fresh(got, err))
 		return h.issued(got, err, want, merr)
 	case RevokeAccess:
 		return sameOn(h, h.token(op.Tok), db.RevokeAccessToken, m.RevokeAccessToken)
@@ -455,7 +462,7 @@ var sentinels = []error{
 	oauthdb.ErrTokenMalformed, oauthdb.ErrTokenNotFound, oauthdb.ErrTokenExpired, oauthdb.ErrTokenRevoked,
 	oauthdb.ErrTokenReplayed, oauthdb.ErrWrongClient, oauthdb.ErrClientNotFound, oauthdb.ErrClientDisabled,
 	oauthdb.ErrUserNotFound, oauthdb.ErrSessionNotFound, oauthdb.ErrSessionExpired, oauthdb.ErrScopeNotGranted,
-	oauthdb.ErrConsentRequired, oauthdb.ErrBadSecret,
+	oauthdb.ErrConsentRequired, oauthdb.ErrBadSecret, oauthdb.ErrDPoPRequired, oauthdb.ErrDPoPKeyMismatch,
 }
 
 // ErrKind describes an error as far as the two sides must agree: its type,

@@ -85,12 +85,14 @@ type ValidateRefresh struct {
 	Client     string
 }
 
-// Rotate rotates a refresh token for a client (its own if Own).
+// Rotate rotates a refresh token for a client (its own if Own), with a
+// DPoP proof of the key whose thumbprint is DPoP, if it is not empty.
 type Rotate struct {
 	Tok    TokenRef
 	Own    bool
 	Client string
 	Scopes []string
+	DPoP   string
 }
 
 // RevokeAccess and RevokeRefresh revoke a token by its plaintext;

@@ -183,6 +183,9 @@ func (m *Model) IssueTokens(req oauthdb.IssueRequest, fresh Fresh) (oauthdb.Issu
 	if !scopeTokens(req.Scopes) {
 		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthAccessToken, "scopes", oauthdb.ErrInvalid)
 	}
+	if !thumbprint(req.DPoPThumbprint) {
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthAccessToken, "confirmation", oauthdb.ErrInvalid)
+	}
 	c, ok := m.clientByClientID(req.ClientID)
 	if !ok {
 		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthClient, "clientId", oauthdb.ErrNotFound)
@@ -220,8 +223,11 @@ func (m *Model) IssueTokens(req oauthdb.IssueRequest, fresh Fresh) (oauthdb.Issu
 		!slices.Contains(req.Scopes, oauthdb.ScopeOfflineAccess) {
 		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "sessionId", oauthdb.ErrInvalid)
 	}
+	if req.DPoPThumbprint == "" && dpopClient(c) {
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthClient, "dpopBoundAccessTokens", oauthdb.ErrDPoPRequired)
+	}
 	return m.issue(now, grant{req.ClientID, req.UserID, req.SessionID, req.SessionID, req.ReferenceID, req.Scopes,
-		req.AuthorizationCodeID, req.AuthTime, req.Resources, req.RequestedUserInfoClaims}, req.Refresh, fresh)
+		req.AuthorizationCodeID, req.AuthTime, req.Resources, req.RequestedUserInfoClaims, req.DPoPThumbprint}, req.Refresh, fresh)
 }
 
 // grant is what the tokens of one issue or rotation share: the access
@@ -233,6 +239,7 @@ type grant struct {
 	code                                             string
 	authTime                                         time.Time
 	resources, claims                                []string
+	jkt                                              string // the DPoP key's thumbprint, or ""
 }
 
 // issue stores the new tokens of an issue or a rotation, checked as any
@@ -246,6 +253,7 @@ func (m *Model) issue(now time.Time, g grant, refresh bool, fresh Fresh) (oauthd
 			UserID: g.user, ReferenceID: g.reference, Scopes: slices.Clone(g.scopes),
 			ExpiresAt: now.Add(m.cfg.RefreshTTL), CreatedAt: now,
 			AuthorizationCodeID: g.code, AuthTime: g.authTime, Resources: g.resources, RequestedUserInfoClaims: g.claims,
+			Confirmation: confirmation(g.jkt),
 		}
 		if err := m.refreshChecks(out.Refresh, true); err != nil {
 			return oauthdb.IssuedTokens{}, err
@@ -256,6 +264,7 @@ func (m *Model) issue(now time.Time, g grant, refresh bool, fresh Fresh) (oauthd
 		UserID: g.user, ReferenceID: g.reference, RefreshID: out.Refresh.ID, Scopes: slices.Clone(g.scopes),
 		ExpiresAt: now.Add(m.cfg.AccessTTL), CreatedAt: now,
 		AuthorizationCodeID: g.code, Resources: g.resources, RequestedUserInfoClaims: g.claims,
+		Confirmation: confirmation(g.jkt),
 	}
 	if refresh {
 		m.RefreshTokens[out.Refresh.ID] = out.Refresh
@@ -280,6 +289,15 @@ func (m *Model) issue(now time.Time, g grant, refresh bool, fresh Fresh) (oauthd
 // rotated, unless the scopes narrow offline_access away after the token's
 // session ended.
 func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fresh Fresh) (oauthdb.IssuedTokens, error) {
+	return m.Refresh(oauthdb.RefreshRequest{Token: token, ClientID: clientID, Scopes: scopes}, fresh)
+}
+
+// Refresh is oauthdb.DB.Refresh: RotateRefreshToken with a DPoP proof's
+// key, checked last, after the replay, as better-auth's
+// resolveDpopTokenBinding: a bound token needs a proof of its key, a client
+// with dpopBoundAccessTokens a proof, and a proof binds the new tokens.
+func (m *Model) Refresh(req oauthdb.RefreshRequest, fresh Fresh) (oauthdb.IssuedTokens, error) {
+	token, clientID, scopes := req.Token, req.ClientID, req.Scopes
 	if Malformed(token) {
 		return oauthdb.IssuedTokens{}, tokenFail(kindRefresh, "", oauthdb.ErrTokenMalformed)
 	}
@@ -288,6 +306,9 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 	}
 	if !scopeTokens(scopes) {
 		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "scopes", oauthdb.ErrInvalid)
+	}
+	if !thumbprint(req.DPoPThumbprint) {
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "confirmation", oauthdb.ErrInvalid)
 	}
 	now := m.now()
 	t, ok := m.refreshByHash(m.hash(token))
@@ -325,21 +346,31 @@ func (m *Model) RotateRefreshToken(token, clientID string, scopes []string, fres
 	}
 	// s is the session the token still has: its own, or none if it is gone
 	// or has expired and the token outlives it.
+	offline := slices.Contains(t.Scopes, oauthdb.ScopeOfflineAccess)
+	narrowed := t
+	narrowed.Scopes = scopes
+	if offline && s.ID == "" && !m.outlives(narrowed) {
+		_, err := m.liveSession(kindRefresh, t.ID, t.SessionID, false)
+		return oauthdb.IssuedTokens{}, err
+	}
+	bound := boundKey(t.Confirmation)
+	switch {
+	case req.DPoPThumbprint == "" && bound != "":
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "confirmation", oauthdb.ErrDPoPRequired)
+	case req.DPoPThumbprint == "" && dpopClient(c):
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthClient, "dpopBoundAccessTokens", oauthdb.ErrDPoPRequired)
+	case bound != "" && req.DPoPThumbprint != bound:
+		return oauthdb.IssuedTokens{}, fail(oauthdb.TableOAuthRefreshToken, "confirmation", oauthdb.ErrDPoPKeyMismatch)
+	}
 	g := grant{t.ClientID, t.UserID, s.ID, t.SessionID, t.ReferenceID, scopes,
-		t.AuthorizationCodeID, t.AuthTime, t.Resources, t.RequestedUserInfoClaims}
-	if !slices.Contains(t.Scopes, oauthdb.ScopeOfflineAccess) {
+		t.AuthorizationCodeID, t.AuthTime, t.Resources, t.RequestedUserInfoClaims, req.DPoPThumbprint}
+	if !offline {
 		out, err := m.issue(now, g, false, fresh)
 		if err != nil {
 			return oauthdb.IssuedTokens{}, err
 		}
 		out.Previous = t
 		return out, nil
-	}
-	narrowed := t
-	narrowed.Scopes = scopes
-	if s.ID == "" && !m.outlives(narrowed) {
-		_, err := m.liveSession(kindRefresh, t.ID, t.SessionID, false)
-		return oauthdb.IssuedTokens{}, err
 	}
 	revoked := t
 	if !inGrace(t, now) {
@@ -439,8 +470,9 @@ func (m *Model) RevokeRefreshToken(token string) (int, error) {
 }
 
 // RevokeToken is oauthdb.DB.RevokeToken, a client's revocation request with
-// better-auth 1.7.29's rules: the hinted kind first, then the other; only
-// the caller's own token changes; its refresh token revoked already takes
+// better-auth 1.7.29's rules: the hinted kind only, or without a hint of
+// a kind an access token, then a refresh token; only the caller's own
+// token changes; its refresh token revoked already takes
 // the whole family (the client's refresh tokens of that user) with it.
 func (m *Model) RevokeToken(token, clientID, hint string) (int, error) {
 	if clientID == "" {
@@ -471,9 +503,14 @@ func (m *Model) RevokeToken(token, clientID, hint string) (int, error) {
 		none := func(oauthdb.OAuthAccessToken) bool { return false }
 		return true, m.revoke(none, func(r oauthdb.OAuthRefreshToken) bool { return r.ID == t.ID }), nil
 	}
-	order := []func() (bool, int, error){access, refresh}
-	if hint == "refresh_token" {
-		order = []func() (bool, int, error){refresh, access}
+	var order []func() (bool, int, error)
+	switch hint {
+	case "access_token":
+		order = append(order, access)
+	case "refresh_token":
+		order = append(order, refresh)
+	default:
+		order = append(order, access, refresh)
 	}
 	for _, try := range order {
 		if found, n, err := try(); found {
