@@ -273,9 +273,11 @@ func (db *DB) CacheStats() CacheStats {
 }
 
 // committed is the DB's OnCommit: before Update returns, it invalidates
-// what the commit made stale, then tells the subscribers (feed.go).
+// what the commit made stale, brings the sweep's queues up to date
+// (expiry.go), then tells the subscribers (feed.go).
 func (db *DB) committed(c store.Commit) {
 	db.invalidate(c)
+	db.noteExpiries(c)
 	db.publish(c)
 }
 
