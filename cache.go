@@ -4,11 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"iter"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/oauthdb/oauthdb/internal/stripe"
 	"github.com/oauthdb/oauthdb/store"
 	"github.com/puzpuzpuz/xsync/v4"
 )
@@ -244,57 +244,12 @@ func (c *tokenCache) clientCell(clientID string) *atomic.Uint64 {
 	return v.(*atomic.Uint64)
 }
 
-// cacheCounter counts the cache's hits and misses. Counting a hit must
-// write nothing that another core reads or writes, or parallel hits would
-// take the line from each other and a counter would cost more than the hit:
-// each P counts on a stripe of its own, a cache line apart from the others.
-// A P keeps its stripe through a token in a sync.Pool, whose Get and Put keep
-// to the P; tokens are numbered in turn, so that no two share a stripe while
-// there are no more of them than stripes. (xsync's Counter, before, has one
-// stripe per P and picks them at random: two Ps shared a stripe half of the
-// time.)
-type cacheCounter struct {
-	stripes []counterStripe
-	tokens  sync.Pool
-	next    atomic.Uint32
-}
+// cacheCounter counts the cache's hits and misses on striped counters, so
+// that parallel validations do not contend for one cache line.
+type cacheCounter struct{ hits, misses *stripe.Counter }
 
-type counterStripe struct {
-	hits, misses atomic.Uint64
-	_            [64 - 16]byte // a cache line of its own
-}
-
-type counterToken struct{ stripe uint32 }
-
-func newCacheCounter() *cacheCounter {
-	n := 16
-	for n < 4*runtime.GOMAXPROCS(0) {
-		n *= 2
-	}
-	c := &cacheCounter{stripes: make([]counterStripe, n)}
-	c.tokens.New = func() any { return &counterToken{stripe: c.next.Add(1) % uint32(n)} }
-	return c
-}
-
-// hit counts a hit, and miss a miss.
-func (c *cacheCounter) hit()  { c.stripe().hits.Add(1) }
-func (c *cacheCounter) miss() { c.stripe().misses.Add(1) }
-
-// stripe returns the stripe of the calling P.
-func (c *cacheCounter) stripe() *counterStripe {
-	t := c.tokens.Get().(*counterToken)
-	s := &c.stripes[t.stripe]
-	c.tokens.Put(t)
-	return s
-}
-
-// counts sums the stripes.
-func (c *cacheCounter) counts() (hits, misses uint64) {
-	for i := range c.stripes {
-		hits += c.stripes[i].hits.Load()
-		misses += c.stripes[i].misses.Load()
-	}
-	return hits, misses
+func newCacheCounter() cacheCounter {
+	return cacheCounter{hits: stripe.NewCounter(), misses: stripe.NewCounter()}
 }
 
 // CacheStats is what the validation cache has done since the DB opened.
@@ -310,8 +265,7 @@ type CacheStats struct {
 // CacheStats returns what the validation cache has done: for a service's
 // metrics.
 func (db *DB) CacheStats() CacheStats {
-	var out CacheStats
-	out.Hits, out.Misses = db.cacheStats.counts()
+	out := CacheStats{Hits: db.cacheStats.hits.Load(), Misses: db.cacheStats.misses.Load()}
 	if c := db.cache.Load(); c != nil {
 		out.Entries = c.access.entries.Size() + c.refresh.entries.Size()
 	}

@@ -19,7 +19,7 @@ type DB struct {
 	txs   sync.Pool
 	cache atomic.Pointer[tokenCache] // nil without a validation cache
 	// cacheStats counts the cache's hits and misses (cache.go).
-	cacheStats *cacheCounter
+	cacheStats cacheCounter
 	// feed guards subs, the change feed's subscriptions (feed.go).
 	feed sync.Mutex
 	subs []*Subscription
