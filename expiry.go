@@ -36,9 +36,10 @@ func (r SweepResult) Total() int {
 // 450 B (a radix leaf, a node, a watch channel for each, and the key) where
 // a hint costs 32 B; it is read only by the sweep, a writer, so it need not
 // be a snapshot: it is what the last commit left. A Replace (a restore, a
-// resync) refills it from the new state. Both it and the sweep run under the
-// store's writer lock (OnCommit runs there, and SweepExpired is an Update),
-// which is what guards the queues.
+// resync) leaves it stale, and the next sweep refills it from the rows, so
+// that a restore does not walk what it has just written. Commits and the
+// sweep both run under the store's writer lock (OnCommit runs there, and
+// SweepExpired is an Update), which is what guards the queues.
 
 // expiring is a table whose rows the sweep deletes once they expire, and
 // how a row's expiry is read.
@@ -57,8 +58,6 @@ type expiringTable interface {
 	tableName() string
 	// changed adds the hint a commit's change of a row needs, if any.
 	changed(q *expiryQueue, before, after any)
-	// fill makes q the hints of every row st holds.
-	fill(q *expiryQueue, st *store.Txn)
 	queueOf(db *DB) *expiryQueue
 }
 
@@ -79,10 +78,9 @@ func expires[T any](t *tableOf[T], field string, expiresAt func(*T) time.Time) *
 	return e
 }
 
-func (e *expiring[T]) tableName() string                  { return e.t.name }
-func (e *expiring[T]) queueOf(db *DB) *expiryQueue        { return &db.expiries[e.queue] }
-func (e *expiring[T]) hint(rec *T) expiryHint             { return hintAt(e.expiresAt(rec), e.t.Key(rec)) }
-func (e *expiring[T]) fill(q *expiryQueue, st *store.Txn) { q.fill(e.hints(st)) }
+func (e *expiring[T]) tableName() string           { return e.t.name }
+func (e *expiring[T]) queueOf(db *DB) *expiryQueue { return &db.expiries[e.queue] }
+func (e *expiring[T]) hint(rec *T) expiryHint      { return hintAt(e.expiresAt(rec), e.t.Key(rec)) }
 
 func (e *expiring[T]) changed(q *expiryQueue, before, after any) {
 	a := after.(*T)
@@ -93,7 +91,13 @@ func (e *expiring[T]) changed(q *expiryQueue, before, after any) {
 }
 
 func (e *expiring[T]) hints(st *store.Txn) []expiryHint {
-	var hs []expiryHint
+	// Counted first, to allocate once: after a restore, the collector
+	// charges its marking of the new state to the first allocations made.
+	n := 0
+	for range e.t.All(st) {
+		n++
+	}
+	hs := make([]expiryHint, 0, n)
 	for rec := range e.t.All(st) {
 		hs = append(hs, e.hint(rec))
 	}
@@ -107,12 +111,11 @@ func (db *DB) noteExpiries(c store.Commit) {
 		return
 	}
 	if c.Replaced {
-		_ = db.st.View(func(st *store.Txn) error {
-			for _, e := range expiringTables {
-				e.fill(e.queueOf(db), st)
-			}
-			return nil
-		})
+		// Refilled by the next sweep, not here: a restore is done sooner,
+		// and the walk of its rows falls to a janitor.
+		for i := range db.expiries {
+			db.expiries[i] = expiryQueue{stale: true}
+		}
 		return
 	}
 	for _, ch := range c.Changes {
@@ -121,7 +124,9 @@ func (db *DB) noteExpiries(c store.Commit) {
 		}
 		for _, e := range expiringTables {
 			if e.tableName() == ch.Table {
-				e.changed(e.queueOf(db), ch.Before, ch.After)
+				if q := e.queueOf(db); !q.stale {
+					e.changed(q, ch.Before, ch.After)
+				}
 				break
 			}
 		}
@@ -195,9 +200,11 @@ func sweep[T any](tx *Tx, s *sweeper, e *expiring[T]) (int, error) {
 		return 0, nil
 	}
 	q := e.queueOf(tx.db)
-	due := hintAt(s.now, "\xff")
+	if q.stale {
+		q.fill(e.hints(tx.st))
+	}
 	var doomed []*T
-	for len(doomed) < s.left && len(q.heap) > 0 && !due.before(q.heap[0]) {
+	for len(doomed) < s.left && q.due(s.now) {
 		h := q.pop()
 		rec, ok := e.t.Get(tx.st, h.id)
 		if !ok || e.hint(rec) != h || e.expiresAt(rec).After(s.now) {
@@ -224,8 +231,12 @@ func sweep[T any](tx *Tx, s *sweeper, e *expiring[T]) (int, error) {
 	return n, nil
 }
 
-// expiryQueue is a min-heap of hints, soonest first.
-type expiryQueue struct{ heap []expiryHint }
+// expiryQueue is a min-heap of hints, soonest first. A stale queue holds
+// none and is to be filled from the table's rows before it is read.
+type expiryQueue struct {
+	heap  []expiryHint
+	stale bool
+}
 
 // expiryHint says that the row with this id expires at the instant sec,
 // nsec (Unix time): a time.Time's own range and precision, in 32 B.
@@ -305,7 +316,7 @@ func (q *expiryQueue) down(i int) {
 
 // fill makes hs, in any order, the queue.
 func (q *expiryQueue) fill(hs []expiryHint) {
-	q.heap = hs
+	q.heap, q.stale = hs, false
 	for i := len(hs)/2 - 1; i >= 0; i-- {
 		q.down(i)
 	}
