@@ -91,8 +91,8 @@ func (e *expiring[T]) changed(q *expiryQueue, before, after any) {
 }
 
 func (e *expiring[T]) hints(st *store.Txn) []expiryHint {
-	// Counted first, to allocate once: after a restore, the collector
-	// charges its marking of the new state to the first allocations made.
+	// Counted first, to allocate once: the walk may follow a restore, whose
+	// collection charges its marking to the allocations made then.
 	n := 0
 	for range e.t.All(st) {
 		n++
@@ -119,16 +119,31 @@ func (db *DB) noteExpiries(c store.Commit) {
 		return
 	}
 	for _, ch := range c.Changes {
-		if ch.After == nil {
-			continue // a delete leaves its hints to be dropped when due
-		}
 		for _, e := range expiringTables {
-			if e.tableName() == ch.Table {
-				if q := e.queueOf(db); !q.stale {
-					e.changed(q, ch.Before, ch.After)
-				}
-				break
+			if e.tableName() != ch.Table {
+				continue
 			}
+			switch q := e.queueOf(db); {
+			case q.stale:
+			case ch.After == nil:
+				// A delete leaves the row's hints to be dropped when due,
+				// or with the rest (below).
+				q.rows--
+			default:
+				if ch.Before == nil {
+					q.rows++
+				}
+				e.changed(q, ch.Before, ch.After)
+			}
+			break
+		}
+	}
+	// The hints of deleted rows wait for their time. A DB that deletes and
+	// never sweeps would gather them without end: past twice its rows,
+	// they all go, and the next sweep walks the rows.
+	for i := range db.expiries {
+		if q := &db.expiries[i]; len(q.heap) > 2*q.rows+1024 {
+			*q = expiryQueue{stale: true}
 		}
 	}
 }
@@ -231,10 +246,12 @@ func sweep[T any](tx *Tx, s *sweeper, e *expiring[T]) (int, error) {
 	return n, nil
 }
 
-// expiryQueue is a min-heap of hints, soonest first. A stale queue holds
-// none and is to be filled from the table's rows before it is read.
+// expiryQueue is a min-heap of hints, soonest first, and the count of the
+// table's rows. A stale queue holds none and is to be filled from the
+// table's rows before it is read.
 type expiryQueue struct {
 	heap  []expiryHint
+	rows  int
 	stale bool
 }
 
@@ -316,7 +333,7 @@ func (q *expiryQueue) down(i int) {
 
 // fill makes hs, in any order, the queue.
 func (q *expiryQueue) fill(hs []expiryHint) {
-	q.heap, q.stale = hs, false
+	q.heap, q.rows, q.stale = hs, len(hs), false
 	for i := len(hs)/2 - 1; i >= 0; i-- {
 		q.down(i)
 	}
