@@ -128,22 +128,25 @@ func TestSweepMovedExpiry(t *testing.T) {
 	setSessionExpiry(t, db, "s1", t0.Add(3*time.Hour)) // from 24 h
 	setSessionExpiry(t, db, "s2", t0.Add(48*time.Hour))
 	setSessionExpiry(t, db, "s2", t0.Add(5*time.Hour)) // on, then back
-	clk.Advance(2 * time.Hour)
-	if res, err := db.SweepExpired(10); err != nil || res.Total() != 0 {
-		t.Fatalf("SweepExpired before any expiry = %+v, %v", res, err)
+	steps := []struct {
+		what    string
+		advance time.Duration
+		extend  time.Time // s2's expiry, set before the sweep if not zero
+		want    oauthdb.SweepResult
+	}{
+		{"before any expiry", 2 * time.Hour, time.Time{}, oauthdb.SweepResult{}},
+		{"past s1's new expiry", 2 * time.Hour, time.Time{}, oauthdb.SweepResult{Sessions: 1}},
+		{"past s2's old expiry, extended before it", 2 * time.Hour, t0.Add(30 * time.Hour), oauthdb.SweepResult{}},
+		{"past s2's last expiry", 24 * time.Hour, time.Time{}, oauthdb.SweepResult{Sessions: 1}},
 	}
-	clk.Advance(2 * time.Hour)
-	if res, err := db.SweepExpired(10); err != nil || res != (oauthdb.SweepResult{Sessions: 1}) {
-		t.Fatalf("SweepExpired past s1's new expiry = %+v, %v", res, err)
-	}
-	setSessionExpiry(t, db, "s2", t0.Add(30*time.Hour)) // extended before it expired
-	clk.Advance(2 * time.Hour)
-	if res, err := db.SweepExpired(10); err != nil || res.Total() != 0 {
-		t.Fatalf("SweepExpired past s2's old expiry = %+v, %v", res, err)
-	}
-	clk.Advance(24 * time.Hour)
-	if res, err := db.SweepExpired(10); err != nil || res != (oauthdb.SweepResult{Sessions: 1}) {
-		t.Fatalf("SweepExpired past s2's last expiry = %+v, %v", res, err)
+	for _, st := range steps {
+		if !st.extend.IsZero() {
+			setSessionExpiry(t, db, "s2", st.extend)
+		}
+		clk.Advance(st.advance)
+		if res, err := db.SweepExpired(10); err != nil || res != st.want {
+			t.Fatalf("SweepExpired %s = %+v, %v; want %+v", st.what, res, err, st.want)
+		}
 	}
 }
 
