@@ -166,31 +166,38 @@ func (db *DB) SweepExpired(limit int) (SweepResult, error) {
 	if limit <= 0 {
 		return res, nil
 	}
-	var s sweeper
 	err := db.Update(func(tx *Tx) error {
-		s.now = db.now()
-		s.left = limit
-		var err error
-		if res.AccessTokens, err = sweep(tx, &s, accessTokensExpire); err != nil {
-			return err
+		s := sweeper{now: db.now(), left: limit}
+		err := s.all(tx, &res)
+		if err != nil {
+			// The deletes are undone: their rows are due again. Put back
+			// here, under the writer lock that guards the queues.
+			for _, t := range s.taken {
+				t.q.push(t.h)
+			}
 		}
-		if res.RefreshTokens, err = sweep(tx, &s, refreshTokensExpire); err != nil {
-			return err
-		}
-		if res.Sessions, err = sweep(tx, &s, sessionsExpire); err != nil {
-			return err
-		}
-		res.Verifications, err = sweep(tx, &s, verificationsExpire)
 		return err
 	})
 	if err != nil {
-		// The deletes are undone: their rows are due again.
-		for _, t := range s.taken {
-			t.q.push(t.h)
-		}
 		return SweepResult{}, err
 	}
 	return res, nil
+}
+
+// all sweeps each table in turn, counting into res.
+func (s *sweeper) all(tx *Tx, res *SweepResult) error {
+	var err error
+	if res.AccessTokens, err = sweep(tx, s, accessTokensExpire); err != nil {
+		return err
+	}
+	if res.RefreshTokens, err = sweep(tx, s, refreshTokensExpire); err != nil {
+		return err
+	}
+	if res.Sessions, err = sweep(tx, s, sessionsExpire); err != nil {
+		return err
+	}
+	res.Verifications, err = sweep(tx, s, verificationsExpire)
+	return err
 }
 
 // sweeper is one SweepExpired: its clock, the rows it may still delete,
