@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/oauthdb/oauthdb/internal/stripe"
 	"github.com/oauthdb/oauthdb/store"
 	"github.com/puzpuzpuz/xsync/v4"
 )
@@ -93,22 +94,25 @@ const DefaultCacheEntries = 1 << 20
 
 // cacheEntry is one cached view of a token of type T, never modified once
 // kept but for its reference bit.
+//
+// What a hit checks comes first, so that the check and the copy of the view
+// after it read the entry from its start, one run of cache lines.
 type cacheEntry[T any] struct {
-	token   T
-	user    User    // zero when the token has none
-	session Session // zero when it has none, or it is dropped
-	client  *OAuthClient
+	// until is the instant, in Unix nanoseconds, from which the entry no
+	// longer answers: the token's expiry, or its session's if sooner.
+	until int64
 	// clientEpoch is the client's epoch cell and seen its epoch when the
 	// entry was built.
 	clientEpoch *atomic.Uint64
 	seen        uint64
-	// until is the instant, in Unix nanoseconds, from which the entry no
-	// longer answers: the token's expiry, or its session's if sooner.
-	until int64
 	// referenced is CLOCK's bit, set by hits; slot is the entry's place on
 	// the clock, fixed before the entry is stored.
 	referenced atomic.Bool
 	slot       int
+	client     *OAuthClient
+	token      T
+	user       User    // zero when the token has none
+	session    Session // zero when it has none, or it is dropped
 }
 
 // kindCache is the cache of one kind of token.
@@ -240,17 +244,13 @@ func (c *tokenCache) clientCell(clientID string) *atomic.Uint64 {
 	return v.(*atomic.Uint64)
 }
 
-// cacheCounter counts the cache's hits and misses, in striped counters that
-// parallel validations do not contend on.
-type cacheCounter struct{ hits, misses *xsync.Counter }
+// cacheCounter counts the cache's hits and misses on striped counters, so
+// that parallel validations do not contend for one cache line.
+type cacheCounter struct{ hits, misses *stripe.Counter }
 
 func newCacheCounter() cacheCounter {
-	return cacheCounter{hits: xsync.NewCounter(), misses: xsync.NewCounter()}
+	return cacheCounter{hits: stripe.NewCounter(), misses: stripe.NewCounter()}
 }
-
-// RecordHits and RecordMisses count n hits or misses.
-func (c cacheCounter) RecordHits(n int)   { c.hits.Add(int64(n)) }
-func (c cacheCounter) RecordMisses(n int) { c.misses.Add(int64(n)) }
 
 // CacheStats is what the validation cache has done since the DB opened.
 type CacheStats struct {
@@ -265,7 +265,7 @@ type CacheStats struct {
 // CacheStats returns what the validation cache has done: for a service's
 // metrics.
 func (db *DB) CacheStats() CacheStats {
-	out := CacheStats{Hits: uint64(db.cacheStats.hits.Value()), Misses: uint64(db.cacheStats.misses.Value())}
+	out := CacheStats{Hits: db.cacheStats.hits.Load(), Misses: db.cacheStats.misses.Load()}
 	if c := db.cache.Load(); c != nil {
 		out.Entries = c.access.entries.Size() + c.refresh.entries.Size()
 	}
@@ -273,9 +273,11 @@ func (db *DB) CacheStats() CacheStats {
 }
 
 // committed is the DB's OnCommit: before Update returns, it invalidates
-// what the commit made stale, then tells the subscribers (feed.go).
+// what the commit made stale, brings the sweep's queues up to date
+// (expiry.go), then tells the subscribers (feed.go).
 func (db *DB) committed(c store.Commit) {
 	db.invalidate(c)
+	db.noteExpiries(c)
 	db.publish(c)
 }
 

@@ -23,6 +23,9 @@ type DB struct {
 	// feed guards subs, the change feed's subscriptions (feed.go).
 	feed sync.Mutex
 	subs []*Subscription
+	// expiries are the sweep's queues, one for each of expiringTables;
+	// nil on a replica, which never sweeps (expiry.go).
+	expiries []expiryQueue
 	// freshUntil is, on a replica, the moment (Unix nanoseconds by the
 	// DB's clock) from which it answers stale (see SetFreshUntil).
 	freshUntil atomic.Int64
@@ -105,12 +108,10 @@ func Open(opts ...Option) (*DB, error) {
 		o(&db.cfg)
 	}
 	_, db.cfg.sha256 = db.cfg.hasher.(SHA256Hasher)
-	cfg := store.Config{Env: db, OnCommit: db.committed}
-	if db.cfg.replica {
-		// It never sweeps: each of these would cost every token ~500 B.
-		cfg.Without = sweepIndexes
+	if !db.cfg.replica {
+		db.expiries = make([]expiryQueue, len(expiringTables))
 	}
-	st, err := store.Open(schema, cfg)
+	st, err := store.Open(schema, store.Config{Env: db, OnCommit: db.committed})
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,10 @@
 package oauthdb_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,5 +78,93 @@ func TestSweepAncientExpiry(t *testing.T) {
 	})
 	if res, err := db.SweepExpired(10); err != nil || res.AccessTokens != 1 {
 		t.Errorf("SweepExpired = %+v, %v; want the ancient token swept", res, err)
+	}
+}
+
+// A row whose expiry is now has expired — validation refuses it from that
+// instant — and the sweep takes it.
+func TestSweepAtExpiry(t *testing.T) {
+	db, clk := world(t, oauthdb.WithTokenLifetimes(time.Hour, 2*time.Hour))
+	issue(t, db, oauthdb.IssueRequest{ClientID: "cid-2", Scopes: []string{"api"}})
+	clk.Advance(time.Hour)
+	if res, err := db.SweepExpired(10); err != nil || res != (oauthdb.SweepResult{AccessTokens: 1}) {
+		t.Errorf("SweepExpired at the token's expiry = %+v, %v; want it swept", res, err)
+	}
+}
+
+// Rows that expire at the same instant go in the order of their IDs.
+func TestSweepOrder(t *testing.T) {
+	db, clk := world(t)
+	at := t0.Add(time.Minute)
+	update(t, db, func(tx *oauthdb.Tx) error {
+		var errs []error
+		for _, id := range []string{"c", "a", "z", "b"} {
+			exp := at
+			if id == "z" {
+				exp = at.Add(-time.Second)
+			}
+			errs = append(errs, tx.InsertAccessToken(oauthdb.OAuthAccessToken{ID: id, Token: oauthdb.HashToken(id),
+				ClientID: "cid-2", ExpiresAt: exp}))
+		}
+		return errors.Join(errs...)
+	})
+	clk.Advance(time.Hour)
+	if res, err := db.SweepExpired(2); err != nil || res.AccessTokens != 2 {
+		t.Fatalf("SweepExpired(2) = %+v, %v", res, err)
+	}
+	var left []string
+	for _, tok := range dump(t, db).AccessTokens {
+		left = append(left, tok.ID)
+	}
+	if want := []string{"b", "c"}; !slices.Equal(left, want) {
+		t.Errorf("left after sweeping two = %v, want %v", left, want)
+	}
+}
+
+// A row is swept at the expiry it has, wherever it had one before:
+// extended, not before its new expiry; brought forward, from then on.
+func TestSweepMovedExpiry(t *testing.T) {
+	db, clk := world(t)
+	setSessionExpiry(t, db, "s1", t0.Add(3*time.Hour)) // from 24 h
+	setSessionExpiry(t, db, "s2", t0.Add(48*time.Hour))
+	setSessionExpiry(t, db, "s2", t0.Add(5*time.Hour)) // on, then back
+	steps := []struct {
+		what    string
+		advance time.Duration
+		extend  time.Time // s2's expiry, set before the sweep if not zero
+		want    oauthdb.SweepResult
+	}{
+		{"before any expiry", 2 * time.Hour, time.Time{}, oauthdb.SweepResult{}},
+		{"past s1's new expiry", 2 * time.Hour, time.Time{}, oauthdb.SweepResult{Sessions: 1}},
+		{"past s2's old expiry, extended before it", 2 * time.Hour, t0.Add(30 * time.Hour), oauthdb.SweepResult{}},
+		{"past s2's last expiry", 24 * time.Hour, time.Time{}, oauthdb.SweepResult{Sessions: 1}},
+	}
+	for _, st := range steps {
+		if !st.extend.IsZero() {
+			setSessionExpiry(t, db, "s2", st.extend)
+		}
+		clk.Advance(st.advance)
+		if res, err := db.SweepExpired(10); err != nil || res != st.want {
+			t.Fatalf("SweepExpired %s = %+v, %v; want %+v", st.what, res, err, st.want)
+		}
+	}
+}
+
+// A DB whose state was replaced by a snapshot sweeps the snapshot's rows.
+func TestSweepAfterReadSnapshot(t *testing.T) {
+	src, clk := world(t, oauthdb.WithTokenLifetimes(time.Hour, 2*time.Hour))
+	issue(t, src, userGrant)
+	issue(t, src, userGrant)
+	var buf bytes.Buffer
+	if err := src.WriteSnapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	db, _ := world(t, oauthdb.WithClock(clk.Now))
+	if _, err := db.ReadSnapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(90 * time.Minute)
+	if res, err := db.SweepExpired(10); err != nil || res != (oauthdb.SweepResult{AccessTokens: 2}) {
+		t.Errorf("SweepExpired after ReadSnapshot = %+v, %v; want the snapshot's two access tokens", res, err)
 	}
 }

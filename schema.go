@@ -32,7 +32,9 @@ import (
 // its version in the list. The fields named createdAt and updatedAt are
 // the ones the write methods stamp.
 //
-// Each index says which query it serves.
+// Each index says which query it serves. The expiry sweep reads no index:
+// each table whose rows expire declares how to read a row's expiry, and
+// the DB keeps a queue of them (expiry.go).
 
 // Table names: better-auth's model names.
 const (
@@ -116,7 +118,7 @@ var (
 	// user.sessions, and the user's cascade
 	sessionsByUser = store.StringIndex(sessions.Table, "userId", func(s *Session) string { return s.UserID })
 	// the expiry sweep
-	sessionsByExpiry = store.TimeIndex(sessions.Table, "expiresAt", func(s *Session) time.Time { return s.ExpiresAt })
+	sessionsExpire = expires(sessions, "expiresAt", func(s *Session) time.Time { return s.ExpiresAt })
 )
 
 // OAuthClient is a registered OAuth client. Tokens and consents refer to it
@@ -279,7 +281,7 @@ var (
 		func(t *OAuthAccessToken) string { return t.UserID },
 		func(t *OAuthAccessToken) string { return t.SessionID }).Optional()
 	// the expiry sweep
-	accessTokensByExpiry = store.TimeIndex(accessTokens.Table, "expiresAt", func(t *OAuthAccessToken) time.Time { return t.ExpiresAt })
+	accessTokensExpire = expires(accessTokens, "expiresAt", func(t *OAuthAccessToken) time.Time { return t.ExpiresAt })
 )
 
 // OAuthRefreshToken is an issued refresh token. Token holds its hash. A
@@ -352,7 +354,7 @@ var (
 		func(t *OAuthRefreshToken) string { return t.UserID },
 		func(t *OAuthRefreshToken) string { return t.SessionID })
 	// the expiry sweep
-	refreshTokensByExpiry = store.TimeIndex(refreshTokens.Table, "expiresAt", func(t *OAuthRefreshToken) time.Time { return t.ExpiresAt })
+	refreshTokensExpire = expires(refreshTokens, "expiresAt", func(t *OAuthRefreshToken) time.Time { return t.ExpiresAt })
 )
 
 // OAuthConsent records the scopes a user granted a client: one per
@@ -423,5 +425,5 @@ var (
 	// redeeming an authorization code
 	verificationsByIdentifier = store.StringIndex(verifications.Table, "identifier", func(v *Verification) string { return v.Identifier }).Unique().Secret()
 	// the expiry sweep
-	verificationsByExpiry = store.TimeIndex(verifications.Table, "expiresAt", func(v *Verification) time.Time { return v.ExpiresAt })
+	verificationsExpire = expires(verifications, "expiresAt", func(v *Verification) time.Time { return v.ExpiresAt })
 )

@@ -285,9 +285,9 @@ func validate[T any](db *DB, k *tokenKind[T], token, caller string) (*T, owners,
 	cache := db.cache.Load()
 	if cache != nil {
 		if e := k.cache(cache).get(key, now); e == nil {
-			db.cacheStats.RecordMisses(1)
+			db.cacheStats.misses.Add(1)
 		} else {
-			db.cacheStats.RecordHits(1)
+			db.cacheStats.hits.Add(1)
 			if caller != "" && k.view(&e.token).clientID != caller {
 				return nil, owners{}, &TokenError{Kind: k.name, Err: ErrWrongClient}
 			}

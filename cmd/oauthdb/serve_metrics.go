@@ -2,50 +2,13 @@ package main
 
 import (
 	"errors"
-	"math/bits"
-	"math/rand/v2"
-	"runtime"
 	"strconv"
-	"sync/atomic"
 
 	"github.com/oauthdb/oauthdb"
 	"github.com/oauthdb/oauthdb/internal/authserver"
+	"github.com/oauthdb/oauthdb/internal/stripe"
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-// counter is a count that every request adds to. One atomic word shared by
-// both cores would bounce its cache line between them on every request, so
-// the count is split into stripes on cache lines of their own; an add picks
-// a stripe at random (math/rand/v2's generator is per thread and takes no
-// lock) and a scrape sums them.
-type counter struct {
-	stripes []stripe
-	mask    uint32
-}
-
-type stripe struct {
-	n atomic.Uint64
-	_ [56]byte // the rest of the 64-byte cache line
-}
-
-func newCounter() *counter {
-	// A power of two ≥ 4×GOMAXPROCS: with as many stripes as cores, two
-	// cores picked the same stripe, and took its line from each other,
-	// often enough to show in a profile.
-	n := 1 << bits.Len(uint(max(4*runtime.GOMAXPROCS(0), 8)-1))
-	n = min(n, 64)
-	return &counter{stripes: make([]stripe, n), mask: uint32(n - 1)}
-}
-
-func (c *counter) inc() { c.stripes[rand.Uint32()&c.mask].n.Add(1) }
-
-func (c *counter) load() uint64 {
-	var sum uint64
-	for i := range c.stripes {
-		sum += c.stripes[i].n.Load()
-	}
-	return sum
-}
 
 // Why a token is inactive, as the label reason of
 // oauthdb_introspections_total: each sentinel error of the root package a
@@ -103,28 +66,28 @@ var (
 // metrics are the counters of a server. Each is made once, so that a
 // scrape shows every series from the start, at 0 until it happens.
 type metrics struct {
-	active   [2]*counter // access, refresh
-	inactive []*counter  // by inactiveReasons
-	stale    *counter    // no answer: the replica is stale
-	auth     [len(authLabels)]*counter
-	requests [][]*counter // by metricPaths, then metricCodes
+	active   [2]*stripe.Counter // access, refresh
+	inactive []*stripe.Counter  // by inactiveReasons
+	stale    *stripe.Counter    // no answer: the replica is stale
+	auth     [len(authLabels)]*stripe.Counter
+	requests [][]*stripe.Counter // by metricPaths, then metricCodes
 }
 
 func newMetrics() *metrics {
-	m := &metrics{stale: newCounter()}
+	m := &metrics{stale: stripe.NewCounter()}
 	for i := range m.active {
-		m.active[i] = newCounter()
+		m.active[i] = stripe.NewCounter()
 	}
 	for range inactiveReasons {
-		m.inactive = append(m.inactive, newCounter())
+		m.inactive = append(m.inactive, stripe.NewCounter())
 	}
 	for i := range m.auth {
-		m.auth[i] = newCounter()
+		m.auth[i] = stripe.NewCounter()
 	}
 	for range metricPaths {
-		row := make([]*counter, len(metricCodes))
+		row := make([]*stripe.Counter, len(metricCodes))
 		for j := range row {
-			row[j] = newCounter()
+			row[j] = stripe.NewCounter()
 		}
 		m.requests = append(m.requests, row)
 	}
@@ -140,7 +103,7 @@ func (m *metrics) request(path, code int) {
 			break
 		}
 	}
-	m.requests[path][j].inc()
+	m.requests[path][j].Add(1)
 }
 
 // pathIndex returns the index in metricPaths of a request's path.
@@ -157,7 +120,7 @@ func pathIndex(p string) int {
 // endpoint (authserver.Observer).
 func (m *metrics) ClientAuthenticated(r authserver.AuthResult) {
 	if int(r) < len(m.auth) {
-		m.auth[r].inc()
+		m.auth[r].Add(1)
 	}
 }
 
@@ -165,13 +128,13 @@ func (m *metrics) ClientAuthenticated(r authserver.AuthResult) {
 func (m *metrics) Introspected(refresh bool, err error) {
 	switch {
 	case err == nil && refresh:
-		m.active[1].inc()
+		m.active[1].Add(1)
 	case err == nil:
-		m.active[0].inc()
+		m.active[0].Add(1)
 	case errors.Is(err, oauthdb.ErrStale):
-		m.stale.inc()
+		m.stale.Add(1)
 	default:
-		m.inactive[reasonOf(err)].inc()
+		m.inactive[reasonOf(err)].Add(1)
 	}
 }
 
@@ -194,12 +157,12 @@ type collector struct {
 
 type constSeries struct {
 	desc *prometheus.Desc
-	n    *counter
+	n    *stripe.Counter
 }
 
 func newCollector(m *metrics, src source) *collector {
 	c := &collector{m: m, src: src}
-	add := func(n *counter, labels prometheus.Labels) {
+	add := func(n *stripe.Counter, labels prometheus.Labels) {
 		const help = "Introspections: active by token_type, inactive by the reason the store gave, stale when a replica could not vouch for its rows (503)."
 		c.introspections = append(c.introspections,
 			constSeries{prometheus.NewDesc("oauthdb_introspections_total", help, nil, labels), n})
@@ -252,10 +215,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	m := c.m
 	for _, s := range c.introspections {
-		counter(s.desc, s.n.load())
+		counter(s.desc, s.n.Load())
 	}
 	for i, l := range authLabels {
-		counter(descAuthentications, m.auth[i].load(), l)
+		counter(descAuthentications, m.auth[i].Load(), l)
 	}
 	for i, p := range metricPaths {
 		for j, code := range metricCodes {
@@ -263,7 +226,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			if code != 0 {
 				label = strconv.Itoa(code)
 			}
-			counter(descRequests, m.requests[i][j].load(), p, label)
+			counter(descRequests, m.requests[i][j].Load(), p, label)
 		}
 	}
 	cache := c.src.DB().CacheStats()

@@ -6,29 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 )
-
-// TestCounter: concurrent adds are all counted.
-func TestCounter(t *testing.T) {
-	c := newCounter()
-	if n := len(c.stripes); n&(n-1) != 0 || n < 8 {
-		t.Errorf("%d stripes, want a power of two, at least 8", n)
-	}
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for range 10000 {
-				c.inc()
-			}
-		})
-	}
-	wg.Wait()
-	if got := c.load(); got != 80000 {
-		t.Errorf("counted %d, want 80000", got)
-	}
-}
 
 // discardWriter is a ResponseWriter that keeps nothing, for the benchmark
 // to measure the handler alone.
