@@ -449,6 +449,9 @@ func (s *dbSink) decodeLoad(ctx context.Context, rows iter.Seq2[Change, error], 
 	vals := map[string]betterauth.Value{}
 	batch := make([]decoded, 0, loadBatch)
 	send := func() error {
+		if err := ctx.Err(); err != nil {
+			return err // a send may still find room after the DB stopped
+		}
 		select {
 		case batches <- batch:
 		case <-ctx.Done():
