@@ -232,7 +232,13 @@ func (mt *MirrorTx) Mark(m Mark) error {
 	if _, ok := tokenDeaths.Get(st, k.markID(m.ID)); ok {
 		return nil
 	}
-	return tokenDeaths.Insert(st, &tokenDeath{ID: k.markID(m.ID), At: m.At.UTC()})
+	return mt.insertMark(&tokenDeath{ID: k.markID(m.ID), At: m.At.UTC()})
+}
+
+// insertMark writes a mark the transaction's state does not hold yet.
+func (mt *MirrorTx) insertMark(d *tokenDeath) error {
+	mt.unmarked = false
+	return tokenDeaths.Insert(mt.tx.st, d)
 }
 
 // foldDeaths shows in s each token the replica holds inactive as revoked
@@ -285,6 +291,9 @@ type MirrorTx struct {
 	// as they were: whether the new row escapes the end of a session is
 	// judged at the end, when every row of the transaction is in.
 	rewritten []rewrite
+	// unmarked is true while the transaction's state holds no mark at
+	// all, as a Reload's starts: a new row then has no mark to clear.
+	unmarked bool
 }
 
 // rewrite is a token row as it was before a Mirror transaction wrote it
@@ -337,7 +346,7 @@ func (db *DB) Mirror(fn func(mt *MirrorTx) error) ([]Refusal, error) {
 	var refused []Refusal
 	err := db.st.Mirror(func(st *store.Txn) error {
 		var err error
-		refused, err = db.mirrorIn(st, fn)
+		refused, err = db.mirrorWith(db.mirrorTx(st, nil, false), fn)
 		return err
 	})
 	if err != nil {
@@ -371,7 +380,7 @@ func (db *DB) Reload(fn func(mt *MirrorTx) error) ([]Refusal, error) {
 	var refused []Refusal
 	err = db.st.View(func(prior *store.Txn) error {
 		return side.Mirror(func(st *store.Txn) error {
-			mt := &MirrorTx{tx: &Tx{db: db, st: st}, before: map[string]any{}, prior: prior}
+			mt := db.mirrorTx(st, prior, true)
 			var err error
 			if refused, err = db.mirrorWith(mt, fn); err != nil {
 				return err
@@ -384,7 +393,7 @@ func (db *DB) Reload(fn func(mt *MirrorTx) error) ([]Refusal, error) {
 				if err := st.Drop(tableTokenDeath, m.ID); err != nil {
 					return err
 				}
-				if err := tokenDeaths.Insert(st, m); err != nil {
+				if err := mt.insertMark(m); err != nil {
 					return err
 				}
 			}
@@ -400,13 +409,15 @@ func (db *DB) Reload(fn func(mt *MirrorTx) error) ([]Refusal, error) {
 	return refused, nil
 }
 
-// mirrorIn runs fn in st, a Mirror transaction, drops what dangles at its
-// end and sets the marks it calls for.
-func (db *DB) mirrorIn(st *store.Txn, fn func(mt *MirrorTx) error) ([]Refusal, error) {
-	return db.mirrorWith(&MirrorTx{tx: &Tx{db: db, st: st}, before: map[string]any{}}, fn)
+// mirrorTx returns a MirrorTx over st, a store's Mirror transaction: in a
+// Reload prior is the state being replaced (nil otherwise), and empty says
+// that st started from an empty state, one built off to the side.
+func (db *DB) mirrorTx(st, prior *store.Txn, empty bool) *MirrorTx {
+	return &MirrorTx{tx: &Tx{db: db, st: st}, before: map[string]any{}, prior: prior, unmarked: empty}
 }
 
-// mirrorWith is mirrorIn with the MirrorTx given.
+// mirrorWith runs fn in mt, drops what dangles at its end and sets the
+// marks it calls for.
 func (db *DB) mirrorWith(mt *MirrorTx, fn func(mt *MirrorTx) error) ([]Refusal, error) {
 	if err := fn(mt); err != nil {
 		return nil, err
@@ -588,6 +599,9 @@ func (mt *MirrorTx) remember(t table, id string) {
 // transaction.
 func (mt *MirrorTx) tokenInserted(kind tokenTable, id string) error {
 	mt.rewritten = slices.DeleteFunc(mt.rewritten, func(w rewrite) bool { return w.kind == kind && w.old.id == id })
+	if mt.unmarked {
+		return nil // a load's token rows: the lookup would cost a tenth of their insert
+	}
 	return mt.tx.st.Drop(tableTokenDeath, kind.markID(id))
 }
 
@@ -620,7 +634,7 @@ func (mt *MirrorTx) markAt(death string, at time.Time) error {
 	if _, ok := tokenDeaths.Get(st, death); ok {
 		return nil
 	}
-	return tokenDeaths.Insert(st, &tokenDeath{ID: death, At: at})
+	return mt.insertMark(&tokenDeath{ID: death, At: at})
 }
 
 // sessionEnded reports whether a token of view v is bound to a session that

@@ -325,7 +325,7 @@ func (db *DB) ReadSnapshot(r io.Reader) (SnapshotInfo, error) {
 			if err := sourcePositions.Insert(st, &sourcePosition{ID: positionID, Position: info.Position}); err != nil {
 				return err
 			}
-			refused, err := db.mirrorIn(st, func(mt *MirrorTx) error {
+			refused, err := db.mirrorWith(db.mirrorTx(st, nil, true), func(mt *MirrorTx) error {
 				sr.mt = mt
 				return readAll(mt.tx)
 			})
@@ -724,7 +724,7 @@ func (mt *MirrorTx) restoreMark(d *tokenDeath) error {
 	if err := foldMark(&Tx{db: mt.tx.db, st: mt.tx.st}, d); err != nil {
 		return err
 	}
-	return tokenDeaths.Insert(mt.tx.st, d)
+	return mt.insertMark(d)
 }
 
 // foldMark shows a mark of a replica's snapshot, read into a DB that is

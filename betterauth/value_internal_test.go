@@ -180,3 +180,38 @@ func TestDecodeErrorsNameNoValue(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPlainList holds plainList, the fast path of list columns, to
+// encoding/json: whatever it decodes, encoding/json decodes to the same
+// strings; what it leaves, it leaves whole (the slow path then decides).
+func FuzzPlainList(f *testing.F) {
+	for _, s := range []string{`[]`, ` [ ] `, `["openid","profile"]`, `["openid", "profile", "offline_access"]`,
+		"[\"a\",\n\t\"b\"]", `["https://app.example/cb?x=1&y=2"]`, `[""]`, `["a",]`, `["a" "b"]`, `["a"`, `["a"]x`,
+		`["a\"b"]`, `["é"]`, "[\"a\x01\"]", `[null]`, `["a",1]`, `[,]`, `[`, `]`, `"a"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, ok := plainList(raw)
+		if !ok {
+			return
+		}
+		var want []string
+		if err := json.Unmarshal([]byte(raw), &want); err != nil {
+			t.Fatalf("%q: plainList decoded %q, encoding/json refuses it: %v", raw, got, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" || got == nil {
+			t.Fatalf("%q: (-encoding/json +plainList) %s (nil %v)", raw, diff, got == nil)
+		}
+	})
+}
+
+// BenchmarkDecodeList measures a list column as a replica decodes it from
+// jsonb's text.
+func BenchmarkDecodeList(b *testing.B) {
+	v := TextValue(`["openid", "profile", "offline_access"]`, oidJSONB)
+	for b.Loop() {
+		if _, err := decodeList(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -347,6 +347,8 @@ type dbSink struct {
 	// pending are the refusals of the Load or Apply under way, counted
 	// once it commits.
 	pending []oauthdb.Refusal
+	// vals is put's room for a row's values, reused row after row.
+	vals map[string]betterauth.Value
 }
 
 // markSlack widens the moment a transaction's marks are decided as of
@@ -373,28 +375,50 @@ func (s *dbSink) Load(ctx context.Context, snap Snapshot) error {
 }
 
 // LoadStream replaces the DB's rows with the snapshot's, off to the side,
-// row by row as they are read.
+// row by row as they are read. Reading and decoding run on a goroutine of
+// their own, a batch of rows ahead of the DB's write transaction, which
+// takes the decoded rows in order: the two halves of a load take about as
+// long, and a replica loads on two cores in about half the time. At most
+// loadQueue batches wait between them, so the memory a load holds beyond
+// the DB stays bounded; an error on either side stops both.
 func (s *dbSink) LoadStream(ctx context.Context, lsn LSN, rows iter.Seq2[Change, error]) error {
+	ctx, cancel := context.WithCancel(ctx)
+	batches := make(chan []decoded, loadQueue)
+	free := make(chan []decoded, loadQueue+2)
+	var readErr error
 	n := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(batches)
+		readErr = s.decodeLoad(ctx, rows, batches, free, &n)
+	}()
+	defer func() {
+		cancel() // the reader stops at its next batch, if it has not
+		<-done
+	}()
 	s.pending = s.pending[:0]
 	refused, err := s.db.Reload(func(mt *oauthdb.MirrorTx) error {
 		if err := mt.SetPosition(s.position(lsn)); err != nil {
 			return err
 		}
-		for c, err := range rows {
-			if err != nil {
-				return err
-			}
-			if n++; n%4096 == 0 {
-				if err := ctx.Err(); err != nil {
+		for batch := range batches {
+			for _, d := range batch {
+				if err := s.store(mt, d); err != nil {
 					return err
 				}
 			}
-			if err := s.put(mt, c.Table, c.New, nil); err != nil {
-				return err
+			clear(batch)
+			select {
+			case free <- batch[:0]:
+			default:
 			}
 		}
-		return nil
+		// batches is closed once readErr is set.
+		if readErr != nil {
+			return readErr
+		}
+		return ctx.Err()
 	})
 	if err != nil {
 		return err
@@ -406,6 +430,53 @@ func (s *dbSink) LoadStream(ctx context.Context, lsn LSN, rows iter.Seq2[Change,
 	default:
 	}
 	return nil
+}
+
+// loadBatch is how many decoded rows a load's reader hands over at once,
+// and loadQueue how many batches may wait for the DB: enough to ride out
+// the DB's pauses (a collection, a burst of copied radix nodes) for a few
+// MB of rows.
+const (
+	loadBatch = 512
+	loadQueue = 8
+)
+
+// decodeLoad reads a load's rows to their end, decodes them, and sends
+// them on in batches, reusing those that come back on free; it counts the
+// rows in n. It stops, with ctx's error, as soon as ctx is done.
+func (s *dbSink) decodeLoad(ctx context.Context, rows iter.Seq2[Change, error], batches chan<- []decoded,
+	free <-chan []decoded, n *int) error {
+	vals := map[string]betterauth.Value{}
+	batch := make([]decoded, 0, loadBatch)
+	send := func() error {
+		if err := ctx.Err(); err != nil {
+			return err // a send may still find room after the DB stopped
+		}
+		select {
+		case batches <- batch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case batch = <-free:
+		default:
+			batch = make([]decoded, 0, loadBatch)
+		}
+		return nil
+	}
+	for c, err := range rows {
+		if err != nil {
+			return err
+		}
+		*n++
+		batch = append(batch, s.decode(c.Table, c.New, nil, vals))
+		if len(batch) == loadBatch {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+	}
+	return send()
 }
 
 // Advance records a position reached with no transaction to apply.
@@ -500,16 +571,38 @@ func (s *dbSink) applyChange(mt *oauthdb.MirrorTx, c Change) error {
 // Unchanged is decoded onto old, the row the update replaces, whose values
 // they keep (nil if the replica has none, and then the row is refused).
 func (s *dbSink) put(mt *oauthdb.MirrorTx, table string, row Row, old any) error {
+	if s.vals == nil {
+		s.vals = map[string]betterauth.Value{}
+	}
+	return s.store(mt, s.decode(table, row, old, s.vals))
+}
+
+// decoded is a row of the source as the DB takes it (store): a record, a
+// mark, or the reason the row is refused.
+type decoded struct {
+	table, id string
+	// rec is the record, nil if there is none to store: the row is
+	// refused (refusal says why, field which column), is a mark, or is of
+	// a table oauthdb does not keep.
+	rec            any
+	field, refusal string
+	mark           *oauthdb.Mark
+}
+
+// decode decodes a row of table, onto old as put says, with vals as room
+// for its values: it touches neither the DB nor the sink's state, so that a
+// load decodes on a goroutine of its own.
+func (s *dbSink) decode(table string, row Row, old any, vals map[string]betterauth.Value) decoded {
 	if table == MarksTable {
 		// Another Follower's mark (or this one's, back).
 		m, ok := markOf(row)
 		if !ok {
-			return s.refuse(mt, table, row["token_id"].Text, "", "is not a mark")
+			return decoded{table: table, id: row["token_id"].Text, refusal: "is not a mark"}
 		}
-		return mt.Mark(m)
+		return decoded{table: table, mark: &m}
 	}
 	id := row["id"].Text
-	vals := make(map[string]betterauth.Value, len(row))
+	clear(vals)
 	var base any
 	for name, v := range row {
 		if !v.Unchanged {
@@ -517,13 +610,13 @@ func (s *dbSink) put(mt *oauthdb.MirrorTx, table string, row Row, old any) error
 			continue
 		}
 		if old == nil {
-			return s.refuse(mt, table, id, "", "an update leaves columns out and the replica has no row to take them from")
+			return decoded{table: table, id: id, refusal: "an update leaves columns out and the replica has no row to take them from"}
 		}
 		base = old
 	}
 	rec, err := betterauth.DecodeRowOnto(table, base, vals)
 	if errors.Is(err, betterauth.ErrNotModeled) || errors.Is(err, betterauth.ErrUnknownTable) {
-		return nil // Config.Tables named a table oauthdb does not keep
+		return decoded{table: table, id: id} // Config.Tables named a table oauthdb does not keep
 	}
 	if err != nil {
 		field := ""
@@ -531,9 +624,22 @@ func (s *dbSink) put(mt *oauthdb.MirrorTx, table string, row Row, old any) error
 		if errors.As(err, &re) {
 			field = re.Field
 		}
-		return s.refuse(mt, table, id, field, "cannot be decoded")
+		return decoded{table: table, id: id, field: field, refusal: "cannot be decoded"}
 	}
-	return mt.Put(rec)
+	return decoded{table: table, id: id, rec: rec}
+}
+
+// store applies a decoded row to the DB.
+func (s *dbSink) store(mt *oauthdb.MirrorTx, d decoded) error {
+	switch {
+	case d.mark != nil:
+		return mt.Mark(*d.mark)
+	case d.refusal != "":
+		return s.refuse(mt, d.table, d.id, d.field, d.refusal)
+	case d.rec != nil:
+		return mt.Put(d.rec)
+	}
+	return nil
 }
 
 // BetterAuth returns the value as package betterauth decodes it. An

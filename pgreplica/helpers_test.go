@@ -206,7 +206,8 @@ func (e *env) conn() *pgx.Conn {
 // exec runs SQL, failing the test on error.
 func (e *env) exec(sql string, args ...any) {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Long enough for a benchmark's dataset on a busy shared machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c, err := pgx.Connect(ctx, e.dsn)
 	if err != nil {

@@ -366,7 +366,10 @@ func (tx *Txn) Dangling() []Dangler {
 		return nil
 	}
 	var out []Dangler
-	seen := map[mirrored]bool{}
+	// A load's Mirror writes hundreds of thousands of rows: a map sized
+	// once, and one buffer for their keys.
+	seen := make(map[mirrored]bool, len(tx.mirror.written))
+	var idKey []byte
 	check := func(t anyTable, obj any) {
 		key := mirrored{t, t.primaryKey(obj)}
 		if seen[key] {
@@ -385,7 +388,7 @@ func (tx *Txn) Dangling() []Dangler {
 		}
 	}
 	for _, w := range tx.mirror.written {
-		idKey := appendString(nil, w.id)
+		idKey = appendString(idKey[:0], w.id)
 		if obj := tx.firstUnique(w.table.tableName(), w.table.idIndex(), idKey); obj != nil {
 			check(w.table, obj)
 		}
