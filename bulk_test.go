@@ -15,7 +15,11 @@ import (
 // bulkRows is a snapshot of 4,410 rows: more than a transaction writes
 // before the store raises the collector's target, enough for its write
 // transactions to answer lookups from the rows they stored.
-func bulkRows() oauthdb.Snapshot {
+func bulkRows() oauthdb.Snapshot { return bulkRowsOf(2800) }
+
+// bulkRowsOf is bulkRows with n access tokens, linked two by two to n/2
+// refresh tokens.
+func bulkRowsOf(n int) oauthdb.Snapshot {
 	var s oauthdb.Snapshot
 	for i := range 100 {
 		u := fmt.Sprintf("u%03d", i)
@@ -28,13 +32,13 @@ func bulkRows() oauthdb.Snapshot {
 		s.Clients = append(s.Clients, oauthdb.OAuthClient{ID: c, ClientID: "cid-" + c, RedirectURIs: []string{"https://x.example/cb"},
 			CreatedAt: t0, UpdatedAt: t0})
 	}
-	for i := range 1400 {
+	for i := range n / 2 {
 		u := fmt.Sprintf("u%03d", i%100)
 		s.RefreshTokens = append(s.RefreshTokens, oauthdb.OAuthRefreshToken{ID: fmt.Sprintf("r%04d", i),
 			Token: oauthdb.HashToken(fmt.Sprint("refresh-", i)), ClientID: fmt.Sprintf("cid-c%02d", i%10), UserID: u,
 			SessionID: "s" + u, Scopes: []string{"openid"}, ExpiresAt: t0.Add(24 * time.Hour), CreatedAt: t0})
 	}
-	for i := range 2800 {
+	for i := range n {
 		r := s.RefreshTokens[i/2]
 		s.AccessTokens = append(s.AccessTokens, oauthdb.OAuthAccessToken{ID: fmt.Sprintf("a%04d", i),
 			Token: oauthdb.HashToken(fmt.Sprint("access-", i)), ClientID: r.ClientID, UserID: r.UserID,
