@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/oauthdb/oauthdb/store"
@@ -291,6 +290,10 @@ type MirrorTx struct {
 	// as they were: whether the new row escapes the end of a session is
 	// judged at the end, when every row of the transaction is in.
 	rewritten []rewrite
+	// lastRewrite is, for each token in rewritten, the index of its last
+	// entry there: a new row of the token drops its entries without a
+	// walk of them all (a resync writes every token it holds again).
+	lastRewrite map[rewriteKey]int
 	// unmarked is true while the transaction's state holds no mark at
 	// all, as a Reload's starts: a new row then has no mark to clear.
 	unmarked bool
@@ -299,8 +302,17 @@ type MirrorTx struct {
 // rewrite is a token row as it was before a Mirror transaction wrote it
 // again.
 type rewrite struct {
-	kind tokenTable
+	kind tokenTable // nil once a new row of the token dropped it
 	old  tokenView
+	// prev is the index in rewritten of the same token's entry before
+	// this one, or -1.
+	prev int
+}
+
+// rewriteKey names a token in MirrorTx.lastRewrite.
+type rewriteKey struct {
+	kind tokenTable
+	id   string
 }
 
 // SetMarkTime sets the moment as of which the transaction's marks that
@@ -598,7 +610,13 @@ func (mt *MirrorTx) remember(t table, id string) {
 // another token now, is a new grant, whatever its row was earlier in the
 // transaction.
 func (mt *MirrorTx) tokenInserted(kind tokenTable, id string) error {
-	mt.rewritten = slices.DeleteFunc(mt.rewritten, func(w rewrite) bool { return w.kind == kind && w.old.id == id })
+	key := rewriteKey{kind, id}
+	if i, ok := mt.lastRewrite[key]; ok {
+		for ; i >= 0; i = mt.rewritten[i].prev {
+			mt.rewritten[i].kind = nil
+		}
+		delete(mt.lastRewrite, key)
+	}
 	if mt.unmarked {
 		return nil // a load's token rows: the lookup would cost a tenth of their insert
 	}
@@ -612,7 +630,15 @@ func (mt *MirrorTx) tokenInserted(kind tokenTable, id string) error {
 // session). Whether the row escapes a session that had ended is judged at
 // the end (mark).
 func (mt *MirrorTx) tokenWritten(kind tokenTable, old, row tokenView) error {
-	mt.rewritten = append(mt.rewritten, rewrite{kind: kind, old: old})
+	key, prev := rewriteKey{kind, old.id}, -1
+	if i, ok := mt.lastRewrite[key]; ok {
+		prev = i
+	}
+	if mt.lastRewrite == nil {
+		mt.lastRewrite = make(map[rewriteKey]int)
+	}
+	mt.lastRewrite[key] = len(mt.rewritten)
+	mt.rewritten = append(mt.rewritten, rewrite{kind: kind, old: old, prev: prev})
 	now := mt.decidedAt()
 	unrevoked := !old.revoked.IsZero() && row.revoked.IsZero()
 	unexpired := !now.Before(old.expiresAt) && old.expiresAt.Before(row.expiresAt)
@@ -665,6 +691,9 @@ func (mt *MirrorTx) mark() error {
 	now := mt.decidedAt()
 	var marks []string
 	for _, w := range mt.rewritten {
+		if w.kind == nil {
+			continue // the token has a new row since
+		}
 		row, _, ok := w.kind.stored(tx.st, w.old.id)
 		if ok && row.revoked.IsZero() && mt.sessionEnded(w.old, now, true) && !mt.sessionEnded(row, now, false) {
 			marks = append(marks, w.kind.markID(row.id))
