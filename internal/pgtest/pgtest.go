@@ -150,8 +150,8 @@ func requireBinaries(t testing.TB) {
 	if _, ok := lookBinaries(); ok {
 		return
 	}
-	testenv.Missing(t, "pgtest: PostgreSQL's binaries (initdb, postgres) are not on PATH: install PostgreSQL 15 "+
-		"(Debian: apt-get install postgresql, then add /usr/lib/postgresql/15/bin to PATH)")
+	testenv.Missing(t, "pgtest: PostgreSQL's binaries (initdb, postgres) are neither on PATH nor in "+
+		"/usr/lib/postgresql/<version>/bin: install PostgreSQL 15 or later (Debian: apt-get install postgresql)")
 }
 
 // newServer makes a cluster and starts it. On error it returns what it made
@@ -518,9 +518,37 @@ func lookBinaries() (binaries, bool) {
 	initdbPath, err1 := exec.LookPath("initdb")
 	postgresPath, err2 := exec.LookPath("postgres")
 	if err1 != nil || err2 != nil {
-		return binaries{}, false
+		// Debian's postgresql package keeps them off the PATH.
+		return installedBinaries("/usr/lib/postgresql")
 	}
 	return binaries{initdb: initdbPath, postgres: postgresPath}, true
+}
+
+// installedBinaries finds initdb and postgres in root/<major>/bin, as
+// Debian installs each major version of PostgreSQL, taking the newest.
+func installedBinaries(root string) (binaries, bool) {
+	dirs, _ := filepath.Glob(filepath.Join(root, "*", "bin"))
+	major := func(dir string) int {
+		n, err := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	slices.SortFunc(dirs, func(a, b string) int { return major(b) - major(a) })
+	for _, dir := range dirs {
+		b := binaries{initdb: filepath.Join(dir, "initdb"), postgres: filepath.Join(dir, "postgres")}
+		if executable(b.initdb) && executable(b.postgres) {
+			return b, true
+		}
+	}
+	return binaries{}, false
+}
+
+// executable reports whether path is a file someone may execute.
+func executable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
 
 // serverCredential returns the user to run Postgres as: nobody when the test
