@@ -55,14 +55,12 @@ figures are slower and wider; the write paths of the go-memdb stores most,
 as their garbage collection runs beside them on the other core.
 
 What a run costs, measured on the project's 2-core VM: the defaults (50,000
-access tokens, -count 5, -benchtime 300ms, every operation) took 11 min 28 s
-with other work on the machine (load average 5); without Load and Restore,
-4 min 29 s on a quiet one. The go test benchmarks and bench/README.md use the
-full dataset, 200,000 access tokens:
+access tokens, -count 5, -benchtime 300ms, every operation) took 5 min 34 s
+on a quiet machine, and 2-3 times as long beside other work. The go test
+benchmarks and bench/README.md use the full dataset, 200,000 access tokens:
 
   oauthdb bench -tokens 200000 -count 6   # the hot paths: 9 min 23 s, quiet;
-                                          # Load and Restore: 14 min 33 s more
-                                          # (load average 6)
+                                          # Load and Restore add 7-15 min
   oauthdb bench -ops Load,Restore         # loads and restores alone
 
 Other examples:
