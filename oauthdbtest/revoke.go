@@ -27,7 +27,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) *oauthErro
 	// its refresh token presented again once revoked takes the whole family
 	// with it. That, an unknown token and a malformed one are answered 200,
 	// as RFC 7009 §2.2 says (better-auth answers 400 to the first).
-	_, err := s.db.RevokeToken(token, c.client.ClientID, form.Get("token_type_hint"))
+	_, err := s.db.RevokeToken(token, c.Record.ClientID, form.Get("token_type_hint"))
 	if err != nil && !errors.Is(err, oauthdb.ErrTokenRevoked) && !errors.Is(err, oauthdb.ErrTokenMalformed) {
 		return s.serverError(err)
 	}

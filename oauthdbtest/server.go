@@ -381,31 +381,20 @@ func checkRepeats(v url.Values) *oauthError {
 	return nil
 }
 
-// authenticated is a client that authenticated, and how.
-type authenticated struct {
-	client oauthdb.OAuthClient
-	// method is client_secret_basic, client_secret_post, or none for a
-	// public client that sent its client_id alone.
-	method string
-}
-
-// public reports whether the client is public: it has no secret.
-func (a authenticated) public() bool { return a.method == "none" }
-
 // authenticate authenticates the client of a request to the token,
 // introspection or revocation endpoint (RFC 6749 §2.3) as oauthdb serve
 // does (authserver.AuthenticateClient): the same methods, refusals and
 // errors. A failure of the store fails the test.
-func (s *Server) authenticate(r *http.Request, form url.Values) (authenticated, *oauthError) {
+func (s *Server) authenticate(r *http.Request, form url.Values) (authserver.Client, *oauthError) {
 	creds := authserver.Credentials{ClientID: form.Get("client_id"), ClientSecret: form.Get("client_secret")}
 	c, result, e := authserver.AuthenticateClient(s.db, r.Header, creds, false)
 	if result == authserver.AuthFailed {
-		return authenticated{}, s.serverError(e.Cause)
+		return authserver.Client{}, s.serverError(e.Cause)
 	}
 	if e != nil {
-		return authenticated{}, &oauthError{e.Status, e.Code, e.Description}
+		return authserver.Client{}, &oauthError{e.Status, e.Code, e.Description}
 	}
-	return authenticated{client: c.Record, method: c.Method}, nil
+	return c, nil
 }
 
 // allowsGrant reports whether a client may use a grant type: one of its

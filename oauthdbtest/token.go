@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oauthdb/oauthdb"
+	"github.com/oauthdb/oauthdb/internal/authserver"
 	"github.com/oauthdb/oauthdb/resourceserver"
 )
 
@@ -64,7 +65,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) *oauthError
 	if e != nil {
 		return e
 	}
-	if !allowsGrant(client.client, grant) {
+	if !allowsGrant(client.Record, grant) {
 		return errUnauthorizedClient("the client may not use the grant type " + grant)
 	}
 	jkt, e := s.dpopProof(r)
@@ -117,11 +118,11 @@ func (s *Server) dpopProof(r *http.Request) (string, *oauthError) {
 // all of them when none is asked — never a user's (openid, profile, email,
 // offline_access). A public client, or one with no clientCredentialsScopes,
 // may not use the grant.
-func (s *Server) clientCredentials(c authenticated, form url.Values, jkt string) (tokenResponse, *oauthError) {
-	if c.public() {
+func (s *Server) clientCredentials(c authserver.Client, form url.Values, jkt string) (tokenResponse, *oauthError) {
+	if c.Method == authserver.MethodNone {
 		return tokenResponse{}, errUnauthorizedClient("a public client cannot use client_credentials")
 	}
-	allowed := c.client.ClientCredentialsScopes
+	allowed := c.Record.ClientCredentialsScopes
 	if len(allowed) == 0 {
 		return tokenResponse{}, errUnauthorizedClient("the client has no clientCredentialsScopes")
 	}
@@ -134,7 +135,7 @@ func (s *Server) clientCredentials(c authenticated, form url.Values, jkt string)
 			}
 		}
 	}
-	t, err := s.db.IssueTokens(oauthdb.IssueRequest{ClientID: c.client.ClientID, Scopes: scopes, DPoPThumbprint: jkt})
+	t, err := s.db.IssueTokens(oauthdb.IssueRequest{ClientID: c.Record.ClientID, Scopes: scopes, DPoPThumbprint: jkt})
 	if err != nil {
 		return tokenResponse{}, s.issueError(err)
 	}
@@ -194,7 +195,7 @@ func reason(err error) string {
 // refusal of the token is invalid_grant, as better-auth's. A refresh token
 // bound to a DPoP key, or one of a DPoP client, is redeemed only with a
 // proof (of its key): else invalid_dpop_proof, and nothing changes.
-func (s *Server) refresh(c authenticated, form url.Values, jkt string) (tokenResponse, *oauthError) {
+func (s *Server) refresh(c authserver.Client, form url.Values, jkt string) (tokenResponse, *oauthError) {
 	token := form.Get("refresh_token")
 	if token == "" {
 		return tokenResponse{}, errInvalidRequest("refresh_token is required")
@@ -203,7 +204,7 @@ func (s *Server) refresh(c authenticated, form url.Values, jkt string) (tokenRes
 	if form.Get("scope") != "" {
 		scopes = scopeList(form.Get("scope"))
 	}
-	t, err := s.db.Refresh(oauthdb.RefreshRequest{Token: token, ClientID: c.client.ClientID, Scopes: scopes, DPoPThumbprint: jkt})
+	t, err := s.db.Refresh(oauthdb.RefreshRequest{Token: token, ClientID: c.Record.ClientID, Scopes: scopes, DPoPThumbprint: jkt})
 	if err != nil {
 		if errors.Is(err, oauthdb.ErrDPoPRequired) || errors.Is(err, oauthdb.ErrDPoPKeyMismatch) {
 			return tokenResponse{}, s.issueError(err)
@@ -219,7 +220,7 @@ func (s *Server) refresh(c authenticated, form url.Values, jkt string) (tokenRes
 	resp := s.respond(t)
 	if wantsIDToken(t.Access.Scopes) {
 		var e *oauthError
-		if resp.IDToken, e = s.refreshIDToken(c.client, t); e != nil {
+		if resp.IDToken, e = s.refreshIDToken(c.Record, t); e != nil {
 			return tokenResponse{}, e
 		}
 	}
@@ -268,7 +269,7 @@ var errRefused = errors.New("refused")
 // better-auth's do — so a second Server over the same DB knows the first
 // one's codes. A code asked for with dpop_jkt is redeemed only with a
 // proof of that key (RFC 9449 §10), and a refused proof leaves the code.
-func (s *Server) redeemCode(c authenticated, form url.Values, jkt string) (tokenResponse, *oauthError) {
+func (s *Server) redeemCode(c authserver.Client, form url.Values, jkt string) (tokenResponse, *oauthError) {
 	code := form.Get("code")
 	if code == "" {
 		return tokenResponse{}, errInvalidRequest("code is required")
@@ -290,7 +291,7 @@ func (s *Server) redeemCode(c authenticated, form url.Values, jkt string) (token
 		} else if err != nil {
 			return err
 		}
-		if refused = checkCode(tx, v, now, c.client.ClientID, redirectURI, verifier, &value); refused != nil {
+		if refused = checkCode(tx, v, now, c.Record.ClientID, redirectURI, verifier, &value); refused != nil {
 			return errRefused
 		}
 		if refused = checkCodeProof(value, jkt); refused != nil {
@@ -306,7 +307,7 @@ func (s *Server) redeemCode(c authenticated, form url.Values, jkt string) (token
 		// which waits for this write, finds the grant with its tokens.
 		scopes := scopeList(codeParam(value, "scope"))
 		req := oauthdb.IssueRequest{
-			ClientID:            c.client.ClientID,
+			ClientID:            c.Record.ClientID,
 			UserID:              value.UserID,
 			SessionID:           value.SessionID,
 			ReferenceID:         value.ReferenceID,
@@ -314,7 +315,7 @@ func (s *Server) redeemCode(c authenticated, form url.Values, jkt string) (token
 			AuthorizationCodeID: hash,
 			DPoPThumbprint:      jkt,
 			// better-auth issues a refresh token for offline_access only.
-			Refresh: slices.Contains(scopes, "offline_access") && allowsGrant(c.client, GrantRefreshToken),
+			Refresh: slices.Contains(scopes, "offline_access") && allowsGrant(c.Record, GrantRefreshToken),
 		}
 		if value.AuthTime != 0 {
 			req.AuthTime = time.UnixMilli(value.AuthTime)
@@ -345,7 +346,7 @@ func (s *Server) redeemCode(c authenticated, form url.Values, jkt string) (token
 	}
 	resp := s.respond(t)
 	if scopes := scopeList(codeParam(value, "scope")); wantsIDToken(scopes) {
-		g := idTokenGrant{user: user, client: c.client, scopes: scopes, nonce: codeParam(value, "nonce"),
+		g := idTokenGrant{user: user, client: c.Record, scopes: scopes, nonce: codeParam(value, "nonce"),
 			sessionID: value.SessionID, accessToken: t.AccessToken}
 		if value.AuthTime != 0 {
 			g.authTime = time.UnixMilli(value.AuthTime)

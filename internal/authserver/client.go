@@ -47,7 +47,6 @@ const (
 	AuthWrongMethod                   // a method other than the one the client registered
 	AuthStale                         // a replica that cannot vouch for its rows (oauthdb.ErrStale)
 	AuthFailed                        // the store failed
-	NumAuthResults
 )
 
 // AuthenticateClient authenticates the client of a request to the token,
@@ -153,8 +152,8 @@ func parseBasic(v string) (id, secret string, e *Error) {
 		return "", "", invalidClient("the Basic credentials have no colon")
 	}
 	var ok1, ok2 bool
-	id, ok1 = unescapeString(user)
-	secret, ok2 = unescapeString(pass)
+	id, ok1 = unescape(user)
+	secret, ok2 = unescape(pass)
 	if !ok1 || !ok2 {
 		return "", "", invalidClient("the Basic credentials have a malformed %-escape")
 	}

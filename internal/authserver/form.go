@@ -52,8 +52,8 @@ func parseIntrospectForm(body []byte, f *introspectForm) error {
 		if i := bytes.IndexByte(pair, '='); i >= 0 {
 			k, v = pair[:i], pair[i+1:]
 		}
-		if needsUnescape(k) {
-			name, ok := unescape(k)
+		if bytes.ContainsAny(k, "%+") {
+			name, ok := unescape(string(k))
 			if !ok {
 				return &formError{"name", errFormEscape}
 			}
@@ -77,7 +77,7 @@ func parseIntrospectForm(body []byte, f *introspectForm) error {
 		if *seen {
 			return &formError{key, errFormRepeated}
 		}
-		val, ok := unescape(v)
+		val, ok := unescape(string(v))
 		if !ok {
 			return &formError{key, errFormEscape}
 		}
@@ -86,25 +86,9 @@ func parseIntrospectForm(body []byte, f *introspectForm) error {
 	return nil
 }
 
-// needsUnescape reports whether a form-encoded name or value has a '+' or
-// a %-escape to decode; most have neither.
-func needsUnescape(b []byte) bool {
-	return bytes.IndexByte(b, '%') >= 0 || bytes.IndexByte(b, '+') >= 0
-}
-
-// unescape decodes one form-encoded name or value: '+' is a space and %XX
-// a byte.
-func unescape(b []byte) (string, bool) {
-	if !needsUnescape(b) {
-		return string(b), true
-	}
-	s, err := url.QueryUnescape(string(b))
-	return s, err == nil
-}
-
-// unescapeString is unescape for a string, which it returns as it is when
-// there is nothing to decode.
-func unescapeString(s string) (string, bool) {
+// unescape decodes one form-encoded name or value ('+' is a space
+// and %XX a byte), and returns it as it is when there is nothing to decode.
+func unescape(s string) (string, bool) {
 	if !strings.ContainsAny(s, "%+") {
 		return s, true
 	}

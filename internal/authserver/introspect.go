@@ -172,33 +172,18 @@ func (in *Introspection) Serve(w http.ResponseWriter, r *http.Request) int {
 // token not found as that kind is looked for as the other. A token found
 // but inactive is not looked for again: its hash names one record.
 func (in *Introspection) answer(b []byte, token, hint string, caller *oauthdb.OAuthClient) ([]byte, error) {
-	refreshFirst := hint == "refresh_token" // any other hint, known or not, leaves the usual order
-	var err error
-	refresh := false
-	for i := range 2 {
-		refresh = (i == 0) == refreshFirst
-		if !refresh {
-			var info oauthdb.AccessTokenInfo
-			if info, err = in.db.IntrospectAccessToken(token, caller.ClientID); err == nil {
-				if pairwise(&info.Client, info.User.ID) {
-					return b, errPairwise
-				}
-				in.observer.Introspected(false, nil)
-				return appendAccessAnswer(b, &info, in.issuer), nil
-			}
-		} else {
-			var info oauthdb.RefreshTokenInfo
-			if info, err = in.db.IntrospectRefreshToken(token, caller.ClientID); err == nil {
-				if pairwise(&info.Client, info.User.ID) {
-					return b, errPairwise
-				}
-				in.observer.Introspected(true, nil)
-				return appendRefreshAnswer(b, &info, in.issuer), nil
-			}
-		}
-		if !errors.Is(err, oauthdb.ErrTokenNotFound) {
-			break
-		}
+	refresh := hint == "refresh_token" // any other hint, known or not, leaves the usual order
+	out, err := in.lookup(b, token, refresh, caller)
+	if errors.Is(err, oauthdb.ErrTokenNotFound) {
+		refresh = !refresh
+		out, err = in.lookup(b, token, refresh, caller)
+	}
+	if err == nil {
+		in.observer.Introspected(refresh, nil)
+		return out, nil
+	}
+	if errors.Is(err, errPairwise) {
+		return b, err
 	}
 	if errors.Is(err, oauthdb.ErrStale) {
 		// A replica that cannot vouch for its rows: no answer, rather than
@@ -211,6 +196,29 @@ func (in *Introspection) answer(b []byte, token, hint string, caller *oauthdb.OA
 	}
 	in.observer.Introspected(refresh, err)
 	return append(b, inactiveAnswer...), nil
+}
+
+// lookup appends the answer for token as a refresh token if refresh, else
+// as an access token, when it is active for caller.
+func (in *Introspection) lookup(b []byte, token string, refresh bool, caller *oauthdb.OAuthClient) ([]byte, error) {
+	if refresh {
+		info, err := in.db.IntrospectRefreshToken(token, caller.ClientID)
+		if err != nil {
+			return b, err
+		}
+		if pairwise(&info.Client, info.User.ID) {
+			return b, errPairwise
+		}
+		return appendRefreshAnswer(b, &info, in.issuer), nil
+	}
+	info, err := in.db.IntrospectAccessToken(token, caller.ClientID)
+	if err != nil {
+		return b, err
+	}
+	if pairwise(&info.Client, info.User.ID) {
+		return b, errPairwise
+	}
+	return appendAccessAnswer(b, &info, in.issuer), nil
 }
 
 // errPairwise refuses to answer for a token of a client with pairwise
