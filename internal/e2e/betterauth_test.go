@@ -124,7 +124,7 @@ func startBetterAuth(t *testing.T, url string, wall bool) (*betterAuth, checkpoi
 			<-b.exited
 		}
 		if t.Failed() {
-			t.Logf("live.mjs's stderr (tail):\n%s", tail(readLog(b.stderr), 40))
+			t.Logf("live.mjs's stderr (tail):\n%s", testenv.Tail(readLog(b.stderr), 40))
 		}
 	})
 	cp := b.read()
@@ -141,7 +141,7 @@ func (b *betterAuth) read() checkpoint {
 	case line, ok := <-b.lines:
 		if !ok {
 			<-b.exited
-			b.t.Fatalf("live.mjs ended (%v) without a word:\n%s", b.cmd.ProcessState, tail(readLog(b.stderr), 40))
+			b.t.Fatalf("live.mjs ended (%v) without a word:\n%s", b.cmd.ProcessState, testenv.Tail(readLog(b.stderr), 40))
 		}
 		var cp checkpoint
 		if err := json.Unmarshal(line, &cp); err != nil {
@@ -152,7 +152,7 @@ func (b *betterAuth) read() checkpoint {
 		}
 		return cp
 	case <-time.After(answerTimeout):
-		b.t.Fatalf("live.mjs did not answer within %v:\n%s", answerTimeout, tail(readLog(b.stderr), 40))
+		b.t.Fatalf("live.mjs did not answer within %v:\n%s", answerTimeout, testenv.Tail(readLog(b.stderr), 40))
 	}
 	return checkpoint{}
 }
@@ -161,7 +161,7 @@ func (b *betterAuth) send(cmd map[string]string) checkpoint {
 	b.t.Helper()
 	line, _ := json.Marshal(cmd)
 	if _, err := b.stdin.Write(append(line, '\n')); err != nil {
-		b.t.Fatalf("live.mjs: %v:\n%s", err, tail(readLog(b.stderr), 40))
+		b.t.Fatalf("live.mjs: %v:\n%s", err, testenv.Tail(readLog(b.stderr), 40))
 	}
 	return b.read()
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/oauthdb/oauthdb/internal/pgtest"
@@ -27,13 +26,4 @@ func logFile(t *testing.T, name string) *os.File {
 func readLog(f *os.File) string {
 	b, _ := os.ReadFile(f.Name())
 	return string(b)
-}
-
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

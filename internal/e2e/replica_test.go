@@ -20,6 +20,7 @@ import (
 
 	"github.com/oauthdb/oauthdb"
 	"github.com/oauthdb/oauthdb/internal/parity"
+	"github.com/oauthdb/oauthdb/internal/testenv"
 	"github.com/oauthdb/oauthdb/pgreplica"
 )
 
@@ -98,7 +99,7 @@ func startFollower(t *testing.T, dsn string, now time.Time) *follower {
 	t.Cleanup(func() {
 		r.stop(t)
 		if t.Failed() {
-			t.Logf("the follower's log (tail):\n%s", tail(readLog(r.log), 40))
+			t.Logf("the follower's log (tail):\n%s", testenv.Tail(readLog(r.log), 40))
 		}
 	})
 	return r
@@ -202,7 +203,7 @@ func startServing(t *testing.T, dsn string) *serving {
 	t.Cleanup(func() {
 		s.stop(t, syscall.SIGKILL)
 		if t.Failed() {
-			t.Logf("serve's log (tail):\n%s", tail(readLog(s.stderr), 40))
+			t.Logf("serve's log (tail):\n%s", testenv.Tail(readLog(s.stderr), 40))
 		}
 	})
 	return s
