@@ -40,8 +40,7 @@ var ErrReadOnly = errors.New("read-only replica: its rows are its source's")
 // WithReplica opens a replica: its rows come from Mirror and Reload only,
 // every other write is refused with ErrReadOnly, and it is stale (ErrStale)
 // until SetFreshUntil says otherwise. A replica never sweeps (its source
-// deletes), so it keeps no expiry index: about 15% less memory per token,
-// and faster loads.
+// deletes), so it keeps no sweep queue.
 func WithReplica() Option { return func(c *config) { c.replica = true } }
 
 // IsReplica reports whether the DB was opened WithReplica.

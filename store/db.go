@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -26,13 +25,6 @@ type DB struct {
 	// replaced is closed when Replace abandons the state it was made for.
 	replaced atomic.Pointer[chan struct{}]
 	readers  sync.Pool
-	// without holds the "table.index" names of Config.Without.
-	without map[string]bool
-}
-
-// keeps reports whether the database keeps index ix of table t.
-func (db *DB) keeps(t anyTable, ix anyIndex) bool {
-	return !db.without[t.tableName()+"."+ix.indexName()]
 }
 
 // Config is what a DB is opened with beside its schema.
@@ -45,15 +37,6 @@ type Config struct {
 	// any other write can commit: the place to invalidate what was derived
 	// from the state, or to publish what changed. It must not call Update.
 	OnCommit func(Commit)
-	// Without names indexes, as "table.index", that this database does not
-	// keep: for a database that never runs the queries they serve, such as
-	// a replica, whose source does the deleting, and its expiry indexes.
-	// Each index costs every record about 500 bytes and a few µs a write.
-	// A primary key, a unique index or an index a relation uses cannot be
-	// left out: they keep the data consistent. A record's value for an
-	// index left out is still checked (required, a valid key); a query on
-	// one panics.
-	Without []string
 }
 
 // Commit is what one Update, or one Replace, changed.
@@ -84,9 +67,6 @@ func Open(s *Schema, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := info.checkWithout(cfg.Without); err != nil {
-		return nil, err
-	}
 	db, err := newDB(info, cfg)
 	if err != nil {
 		return nil, err
@@ -96,13 +76,10 @@ func Open(s *Schema, cfg Config) (*DB, error) {
 }
 
 func newDB(info *schemaInfo, cfg Config) (*DB, error) {
-	db := &DB{info: info, cfg: cfg, without: map[string]bool{}}
-	for _, name := range cfg.Without {
-		db.without[name] = true
-	}
+	db := &DB{info: info, cfg: cfg}
 	ms := &memdb.DBSchema{Tables: make(map[string]*memdb.TableSchema, len(info.tables))}
 	for name, t := range info.tables {
-		ms.Tables[name] = t.memSchema(db.keeps)
+		ms.Tables[name] = t.memSchema()
 	}
 	mem, err := memdb.NewMemDB(ms)
 	if err != nil {
@@ -125,7 +102,7 @@ func (db *DB) Index() uint64 { return db.index.Load() }
 // Fresh returns an empty database of db's schema and Env, with no OnCommit:
 // a state built off to the side, to be swapped in whole by Replace.
 func (db *DB) Fresh() (*DB, error) {
-	return newDB(db.info, Config{Env: db.cfg.Env, Without: db.cfg.Without})
+	return newDB(db.info, Config{Env: db.cfg.Env})
 }
 
 // Replace makes the state of other, a database that Fresh made, db's
@@ -133,7 +110,7 @@ func (db *DB) Fresh() (*DB, error) {
 // a commit of its own (Commit.Replaced), and what waited on the old state
 // (see Txn.Replaced) is woken. other must not be used afterwards.
 func (db *DB) Replace(other *DB) error {
-	if other.info != db.info || !maps.Equal(other.without, db.without) {
+	if other.info != db.info {
 		return fmt.Errorf("store: Replace with a database of another schema")
 	}
 	db.writeMu.Lock()

@@ -153,7 +153,7 @@ func CompoundIndex[T any](t *Table[T], name string, fields []string, gets ...fun
 }
 
 // TimeIndex adds an index on the time field that get returns, named after
-// the field, for range scans in time order (see Until). Unless the index is
+// the field, for range scans in time order. Unless the index is
 // Optional, a zero time is a missing required field.
 func TimeIndex[T any](t *Table[T], field string, get func(rec *T) time.Time) *Index[T, time.Time] {
 	ix := newIndex(t, field, field, timeIndex,
@@ -195,9 +195,6 @@ func (ix *Index[T, Q]) Secret() *Index[T, Q] {
 
 // Table returns the name of the index's table.
 func (ix *Index[T, Q]) Table() string { return ix.table.name }
-
-// Name returns the index's name.
-func (ix *Index[T, Q]) Name() string { return ix.name }
 
 // Field returns the field(s) the index is built from.
 func (ix *Index[T, Q]) Field() string { return ix.field }
@@ -249,25 +246,6 @@ func (ix *Index[T, Q]) All(tx *Txn) iter.Seq[*T] {
 // than or equal to the key of q.
 func (ix *Index[T, Q]) lowerBound(tx *Txn, q Q) iter.Seq[*T] {
 	return rows[T](func() memdb.ResultIterator { return tx.lowerBound(ix.table.name, ix.name, key(tx, ix, q)) })
-}
-
-// Until iterates over the records of a time index whose time is at or
-// before t, earliest first, and stops at the first one after t: its cost is
-// in the records it yields, not in the size of the table. The expiry sweep
-// is its use.
-func Until[T any](tx *Txn, ix *Index[T, time.Time], t time.Time) iter.Seq[*T] {
-	end := appendTime(nil, t)
-	return func(yield func(*T) bool) {
-		it := tx.get(ix.table.name, ix.name, nil)
-		for obj := it.Next(); obj != nil; obj = it.Next() {
-			rec := obj.(*T)
-			k, _ := ix.key(rec, tx.buf[:0])
-			tx.buf = k[:0]
-			if bytes.Compare(k, end) > 0 || !yield(rec) {
-				return
-			}
-		}
-	}
 }
 
 // rows iterates over the records a go-memdb iterator yields; the iterator

@@ -116,35 +116,3 @@ type relation interface {
 	sourceTable() anyTable
 	validate(s *Schema) error
 }
-
-// checkWithout checks the indexes a database is to be opened without (see
-// Config.Without): each names an index of the schema that nothing needs
-// for consistency.
-func (info *schemaInfo) checkWithout(names []string) error {
-	used := map[anyIndex]bool{}
-	for _, fks := range info.outbound {
-		for _, fk := range fks {
-			used[fk.fromIndex()], used[fk.toIndex()] = true, true
-		}
-	}
-	for _, name := range names {
-		table, index, _ := strings.Cut(name, ".")
-		var ix anyIndex
-		if t, ok := info.tables[table]; ok {
-			for _, x := range t.tableIndexes() {
-				if x.indexName() == index {
-					ix = x
-				}
-			}
-		}
-		switch {
-		case ix == nil:
-			return fmt.Errorf("store: Without: no index %q", Bound(name))
-		case ix.isUnique():
-			return fmt.Errorf("store: Without: %s is unique: a database keeps every unique index", name)
-		case used[ix]:
-			return fmt.Errorf("store: Without: a relation uses %s", name)
-		}
-	}
-	return nil
-}

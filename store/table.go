@@ -96,7 +96,7 @@ type anyTable interface {
 	primaryKey(obj any) string
 	idIndex() anyIndex
 	check(obj any) error
-	memSchema(keep func(anyTable, anyIndex) bool) *memdb.TableSchema
+	memSchema() *memdb.TableSchema
 }
 
 func (t *Table[T]) tableName() string        { return t.name }
@@ -113,14 +113,11 @@ func (t *Table[T]) check(obj any) error {
 	return t.validate(obj.(*T))
 }
 
-// memSchema is the table's schema for go-memdb, with the indexes keep
-// keeps.
-func (t *Table[T]) memSchema(keep func(anyTable, anyIndex) bool) *memdb.TableSchema {
+// memSchema is the table's schema for go-memdb.
+func (t *Table[T]) memSchema() *memdb.TableSchema {
 	s := &memdb.TableSchema{Name: t.name, Indexes: make(map[string]*memdb.IndexSchema, len(t.indexes))}
 	for _, ix := range t.indexes {
-		if keep(t, ix) {
-			s.Indexes[ix.indexName()] = ix.memSchema()
-		}
+		s.Indexes[ix.indexName()] = ix.memSchema()
 	}
 	return s
 }

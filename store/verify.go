@@ -27,9 +27,6 @@ func (tx *Txn) Verify() error {
 			live[t.primaryKey(obj)] = obj
 		}
 		for _, ix := range t.tableIndexes() {
-			if !tx.db.keeps(t, ix) {
-				continue
-			}
 			want := 0
 			seen := map[string]bool{}
 			for id, obj := range live {
