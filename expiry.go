@@ -229,7 +229,7 @@ func sweep[T any](tx *Tx, s *sweeper, e *expiring[T]) (int, error) {
 	for len(doomed) < s.left && q.due(s.now) {
 		h := q.pop()
 		rec, ok := e.t.Get(tx.st, h.id)
-		if !ok || e.hint(rec) != h || e.expiresAt(rec).After(s.now) {
+		if !ok || e.hint(rec) != h {
 			continue // gone, or it expires at another time, which has its hint
 		}
 		if len(doomed) > 0 && e.t.Key(doomed[len(doomed)-1]) == h.id {

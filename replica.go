@@ -227,10 +227,7 @@ func (mt *MirrorTx) Mark(m Mark) error {
 	if token == "" || token != m.Token || m.At.IsZero() {
 		return nil
 	}
-	if _, ok := tokenDeaths.Get(st, k.markID(m.ID)); ok {
-		return nil
-	}
-	return mt.insertMark(&tokenDeath{ID: k.markID(m.ID), At: m.At.UTC()})
+	return mt.markAt(k.markID(m.ID), m.At.UTC())
 }
 
 // insertMark writes a mark the transaction's state does not hold yet.
@@ -401,9 +398,8 @@ func (db *DB) Reload(fn func(mt *MirrorTx) error) ([]Refusal, error) {
 				if _, _, ok := kindOfMark(m.ID).stored(st, m.ID[1:]); !ok {
 					continue
 				}
-				if err := st.Drop(tableTokenDeath, m.ID); err != nil {
-					return err
-				}
+				// A mirror transaction's insert replaces a mark the
+				// transaction made again, keeping the first moment.
 				if err := mt.insertMark(m); err != nil {
 					return err
 				}

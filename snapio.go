@@ -721,7 +721,7 @@ func (t *snapSection[T]) read(sr *snapReader, tx *Tx, data []byte) error {
 // again. It must name a token of the snapshot: a replica keeps no mark
 // without its token.
 func (mt *MirrorTx) restoreMark(d *tokenDeath) error {
-	if err := foldMark(&Tx{db: mt.tx.db, st: mt.tx.st}, d); err != nil {
+	if err := foldMark(mt.tx, d); err != nil {
 		return err
 	}
 	return mt.insertMark(d)
