@@ -322,7 +322,7 @@ func (tx *Tx) Insert(rec any) error {
 func (tx *Tx) InsertUser(u User) error { return users.insert(tx, &u) }
 
 // UpdateUser replaces the user with u.ID.
-func (tx *Tx) UpdateUser(u User) error { return users.update(tx, &u, tx.db.now()) }
+func (tx *Tx) UpdateUser(u User) error { return users.update(tx, &u, nil, tx.db.now()) }
 
 // DeleteUser deletes a user with their sessions, clients, tokens and
 // consents.
@@ -389,7 +389,7 @@ func (tx *Tx) InsertAccessToken(t OAuthAccessToken) error { return accessTokens.
 
 // UpdateAccessToken replaces the access token with t.ID.
 func (tx *Tx) UpdateAccessToken(t OAuthAccessToken) error {
-	return accessTokens.update(tx, &t, tx.db.now())
+	return accessTokens.update(tx, &t, nil, tx.db.now())
 }
 
 // DeleteAccessToken deletes an access token.
@@ -401,7 +401,7 @@ func (tx *Tx) InsertRefreshToken(t OAuthRefreshToken) error { return refreshToke
 
 // UpdateRefreshToken replaces the refresh token with t.ID.
 func (tx *Tx) UpdateRefreshToken(t OAuthRefreshToken) error {
-	return refreshTokens.update(tx, &t, tx.db.now())
+	return refreshTokens.update(tx, &t, nil, tx.db.now())
 }
 
 // DeleteRefreshToken deletes a refresh token with the access tokens issued
@@ -412,7 +412,7 @@ func (tx *Tx) DeleteRefreshToken(id string) error { return refreshTokens.Delete(
 func (tx *Tx) InsertConsent(c OAuthConsent) error { return consents.insert(tx, &c) }
 
 // UpdateConsent replaces the consent with c.ID.
-func (tx *Tx) UpdateConsent(c OAuthConsent) error { return consents.update(tx, &c, tx.db.now()) }
+func (tx *Tx) UpdateConsent(c OAuthConsent) error { return consents.update(tx, &c, nil, tx.db.now()) }
 
 // DeleteConsent deletes a consent.
 func (tx *Tx) DeleteConsent(id string) error { return consents.Delete(tx.st, id) }
@@ -422,7 +422,7 @@ func (tx *Tx) InsertVerification(v Verification) error { return verifications.in
 
 // UpdateVerification replaces the verification with v.ID.
 func (tx *Tx) UpdateVerification(v Verification) error {
-	return verifications.update(tx, &v, tx.db.now())
+	return verifications.update(tx, &v, nil, tx.db.now())
 }
 
 // DeleteVerification deletes a verification.

@@ -154,12 +154,16 @@ func (t *tableOf[T]) insert(tx *Tx, rec *T) error {
 // update replaces the stored record with rec's primary key by rec, in the
 // form the DB keeps, with updatedAt set to now and, if rec has no
 // createdAt, the stored one: a record's creation is not an update's to
-// erase. It changes rec.
-func (t *tableOf[T]) update(tx *Tx, rec *T, now time.Time) error {
+// erase. It changes rec. old is the stored record if the caller has read
+// it already, or nil.
+func (t *tableOf[T]) update(tx *Tx, rec, old *T, now time.Time) error {
 	n := normalizer{stamp: stampUpdate, now: now}
 	created := timeField{name: "createdAt"}
 	if t.fields(rec, &created); created.at.IsZero() {
-		if old, ok := t.Get(tx.st, t.Key(rec)); ok {
+		if old == nil {
+			old, _ = t.Get(tx.st, t.Key(rec))
+		}
+		if old != nil {
 			t.fields(old, &created)
 			n.created = created.at
 		}
@@ -255,7 +259,7 @@ func (t *tableOf[T]) eachRow(s Snapshot, fn func(*T) error) error {
 func (t *tableOf[T]) updateThen(tx *Tx, rec *T, then func(old *T, now time.Time) error) error {
 	now := tx.db.now()
 	old, _ := t.Get(tx.st, t.Key(rec))
-	if err := t.update(tx, rec, now); err != nil || old == nil {
+	if err := t.update(tx, rec, old, now); err != nil || old == nil {
 		return err
 	}
 	return then(old, now)
