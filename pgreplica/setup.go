@@ -311,29 +311,26 @@ func (r *Replica) load(ctx context.Context, conn *pgconn.PgConn, snapshot string
 	if ss, ok := r.sink.(StreamingSink); ok {
 		err = ss.LoadStream(ctx, lsn, rows)
 	} else {
-		snap := Snapshot{LSN: lsn}
+		// Every table, empty ones too, in order; the rows come in that
+		// order, table after table.
+		snap := Snapshot{LSN: lsn, Tables: make([]Table, len(r.cfg.Tables))}
+		for i, name := range r.cfg.Tables {
+			snap.Tables[i].Name = name
+		}
+		i := 0
 		for c, cerr := range rows {
 			if cerr != nil {
 				break
 			}
-			if len(snap.Tables) == 0 || snap.Tables[len(snap.Tables)-1].Name != c.Table {
-				snap.Tables = append(snap.Tables, Table{Name: c.Table})
+			for snap.Tables[i].Name != c.Table {
+				i++
 			}
-			t := &snap.Tables[len(snap.Tables)-1]
-			t.Rows = append(t.Rows, c.New)
+			snap.Tables[i].Rows = append(snap.Tables[i].Rows, c.New)
 		}
 		if readErr == nil {
-			// Every table, empty ones too, with its columns, in order.
-			tables := make([]Table, len(r.cfg.Tables))
-			for i, name := range r.cfg.Tables {
-				tables[i] = Table{Name: name, Columns: columns[name]}
-				for _, t := range snap.Tables {
-					if t.Name == name {
-						tables[i].Rows = t.Rows
-					}
-				}
+			for i := range snap.Tables {
+				snap.Tables[i].Columns = columns[snap.Tables[i].Name]
 			}
-			snap.Tables = tables
 			err = r.sink.Load(ctx, snap)
 		}
 	}
